@@ -29,7 +29,7 @@ const base = {
   },
 };
 
-const layer = process.env.PORTFLEET_TEST_LAYER; // unit | integration | undefined (both)
+const layer = process.env.PORTFLEET_TEST_LAYER; // unit | integration | e2e | undefined (unit + integration)
 const unit = (name) => ({
   ...base,
   displayName: `${name}:unit`,
@@ -41,11 +41,20 @@ const integration = (name, dir = name) => ({
   displayName: `${name}:integration`,
   rootDir: path.join(root, dir),
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testTimeout: 120_000,
 });
+const e2e = {
+  ...base,
+  displayName: 'console:e2e',
+  rootDir: path.join(root, 'console'),
+  testMatch: ['<rootDir>/e2e/**/*.e2e.test.ts'],
+  testTimeout: 300_000,
+};
 
 const units = ['proto', 'agent', 'controller', 'load-tests'].map(unit);
 const integrations = [integration('proto'), integration('agent'), integration('controller'), integration('system', '.')];
 
+const layers = { unit: units, integration: integrations, e2e: [e2e] };
 module.exports = {
-  projects: layer === 'unit' ? units : layer === 'integration' ? integrations : [...units, ...integrations],
+  projects: layers[layer] ?? [...units, ...integrations],
 };

@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ApiSession } from './api';
+import { freePort } from './ports';
+import { Service } from './service';
+
+export const REPO = resolve(__dirname, '../..');
+
+export interface AgentHandle {
+  id: string;
+  name: string;
+  stateDir: string;
+  /** Unix socket of the memory data plane's packet tap. */
+  tap: string;
+  service: Service;
+  /** Starts the agent process again on the same state folder (after stop/kill). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Stack {
+  httpUrl: string;
+  grpcAddress: string;
+  consoleUrl: string | null;
+  adminPassword: string;
+  dataDir: string;
+  controller: Service;
+  login(): Promise<ApiSession>;
+  startAgent(options?: { name?: string; reportIntervalMs?: number }): Promise<AgentHandle>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Also start the console (`next start`); needs `npm run build` first. */
+  console?: boolean;
+}
+
+/**
+ * Starts the real system from the built output: the controller on its own embedded PostgreSQL in
+ * a temp folder, optionally the console, and agents on demand (enrolled through the real API).
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'portfleet-stack-'));
+  chmodSync(dataDir, 0o755); // embedded Postgres runs as the `postgres` user when we are root
+  const adminPassword = randomBytes(12).toString('base64url');
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  const grpcAddress = `127.0.0.1:${grpcPort}`;
+
+  const controller = new Service('controller', process.execPath, [join(REPO, 'controller/dist/main.js')], {
+    cwd: REPO,
+    env: {
+      PORTFLEET_HTTP_PORT: String(httpPort),
+      PORTFLEET_GRPC_PORT: String(grpcPort),
+      PORTFLEET_DATA_DIR: join(dataDir, 'controller'),
+      PORTFLEET_ADMIN_PASSWORD: adminPassword,
+      PORTFLEET_PUBLIC_GRPC_URL: grpcAddress,
+    },
+  });
+  const services: Service[] = [controller];
+  const stop = async () => {
+    for (const service of services.reverse()) await service.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    await controller.waitFor(/PORTFLEET_CONTROLLER_READY/, 120_000);
+    let consoleUrl: string | null = null;
+    if (options.console) {
+      const consolePort = await freePort();
+      const next = new Service(
+        'console',
+        process.execPath,
+        [join(REPO, 'node_modules/next/dist/bin/next'), 'start', '-p', String(consolePort), '-H', '127.0.0.1'],
+        { cwd: join(REPO, 'console'), env: { PORTFLEET_CONTROLLER_URL: httpUrl } },
+      );
+      services.push(next);
+      await next.waitFor(/Ready|started server|Local:/i, 60_000);
+      consoleUrl = `http://127.0.0.1:${consolePort}`;
+    }
+
+    const login = () => ApiSession.login(httpUrl, 'admin', adminPassword);
+    let admin: ApiSession | undefined;
+
+    const startAgent = async ({ name = `agent-${services.length}`, reportIntervalMs = 200 } = {}) => {
+      admin ??= await login();
+      const token = await admin.post('/api/enrollment-tokens', {});
+      if (token.status !== 201) throw new Error(`enrollment token: ${token.status} ${JSON.stringify(token.body)}`);
+      const stateDir = join(dataDir, name);
+      const tap = join(dataDir, `${name}.tap`);
+      const cli = join(REPO, 'agent/bin/portfleet-agent.js');
+      const enroll = new Service(`${name}:enroll`, process.execPath, [
+        cli, 'enroll', '--controller', grpcAddress, '--token', token.body.token, '--state-dir', stateDir,
+      ], { cwd: REPO, env: { PORTFLEET_AGENT_HOSTNAME: name } });
+      const code = await enroll.exit(30_000);
+      if (code !== 0) {
+        throw new Error(`${name}: enrollment failed (${code}):\n${enroll.tail()}`);
+      }
+      const handle: AgentHandle = {
+        id: '',
+        name,
+        stateDir,
+        tap,
+        service: undefined as unknown as Service,
+        restart: async () => {
+          handle.service = new Service(name, process.execPath, [
+            cli, 'run', '--state-dir', stateDir, '--dataplane', 'memory', '--tap', tap,
+            '--report-interval-ms', String(reportIntervalMs),
+          ], { cwd: REPO, env: { PORTFLEET_AGENT_HOSTNAME: name } });
+          services.push(handle.service);
+          const m = await handle.service.waitFor(/PORTFLEET_AGENT_CONNECTED agent=(\S+)/, 30_000);
+          handle.id = m[1];
+        },
+        stop: async () => {
+          await handle.service.stop();
+        },
+      };
+      await handle.restart();
+      return handle;
+    };
+
+    return { httpUrl, grpcAddress, consoleUrl, adminPassword, dataDir, controller, login, startAgent, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
