@@ -65,3 +65,6 @@ export interface RuleSetVersion {
   /** sha256 over the canonical JSON of rules + settings; agents ack it. */
   contentHash: string;
 }
+
+/** A rule before the controller has given it an id (HTTP create, an imported file). */
+export type RuleInput = Omit<Rule, 'id'> & { id?: string };
