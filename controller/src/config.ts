@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The repository root: controller/dist/config.js and controller/src/config.ts both sit two levels below it. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const schema = z.object({
+  PORTFLEET_HTTP_PORT: port.default(8080),
+  PORTFLEET_GRPC_PORT: port.default(50051),
+  PORTFLEET_HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  PORTFLEET_DATA_DIR: z.string().min(1).default(path.join(REPO_ROOT, '.data', 'controller')),
+  PORTFLEET_PG_PORT: port.optional(),
+  PORTFLEET_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  PORTFLEET_PUBLIC_GRPC_URL: z.string().min(1).optional(),
+  PORTFLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  httpPort: number;
+  grpcPort: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  pgPort?: number;
+  adminPassword?: string;
+  /** What enrolling agents dial; defaults to this controller's gRPC address. */
+  publicGrpcUrl: string;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, reason: string) {
+    super(`${variable}: ${reason}`);
+  }
+}
+
+/** Parses the environment once; throws ConfigError naming the first bad variable. */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(present);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  const e = result.data;
+  return {
+    httpPort: e.PORTFLEET_HTTP_PORT,
+    grpcPort: e.PORTFLEET_GRPC_PORT,
+    host: e.PORTFLEET_HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.PORTFLEET_DATA_DIR),
+    pgPort: e.PORTFLEET_PG_PORT,
+    adminPassword: e.PORTFLEET_ADMIN_PASSWORD,
+    publicGrpcUrl: e.PORTFLEET_PUBLIC_GRPC_URL ?? `${e.PORTFLEET_HOST}:${e.PORTFLEET_GRPC_PORT}`,
+    logLevel: e.PORTFLEET_LOG_LEVEL,
+  };
+}
