@@ -1,0 +1,115 @@
+import type { AgentMessage, Hello } from '@portfleet/proto/gen/agent';
+import type { Logger } from 'pino';
+import type { DataPlane } from '../divert/dataplane';
+import { PacketPump, type PacketProcessor } from '../divert/pump';
+import { RuleApplier, type RuleEngine } from './apply';
+import type { BackoffOptions } from './backoff';
+import { ControllerLink } from './client';
+import { agentHostname, agentPlatform, agentVersion } from './host-info';
+import { ActivityReporter, type RuleCounters } from './reporter';
+import { systemResolver, type NameResolver } from './resolve-names';
+import type { Credential, StateStore } from './state-store';
+
+export interface AgentEngine extends RuleEngine, PacketProcessor {
+  counters(): readonly RuleCounters[];
+}
+
+export interface AgentOptions {
+  credential: Credential;
+  store: StateStore;
+  plane: DataPlane;
+  engine: AgentEngine;
+  log: Logger;
+  reportIntervalMs: number;
+  resolve?: NameResolver;
+  backoff?: BackoffOptions;
+  /** Lines for whoever supervises the process (tests wait for them). */
+  announce?: (line: string) => void;
+}
+
+/**
+ * One running agent: the persisted rules are in the engine before the controller is asked; then
+ * the packet pump, the controller link, the apply pipeline and the activity reporter run until
+ * `stop`.
+ */
+export class Agent {
+  private readonly applier: RuleApplier;
+  private readonly reporter: ActivityReporter;
+  private readonly link: ControllerLink;
+  private readonly pump: PacketPump;
+  /** Acks that found no live stream; sent after the next Welcome. */
+  private readonly owedAcks: AgentMessage[] = [];
+  private pumping: Promise<void> | undefined;
+
+  constructor(private readonly options: AgentOptions) {
+    const { credential, store, plane, engine, log } = options;
+    const announce = options.announce ?? (() => undefined);
+    this.applier = new RuleApplier({
+      engine,
+      store,
+      plane,
+      log,
+      resolve: options.resolve ?? systemResolver,
+      identity: { agentId: credential.agentId, controllerPublicKey: credential.controllerPublicKey },
+      onApplied: (ruleSet, source) => announce(`PORTFLEET_AGENT_APPLIED version=${ruleSet.version} source=${source}`),
+    });
+    this.link = new ControllerLink({ credential, log, backoff: options.backoff, hello: () => this.hello() });
+    this.reporter = new ActivityReporter({
+      counters: () => engine.counters(),
+      store,
+      log,
+      intervalMs: options.reportIntervalMs,
+      send: (report) => this.link.send({ body: { $case: 'activity', value: report } }),
+    });
+    this.pump = new PacketPump(plane, engine, (error) => log.error({ event: 'engine.error', error: String(error) }, 'the engine failed on a batch; its packets were dropped'));
+
+    this.link.on('connected', (welcome) => {
+      announce(`PORTFLEET_AGENT_CONNECTED agent=${welcome.agentId || credential.agentId}`);
+      for (const ack of this.owedAcks.splice(0)) this.link.send(ack);
+      void this.reporter.onConnected(welcome.activitySeqStored);
+    });
+    this.link.on('apply', (message) => {
+      void this.applier.handle(message).then((ack) => {
+        const reply: AgentMessage = { body: { $case: 'ack', value: ack } };
+        if (!this.link.send(reply)) this.owedAcks.push(reply);
+      });
+    });
+    this.link.on('activityAck', (seq) => void this.reporter.onAck(seq));
+  }
+
+  async start(): Promise<void> {
+    const { plane, store } = this.options;
+    await store.init();
+    await plane.open();
+    await this.applier.restore();
+    this.pumping = this.pump.start();
+    await this.reporter.load();
+    this.reporter.start();
+    this.link.start();
+  }
+
+  /** Final report written (and sent if possible), stream closed, state flushed. */
+  async stop(): Promise<void> {
+    this.applier.stop();
+    await this.reporter.stop();
+    await this.link.stop();
+    await this.options.plane.close();
+    await this.pumping;
+    await this.options.store.flush();
+  }
+
+  private async hello(): Promise<Hello> {
+    const applied = this.applier.applied;
+    const { plane } = this.options;
+    return {
+      hostname: agentHostname(),
+      platform: agentPlatform(),
+      version: agentVersion(),
+      adapters: await plane.adapters(),
+      dataplane: { ...plane.capabilities },
+      appliedRuleSetId: applied?.ruleSetId ?? '',
+      appliedVersion: applied?.version ?? 0,
+      appliedContentHash: applied?.contentHash ?? '',
+    };
+  }
+}

@@ -1,0 +1,229 @@
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import {
+  AgentServiceClient,
+  type AgentMessage,
+  type ApplyRuleSet,
+  type ControllerMessage,
+  type EnrollResponse,
+  type Hello,
+  type Welcome,
+} from '@portfleet/proto/gen/agent';
+import type { Logger } from 'pino';
+import { Backoff, DEFAULT_RECONNECT_BACKOFF, type BackoffOptions } from './backoff';
+import type { Credential } from './state-store';
+
+/** The controller's address as the CLI takes it: `host:port` (a `grpc://` or `http://` prefix is dropped). */
+export function controllerTarget(controller: string): string {
+  return controller.replace(/^(grpc|http):\/\//, '').replace(/\/+$/, '');
+}
+
+// Transport keepalive finds a vanished controller (no PING answer) even when no message is due.
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': 5_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+};
+
+function newClient(controller: string): AgentServiceClient {
+  return new AgentServiceClient(controllerTarget(controller), grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+}
+
+/** The controller refused an enrollment (used/expired token…) or could not be reached. */
+export class EnrollError extends Error {
+  constructor(
+    message: string,
+    readonly grpcCode: grpc.status,
+  ) {
+    super(message);
+  }
+}
+
+export async function enroll(
+  controller: string,
+  request: { token: string; hostname: string; platform: string; version: string },
+  timeoutMs = 15_000,
+): Promise<EnrollResponse> {
+  const client = newClient(controller);
+  try {
+    return await new Promise<EnrollResponse>((resolve, reject) => {
+      client.enroll(request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
+        if (!error) return resolve(response);
+        const reason =
+          error.code === grpc.status.UNAVAILABLE || error.code === grpc.status.DEADLINE_EXCEEDED
+            ? `controller ${controllerTarget(controller)} is not reachable (${error.details || grpc.status[error.code]})`
+            : `controller refused the enrollment: ${error.details || grpc.status[error.code]}`;
+        reject(new EnrollError(reason, error.code));
+      });
+    });
+  } finally {
+    client.close();
+  }
+}
+
+export interface ControllerLinkOptions {
+  credential: Credential;
+  /** Built anew for every connection, so it carries what the agent runs at that moment. */
+  hello: () => Promise<Hello>;
+  log: Logger;
+  backoff?: BackoffOptions;
+  /** A stream that has not been welcomed within this time is given up. */
+  handshakeTimeoutMs?: number;
+}
+
+export interface ControllerLinkEvents {
+  connected: [welcome: Welcome];
+  disconnected: [reason: string];
+  apply: [message: ApplyRuleSet];
+  activityAck: [seq: number];
+}
+
+const DEFAULT_HEARTBEAT_MS = 5_000;
+/** Missed controller heartbeats after which the stream counts as dead. */
+const MISSED_HEARTBEATS = 3;
+
+/**
+ * Holds the one Connect stream to the controller for as long as the agent runs: says Hello,
+ * heartbeats, notices a dead stream within seconds and reconnects with capped, jittered backoff.
+ * What travels on the stream is the business of the apply pipeline and the reporter.
+ */
+export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
+  private readonly client: AgentServiceClient;
+  private readonly backoff: Backoff;
+  private call: grpc.ClientDuplexStream<AgentMessage, ControllerMessage> | undefined;
+  private established = false;
+  private stopped = false;
+  private wakeUp: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: ControllerLinkOptions) {
+    super();
+    this.client = newClient(options.credential.controller);
+    this.backoff = new Backoff(options.backoff ?? DEFAULT_RECONNECT_BACKOFF);
+  }
+
+  get connected(): boolean {
+    return this.established;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Sends on the live stream; false when there is none (the caller keeps what it owes). */
+  send(message: AgentMessage): boolean {
+    if (!this.call || !this.established) return false;
+    this.call.write(message);
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.call?.end();
+    this.call?.cancel();
+    this.wakeUp?.();
+    await this.running;
+    this.client.close();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const { reason, wasEstablished } = await this.session();
+      if (this.stopped) break;
+      if (wasEstablished) this.backoff.reset();
+      const delayMs = Math.round(this.backoff.next());
+      this.options.log.warn({ event: 'controller.disconnected', reason, retryInMs: delayMs }, 'controller stream ended');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+
+  /** One Connect stream from open to end; resolves with why it ended. */
+  private session(): Promise<{ reason: string; wasEstablished: boolean }> {
+    const { credential, log } = this.options;
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${credential.agentId}.${credential.credential}`);
+    const call = this.client.connect(metadata);
+    this.call = call;
+
+    return new Promise((resolve) => {
+      let heartbeat: NodeJS.Timeout | undefined;
+      let watchdog: NodeJS.Timeout | undefined;
+      let finished = false;
+
+      const finish = (reason: string) => {
+        if (finished) return;
+        finished = true;
+        clearInterval(heartbeat);
+        clearTimeout(watchdog);
+        const wasEstablished = this.established;
+        this.established = false;
+        this.call = undefined;
+        call.cancel();
+        if (wasEstablished) this.emit('disconnected', reason);
+        resolve({ reason, wasEstablished });
+      };
+      const arm = (ms: number, why: string) => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => finish(why), ms);
+      };
+
+      arm(this.options.handshakeTimeoutMs ?? 10_000, 'no Welcome from the controller');
+      let heartbeatMs = DEFAULT_HEARTBEAT_MS;
+      // Armed once the controller has shown that it heartbeats: from then on silence means death.
+      let controllerHeartbeats = false;
+
+      call.on('data', (message: ControllerMessage) => {
+        if (this.established && controllerHeartbeats) {
+          arm(heartbeatMs * MISSED_HEARTBEATS, `no message from the controller for ${heartbeatMs * MISSED_HEARTBEATS} ms`);
+        }
+        const body = message.body;
+        switch (body?.$case) {
+          case 'welcome': {
+            if (this.established) return;
+            clearTimeout(watchdog);
+            heartbeatMs = body.value.heartbeatIntervalMs || DEFAULT_HEARTBEAT_MS;
+            heartbeat = setInterval(() => call.write({ body: { $case: 'heartbeat', value: { sentAtMs: Date.now() } } }), heartbeatMs);
+            this.established = true;
+            log.info({ event: 'controller.connected', agentId: body.value.agentId, heartbeatMs }, 'controller stream established');
+            this.emit('connected', body.value);
+            return;
+          }
+          case 'heartbeat':
+            if (!controllerHeartbeats && this.established) {
+              controllerHeartbeats = true;
+              arm(heartbeatMs * MISSED_HEARTBEATS, `no message from the controller for ${heartbeatMs * MISSED_HEARTBEATS} ms`);
+            }
+            return;
+          case 'apply':
+            if (this.established) this.emit('apply', body.value);
+            return;
+          case 'activityAck':
+            if (this.established) this.emit('activityAck', body.value.seq);
+            return;
+          default:
+            log.warn({ event: 'controller.unknown_message' }, 'ignored a controller message of an unknown kind');
+        }
+      });
+      call.on('error', (error: grpc.ServiceError) => {
+        if (error.code === grpc.status.UNAUTHENTICATED || error.code === grpc.status.PERMISSION_DENIED) {
+          log.error({ event: 'controller.rejected', code: grpc.status[error.code], details: error.details }, 'the controller rejected this agent\'s credential; enroll again if it was revoked');
+        }
+        finish(`${grpc.status[error.code] ?? error.code}: ${error.details || error.message}`);
+      });
+      call.on('end', () => finish('the controller closed the stream'));
+      call.on('close', () => finish('stream closed'));
+
+      this.options.hello().then(
+        (hello) => finished || call.write({ body: { $case: 'hello', value: hello } }),
+        (error: Error) => finish(`could not build Hello: ${error.message}`),
+      );
+    });
+  }
+}
