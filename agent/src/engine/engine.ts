@@ -1,0 +1,250 @@
+/**
+ * The transform engine (SPEC §1): pure and synchronous. `apply` compiles a rule list (atomically:
+ * all or nothing); `process` reads a batch of packets, keeps the conversation table, rewrites in
+ * place, writes verdicts and emits clones into a second batch. No I/O, no promises, no allocation
+ * per packet. See docs/engine.md for the semantic choices.
+ */
+import { ParseStatus, PacketView } from '../packet/view';
+import { PacketBatch, PacketFlag, Verdict } from './batch';
+import { type ApplyInput, type CompiledRule, type EngineFieldError, compileRules } from './compile';
+import { Action, ConversationTable, hashKey, K, KEEP_ADAPTER, META_IPV6, META_OUTBOUND, R, RECORD_WORDS, ROLES } from './conversations';
+import { RuleCounterTable, type RuleCounters } from './counters';
+import { matchRule } from './match';
+import { rewritePacket } from './rewrite';
+import { describeConversation, sameKey } from './transform';
+
+export type { AdapterInfo, ApplyInput, DataPlaneCapabilities, EngineFieldError } from './compile';
+export type { RuleCounters } from './counters';
+export { PacketBatch, PacketFlag, Verdict } from './batch';
+
+export interface ApplyResult {
+  ok: boolean;
+  errors: EngineFieldError[];
+}
+
+export interface EngineStats {
+  /** Conversations in the table now. */
+  conversations: number;
+  /** Conversations pushed out because the table was full. */
+  evictions: number;
+  /** Packets with truncated or inconsistent headers (passed unchanged). */
+  malformed: number;
+  /** Conversations ended by their inactivity timeout. */
+  expired: number;
+  /** IP fragments (passed unchanged, see docs/engine.md). */
+  fragments: number;
+  /** Packets well formed but not rewritable (IPv6 routing header with segments left). */
+  unsupported: number;
+  /** Conversations replaced because a new one needed the same tuple. */
+  collisions: number;
+  /** Clones lost because the emitted batch was full. */
+  emitOverflow: number;
+}
+
+export interface EngineOptions {
+  /** Conversation table size; fixed for the engine's life (default 65,536). */
+  maxConversations?: number;
+}
+
+/** Conversations checked for expiry per processed batch, so the table drains without a timer. */
+const SWEEP_PER_BATCH = 64;
+
+export class Engine {
+  private rules: CompiledRule[] = [];
+  /** Counter slot of each compiled rule (same order as `rules`). */
+  private ruleSlots: Int32Array = new Int32Array(0);
+  private tcpTimeoutMs = 300_000;
+  private udpTimeoutMs = 60_000;
+  private readonly table: ConversationTable;
+  private readonly counterTable = new RuleCounterTable();
+  private readonly pv = new PacketView();
+  private readonly key = new Uint32Array(RECORD_WORDS);
+  private readonly stat: EngineStats = {
+    conversations: 0,
+    evictions: 0,
+    malformed: 0,
+    expired: 0,
+    fragments: 0,
+    unsupported: 0,
+    collisions: 0,
+    emitOverflow: 0,
+  };
+
+  constructor(options: EngineOptions = {}) {
+    const max = options.maxConversations ?? 65_536;
+    if (!Number.isInteger(max) || max < 1 || max > 1 << 24) {
+      throw new RangeError(`maxConversations must be an integer in 1..16777216, got ${max}`);
+    }
+    this.table = new ConversationTable(max, (slot) => {
+      this.counterTable.active[slot]!--;
+    });
+  }
+
+  /** Compiles and installs a rule list; on any error nothing changes and the errors say why. */
+  apply(input: ApplyInput): ApplyResult {
+    const { rules, errors } = compileRules(input);
+    if (errors.length > 0) return { ok: false, errors };
+    this.ruleSlots = this.counterTable.bind(
+      rules.map((r) => r.id),
+      rules.map((r) => r.index),
+    );
+    this.rules = rules;
+    this.tcpTimeoutMs = input.settings.tcpTimeoutS * 1000;
+    this.udpTimeoutMs = input.settings.udpTimeoutS * 1000;
+    return { ok: true, errors: [] };
+  }
+
+  counters(): RuleCounters[] {
+    return this.counterTable.snapshot();
+  }
+
+  stats(): EngineStats {
+    return { ...this.stat, conversations: this.table.active };
+  }
+
+  /** Handles every packet of `batch`; clones are appended to `emitted` (not cleared here). */
+  process(batch: PacketBatch, emitted: PacketBatch, nowMs: number): void {
+    const table = this.table;
+    const tcpMs = this.tcpTimeoutMs;
+    const udpMs = this.udpTimeoutMs;
+    this.stat.expired += table.sweep(SWEEP_PER_BATCH, nowMs, tcpMs, udpMs);
+    const data = batch.data;
+    const dv = batch.view;
+    const pv = this.pv;
+    const key = this.key;
+    for (let i = 0; i < batch.count; i++) {
+      batch.verdict[i] = Verdict.Accept;
+      batch.rule[i] = -1;
+      const flags = batch.flags[i]!;
+      const status = pv.parse(data, batch.offset[i]!, batch.length[i]!, (flags & PacketFlag.Layer2) !== 0);
+      if (status !== ParseStatus.Ok) {
+        if (status === ParseStatus.Malformed) this.stat.malformed++;
+        else if (status === ParseStatus.Fragment) this.stat.fragments++;
+        else if (status === ParseStatus.Unsupported) this.stat.unsupported++;
+        continue;
+      }
+      const outbound = flags & PacketFlag.Outbound;
+      if (pv.family === 4) {
+        key[K.META] = (outbound ? META_OUTBOUND : 0) | pv.protocol;
+        key[K.SRC] = dv.getUint32(pv.src);
+        key[K.DST] = dv.getUint32(pv.dst);
+        key[2] = key[3] = key[4] = key[6] = key[7] = key[8] = 0;
+      } else {
+        key[K.META] = META_IPV6 | (outbound ? META_OUTBOUND : 0) | pv.protocol;
+        for (let w = 0; w < 4; w++) {
+          key[K.SRC + w] = dv.getUint32(pv.src + 4 * w);
+          key[K.DST + w] = dv.getUint32(pv.dst + 4 * w);
+        }
+      }
+      key[K.PORTS] = ((pv.srcPort << 16) | pv.dstPort) >>> 0;
+      const hash = hashKey(key, 0);
+      let ref = table.find(key, 0, hash);
+      if (ref >= 0 && table.isExpired(ref >>> 2, nowMs, tcpMs, udpMs)) {
+        table.release(ref >>> 2);
+        this.stat.expired++;
+        ref = -1;
+      }
+      if (ref < 0) {
+        const r = matchRule(this.rules, pv, data, dv, outbound, batch.ifIndex[i]!);
+        if (r < 0) continue;
+        ref = this.open(r, batch.ifIndex[i]!, data, nowMs);
+      }
+      this.handle(batch, i, emitted, ref, nowMs);
+    }
+  }
+
+  /** Creates the conversation for the first packet (whose key is in `this.key`); returns its role-0 ref. */
+  private open(r: number, ifIndex: number, data: Uint8Array, nowMs: number): number {
+    const table = this.table;
+    const rule = this.rules[r]!;
+    const c = table.allocate(nowMs, this.tcpTimeoutMs, this.udpTimeoutMs, this.stat);
+    const records = table.records;
+    describeConversation(records, table.macs, c, rule, this.key, this.pv, data, ifIndex);
+    const slot = this.ruleSlots[r]!;
+    table.counterSlot[c] = slot;
+    table.protocol[c] = this.pv.protocol;
+    table.lastSeen[c] = nowMs;
+    const at0 = c * ROLES * RECORD_WORDS;
+    const at1 = at0 + RECORD_WORDS;
+    const at2 = at1 + RECORD_WORDS;
+    this.claim(c, 0, at0);
+    // A reverse key equal to the forward one (a packet bounced to its sender) adds nothing.
+    if (!sameKey(records, at1, at0)) this.claim(c, 1, at1);
+    if (rule.clone && !sameKey(records, at2, at0)) {
+      // Replies to a copy that look exactly like replies to the original are the original's.
+      if (sameKey(records, at2, at1)) this.unclaim(c, 1, at1);
+      this.claim(c, 2, at2);
+    }
+    this.counterTable.active[slot]!++;
+    this.counterTable.total[slot]!++;
+    return c * 4;
+  }
+
+  /** Indexes role `role` of c, first ending any other conversation that holds the same key. */
+  private claim(c: number, role: number, at: number): void {
+    const table = this.table;
+    const hash = hashKey(table.records, at);
+    const other = table.find(table.records, at, hash);
+    if (other >= 0 && other >>> 2 !== c) {
+      table.release(other >>> 2);
+      this.stat.collisions++;
+    }
+    table.insert(c, role);
+  }
+
+  private unclaim(c: number, role: number, at: number): void {
+    this.table.unindexRole(c, role, at);
+  }
+
+  private handle(batch: PacketBatch, i: number, emitted: PacketBatch, ref: number, nowMs: number): void {
+    const table = this.table;
+    const records = table.records;
+    const c = ref >>> 2;
+    const role = ref & 3;
+    const at = (c * ROLES + role) * RECORD_WORDS;
+    const control = records[at + R.CONTROL]!;
+    const action = control & 0xf;
+    const slot = table.counterSlot[c]!;
+    table.lastSeen[c] = nowMs;
+    const counters = this.counterTable;
+    const length = batch.length[i]!;
+    if (batch.flags[i]! & PacketFlag.Outbound) {
+      counters.packetsOut[slot]!++;
+      counters.bytesOut[slot]! += length;
+    } else {
+      counters.packetsIn[slot]!++;
+      counters.bytesIn[slot]! += length;
+    }
+    counters.lastHit[slot] = nowMs;
+    batch.rule[i] = counters.ruleIndex[slot]!;
+    if (action === Action.Accept) return;
+    if (action === Action.Drop) {
+      batch.verdict[i] = Verdict.Drop;
+      return;
+    }
+    // Role 0 turns into role 1's key reversed and vice versa.
+    const outAt = (c * ROLES + (role ^ 1)) * RECORD_WORDS;
+    const macAt = (c * 2 + role) * 12;
+    const verdict = (control >>> 4) & 0xf;
+    const outDir = (control >>> 8) & 1;
+    const adapter = records[at + R.ADAPTER]!;
+    if (action === Action.Rewrite) {
+      rewritePacket(batch.view, this.pv, 0, records, at, outAt, table.macs, macAt);
+      batch.verdict[i] = verdict;
+      batch.flags[i] = (batch.flags[i]! & ~PacketFlag.Outbound) | outDir;
+      if (adapter !== KEEP_ADAPTER) batch.ifIndex[i] = adapter;
+      return;
+    }
+    // Clone: the original goes on untouched; the copy is rewritten in the emitted batch.
+    const j = emitted.pushFrom(batch.data, batch.offset[i]!, length, batch.flags[i]!, batch.ifIndex[i]!);
+    if (j < 0) {
+      this.stat.emitOverflow++;
+      return;
+    }
+    rewritePacket(emitted.view, this.pv, emitted.offset[j]! - batch.offset[i]!, records, at, outAt, table.macs, macAt);
+    emitted.verdict[j] = verdict;
+    emitted.rule[j] = batch.rule[i]!;
+    emitted.flags[j] = (emitted.flags[j]! & ~PacketFlag.Outbound) | outDir;
+    if (adapter !== KEEP_ADAPTER) emitted.ifIndex[j] = adapter;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Rewrites one packet in place from a conversation record: the output tuple is the other role's
+ * key turned around; checksums change by the record's precomputed RFC 1624 deltas.
+ */
+import { applyDelta } from '../packet/checksum';
+import { IPV4 } from '../packet/ipv4';
+import type { PacketView } from '../packet/view';
+import { K, MAC_PAIR, R } from './conversations';
+
+export const IP_CHECKSUM_SHIFT = 16;
+export const CONTROL_MACS = 1 << 9;
+
+/**
+ * `shift` moves every offset of `pv` (a clone is rewritten in another arena at another offset).
+ * `macAt` is the record's MAC pair in `macs`.
+ */
+export function rewritePacket(
+  dv: DataView,
+  pv: PacketView,
+  shift: number,
+  records: Uint32Array,
+  at: number,
+  outAt: number,
+  macs: Uint8Array,
+  macAt: number,
+): void {
+  const deltas = records[at + R.DELTAS]!;
+  const src = pv.src + shift;
+  const dst = pv.dst + shift;
+  if (pv.family === 4) {
+    dv.setUint32(src, records[outAt + K.DST]!);
+    dv.setUint32(dst, records[outAt + K.SRC]!);
+    const ipChecksum = pv.l3 + shift + IPV4.CHECKSUM;
+    dv.setUint16(ipChecksum, applyDelta(dv.getUint16(ipChecksum), deltas >>> IP_CHECKSUM_SHIFT));
+  } else {
+    for (let w = 0; w < 4; w++) {
+      dv.setUint32(src + 4 * w, records[outAt + K.DST + w]!);
+      dv.setUint32(dst + 4 * w, records[outAt + K.SRC + w]!);
+    }
+  }
+  const ports = records[outAt + K.PORTS]!;
+  const l4 = pv.l4 + shift;
+  dv.setUint16(l4, ports & 0xffff);
+  dv.setUint16(l4 + 2, ports >>> 16);
+  const checksumAt = pv.checksum + shift;
+  const checksum = dv.getUint16(checksumAt);
+  if (pv.protocol === 6) {
+    dv.setUint16(checksumAt, applyDelta(checksum, deltas & 0xffff));
+  } else if (checksum !== 0) {
+    // UDP: 0 means "no checksum" (IPv4) and must stay 0; a computed 0 is sent as 0xffff (RFC 768).
+    const updated = applyDelta(checksum, deltas & 0xffff);
+    dv.setUint16(checksumAt, updated === 0 ? 0xffff : updated);
+  }
+  if ((records[at + R.CONTROL]! & CONTROL_MACS) !== 0 && pv.l2 >= 0) {
+    const frame = pv.l2 + shift;
+    for (let b = 0; b < MAC_PAIR; b++) dv.setUint8(frame + b, macs[macAt + b]!);
+  }
+}

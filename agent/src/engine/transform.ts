@@ -1,0 +1,129 @@
+/**
+ * Turns the first packet of a conversation and the rule that matched it into the conversation's
+ * role records (SPEC §1 "Forward as"): every field is local/remote, mapped to source/destination
+ * by the packet's direction; reflection turns the packet around; the reverse role is the exact
+ * inverse. Works in the table's own arrays, so a new conversation allocates nothing.
+ */
+import { fold, word32Delta } from '../packet/checksum';
+import { ETHERNET } from '../packet/ethernet';
+import type { PacketView } from '../packet/view';
+import { Verdict } from './batch';
+import { type CompiledRule, Reflection } from './compile';
+import { Action, K, KEEP_ADAPTER, KEY_WORDS, MAC_PAIR, META_OUTBOUND, R, RECORD_WORDS, ROLES } from './conversations';
+import { CONTROL_MACS, IP_CHECKSUM_SHIFT } from './rewrite';
+
+/** Writes roles 0, 1 (and 2 for clones) of conversation c; `key` holds the packet's key. */
+export function describeConversation(
+  records: Uint32Array,
+  macs: Uint8Array,
+  c: number,
+  rule: CompiledRule,
+  key: Uint32Array,
+  pv: PacketView,
+  data: Uint8Array,
+  ifIndex: number,
+): void {
+  const at0 = c * ROLES * RECORD_WORDS;
+  const at1 = at0 + RECORD_WORDS;
+  const at2 = at1 + RECORD_WORDS;
+  for (let w = 0; w < KEY_WORDS; w++) records[at0 + w] = key[w]!;
+  const meta = key[K.META]!;
+  const d = (meta & META_OUTBOUND) !== 0 ? 1 : 0;
+  const v4 = pv.family === 4;
+  const words = v4 ? 1 : 4;
+  const reflected = rule.reflection !== Reflection.None;
+  const outDir = reflected ? 1 - d : d;
+  // Which end becomes the output source: mirror keeps local/remote through the turn (so the
+  // addresses swap), route keeps source/destination (local/remote swap).
+  const srcIsLocal = (rule.reflection === Reflection.Mirror ? 1 - d : d) === 1;
+
+  // Role 1's key is the reply to the output: source = output destination and vice versa.
+  const toLocal = v4 ? rule.toLocalAddress4 : rule.toLocalAddress6;
+  const toRemote = v4 ? rule.toRemoteAddress4 : rule.toRemoteAddress6;
+  const localAt = d ? K.SRC : K.DST;
+  const remoteAt = d ? K.DST : K.SRC;
+  for (let w = 0; w < 4; w++) {
+    const local = toLocal !== null ? toLocal[w]! : key[localAt + w]!;
+    const remote = toRemote !== null ? toRemote[w]! : key[remoteAt + w]!;
+    records[at1 + K.DST + w] = srcIsLocal ? local : remote; // output source
+    records[at1 + K.SRC + w] = srcIsLocal ? remote : local; // output destination
+  }
+  const ports = key[K.PORTS]!;
+  const srcPort = ports >>> 16;
+  const dstPort = ports & 0xffff;
+  const localPort = rule.toLocalPort || (d ? srcPort : dstPort);
+  const remotePort = rule.toRemotePort || (d ? dstPort : srcPort);
+  const outSrcPort = srcIsLocal ? localPort : remotePort;
+  const outDstPort = srcIsLocal ? remotePort : localPort;
+  records[at1 + K.PORTS] = ((outDstPort << 16) | outSrcPort) >>> 0;
+  records[at1 + K.META] = (meta & ~META_OUTBOUND) | (outDir ? 0 : META_OUTBOUND);
+
+  const macs0 = c * 2 * MAC_PAIR;
+  const macs1 = macs0 + MAC_PAIR;
+  let macChange = false;
+  if (pv.l2 >= 0 && (rule.toLocalMac !== null || rule.toRemoteMac !== null || reflected)) {
+    const frame = pv.l2;
+    for (let b = 0; b < 6; b++) {
+      const inDst = data[frame + ETHERNET.DESTINATION + b]!;
+      const inSrc = data[frame + ETHERNET.SOURCE + b]!;
+      const local = rule.toLocalMac !== null ? rule.toLocalMac[b]! : d ? inSrc : inDst;
+      const remote = rule.toRemoteMac !== null ? rule.toRemoteMac[b]! : d ? inDst : inSrc;
+      const outDst = srcIsLocal ? remote : local;
+      const outSrc = srcIsLocal ? local : remote;
+      macs[macs0 + b] = outDst;
+      macs[macs0 + 6 + b] = outSrc;
+      macs[macs1 + b] = inSrc; // the reply goes back to whoever sent the first frame
+      macs[macs1 + 6 + b] = inDst;
+      if (outDst !== inDst || outSrc !== inSrc) macChange = true;
+    }
+  }
+
+  const rerouted = outDir !== d || rule.toAdapter >= 0;
+  let same = !rerouted && !macChange && records[at1 + K.PORTS] === (((dstPort << 16) | srcPort) >>> 0);
+  for (let w = 0; w < words && same; w++) {
+    same = records[at1 + K.DST + w] === key[K.SRC + w] && records[at1 + K.SRC + w] === key[K.DST + w];
+  }
+  const verdict = rerouted ? Verdict.Reroute : Verdict.AcceptModified;
+  const macBit = macChange ? CONTROL_MACS : 0;
+  const action0 = rule.clone ? Action.Clone : same ? Action.Accept : Action.Rewrite;
+  const action1 = rule.clone ? Action.Drop : same ? Action.Accept : Action.Rewrite;
+  records[at0 + R.CONTROL] = action0 | (verdict << 4) | (outDir << 8) | macBit;
+  records[at1 + R.CONTROL] = action1 | (verdict << 4) | ((1 - d) << 8) | macBit;
+  records[at0 + R.ADAPTER] = rule.toAdapter >= 0 ? rule.toAdapter : KEEP_ADAPTER;
+  records[at1 + R.ADAPTER] = rule.toAdapter >= 0 ? ifIndex : KEEP_ADAPTER;
+  records[at0 + R.DELTAS] = deltas(records, at0, at1, words);
+  records[at1 + R.DELTAS] = deltas(records, at1, at0, words);
+  if (rule.clone) {
+    // Replies to the original: the first packet's tuple turned around, passed unchanged.
+    records[at2 + K.META] = meta ^ META_OUTBOUND;
+    for (let w = 0; w < 4; w++) {
+      records[at2 + K.SRC + w] = key[K.DST + w]!;
+      records[at2 + K.DST + w] = key[K.SRC + w]!;
+    }
+    records[at2 + K.PORTS] = ((dstPort << 16) | srcPort) >>> 0;
+    records[at2 + R.CONTROL] = Action.Accept;
+  }
+}
+
+/**
+ * Checksum deltas for a packet carrying the key at `at` rewritten to the key at `outAt` turned
+ * around: transport (pseudo-header addresses + ports) and, for IPv4, the header checksum.
+ */
+function deltas(records: Uint32Array, at: number, outAt: number, words: number): number {
+  let ip = 0;
+  for (let w = 0; w < words; w++) {
+    ip += word32Delta(records[at + K.SRC + w]!, records[outAt + K.DST + w]!);
+    ip += word32Delta(records[at + K.DST + w]!, records[outAt + K.SRC + w]!);
+  }
+  const inPorts = records[at + K.PORTS]!;
+  const outPorts = records[outAt + K.PORTS]!;
+  const turned = ((outPorts << 16) | (outPorts >>> 16)) >>> 0;
+  const l4 = fold(fold(ip) + word32Delta(inPorts, turned));
+  return (l4 | (words === 1 ? fold(ip) << IP_CHECKSUM_SHIFT : 0)) >>> 0;
+}
+
+/** True when the keys of two records are equal. */
+export function sameKey(records: Uint32Array, a: number, b: number): boolean {
+  for (let w = 0; w < KEY_WORDS; w++) if (records[a + w] !== records[b + w]) return false;
+  return true;
+}

@@ -1,0 +1,30 @@
+/** Ethernet II frame header (IEEE 802.3), with up to two 802.1Q / 802.1ad VLAN tags. */
+export const ETHERNET = {
+  DESTINATION: 0, // ..6
+  SOURCE: 6, // ..12
+  ETHERTYPE: 12, // ..14
+  HEADER_LEN: 14,
+  TAG_LEN: 4,
+} as const;
+
+export const EtherType = { Ipv4: 0x0800, Ipv6: 0x86dd, Vlan: 0x8100, QinQ: 0x88a8 } as const;
+
+export const MAC_LEN = 6;
+
+/**
+ * Offset of the network header inside a frame starting at `start`, with its EtherType in
+ * `out[0]`; -1 when the frame is too short for its header(s).
+ */
+export function ethernetPayload(data: Uint8Array, start: number, end: number, out: Uint32Array): number {
+  let at = start + ETHERNET.ETHERTYPE;
+  for (let tags = 0; ; tags++) {
+    if (at + 2 > end) return -1;
+    const type = (data[at]! << 8) | data[at + 1]!;
+    if ((type === EtherType.Vlan || type === EtherType.QinQ) && tags < 2) {
+      at += ETHERNET.TAG_LEN;
+      continue;
+    }
+    out[0] = type;
+    return at + 2;
+  }
+}

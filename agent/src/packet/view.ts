@@ -1,0 +1,153 @@
+/**
+ * One parse of a packet into offsets: the engine keeps a single `PacketView` and refills it for
+ * every packet, so parsing allocates nothing. Bounds are checked once here; code that uses a view
+ * with status `Ok` may read and write every offset it holds.
+ */
+import { EtherType, ethernetPayload } from './ethernet';
+import { IPV4, IPV4_FRAGMENT_OFFSET_MASK, IPV4_MORE_FRAGMENTS } from './ipv4';
+import { IPV6, IPV6_FRAGMENT, IPV6_ROUTING, Ipv6Ext } from './ipv6';
+import { IP_PROTOCOL_TCP, TCP } from './tcp';
+import { IP_PROTOCOL_UDP, UDP } from './udp';
+
+export const ParseStatus = {
+  /** IPv4/IPv6 with a complete TCP or UDP header: the engine may handle it. */
+  Ok: 0,
+  /** Not IP (ARP, LLDP …) or IP carrying another protocol (ICMP, ESP, AH …): not ours. */
+  NotTransport: 1,
+  /** A fragment of a larger datagram (see docs/engine.md for the policy). */
+  Fragment: 2,
+  /** Well formed but not safely rewritable (IPv6 routing header with segments left). */
+  Unsupported: 3,
+  /** Truncated or inconsistent headers. */
+  Malformed: 4,
+} as const;
+export type ParseStatus = (typeof ParseStatus)[keyof typeof ParseStatus];
+
+/** Longest chain of IPv6 extension headers walked before giving up (RFC 8200 has no limit; we do). */
+const MAX_IPV6_EXTENSIONS = 8;
+
+export class PacketView {
+  status: ParseStatus = ParseStatus.Malformed;
+  /** Absolute offset of the Ethernet header, -1 without layer 2. */
+  l2 = -1;
+  /** Absolute offset of the IP header. */
+  l3 = 0;
+  /** 4 or 6. */
+  family = 0;
+  /** Absolute offsets of the source / destination address. */
+  src = 0;
+  dst = 0;
+  /** Absolute offset and length of the transport header + payload. */
+  l4 = 0;
+  l4Length = 0;
+  /** 6 (TCP) or 17 (UDP). */
+  protocol = 0;
+  srcPort = 0;
+  dstPort = 0;
+  /** Absolute offset of the transport checksum. */
+  checksum = 0;
+  /** Scratch for the EtherType. */
+  private readonly type = new Uint32Array(1);
+
+  /** Parses `data[start .. start+length)`; the frame starts with Ethernet when `layer2`. */
+  parse(data: Uint8Array, start: number, length: number, layer2: boolean): ParseStatus {
+    const end = start + length;
+    let ip = start;
+    this.l2 = -1;
+    if (layer2) {
+      ip = ethernetPayload(data, start, end, this.type);
+      if (ip < 0) return (this.status = ParseStatus.Malformed);
+      this.l2 = start;
+      const type = this.type[0];
+      if (type !== EtherType.Ipv4 && type !== EtherType.Ipv6) return (this.status = ParseStatus.NotTransport);
+    }
+    if (ip >= end) return (this.status = ParseStatus.Malformed);
+    this.l3 = ip;
+    const version = data[ip]! >>> 4;
+    if (version === 4) return (this.status = this.parseIpv4(data, ip, end));
+    if (version === 6) return (this.status = this.parseIpv6(data, ip, end));
+    return (this.status = ParseStatus.Malformed);
+  }
+
+  private parseIpv4(data: Uint8Array, ip: number, end: number): ParseStatus {
+    if (ip + IPV4.MIN_HEADER_LEN > end) return ParseStatus.Malformed;
+    const headerLen = (data[ip]! & 0x0f) << 2;
+    const total = (data[ip + IPV4.TOTAL_LEN]! << 8) | data[ip + IPV4.TOTAL_LEN + 1]!;
+    // Trailing bytes beyond total length are link padding; fewer bytes than it is truncation.
+    if (headerLen < IPV4.MIN_HEADER_LEN || total < headerLen || ip + total > end) return ParseStatus.Malformed;
+    this.family = 4;
+    this.src = ip + IPV4.SOURCE;
+    this.dst = ip + IPV4.DESTINATION;
+    const fragment = (data[ip + IPV4.FLAGS_FRAGMENT]! << 8) | data[ip + IPV4.FLAGS_FRAGMENT + 1]!;
+    if ((fragment & (IPV4_MORE_FRAGMENTS | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) return ParseStatus.Fragment;
+    return this.parseTransport(data, data[ip + IPV4.PROTOCOL]!, ip + headerLen, ip + total);
+  }
+
+  private parseIpv6(data: Uint8Array, ip: number, end: number): ParseStatus {
+    if (ip + IPV6.HEADER_LEN > end) return ParseStatus.Malformed;
+    const payload = (data[ip + IPV6.PAYLOAD_LEN]! << 8) | data[ip + IPV6.PAYLOAD_LEN + 1]!;
+    const limit = ip + IPV6.HEADER_LEN + payload;
+    // Payload length 0 with a hop-by-hop jumbo option (RFC 2675) is not supported: malformed here.
+    if (limit > end) return ParseStatus.Malformed;
+    this.family = 6;
+    this.src = ip + IPV6.SOURCE;
+    this.dst = ip + IPV6.DESTINATION;
+    let next = data[ip + IPV6.NEXT_HEADER]!;
+    let at = ip + IPV6.HEADER_LEN;
+    for (let n = 0; n <= MAX_IPV6_EXTENSIONS; n++) {
+      switch (next) {
+        case IP_PROTOCOL_TCP:
+        case IP_PROTOCOL_UDP:
+          return this.parseTransport(data, next, at, limit);
+        case Ipv6Ext.HopByHop:
+        case Ipv6Ext.DestinationOptions:
+        case Ipv6Ext.Routing:
+        case Ipv6Ext.Fragment: {
+          if (at + 8 > limit) return ParseStatus.Malformed;
+          if (next === Ipv6Ext.Fragment) {
+            const word = (data[at + IPV6_FRAGMENT.OFFSET_FLAGS]! << 8) | data[at + IPV6_FRAGMENT.OFFSET_FLAGS + 1]!;
+            // Offset 0 and no more fragments is an atomic fragment (RFC 6946): a whole packet.
+            if ((word & 0xfff9) !== 0) return ParseStatus.Fragment;
+            next = data[at]!;
+            at += IPV6_FRAGMENT.HEADER_LEN;
+            continue;
+          }
+          // With segments left the transport checksum covers the final destination, not this one.
+          if (next === Ipv6Ext.Routing && data[at + IPV6_ROUTING.SEGMENTS_LEFT] !== 0) return ParseStatus.Unsupported;
+          const len = (data[at + 1]! + 1) << 3;
+          if (at + len > limit) return ParseStatus.Malformed;
+          next = data[at]!;
+          at += len;
+          continue;
+        }
+        default:
+          // ICMPv6, ESP, AH (it authenticates the addresses we would rewrite), No Next Header …
+          return ParseStatus.NotTransport;
+      }
+    }
+    return ParseStatus.Unsupported;
+  }
+
+  private parseTransport(data: Uint8Array, protocol: number, l4: number, limit: number): ParseStatus {
+    const length = limit - l4;
+    if (protocol === IP_PROTOCOL_TCP) {
+      if (length < TCP.MIN_HEADER_LEN) return ParseStatus.Malformed;
+      const headerLen = (data[l4 + TCP.DATA_OFFSET]! >>> 4) << 2;
+      if (headerLen < TCP.MIN_HEADER_LEN || headerLen > length) return ParseStatus.Malformed;
+      this.checksum = l4 + TCP.CHECKSUM;
+    } else if (protocol === IP_PROTOCOL_UDP) {
+      if (length < UDP.HEADER_LEN) return ParseStatus.Malformed;
+      const udpLen = (data[l4 + UDP.LENGTH]! << 8) | data[l4 + UDP.LENGTH + 1]!;
+      if (udpLen < UDP.HEADER_LEN || udpLen > length) return ParseStatus.Malformed;
+      this.checksum = l4 + UDP.CHECKSUM;
+    } else {
+      return ParseStatus.NotTransport;
+    }
+    this.protocol = protocol;
+    this.l4 = l4;
+    this.l4Length = length;
+    this.srcPort = (data[l4]! << 8) | data[l4 + 1]!;
+    this.dstPort = (data[l4 + 2]! << 8) | data[l4 + 3]!;
+    return ParseStatus.Ok;
+  }
+}
