@@ -1,0 +1,54 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { enroll, EnrollError } from '../../control/client';
+import { agentHostname, agentPlatform, agentVersion } from '../../control/host-info';
+import { StateStore, StateFileCorruptError } from '../../control/state-store';
+import { CliError } from '../cli-error';
+import { announce } from '../log';
+import { stateDirOption } from '../state-dir-option';
+
+interface EnrollOptions {
+  controller: string;
+  token: string;
+  stateDir: string;
+  controllerKey?: string;
+  force?: boolean;
+}
+
+export function enrollCommand(program: Command): void {
+  program
+    .command('enroll')
+    .description('enroll this host with a controller using a one-time token; stores the credential in the state folder')
+    .requiredOption('--controller <host:port>', 'the controller\'s gRPC address, e.g. 10.0.0.5:50051')
+    .requiredOption('--token <token>', 'one-time enrollment token from the console or POST /api/enrollment-tokens')
+    .option('--controller-key <file>', 'PEM public key of the controller, to verify signed capability snapshots')
+    .option('--force', 'replace an existing enrollment')
+    .addOption(stateDirOption())
+    .action(async (options: EnrollOptions) => {
+      const store = new StateStore(options.stateDir);
+      await store.init();
+      const existing = await store.readCredential().catch((error: unknown) => {
+        if (error instanceof StateFileCorruptError) return null; // a broken credential is what --force-free re-enrollment is for
+        throw error;
+      });
+      if (existing && !options.force) {
+        throw new CliError(`already enrolled as agent ${existing.agentId} with ${existing.controller} (state folder ${store.dir}); pass --force to enroll again`);
+      }
+      const controllerPublicKey = options.controllerKey ? await readFile(options.controllerKey, 'utf8') : undefined;
+      let response;
+      try {
+        response = await enroll(options.controller, { token: options.token, hostname: agentHostname(), platform: agentPlatform(), version: agentVersion() });
+      } catch (error) {
+        if (error instanceof EnrollError) throw new CliError(`enrollment failed: ${error.message}`);
+        throw error;
+      }
+      await store.writeCredential({
+        controller: options.controller,
+        agentId: response.agentId,
+        credential: response.credential,
+        ...(controllerPublicKey && { controllerPublicKey }),
+      });
+      process.stderr.write(`enrolled as agent ${response.agentId}; credential stored in ${store.path('credential')}\n`);
+      announce(`PORTFLEET_AGENT_ENROLLED agent=${response.agentId}`);
+    });
+}
