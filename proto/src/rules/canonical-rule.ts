@@ -2,7 +2,7 @@ import { normalizeMac } from './address';
 import type { ForwardAs, RuleInput, Selector, Settings } from './model';
 
 /**
- * The one form of a rule that hashing, storage and the wire agree on: no undefined keys, an empty
+ * The one form of a rule that hashing, storage and the wire agree on: no unset keys, an empty
  * description instead of none, and no fields that only restate the default (reflection `none`,
  * clone `false`), so the same rule has the same content hash however it was written.
  */
@@ -18,7 +18,7 @@ export function canonicalRule<T extends RuleInput>(rule: T): T {
 }
 
 function canonicalSelector(s: Selector): Selector {
-  return withoutUndefined({
+  return withoutUnset({
     direction: s.direction,
     protocol: s.protocol,
     localPort: s.localPort,
@@ -32,7 +32,7 @@ function canonicalSelector(s: Selector): Selector {
 }
 
 function canonicalForwardAs(f: ForwardAs): ForwardAs {
-  return withoutUndefined({
+  return withoutUnset({
     localPort: f.localPort,
     remotePort: f.remotePort,
     localAddress: f.localAddress,
@@ -53,6 +53,7 @@ function mac(value: string | undefined): string | undefined {
   return value === undefined ? undefined : (normalizeMac(value) ?? value);
 }
 
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+/** Null counts as "not set" too, as it does in validation (a JSON column may hand back nulls). */
+function withoutUnset<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as T;
 }

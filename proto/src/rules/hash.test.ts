@@ -59,3 +59,9 @@ describe('contentHash', () => {
     expect(contentHash([a, b], { ...DEFAULT_SETTINGS, udpTimeoutS: 61 })).not.toBe(base);
   });
 });
+
+it('treats null optional fields and a missing description as unset', () => {
+  const rule = sampleRule();
+  const withNulls = { ...rule, description: undefined, selector: { ...rule.selector, remotePort: null }, forwardAs: { ...rule.forwardAs, adapter: null } };
+  expect(contentHash([withNulls as never], DEFAULT_SETTINGS)).toBe(contentHash([rule], DEFAULT_SETTINGS));
+});
