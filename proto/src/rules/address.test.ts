@@ -1,5 +1,7 @@
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
+import { join } from 'node:path';
 import { classifyAddress, normalizeAddress, normalizeMac, parseIpv6 } from './address';
 
 describe('classifyAddress', () => {
@@ -121,4 +123,10 @@ describe('normalizeMac', () => {
       expect(normalizeMac(input)).toBeNull();
     },
   );
+});
+
+it('imports nothing, so the console can bundle it for the browser', () => {
+  // console/tsconfig.json maps @portfleet/proto/rules/address straight to this file.
+  const source = readFileSync(join(__dirname, 'address.ts'), 'utf8');
+  expect(source).not.toMatch(/^\s*import\s|require\(/m);
 });

@@ -114,6 +114,10 @@ describe('parseRulesFile', () => {
     expect(result.value.settings).toEqual(DEFAULT_SETTINGS);
   });
 
+  it('reads a file that starts with a UTF-8 byte-order mark', () => {
+    expect(parseRulesFile(`\uFEFF${exportRules([sampleRule()], DEFAULT_SETTINGS)}`)).toEqual({ ok: true, value: { rules: [sampleRule()], settings: DEFAULT_SETTINGS } });
+  });
+
   it('never throws on arbitrary text or JSON', () => {
     fc.assert(fc.property(fc.string(), (text) => parseRulesFile(text).ok === false));
     fc.assert(fc.property(fc.jsonValue(), (value) => parseRulesFile(JSON.stringify(value)) !== undefined));

@@ -35,7 +35,8 @@ export function exportRules(rules: readonly Rule[], settings: Settings, exported
  * an id get a fresh UUID.
  */
 export function parseRulesFile(text: string): Parsed<RulesFile> {
-  const json = parseJson(text);
+  // Editors on Windows like to start UTF-8 files with a byte-order mark; JSON.parse does not.
+  const json = parseJson(text.startsWith('\uFEFF') ? text.slice(1) : text);
   if (!json.ok) return json;
   const file = json.value;
   if (!isRecord(file)) {
