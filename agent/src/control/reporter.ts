@@ -79,7 +79,8 @@ export class ActivityReporter {
    * everything still owed, oldest first.
    */
   async onConnected(seqStored: number): Promise<void> {
-    const pending = this.state.pending.filter((r) => r.seq > seqStored);
+    // Only a report that left can be stored; one that never left keeps its data and gets a new seq.
+    const pending = this.state.pending.filter((r) => !(r.sent && r.seq <= seqStored));
     let highest = seqStored;
     for (const report of pending) {
       if (report.sent) highest = Math.max(highest, report.seq);
