@@ -18,6 +18,7 @@ const schema = z.object({
   PORTFLEET_PG_PORT: port.optional(),
   PORTFLEET_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   PORTFLEET_PUBLIC_GRPC_URL: z.string().min(1).optional(),
+  PORTFLEET_BOOTSTRAP_ENROLLMENT_TOKEN: z.string().regex(/^pfe_[A-Za-z0-9_-]{16,}$/, 'must look like pfe_<at least 16 url-safe characters>').optional(),
   PORTFLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -31,6 +32,8 @@ export interface Config {
   adminPassword?: string;
   /** What enrolling agents dial; defaults to this controller's gRPC address. */
   publicGrpcUrl: string;
+  /** An enrollment token registered at start (valid 1 h, one use): npm start enrolls its local agent with it. */
+  bootstrapEnrollmentToken?: string;
   logLevel: string;
 }
 
@@ -58,6 +61,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pgPort: e.PORTFLEET_PG_PORT,
     adminPassword: e.PORTFLEET_ADMIN_PASSWORD,
     publicGrpcUrl: e.PORTFLEET_PUBLIC_GRPC_URL ?? `${e.PORTFLEET_HOST}:${e.PORTFLEET_GRPC_PORT}`,
+    bootstrapEnrollmentToken: e.PORTFLEET_BOOTSTRAP_ENROLLMENT_TOKEN,
     logLevel: e.PORTFLEET_LOG_LEVEL,
   };
 }

@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import type { ControllerMessage } from '@portfleet/proto/gen/agent';
+
+/** One live Connect stream, as the domain sees it: something that delivers messages to an agent. */
+export interface AgentStream {
+  send(message: ControllerMessage): boolean;
+  /** Ends the stream (a newer stream for the same agent replaced it). */
+  close(): void;
+}
+
+/**
+ * The agents connected to this controller right now. An agent is online exactly while it has a
+ * stream here; a reconnect replaces (and closes) the older stream.
+ */
+@Injectable()
+export class AgentStreams {
+  private readonly streams = new Map<string, AgentStream>();
+
+  attach(agentId: string, stream: AgentStream): void {
+    const previous = this.streams.get(agentId);
+    this.streams.set(agentId, stream);
+    if (previous && previous !== stream) previous.close();
+  }
+
+  /** True when `stream` was still the agent's current one (a replaced stream detaching is not "offline"). */
+  detach(agentId: string, stream: AgentStream): boolean {
+    if (this.streams.get(agentId) !== stream) return false;
+    this.streams.delete(agentId);
+    return true;
+  }
+
+  isOnline(agentId: string): boolean {
+    return this.streams.has(agentId);
+  }
+
+  /** False when the agent is not connected (it will catch up on its next Hello). */
+  send(agentId: string, message: ControllerMessage): boolean {
+    const stream = this.streams.get(agentId);
+    return stream ? stream.send(message) : false;
+  }
+
+  count(): number {
+    return this.streams.size;
+  }
+
+  closeAll(): void {
+    for (const stream of this.streams.values()) stream.close();
+    this.streams.clear();
+  }
+}

@@ -1,0 +1,19 @@
+import { DomainError } from '../errors/domain-error';
+
+export class AgentError extends DomainError {
+  static notFound(id: string, field = 'agentId') {
+    return new AgentError('not_found', 'AGENT_NOT_FOUND', `no agent ${id}`, field);
+  }
+  static unknownEnrollmentToken() {
+    return new AgentError('unauthenticated', 'ENROLLMENT_TOKEN_UNKNOWN', 'the enrollment token is unknown; create a new one in the console', 'token');
+  }
+  static enrollmentTokenUsed() {
+    return new AgentError('forbidden', 'ENROLLMENT_TOKEN_USED', 'the enrollment token was already used; each token enrolls one host', 'token');
+  }
+  static enrollmentTokenExpired() {
+    return new AgentError('forbidden', 'ENROLLMENT_TOKEN_EXPIRED', 'the enrollment token has expired; create a new one', 'token');
+  }
+  static badCredential() {
+    return new AgentError('unauthenticated', 'AGENT_CREDENTIAL_INVALID', 'unknown or revoked agent credential; send authorization: Bearer <agentId>.<credential>', 'authorization');
+  }
+}

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import type { Db } from '../db/prisma.service';
+import type { Prisma } from '../generated/prisma/client';
+import type { Actor } from '../auth/actor';
+
+export interface AuditRecord {
+  action: string;
+  target: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** Every mutation writes one row, inside the mutation's own transaction. */
+@Injectable()
+export class AuditService {
+  async record(db: Db, actor: Actor, entry: AuditRecord): Promise<void> {
+    await db.auditEntry.create({
+      data: {
+        actor: actor.label,
+        action: entry.action,
+        target: entry.target,
+        before: toJson(entry.before),
+        after: toJson(entry.after),
+      },
+    });
+  }
+
+  async list(db: Db, limit = 100) {
+    return db.auditEntry.findMany({ orderBy: { id: 'desc' }, take: limit });
+  }
+}
+
+function toJson(value: unknown): Prisma.InputJsonValue | undefined {
+  return value === undefined ? undefined : (JSON.parse(JSON.stringify(value)) as Prisma.InputJsonValue);
+}

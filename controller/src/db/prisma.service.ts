@@ -1,0 +1,27 @@
+import type { OnModuleDestroy } from '@nestjs/common';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient, type Prisma } from '../generated/prisma/client';
+
+/** The Prisma 7 client over node-postgres (no native engine). */
+export class PrismaService extends PrismaClient implements OnModuleDestroy {
+  constructor(databaseUrl: string) {
+    super({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.$disconnect();
+  }
+
+  /** True when the database answers. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.$queryRaw`SELECT 1`;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** What services accept so they can run inside a caller's transaction or on their own. */
+export type Db = PrismaService | Prisma.TransactionClient;

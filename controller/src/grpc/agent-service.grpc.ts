@@ -1,0 +1,135 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { Inject, Injectable } from '@nestjs/common';
+import { ruleErrorFromWire } from '@portfleet/proto';
+import type { AgentMessage, AgentServiceServer, ControllerMessage, Hello } from '@portfleet/proto/gen/agent';
+import type { Logger } from 'pino';
+import { ActivityService } from '../activity/activity.service';
+import { AgentStreams, type AgentStream } from '../agents/agent-streams';
+import { AgentError } from '../agents/agents.errors';
+import { AgentsService, type HelloInput } from '../agents/agents.service';
+import { LOGGER } from '../core.module';
+import { ValidationError } from '../errors/domain-error';
+import { PushesService } from '../pushes/pushes.service';
+import { bearer, toGrpcError, unary } from './grpc-status';
+
+const HEARTBEAT_INTERVAL_MS = 15_000;
+
+/** The agents' side of gRPC: enrollment and the long-lived Connect stream. */
+@Injectable()
+export class AgentServiceGrpc {
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly streams: AgentStreams,
+    private readonly pushes: PushesService,
+    private readonly activity: ActivityService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  implementation(): AgentServiceServer {
+    return {
+      enroll: unary(this.logger, async (req) => {
+        if (!req.token) throw new ValidationError('token', 'REQUIRED', 'is required');
+        if (!req.hostname) throw new ValidationError('hostname', 'REQUIRED', 'is required');
+        const enrolled = await this.agents.enroll(req);
+        this.logger.info({ agentId: enrolled.agentId, hostname: req.hostname }, 'agent enrolled');
+        return enrolled;
+      }),
+      connect: (call) => this.connect(call),
+    };
+  }
+
+  private connect(call: ServerDuplexStream<AgentMessage, ControllerMessage>): void {
+    let agentId: string | undefined;
+    let ended = false;
+    const stream: AgentStream = {
+      send: (message) => {
+        if (ended || call.destroyed || call.cancelled) return false;
+        call.write(message);
+        return true;
+      },
+      close: () => {
+        if (!ended) call.end();
+        ended = true;
+      },
+    };
+    const fail = (err: unknown) => {
+      if (ended) return;
+      ended = true;
+      call.emit('error', toGrpcError(err, this.logger));
+    };
+    // Messages are handled strictly in order (hello before ack before activity).
+    let queue: Promise<void> = (async () => {
+      const token = bearer(call.metadata);
+      if (!token) throw AgentError.badCredential();
+      agentId = (await this.agents.authenticate(token)).id;
+    })();
+    queue.catch(fail);
+
+    call.on('data', (message: AgentMessage) => {
+      queue = queue.then(() => this.handle(agentId!, message, stream)).catch((err) => {
+        fail(err);
+        throw err; // keep the chain failed: nothing after a failure is handled
+      });
+      queue.catch(() => undefined);
+    });
+    const finish = () => {
+      if (agentId && this.streams.detach(agentId, stream)) {
+        void this.agents.touch(agentId).catch((err) => this.logger.warn({ err, agentId }, 'could not record last seen'));
+        this.logger.info({ agentId }, 'agent disconnected');
+      }
+    };
+    call.on('end', () => {
+      stream.close();
+      finish();
+    });
+    call.on('cancelled', finish);
+    call.on('close', finish);
+    call.on('error', finish);
+  }
+
+  private async handle(agentId: string, message: AgentMessage, stream: AgentStream): Promise<void> {
+    const body = message.body;
+    switch (body?.$case) {
+      case 'hello': {
+        const agent = await this.agents.hello(agentId, helloInput(body.value));
+        stream.send({
+          body: { $case: 'welcome', value: { agentId, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, activitySeqStored: await this.activity.storedSeq(agentId) } },
+        });
+        this.streams.attach(agentId, stream);
+        this.logger.info({ agentId, hostname: agent.hostname }, 'agent connected');
+        await this.pushes.catchUp(agent);
+        return;
+      }
+      case 'ack': {
+        const a = body.value;
+        await this.pushes.ack(agentId, { ...a, errors: a.errors.map(ruleErrorFromWire) });
+        return;
+      }
+      case 'activity': {
+        const r = body.value;
+        await this.activity.ingest(agentId, { seq: r.seq, periodEndMs: r.periodEndMs, rules: r.rules });
+        stream.send({ body: { $case: 'activityAck', value: { seq: r.seq } } });
+        return;
+      }
+      case 'heartbeat':
+        await this.agents.touch(agentId);
+        stream.send({ body: { $case: 'heartbeat', value: { sentAtMs: Date.now() } } });
+        return;
+      default:
+        throw new ValidationError('body', 'REQUIRED', 'an AgentMessage needs one of hello, ack, activity, heartbeat');
+    }
+  }
+}
+
+function helloInput(h: Hello): HelloInput {
+  return {
+    hostname: h.hostname,
+    platform: h.platform,
+    version: h.version,
+    adapters: h.adapters.map((a) => ({ name: a.name, index: a.index, macs: a.macs, addresses: a.addresses })),
+    dataplane: h.dataplane,
+    ...(h.appliedRuleSetId !== '' && {
+      applied: { ruleSetId: h.appliedRuleSetId, version: h.appliedVersion, contentHash: h.appliedContentHash },
+    }),
+  };
+}
