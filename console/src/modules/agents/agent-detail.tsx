@@ -54,7 +54,7 @@ export function AgentDetail({ id }: { id: string }) {
             </dl>
           </section>
           <section className="card">
-            <div className="card-body"><h2>Adapters</h2></div>
+            <div className="card-head"><h2>Adapters</h2></div>
             {data.agent.adapters.length === 0 ? (
               <p className="muted card-body">The agent reported no adapters.</p>
             ) : (
@@ -76,7 +76,7 @@ export function AgentDetail({ id }: { id: string }) {
             )}
           </section>
           <section className={`card ${styles.wide}`}>
-            <div className="card-body"><h2>Rule activity</h2></div>
+            <div className="card-head"><h2>Rule activity</h2></div>
             {data.totals.length === 0 ? (
               <EmptyState title="No activity yet">Packets handled by this agent&apos;s rules show up here.</EmptyState>
             ) : (

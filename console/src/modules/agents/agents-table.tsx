@@ -12,13 +12,13 @@ export function AgentsTable({ agents, activity }: { agents: Agent[]; activity: M
         <thead>
           <tr>
             <th>Name</th>
-            <th>Hostname</th>
-            <th>Platform</th>
-            <th>Version</th>
+            <th className="hide-sm">Hostname</th>
+            <th className="hide-sm">Platform</th>
+            <th className="hide-sm">Version</th>
             <th>Status</th>
             <th>Applied / desired</th>
-            <th>Drift</th>
-            <th className="num">Activity</th>
+            <th className="hide-sm">Drift</th>
+            <th className="num hide-sm">Activity</th>
           </tr>
         </thead>
         <tbody>
@@ -27,13 +27,13 @@ export function AgentsTable({ agents, activity }: { agents: Agent[]; activity: M
             return (
               <tr key={agent.id} data-agent-id={agent.id}>
                 <td><Link href={`/agents/${agent.id}`}><strong>{agent.name}</strong></Link></td>
-                <td className="mono">{agent.hostname}</td>
-                <td>{agent.platform}</td>
-                <td className="mono">{agent.version}</td>
+                <td className="mono hide-sm">{agent.hostname}</td>
+                <td className="hide-sm">{agent.platform}</td>
+                <td className="mono hide-sm">{agent.version}</td>
                 <td><OnlineBadge agent={agent} /></td>
                 <td><VersionPair agent={agent} /></td>
-                <td><DriftBadge agent={agent} /></td>
-                <td className="num nowrap">
+                <td className="hide-sm"><DriftBadge agent={agent} /></td>
+                <td className="num nowrap hide-sm">
                   <ActivityLed lastHitAt={sum?.lastHitAt ?? null} />{' '}
                   {sum ? `${formatCount(sum.packets)} pkts · ${formatBytes(sum.bytes)}` : <span className="muted">—</span>}
                 </td>

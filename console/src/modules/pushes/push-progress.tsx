@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { listAgents } from '@/api/agents';
 import { getPush } from '@/api/pushes';
 import { listRuleSets } from '@/api/rule-sets';
-import type { Agent } from '@/api/types';
+import type { Agent, RuleError } from '@/api/types';
 import { usePolled } from '@/api/use-polled';
 import { formatAgo, formatTime } from '@/format/time';
 import { ErrorNotice } from '@/ui/error-notice';
@@ -14,6 +14,12 @@ import { PushBar } from './push-bar';
 import { countTargets, isFinished } from './push-counts';
 import { PushStateBadge } from './push-state-badge';
 import styles from './pushes.module.css';
+
+/** "rule 2 · selector.localAddress: name does not resolve" (whole-set problems have no rule). */
+function describeRuleError(e: RuleError): string {
+  const where = [typeof e.ruleIndex === 'number' && e.ruleIndex >= 0 ? `rule ${e.ruleIndex + 1}` : '', e.field].filter(Boolean).join(' · ');
+  return where ? `${where}: ${e.message}` : e.message;
+}
 
 const POLL_MS = 1000;
 
@@ -45,7 +51,7 @@ export function PushProgress({ id }: { id: string }) {
   return (
     <>
       <PageHeader
-        title={<>Push of {data.ruleSetName} <span className="mono">v{push.version}</span></>}
+        title={`Push of ${data.ruleSetName} v${push.version}`}
         subtitle={<><Link href="/pushes">← New push</Link> · started {formatTime(push.createdAt)}</>}
         actions={isFinished(counts)
           ? <span className={counts.failed > 0 ? 'badge badge-bad' : 'badge badge-ok'} data-testid="push-finished">finished</span>
@@ -69,7 +75,7 @@ export function PushProgress({ id }: { id: string }) {
                         {target.errors.length === 0 ? <span className="muted">—</span> : (
                           <ul className={styles.reasons}>
                             {target.errors.map((e, i) => (
-                              <li key={i}>rule {e.ruleIndex + 1}{e.field ? ` · ${e.field}` : ''}: {e.message}</li>
+                              <li key={i}>{describeRuleError(e)}</li>
                             ))}
                           </ul>
                         )}

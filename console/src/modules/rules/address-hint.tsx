@@ -1,4 +1,6 @@
-import { classifyAddress, type AddressKind } from './classify-address';
+// The address module of the shared package has no Node imports, so the browser bundle takes it
+// as is (the package index would drag in node:crypto and the gRPC code).
+import { classifyAddress, type AddressKind } from '@portfleet/proto/rules/address';
 
 const TEXT: Record<AddressKind, string> = {
   ipv4: 'IPv4 address',
