@@ -19,7 +19,7 @@ const base = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)s$': swc },
   transformIgnorePatterns: [
-    '/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|load-esm)/)',
+    '/node_modules/(?!(@nestjs|file-type|strtok3|token-types|@tokenizer|uint8array-extras|load-esm|@prisma/schema-engine-wasm)/)',
   ],
   moduleNameMapper: {
     '^@portfleet/proto$': path.join(root, 'proto/src/index.ts'),
