@@ -37,6 +37,7 @@ function loadBindings(): Promise<Bindings> {
         lastPanic = message;
       },
     };
+    // An ES module: Node >= 20.19 requires it natively; Jest transforms it (jest.config.js).
     const glue = require('@prisma/schema-engine-wasm/schema_engine_bg') as Bindings & {
       __wbg_set_wasm(exports: WasmExports): void;
     };
