@@ -18,15 +18,16 @@ export function controllerTarget(controller: string): string {
   return controller.replace(/^(grpc|http):\/\//, '').replace(/\/+$/, '');
 }
 
-// Transport keepalive finds a vanished controller (no PING answer) even when no message is due.
-const CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  'grpc.keepalive_time_ms': 5_000,
-  'grpc.keepalive_timeout_ms': 5_000,
-  'grpc.keepalive_permit_without_calls': 1,
-};
-
-function newClient(controller: string): AgentServiceClient {
-  return new AgentServiceClient(controllerTarget(controller), grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+function newClient(controller: string, maxReconnectMs = DEFAULT_RECONNECT_BACKOFF.maxMs): AgentServiceClient {
+  return new AgentServiceClient(controllerTarget(controller), grpc.credentials.createInsecure(), {
+    // Transport keepalive finds a vanished controller (no PING answer) even when no message is due.
+    'grpc.keepalive_time_ms': 5_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    // The channel's own reconnect backoff (default cap 120 s) must not outlast ours.
+    'grpc.initial_reconnect_backoff_ms': 250,
+    'grpc.max_reconnect_backoff_ms': maxReconnectMs,
+  });
 }
 
 /** The controller refused an enrollment (used/expired token…) or could not be reached. */
@@ -98,8 +99,9 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
 
   constructor(private readonly options: ControllerLinkOptions) {
     super();
-    this.client = newClient(options.credential.controller);
-    this.backoff = new Backoff(options.backoff ?? DEFAULT_RECONNECT_BACKOFF);
+    const backoff = options.backoff ?? DEFAULT_RECONNECT_BACKOFF;
+    this.client = newClient(options.credential.controller, backoff.maxMs);
+    this.backoff = new Backoff(backoff);
   }
 
   get connected(): boolean {
@@ -132,7 +134,10 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
       if (this.stopped) break;
       if (wasEstablished) this.backoff.reset();
       const delayMs = Math.round(this.backoff.next());
-      this.options.log.warn({ event: 'controller.disconnected', reason, retryInMs: delayMs }, 'controller stream ended');
+      this.options.log.warn(
+        { event: wasEstablished ? 'controller.disconnected' : 'controller.connect_failed', reason, retryInMs: delayMs },
+        wasEstablished ? 'controller stream ended' : 'could not open a stream to the controller',
+      );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delayMs);
         this.wakeUp = () => {
