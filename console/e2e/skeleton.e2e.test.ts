@@ -1,17 +1,23 @@
 /**
  * The walking skeleton through a real browser: Debian chromium drives the built console
  * (`next start`) against the real controller on embedded PostgreSQL and a real agent process.
- * Log in, see the agent online, create a rule (with a field error on the way), push it, and see
- * the agent's applied version. Screenshots of every main page land in artifacts/screenshots/.
+ * Log in, see the agent online, create a rule (with a field error on the way), push it, see the
+ * agent's applied version, and see the activity of packets sent through the agent's engine. Screenshots of every main page land in artifacts/screenshots/.
  *
  * Needs `npm run build` first (the harness builds nothing) and /usr/bin/chromium (`.ci/run`
  * installs the Debian package).
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { TapClient } from '../../agent/src/divert/tap-client';
+import { PacketFlag } from '../../agent/src/engine/batch';
+import { ipv4Packet } from '../../agent/test/support/packets';
 import { startStack, type AgentHandle, type Stack } from '../../test/support/stack';
 import { eventually, launchChromium, screenshot } from './browser';
 
 const AGENT = 'e2e-host';
+
+// Browser steps wait up to 20 s each; a step holds several of them.
+jest.setTimeout(120_000);
 
 let stack: Stack;
 let agent: AgentHandle;
@@ -147,11 +153,29 @@ test('the fleet table shows the applied version, in sync', () =>
     expect(applied).toBe(`v${version} / v${version}`);
     await agentRow().locator('.badge', { hasText: 'in sync' }).waitFor();
     await screenshot(page, '07-agents-applied');
+  }));
+
+test('packets through the agent show up as the rule\'s activity', () =>
+  step('activity', async () => {
+    // A client's SYN to port 80 and the server's answer from 8080, through the agent's engine.
+    await agent.service.waitFor(new RegExp(`PORTFLEET_AGENT_APPLIED version=${version}\\b`), 10_000);
+    const tap = await TapClient.connect(agent.tap);
+    try {
+      await tap.send(ipv4Packet({ src: '198.51.100.7', dst: '192.0.2.1', sport: 40000, dport: 80, protocol: 'tcp' }), 0, 2);
+      await tap.send(ipv4Packet({ src: '192.0.2.1', dst: '198.51.100.7', sport: 8080, dport: 40000, protocol: 'tcp' }), PacketFlag.Outbound, 2);
+    } finally {
+      tap.close();
+    }
+    const cell = agentRow().getByTestId('agent-activity');
+    expect(await eventually(() => cell.innerText(), (text) => text.includes('2 pkts'))).toContain('80 B');
 
     await agentRow().getByRole('link').first().click();
     await page.waitForURL(new RegExp(`/agents/${agent.id}$`));
     await page.getByRole('heading', { name: 'Adapters' }).waitFor();
-    await page.getByRole('heading', { name: 'Rule activity' }).waitFor();
+    const rule = page.locator('table[aria-label="Rule activity"] tbody tr', { hasText: 'Web server on 8080' });
+    await rule.waitFor();
+    const cells = await rule.locator('td.num').allInnerTexts();
+    expect(cells.slice(0, 4)).toEqual(['1', '1', '40 B', '40 B']); // packets in/out, bytes in/out
     await screenshot(page, '08-agent');
   }));
 

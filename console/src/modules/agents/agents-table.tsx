@@ -33,7 +33,7 @@ export function AgentsTable({ agents, activity }: { agents: Agent[]; activity: M
                 <td><OnlineBadge agent={agent} /></td>
                 <td><VersionPair agent={agent} /></td>
                 <td className="hide-sm"><DriftBadge agent={agent} /></td>
-                <td className="num nowrap hide-sm">
+                <td className="num nowrap hide-sm" data-testid="agent-activity">
                   <ActivityLed lastHitAt={sum?.lastHitAt ?? null} />{' '}
                   {sum ? `${formatCount(sum.packets)} pkts · ${formatBytes(sum.bytes)}` : <span className="muted">—</span>}
                 </td>
