@@ -127,6 +127,25 @@ describe('RuleApplier', () => {
     expect(applied).toEqual([1]);
   });
 
+  it('puts the engine back when the data plane refuses the selection', async () => {
+    const applier = applierFor();
+    await applier.handle(pushOf({ version: 1, rules: [forward80to8080()] }));
+    const selections: number[] = [];
+    plane.select = ({ rules }) => {
+      selections.push(rules.length);
+      return rules.length > 1 ? [{ ruleIndex: 1, ruleId: rules[1]!.id, field: 'selector', code: 'FILTER_TOO_COMPLEX', message: 'the kernel filter cannot hold this rule' }] : [];
+    };
+    const ack = await applier.handle(pushOf({ version: 2, rules: [forward80to9090('a'), forward80to9090('b')] }));
+    expect(ack.applied).toBe(false);
+    expect(ack.errors).toEqual([expect.objectContaining({ ruleIndex: 1, ruleId: 'b', code: 'FILTER_TOO_COMPLEX' })]);
+    expect(portFor80(engine, 45000)).toBe(8080);
+    expect(applier.applied?.version).toBe(1);
+    const ok = await applier.handle(pushOf({ version: 3, rules: [forward80to9090()] }));
+    expect(ok.applied).toBe(true);
+    expect(selections).toEqual([2, 1]);
+    expect(portFor80(engine, 45001)).toBe(9090);
+  });
+
   it('resolves DNS names at apply time: all addresses for selectors', async () => {
     const rule: Rule = { ...forward80to8080(), selector: { ...forward80to8080().selector, remoteAddress: 'db.example' } };
     const ack = await applierFor().handle(pushOf({ version: 1, rules: [rule] }));

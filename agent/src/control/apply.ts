@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  DEFAULT_SETTINGS,
   parseRuleList,
   parseSettings,
   ruleErrorToWire,
@@ -178,22 +179,46 @@ export class RuleApplier {
     return ack(true, []);
   }
 
-  private async runEngine(rules: Rule[], settings: Settings, resolved: Map<string, string[]>) {
+  /**
+   * Engine first (it checks everything host-specific), then the data plane's selection; if the
+   * plane refuses, the engine goes back to the list it had, so both always run the same list.
+   */
+  private async runEngine(rules: Rule[], settings: Settings, resolved: Map<string, string[]>): Promise<{ ok: boolean; errors: FieldError[] }> {
     const { engine, plane } = this.options;
     try {
-      return engine.apply({ rules, settings, resolved, adapters: await plane.adapters(), capabilities: plane.capabilities });
+      const adapters = await plane.adapters();
+      const result = engine.apply({ rules, settings, resolved, adapters, capabilities: plane.capabilities });
+      if (!result.ok || !plane.select) return result;
+      const errors = await plane.select({ rules, settings, resolved, adapters });
+      if (errors.length === 0) return result;
+      await this.restoreEngine();
+      return { ok: false, errors };
     } catch (error) {
-      return { ok: false, errors: [{ field: '', code: 'ENGINE_ERROR', message: (error as Error).message }] };
+      return { ok: false, errors: [{ field: '', code: 'DATAPLANE_ERROR', message: (error as Error).message }] };
     }
   }
 
+  /** Puts the current (last good) list back into the engine only. */
+  private async restoreEngine(): Promise<void> {
+    const { rules, settings, resolved } = this.currentInput();
+    this.options.engine.apply({ rules, settings, resolved, adapters: await this.options.plane.adapters(), capabilities: this.options.plane.capabilities });
+  }
+
+  /** Puts the current (last good) list back into the engine and the data plane. */
   private async rollBack(): Promise<void> {
+    const { rules, settings, resolved } = this.currentInput();
+    await this.runEngine(rules, settings, resolved);
+  }
+
+  private currentInput(): { rules: Rule[]; settings: Settings; resolved: Map<string, string[]> } {
     const previous = this.current;
-    const rules = previous ? parseRuleList(previous.ruleSet.rules) : { ok: true as const, value: [] };
+    const rules = previous ? parseRuleList(previous.ruleSet.rules) : undefined;
     const settings = parseSettings(previous?.ruleSet.settings);
-    if (rules.ok && settings.ok) {
-      await this.runEngine(rules.value, settings.value, new Map(Object.entries(previous?.resolved ?? {})));
-    }
+    return {
+      rules: rules?.ok ? rules.value : [],
+      settings: settings.ok ? settings.value : DEFAULT_SETTINGS,
+      resolved: new Map(Object.entries(previous?.resolved ?? {})),
+    };
   }
 }
 

@@ -1,3 +1,4 @@
+import type { FieldError, Rule, Settings } from '@portfleet/proto';
 import type { PacketBatch } from '../engine/batch';
 
 /**
@@ -25,6 +26,15 @@ export interface AdapterInfo {
   addresses: string[];
 }
 
+/** What a rule list needs diverted (the same input the engine compiled). */
+export interface DataPlaneSelection {
+  rules: Rule[];
+  /** DNS name → addresses, as resolved at apply time. */
+  resolved: ReadonlyMap<string, string[]>;
+  adapters: AdapterInfo[];
+  settings: Settings;
+}
+
 /**
  * Diverts the packets its rules select and puts them back. The agent drives it in a loop:
  * `receive` a batch → `Engine.process` → `inject` what the engine emitted → `verdict` the batch.
@@ -35,6 +45,13 @@ export interface DataPlane {
   /** The host's adapters as this plane can address them. */
   adapters(): Promise<AdapterInfo[]>;
   open(): Promise<void>;
+  /**
+   * Optional: narrows what the plane diverts (kernel filters, queue rules) to what the list
+   * selects. Called after the engine accepted the list; errors (per rule and field) fail the
+   * apply, the plane keeps its previous selection and the engine goes back to the previous list.
+   * Planes that see every packet (memory) leave it out.
+   */
+  select?(selection: DataPlaneSelection): FieldError[] | Promise<FieldError[]>;
   /**
    * Fills `batch` (cleared by the caller) with at least one diverted packet. Resolves false
    * once the plane is closed and nothing more will come.
