@@ -1,0 +1,101 @@
+import path from 'node:path';
+import type { Config } from '../../src/config';
+import { startController, type RunningController } from '../../src/controller';
+import { quietLogger, reachableTempDir } from './test-postgres';
+
+export const ADMIN_PASSWORD = 'test-admin-password';
+
+export interface TestController extends RunningController {
+  dataDir: string;
+  /** Stops everything and removes the data folder. */
+  shutdown(): Promise<void>;
+}
+
+/** The real controller (embedded PostgreSQL in a temp folder, HTTP and gRPC on free loopback ports). */
+export async function startTestController(overrides: Partial<Config> = {}): Promise<TestController> {
+  const tmp = reachableTempDir('pf-ctl-');
+  const config: Config = {
+    httpPort: 0,
+    grpcPort: 0,
+    host: '127.0.0.1',
+    dataDir: path.join(tmp.dir, 'controller'),
+    adminPassword: ADMIN_PASSWORD,
+    publicGrpcUrl: 'controller.example:50051',
+    logLevel: 'silent',
+    ...overrides,
+  };
+  const running = await startController(config, quietLogger());
+  return {
+    ...running,
+    dataDir: config.dataDir,
+    shutdown: async () => {
+      await running.stop();
+      tmp.remove();
+    },
+  };
+}
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+}
+
+/** An HTTP client that keeps cookies like a browser and sends the CSRF header on changes. */
+export class HttpClient {
+  private cookies = new Map<string, string>();
+  csrf?: string;
+  sendCsrf = true;
+
+  constructor(
+    private readonly base: string,
+    private readonly bearer?: string,
+  ) {}
+
+  static async login(base: string, username = 'admin', password = ADMIN_PASSWORD): Promise<HttpClient> {
+    const client = new HttpClient(base);
+    const res = await client.post('/api/auth/login', { username, password });
+    if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+    client.csrf = res.body.csrfToken;
+    return client;
+  }
+
+  get = (p: string) => this.request('GET', p);
+  post = (p: string, body?: unknown) => this.request('POST', p, body);
+  put = (p: string, body?: unknown) => this.request('PUT', p, body);
+  delete = (p: string) => this.request('DELETE', p);
+
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  async request(method: string, p: string, body?: unknown): Promise<Reply> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (this.csrf && this.sendCsrf && method !== 'GET') headers['x-csrf-token'] = this.csrf;
+    if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
+    const res = await fetch(this.base + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq);
+      const value = pair!.slice(eq + 1);
+      if (value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+}
+
+/** A rule in the API's JSON shape. */
+export function rule(localPort: number, forwardPort: number, extra: Record<string, unknown> = {}) {
+  return {
+    enabled: true,
+    description: `port ${localPort} to ${forwardPort}`,
+    activityMonitoring: true,
+    selector: { direction: 'inbound', protocol: 'tcp', localPort },
+    forwardAs: { localPort: forwardPort },
+    ...extra,
+  };
+}
