@@ -1,0 +1,309 @@
+/**
+ * The Linux data plane: netfilter hands the packets our steering rules select to one NFQUEUE,
+ * we copy them into the engine's batch, and give them back with batched verdicts (rewritten
+ * bytes go back straight from the batch). Reflected and rerouted packets, and the engine's
+ * clones, leave through raw sockets. See docs/linux-dataplane.md for the policy choices.
+ */
+import { readFileSync } from 'node:fs';
+import type { Rule } from '@portfleet/proto';
+import { type PacketBatch, PacketFlag, Verdict } from '../../engine/batch';
+import { ParseStatus, PacketView } from '../../packet/view';
+import { listAdapters } from '../adapters';
+import type { AdapterInfo, DataPlane, DataPlaneCapabilities } from '../dataplane';
+import { Injector } from './inject';
+import { addressOf, libc, nativeBytes, POLLIN } from './libc';
+import { Hook, NfQueue, QueueFlag, SkbInfo, SlotStatus } from './nfqueue';
+import { Steering } from './steering';
+import { fillTransportChecksum } from './transport-checksum';
+import { NF_ACCEPT, NF_DROP, VerdictSender } from './verdicts';
+
+export interface LinuxDataPlaneOptions {
+  /** NFQUEUE number (0..65535); one agent per queue. */
+  queueNum?: number;
+  /** Packets the kernel holds for us (NFQA_CFG_QUEUE_MAXLEN). */
+  queueMaxLen?: number;
+  /**
+   * Fail-open (default): while the agent is down, or its queue is full, packets pass unmodified
+   * (`--queue-bypass`, NFQA_CFG_F_FAIL_OPEN). Fail-closed drops them instead.
+   */
+  failOpen?: boolean;
+  /** Take GSO super-packets whole (NFQA_CFG_F_GSO) while no rule needs injection (default true). */
+  gso?: boolean;
+  /** recvmmsg slots per receive call. */
+  slots?: number;
+  /** SO_MARK of injected packets (must not collide with the host's own marks). */
+  mark?: number;
+}
+
+/** Why the fields that need layer 2 cannot be honoured here (for reports and docs). */
+export const LINUX_UNSUPPORTED = {
+  layer2: 'NFQUEUE hands over packets at the network layer (IP header first): MAC addresses can be neither selected nor rewritten',
+};
+
+const DEFAULT_MARK = 0x5046_0000 >>> 0;
+const POLL_MS = 100;
+
+export class LinuxDataPlane implements DataPlane {
+  readonly capabilities: DataPlaneCapabilities = { kind: 'nfqueue', layer2: false, reflection: true, adapters: true, clone: true };
+  private readonly options: Required<LinuxDataPlaneOptions>;
+  private queue: NfQueue | undefined;
+  private verdicts: VerdictSender | undefined;
+  private injector: Injector | undefined;
+  private readonly steering: Steering;
+  private readonly pv = new PacketView();
+  private readonly pollFd = nativeBytes(8);
+  private polling: Promise<void> | undefined;
+  private closed = true;
+  private loopbackIndex = 1;
+  private adapterNames = new Map<number, string>();
+  /** Filled ring slots of the last recvmmsg and the next one to hand out. */
+  private ringCount = 0;
+  private ringNext = 0;
+  /** Per batch index: NFQUEUE packet id and NFQA_SKB_INFO (sized to the batch's capacity). */
+  private ids = new Uint32Array(0);
+  private infos = new Uint32Array(0);
+  /** Per batch index: the adapter it came through, to tell an engine-chosen adapter from it. */
+  private arrivedOn = new Uint32Array(0);
+  /** Address of the last two batches' arenas (the pump reuses the same two for ever). */
+  private batchData: Uint8Array | undefined;
+  private batchAddress = 0;
+  private emittedData: Uint8Array | undefined;
+  private emittedAddress = 0;
+  /** Counters for stats and tests. */
+  readonly counters = { received: 0, capped: 0, modified: 0, dropped: 0, rerouted: 0, emitted: 0, injectFailures: 0 };
+
+  constructor(options: LinuxDataPlaneOptions = {}) {
+    this.options = {
+      queueNum: options.queueNum ?? 4242,
+      queueMaxLen: options.queueMaxLen ?? 8192,
+      failOpen: options.failOpen ?? true,
+      gso: options.gso ?? true,
+      slots: options.slots ?? 64,
+      mark: options.mark ?? DEFAULT_MARK,
+    };
+    this.steering = new Steering({ queueNum: this.options.queueNum, mark: this.options.mark, failOpen: this.options.failOpen });
+  }
+
+  adapters(): Promise<AdapterInfo[]> {
+    return listAdapters();
+  }
+
+  /** Removes what a crashed run left, binds the queue, then hooks our (still empty) chains in. */
+  async open(): Promise<void> {
+    await this.steering.cleanStale();
+    await this.refreshAdapters();
+    const { queueNum, queueMaxLen, failOpen, gso, slots } = this.options;
+    const queue = new NfQueue({ queueNum, maxLen: queueMaxLen, failOpen, gso, slots });
+    this.queue = queue;
+    const granted = queue.socket.setSendBuffer(8 << 20);
+    // Leave room for the kernel's skb overhead (it refuses a datagram over sndbuf - 32).
+    this.verdicts = new VerdictSender(queue.socket, queueNum, Math.max(16 << 10, Math.floor(granted / 2) - 4096));
+    this.injector = new Injector(this.options.mark, (ifIndex) => this.adapterNames.get(ifIndex));
+    new DataView(this.pollFd.buffer).setInt32(0, queue.socket.fd, true);
+    new DataView(this.pollFd.buffer).setInt16(4, POLLIN, true);
+    this.closed = false;
+    try {
+      await this.steering.install();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Diverts what `rules` need (call after the engine accepted them). GSO super-packets cannot be
+   * injected through raw sockets, so they are taken whole only while no rule reflects, reroutes
+   * to an adapter or clones.
+   */
+  async steer(rules: Rule[], resolved: ReadonlyMap<string, string[]>): Promise<void> {
+    const queue = this.queue;
+    if (!queue) throw new Error('LinuxDataPlane.steer before open');
+    await this.refreshAdapters();
+    const injects = rules.some(
+      (r) => r.enabled && ((r.forwardAs.reflection ?? 'none') !== 'none' || r.forwardAs.adapter !== undefined || r.forwardAs.clone === true),
+    );
+    const flags = (this.options.failOpen ? QueueFlag.FailOpen : 0) | (this.options.gso && !injects ? QueueFlag.Gso : 0);
+    queue.setFlags(flags);
+    await this.steering.apply(rules, resolved);
+  }
+
+  private async refreshAdapters(): Promise<void> {
+    const adapters = await listAdapters();
+    this.adapterNames = new Map(adapters.map((a) => [a.index, a.name]));
+    this.loopbackIndex = adapters.find((a) => a.name === 'lo')?.index ?? Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));
+  }
+
+  async receive(batch: PacketBatch): Promise<boolean> {
+    if (this.ids.length < batch.capacity) {
+      this.ids = new Uint32Array(batch.capacity);
+      this.infos = new Uint32Array(batch.capacity);
+      this.arrivedOn = new Uint32Array(batch.capacity);
+    }
+    if (this.batchData !== batch.data) {
+      this.batchData = batch.data;
+      this.batchAddress = addressOf(batch.data);
+    }
+    while (!this.closed) {
+      const queue = this.queue!;
+      if (this.fill(batch, queue)) return true;
+      const n = queue.receive();
+      if (n > 0) {
+        this.ringCount = n;
+        this.ringNext = 0;
+        continue;
+      }
+      if (batch.count > 0) return true;
+      await this.waitReadable();
+    }
+    return false;
+  }
+
+  /** Copies ring packets into the batch; true when the batch is full. */
+  private fill(batch: PacketBatch, queue: NfQueue): boolean {
+    const verdicts = this.verdicts!;
+    let stray = false;
+    while (this.ringNext < this.ringCount) {
+      const s = this.ringNext;
+      const status = queue.status[s]!;
+      if (status === SlotStatus.None) {
+        this.ringNext++;
+        continue;
+      }
+      const length = queue.payloadLength[s]!;
+      if (status === SlotStatus.Capped || length > batch.data.length) {
+        // Incomplete payload: returning it would trim the packet, so it passes untouched.
+        verdicts.verdict(queue.id[s]!, NF_ACCEPT, 0, 0);
+        this.counters.capped++;
+        stray = true;
+        this.ringNext++;
+        continue;
+      }
+      const i = batch.count;
+      if (i >= batch.capacity || batch.used + length > batch.data.length) break;
+      const at = batch.used;
+      libc.memcpyAt(this.batchAddress + at, queue.ringAddress + queue.payloadAt[s]!, length);
+      const hook = queue.hook[s]!;
+      const outbound = hook === Hook.LocalOut || hook === Hook.PostRouting;
+      const ifIndex = outbound ? queue.outDev[s]! : queue.inDev[s]!;
+      batch.offset[i] = at;
+      batch.length[i] = length;
+      batch.flags[i] = (outbound ? PacketFlag.Outbound : 0) | (ifIndex === this.loopbackIndex ? PacketFlag.Loopback : 0);
+      batch.ifIndex[i] = ifIndex;
+      this.arrivedOn[i] = ifIndex;
+      batch.verdict[i] = Verdict.Accept;
+      batch.rule[i] = -1;
+      batch.used = at + length;
+      batch.count = i + 1;
+      this.ids[i] = queue.id[s]!;
+      this.infos[i] = queue.skbInfo[s]!;
+      this.counters.received++;
+      this.ringNext++;
+    }
+    if (stray) verdicts.flush();
+    return batch.count > 0 && this.ringNext < this.ringCount;
+  }
+
+  private waitReadable(): Promise<void> {
+    this.polling ??= new Promise<void>((resolve) => {
+      libc.poll.async(this.pollFd, 1, POLL_MS, () => {
+        this.polling = undefined;
+        resolve();
+      });
+    });
+    return this.polling;
+  }
+
+  verdict(batch: PacketBatch): void {
+    if (this.closed || batch.count === 0) return;
+    const verdicts = this.verdicts!;
+    const injector = this.injector!;
+    const data = batch.data;
+    let accepts = false;
+    for (let i = 0; i < batch.count; i++) {
+      const id = this.ids[i]!;
+      switch (batch.verdict[i]) {
+        case Verdict.Accept:
+          accepts = true;
+          break;
+        case Verdict.AcceptModified: {
+          const info = this.infos[i]!;
+          // The field holds only the pseudo-header sum, and after a verdict with payload the
+          // kernel no longer knows that: write the full sum. Exception: an outgoing GSO
+          // super-packet, whose segments get their checksums when the kernel cuts it up. (An
+          // arriving one may be delivered locally whole, where TCP checks the sum as it is.)
+          const partial = (info & SkbInfo.CsumNotReady) !== 0;
+          const segmentedLater = (info & SkbInfo.Gso) !== 0 && (batch.flags[i]! & PacketFlag.Outbound) !== 0;
+          if (partial && !segmentedLater) this.fullChecksum(batch, i);
+          verdicts.verdict(id, NF_ACCEPT, this.batchAddress + batch.offset[i]!, batch.length[i]!);
+          this.counters.modified++;
+          break;
+        }
+        case Verdict.Reroute: {
+          this.fullChecksum(batch, i);
+          // Routing picks the way out (back to the sender for a reflection, local delivery for a
+          // packet turned inbound) unless the rule named an adapter.
+          const chosen = batch.ifIndex[i]!;
+          const ifIndex = chosen !== this.arrivedOn[i] && chosen !== this.loopbackIndex ? chosen : 0;
+          if (!injector.sendIp(data, batch.offset[i]!, this.batchAddress + batch.offset[i]!, batch.length[i]!, ifIndex)) {
+            this.counters.injectFailures++;
+          }
+          verdicts.verdict(id, NF_DROP, 0, 0);
+          this.counters.rerouted++;
+          break;
+        }
+        default:
+          verdicts.verdict(id, NF_DROP, 0, 0);
+          this.counters.dropped++;
+      }
+    }
+    // Packets came in id order, so the last one has the highest id; ids verdicted above are gone.
+    if (accepts) verdicts.acceptUpTo(this.ids[batch.count - 1]!);
+    verdicts.flush();
+  }
+
+  inject(emitted: PacketBatch): void {
+    if (this.closed || emitted.count === 0) return;
+    if (this.emittedData !== emitted.data) {
+      this.emittedData = emitted.data;
+      this.emittedAddress = addressOf(emitted.data);
+    }
+    const injector = this.injector!;
+    for (let i = 0; i < emitted.count; i++) {
+      const at = emitted.offset[i]!;
+      const flags = emitted.flags[i]!;
+      let ok: boolean;
+      if ((flags & PacketFlag.Layer2) !== 0) {
+        ok = injector.sendFrame(this.emittedAddress + at, emitted.length[i]!, emitted.ifIndex[i]!);
+      } else {
+        // A clone goes where its (rewritten) destination routes.
+        this.fullChecksum(emitted, i);
+        ok = injector.sendIp(emitted.data, at, this.emittedAddress + at, emitted.length[i]!, 0);
+      }
+      if (ok) this.counters.emitted++;
+      else this.counters.injectFailures++;
+    }
+  }
+
+  private fullChecksum(batch: PacketBatch, i: number): void {
+    const layer2 = (batch.flags[i]! & PacketFlag.Layer2) !== 0;
+    if (this.pv.parse(batch.data, batch.offset[i]!, batch.length[i]!, layer2) === ParseStatus.Ok) {
+      fillTransportChecksum(batch.data, this.pv);
+    }
+  }
+
+  /** Stops diverting (our rules go), then lets the queue go. */
+  async close(): Promise<void> {
+    if (this.closed && !this.queue) return;
+    this.closed = true;
+    await this.polling;
+    try {
+      await this.steering.remove();
+    } finally {
+      this.queue?.close();
+      this.queue = undefined;
+      this.injector?.close();
+      this.injector = undefined;
+      this.ringCount = this.ringNext = 0;
+    }
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Which packets the kernel hands to the agent: iptables-nft rules (the nft `queue` statement is
+ * not built into every kernel; the xt NFQUEUE target is) in chains of our own, jumped to from
+ * PREROUTING (everything arriving, forwarded too) and OUTPUT (everything this host sends):
+ *   mangle PORTFLEET: injected packets (our mark) pass; the rule list's traffic → NFQUEUE
+ *   raw PORTFLEET:    the same traffic → CT --notrack, both directions, because conntrack would
+ *                     otherwise call rewritten packets INVALID on hosts that drop those.
+ * The match is a superset of what the engine needs: for every enabled rule the ends it selects and
+ * the ends it forwards to, in both orientations (replies, reflected and cloned copies), so every
+ * packet of every conversation in either direction reaches the engine; the engine accepts the rest
+ * unchanged. The jumps carry the comment `portfleet`, so a restart after a crash finds and removes
+ * what the crashed agent left.
+ */
+import { execFile } from 'node:child_process';
+import { isIP } from 'node:net';
+import { promisify } from 'node:util';
+import type { Rule } from '@portfleet/proto';
+
+const run = promisify(execFile);
+
+export const STEERING_CHAIN = 'PORTFLEET';
+export const STEERING_COMMENT = 'portfleet';
+const TABLES = ['raw', 'mangle'] as const;
+const HOOKS = ['PREROUTING', 'OUTPUT'] as const;
+
+export interface SteeringOptions {
+  queueNum: number;
+  /** SO_MARK bit(s) of injected packets: they skip the queue (but are still untracked). */
+  mark: number;
+  /**
+   * Fail-open (`--queue-bypass`): with no agent listening the packets pass unmodified. Without it
+   * they are dropped while the agent is down (fail-closed).
+   */
+  failOpen: boolean;
+}
+
+type Family = 4 | 6;
+
+interface End {
+  addresses: string[] | null;
+  port: number | undefined;
+}
+
+/** The iptables-restore text that fills our chains for one family (empty chains when no rules). */
+export function steeringScript(family: Family, rules: Rule[], resolved: ReadonlyMap<string, string[]>, options: SteeringOptions): string {
+  const matches = new Set<string>();
+  for (const rule of rules) {
+    if (!rule.enabled) continue;
+    for (const match of ruleMatches(family, rule, resolved)) matches.add(match);
+  }
+  const queue = `-j NFQUEUE --queue-num ${options.queueNum}${options.failOpen ? ' --queue-bypass' : ''}`;
+  const mark = `0x${options.mark.toString(16)}`;
+  const lines: string[] = [];
+  lines.push('*raw', `:${STEERING_CHAIN} - [0:0]`);
+  for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${m} -j CT --notrack`);
+  lines.push('COMMIT', '*mangle', `:${STEERING_CHAIN} - [0:0]`);
+  if (matches.size > 0) lines.push(`-A ${STEERING_CHAIN} -m mark --mark ${mark}/${mark} -j RETURN`);
+  for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${m} ${queue}`);
+  lines.push('COMMIT', '');
+  return lines.join('\n');
+}
+
+/** iptables match expressions (without target) for one rule in one family; none if it cannot apply. */
+export function ruleMatches(family: Family, rule: Rule, resolved: ReadonlyMap<string, string[]>): string[] {
+  const s = rule.selector;
+  const f = rule.forwardAs;
+  const selected: { local: End; remote: End } = {
+    local: { addresses: addressesOf(family, s.localAddress, resolved, 'all'), port: s.localPort },
+    remote: { addresses: addressesOf(family, s.remoteAddress, resolved, 'all'), port: s.remotePort },
+  };
+  const forwarded: { local: End; remote: End } = {
+    local: {
+      addresses: f.localAddress !== undefined ? addressesOf(family, f.localAddress, resolved, 'first') : selected.local.addresses,
+      port: f.localPort ?? s.localPort,
+    },
+    remote: {
+      addresses: f.remoteAddress !== undefined ? addressesOf(family, f.remoteAddress, resolved, 'first') : selected.remote.addresses,
+      port: f.remotePort ?? s.remotePort,
+    },
+  };
+  const out: string[] = [];
+  for (const ends of [selected, forwarded]) {
+    // An end named only in the other family (an IPv4-only address) leaves nothing in this one.
+    if ((ends.local.addresses?.length ?? 1) === 0 || (ends.remote.addresses?.length ?? 1) === 0) continue;
+    out.push(match(rule.selector.protocol, ends.local, ends.remote));
+    out.push(match(rule.selector.protocol, ends.remote, ends.local));
+  }
+  return out;
+}
+
+function match(protocol: string, source: End, destination: End): string {
+  const parts = [`-p ${protocol}`];
+  if (source.addresses) parts.push(`-s ${source.addresses.join(',')}`);
+  if (destination.addresses) parts.push(`-d ${destination.addresses.join(',')}`);
+  parts.push(`-m ${protocol}`);
+  if (source.port !== undefined) parts.push(`--sport ${source.port}`);
+  if (destination.port !== undefined) parts.push(`--dport ${destination.port}`);
+  return parts.join(' ');
+}
+
+/** null: any address. [] : the field names no address of this family. */
+function addressesOf(family: Family, value: string | undefined, resolved: ReadonlyMap<string, string[]>, which: 'all' | 'first'): string[] | null {
+  if (value === undefined) return null;
+  let list = isIP(value) ? [value] : (resolved.get(value) ?? []);
+  if (which === 'first') list = list.slice(0, 1);
+  return list.filter((a) => isIP(a) === family);
+}
+
+/** Runs iptables-nft / ip6tables-nft (the nf_tables flavour: it coexists with native nft rules). */
+export class Steering {
+  private installed = false;
+
+  constructor(private readonly options: SteeringOptions) {}
+
+  static tool(family: Family): string {
+    return family === 4 ? 'iptables-nft' : 'ip6tables-nft';
+  }
+
+  /** Removes what any earlier run left (jumps tagged with our comment, our chains). */
+  async cleanStale(): Promise<number> {
+    let removed = 0;
+    for (const family of [4, 6] as const) {
+      const tool = Steering.tool(family);
+      for (const table of TABLES) {
+        for (const hook of HOOKS) {
+          const { stdout } = await run(tool, ['-w', '-t', table, '-S', hook]);
+          for (const line of stdout.split('\n')) {
+            if (!line.startsWith(`-A ${hook} `) || !line.includes(`--comment ${STEERING_COMMENT}`)) continue;
+            await run(tool, ['-w', '-t', table, '-D', ...line.slice(3).trim().split(/\s+/)]);
+            removed++;
+          }
+        }
+        const exists = await run(tool, ['-w', '-t', table, '-S', STEERING_CHAIN]).then(() => true, () => false);
+        if (exists) {
+          await run(tool, ['-w', '-t', table, '-F', STEERING_CHAIN]);
+          await run(tool, ['-w', '-t', table, '-X', STEERING_CHAIN]);
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
+  /** Creates our (empty) chains and the jumps to them, first in each hook. */
+  async install(): Promise<void> {
+    for (const family of [4, 6] as const) {
+      await this.restore(family, steeringScript(family, [], new Map(), this.options));
+      const tool = Steering.tool(family);
+      for (const table of TABLES) {
+        for (const hook of HOOKS) {
+          await run(tool, ['-w', '-t', table, '-I', hook, '1', '-m', 'comment', '--comment', STEERING_COMMENT, '-j', STEERING_CHAIN]);
+        }
+      }
+    }
+    this.installed = true;
+  }
+
+  /** Replaces the contents of our chains (atomically per family and table set). */
+  async apply(rules: Rule[], resolved: ReadonlyMap<string, string[]>): Promise<void> {
+    for (const family of [4, 6] as const) await this.restore(family, steeringScript(family, rules, resolved, this.options));
+  }
+
+  async remove(): Promise<void> {
+    if (!this.installed) return;
+    await this.cleanStale();
+    this.installed = false;
+  }
+
+  private async restore(family: Family, script: string): Promise<void> {
+    const tool = `${Steering.tool(family)}-restore`;
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile(tool, ['--noflush'], (error, _stdout, stderr) => {
+        if (error) reject(new Error(`${tool} failed: ${stderr.trim() || error.message}\n${script}`));
+        else resolve();
+      });
+      child.stdin?.end(script);
+    });
+  }
+}
