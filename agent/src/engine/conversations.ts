@@ -11,6 +11,11 @@
 /** Words of a key: meta (family | direction | protocol), source ×4, destination ×4, ports. */
 export const KEY_WORDS = 10;
 export const K = { META: 0, SRC: 1, DST: 5, PORTS: 9 } as const;
+/**
+ * An IPv4 key uses words META, SRC, DST and PORTS only; words 2-4 of its record hold the role's
+ * output tuple (as the packet will carry it), so an IPv4 packet reads a single record.
+ */
+export const V4_OUT = { SRC: 2, DST: 3, PORTS: 4 } as const;
 /** Words of a role record: the key, then the action fields. */
 export const RECORD_WORDS = 16;
 export const R = {
@@ -21,7 +26,13 @@ export const R = {
   /** Output adapter, KEEP_ADAPTER to leave it. */
   ADAPTER: 12,
   HASH: 13,
+  /** Last packet with this role's key, in ms since the table's epoch (see `rebase`). */
+  LAST_SEEN: 14,
+  /** Counter slot | IP protocol << 24 (copied into every role, so a packet touches one record). */
+  SLOT: 15,
 } as const;
+export const SLOT_MASK = 0xffffff;
+export const PROTOCOL_SHIFT = 24;
 export const ROLES = 3;
 export const KEEP_ADAPTER = 0xffffffff;
 export const META_IPV6 = 1 << 9;
@@ -46,10 +57,6 @@ export type OnRelease = (counterSlot: number) => void;
 export class ConversationTable {
   readonly capacity: number;
   readonly records: Uint32Array;
-  readonly lastSeen: Float64Array;
-  readonly counterSlot: Int32Array;
-  /** IP protocol of each conversation (for its timeout). */
-  readonly protocol: Uint8Array;
   /** Bit r set: role r's key is in the index. 0: the conversation slot is free. */
   readonly roleMask: Uint8Array;
   /** Per conversation and role 0/1: destination MAC then source MAC to write. */
@@ -65,14 +72,14 @@ export class ConversationTable {
   constructor(capacity: number, private readonly onRelease: OnRelease) {
     this.capacity = capacity;
     this.records = new Uint32Array(capacity * ROLES * RECORD_WORDS);
-    this.lastSeen = new Float64Array(capacity);
-    this.counterSlot = new Int32Array(capacity);
-    this.protocol = new Uint8Array(capacity);
     this.roleMask = new Uint8Array(capacity);
     this.macs = new Uint8Array(capacity * 2 * MAC_PAIR);
-    // At most 3 keys per conversation; keep the load at or below ~0.5 for short probe runs.
+    // Touch every page now, so first packets do not pay the kernel's page faults.
+    this.records.fill(0);
+    this.macs.fill(0);
+    // Two keys per conversation (three for clones): the load stays near or below 0.5.
     let size = 1;
-    while (size < capacity * 6) size <<= 1;
+    while (size < capacity * 4) size <<= 1;
     this.mask = size - 1;
     this.index = new Int32Array(size * 2);
     for (let i = 1; i < this.index.length; i += 2) this.index[i] = -1;
@@ -107,46 +114,63 @@ export class ConversationTable {
   }
 
   /** Takes a free conversation slot, expiring or evicting one when the table is full. */
-  allocate(nowMs: number, tcpTimeoutMs: number, udpTimeoutMs: number, stats: { evictions: number; expired: number }): number {
+  allocate(now: number, tcpTimeoutMs: number, udpTimeoutMs: number, stats: { evictions: number; expired: number }): number {
     if (this.freeTop === 0) {
       // Look at a few conversations after the clock hand: reuse an expired one, else evict the
       // least recently seen of them (approximate LRU, constant time).
       let victim = -1;
-      let oldest = Infinity;
-      for (let n = 0; n < 8; n++) {
+      let victimAge = -1;
+      let expired = false;
+      for (let n = 0; n < 8 && !expired; n++) {
         const c = this.hand;
         this.hand = c + 1 === this.capacity ? 0 : c + 1;
-        if (this.isExpired(c, nowMs, tcpTimeoutMs, udpTimeoutMs)) {
+        const age = now - this.lastSeen(c);
+        expired = age > this.timeout(c, tcpTimeoutMs, udpTimeoutMs);
+        if (expired || age > victimAge) {
           victim = c;
-          oldest = -1;
-          break;
-        }
-        if (this.lastSeen[c]! < oldest) {
-          oldest = this.lastSeen[c]!;
-          victim = c;
+          victimAge = age;
         }
       }
-      if (oldest === -1) stats.expired++;
+      if (expired) stats.expired++;
       else stats.evictions++;
       this.release(victim);
     }
-    const c = this.free[--this.freeTop]!;
     this.active++;
-    return c;
+    return this.free[--this.freeTop]!;
   }
 
-  isExpired(c: number, nowMs: number, tcpTimeoutMs: number, udpTimeoutMs: number): boolean {
-    const timeout = this.protocol[c] === 6 ? tcpTimeoutMs : udpTimeoutMs;
-    return nowMs - this.lastSeen[c]! > timeout;
+  /** Latest LAST_SEEN over the conversation's roles. */
+  lastSeen(c: number): number {
+    const roles = this.roleMask[c]!;
+    const base = c * ROLES * RECORD_WORDS + R.LAST_SEEN;
+    let last = 0;
+    for (let role = 0; role < ROLES; role++) {
+      if (roles & (1 << role)) last = Math.max(last, this.records[base + role * RECORD_WORDS]!);
+    }
+    return last;
+  }
+
+  private timeout(c: number, tcpTimeoutMs: number, udpTimeoutMs: number): number {
+    return this.records[c * ROLES * RECORD_WORDS + R.SLOT]! >>> PROTOCOL_SHIFT === 6 ? tcpTimeoutMs : udpTimeoutMs;
+  }
+
+  /**
+   * Whether the conversation of the record at `at` timed out. The record's own LAST_SEEN decides
+   * the common case without touching the other roles' records.
+   */
+  isExpired(c: number, at: number, now: number, tcpTimeoutMs: number, udpTimeoutMs: number): boolean {
+    const timeout = this.records[at + R.SLOT]! >>> PROTOCOL_SHIFT === 6 ? tcpTimeoutMs : udpTimeoutMs;
+    if (now - this.records[at + R.LAST_SEEN]! <= timeout) return false;
+    return now - this.lastSeen(c) > timeout;
   }
 
   /** Expires up to `budget` conversations after the clock hand; returns how many ended. */
-  sweep(budget: number, nowMs: number, tcpTimeoutMs: number, udpTimeoutMs: number): number {
+  sweep(budget: number, now: number, tcpTimeoutMs: number, udpTimeoutMs: number): number {
     let ended = 0;
     for (let n = 0; n < budget; n++) {
       const c = this.hand;
       this.hand = c + 1 === this.capacity ? 0 : c + 1;
-      if (this.roleMask[c] !== 0 && this.isExpired(c, nowMs, tcpTimeoutMs, udpTimeoutMs)) {
+      if (this.roleMask[c] !== 0 && now - this.lastSeen(c) > this.timeout(c, tcpTimeoutMs, udpTimeoutMs)) {
         this.release(c);
         ended++;
       }
@@ -154,10 +178,15 @@ export class ConversationTable {
     return ended;
   }
 
-  /** Puts role r of conversation c (its key already written to its record) into the index. */
-  insert(c: number, role: number): void {
+  /** Moves the time base `by` ms forward: every LAST_SEEN drops by it (not below 0). */
+  rebase(by: number): void {
+    const records = this.records;
+    for (let at = R.LAST_SEEN; at < records.length; at += RECORD_WORDS) records[at] = Math.max(0, records[at]! - by);
+  }
+
+  /** Puts role r of conversation c (its key already in its record, `hash` = hashKey of it) into the index. */
+  insert(c: number, role: number, hash: number): void {
     const at = (c * ROLES + role) * RECORD_WORDS;
-    const hash = hashKey(this.records, at);
     this.records[at + R.HASH] = hash;
     let i = hash & this.mask;
     while (this.index[2 * i + 1]! >= 0) i = (i + 1) & this.mask;
@@ -176,7 +205,7 @@ export class ConversationTable {
     this.roleMask[c] = 0;
     this.free[this.freeTop++] = c;
     this.active--;
-    this.onRelease(this.counterSlot[c]!);
+    this.onRelease(this.records[c * ROLES * RECORD_WORDS + R.SLOT]! & SLOT_MASK);
   }
 
   /** Takes role r of conversation c out of the index (the record at `at` keeps its key). */

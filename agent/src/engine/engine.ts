@@ -7,7 +7,20 @@
 import { ParseStatus, PacketView } from '../packet/view';
 import { PacketBatch, PacketFlag, Verdict } from './batch';
 import { type ApplyInput, type CompiledRule, type EngineFieldError, compileRules } from './compile';
-import { Action, ConversationTable, hashKey, K, KEEP_ADAPTER, META_IPV6, META_OUTBOUND, R, RECORD_WORDS, ROLES } from './conversations';
+import {
+  Action,
+  ConversationTable,
+  hashKey,
+  K,
+  KEEP_ADAPTER,
+  META_IPV6,
+  META_OUTBOUND,
+  PROTOCOL_SHIFT,
+  R,
+  RECORD_WORDS,
+  ROLES,
+  SLOT_MASK,
+} from './conversations';
 import { RuleCounterTable, type RuleCounters } from './counters';
 import { matchRule } from './match';
 import { rewritePacket } from './rewrite';
@@ -48,11 +61,18 @@ export interface EngineOptions {
 
 /** Conversations checked for expiry per processed batch, so the table drains without a timer. */
 const SWEEP_PER_BATCH = 64;
+/**
+ * Conversation times are uint32 ms since an epoch; past 2^31 ms (~25 days) the epoch moves
+ * forward by REBASE_KEEP before less so differences never wrap.
+ */
+const REBASE_AT = 2 ** 31;
+const REBASE_KEEP = 2 ** 30;
 
 export class Engine {
   private rules: CompiledRule[] = [];
   /** Counter slot of each compiled rule (same order as `rules`). */
   private ruleSlots: Int32Array = new Int32Array(0);
+  private epochMs = Number.NaN;
   private tcpTimeoutMs = 300_000;
   private udpTimeoutMs = 60_000;
   private readonly table: ConversationTable;
@@ -107,7 +127,8 @@ export class Engine {
     const table = this.table;
     const tcpMs = this.tcpTimeoutMs;
     const udpMs = this.udpTimeoutMs;
-    this.stat.expired += table.sweep(SWEEP_PER_BATCH, nowMs, tcpMs, udpMs);
+    const now = this.tableTime(nowMs);
+    this.stat.expired += table.sweep(SWEEP_PER_BATCH, now, tcpMs, udpMs);
     const data = batch.data;
     const dv = batch.view;
     const pv = this.pv;
@@ -139,7 +160,7 @@ export class Engine {
       key[K.PORTS] = ((pv.srcPort << 16) | pv.dstPort) >>> 0;
       const hash = hashKey(key, 0);
       let ref = table.find(key, 0, hash);
-      if (ref >= 0 && table.isExpired(ref >>> 2, nowMs, tcpMs, udpMs)) {
+      if (ref >= 0 && table.isExpired(ref >>> 2, ((ref >>> 2) * ROLES + (ref & 3)) * RECORD_WORDS, now, tcpMs, udpMs)) {
         table.release(ref >>> 2);
         this.stat.expired++;
         ref = -1;
@@ -147,27 +168,46 @@ export class Engine {
       if (ref < 0) {
         const r = matchRule(this.rules, pv, data, dv, outbound, batch.ifIndex[i]!);
         if (r < 0) continue;
-        ref = this.open(r, batch.ifIndex[i]!, data, nowMs);
+        ref = this.open(r, hash, batch.ifIndex[i]!, data, now);
       }
-      this.handle(batch, i, emitted, ref, nowMs);
+      this.handle(batch, i, emitted, ref, nowMs, now);
     }
   }
 
-  /** Creates the conversation for the first packet (whose key is in `this.key`); returns its role-0 ref. */
-  private open(r: number, ifIndex: number, data: Uint8Array, nowMs: number): number {
+  /** Milliseconds since the table's epoch for `nowMs`, moving the epoch when it grows too large. */
+  private tableTime(nowMs: number): number {
+    if (Number.isNaN(this.epochMs)) this.epochMs = nowMs;
+    let since = Math.floor(nowMs - this.epochMs);
+    if (since < 0) since = 0; // a clock that steps back only makes conversations look younger
+    if (since >= REBASE_AT) {
+      const by = since - REBASE_KEEP;
+      this.table.rebase(by);
+      this.epochMs += by;
+      since -= by;
+    }
+    return since;
+  }
+
+  /**
+   * Creates the conversation for the first packet (key in `this.key`, hash `hash`, known to be
+   * absent from the table); returns its role-0 ref.
+   */
+  private open(r: number, hash: number, ifIndex: number, data: Uint8Array, now: number): number {
     const table = this.table;
     const rule = this.rules[r]!;
-    const c = table.allocate(nowMs, this.tcpTimeoutMs, this.udpTimeoutMs, this.stat);
+    const c = table.allocate(now, this.tcpTimeoutMs, this.udpTimeoutMs, this.stat);
     const records = table.records;
     describeConversation(records, table.macs, c, rule, this.key, this.pv, data, ifIndex);
     const slot = this.ruleSlots[r]!;
-    table.counterSlot[c] = slot;
-    table.protocol[c] = this.pv.protocol;
-    table.lastSeen[c] = nowMs;
     const at0 = c * ROLES * RECORD_WORDS;
     const at1 = at0 + RECORD_WORDS;
     const at2 = at1 + RECORD_WORDS;
-    this.claim(c, 0, at0);
+    const slotWord = (slot | (this.pv.protocol << PROTOCOL_SHIFT)) >>> 0;
+    for (let at = at0; at <= at2; at += RECORD_WORDS) {
+      records[at + R.SLOT] = slotWord;
+      records[at + R.LAST_SEEN] = now;
+    }
+    table.insert(c, 0, hash);
     // A reverse key equal to the forward one (a packet bounced to its sender) adds nothing.
     if (!sameKey(records, at1, at0)) this.claim(c, 1, at1);
     if (rule.clone && !sameKey(records, at2, at0)) {
@@ -189,14 +229,14 @@ export class Engine {
       table.release(other >>> 2);
       this.stat.collisions++;
     }
-    table.insert(c, role);
+    table.insert(c, role, hash);
   }
 
   private unclaim(c: number, role: number, at: number): void {
     this.table.unindexRole(c, role, at);
   }
 
-  private handle(batch: PacketBatch, i: number, emitted: PacketBatch, ref: number, nowMs: number): void {
+  private handle(batch: PacketBatch, i: number, emitted: PacketBatch, ref: number, nowMs: number, now: number): void {
     const table = this.table;
     const records = table.records;
     const c = ref >>> 2;
@@ -204,8 +244,8 @@ export class Engine {
     const at = (c * ROLES + role) * RECORD_WORDS;
     const control = records[at + R.CONTROL]!;
     const action = control & 0xf;
-    const slot = table.counterSlot[c]!;
-    table.lastSeen[c] = nowMs;
+    const slot = records[at + R.SLOT]! & SLOT_MASK;
+    records[at + R.LAST_SEEN] = now;
     const counters = this.counterTable;
     const length = batch.length[i]!;
     if (batch.flags[i]! & PacketFlag.Outbound) {

@@ -5,12 +5,13 @@
 import { applyDelta } from '../packet/checksum';
 import { IPV4 } from '../packet/ipv4';
 import type { PacketView } from '../packet/view';
-import { K, MAC_PAIR, R } from './conversations';
+import { K, MAC_PAIR, R, V4_OUT } from './conversations';
 
 export const IP_CHECKSUM_SHIFT = 16;
 export const CONTROL_MACS = 1 << 9;
 
 /**
+ * `outAt` is the other role's record (IPv6 reads its output tuple there; IPv4 keeps it in its own).
  * `shift` moves every offset of `pv` (a clone is rewritten in another arena at another offset).
  * `macAt` is the record's MAC pair in `macs`.
  */
@@ -27,9 +28,11 @@ export function rewritePacket(
   const deltas = records[at + R.DELTAS]!;
   const src = pv.src + shift;
   const dst = pv.dst + shift;
+  const l4 = pv.l4 + shift;
   if (pv.family === 4) {
-    dv.setUint32(src, records[outAt + K.DST]!);
-    dv.setUint32(dst, records[outAt + K.SRC]!);
+    dv.setUint32(src, records[at + V4_OUT.SRC]!);
+    dv.setUint32(dst, records[at + V4_OUT.DST]!);
+    dv.setUint32(l4, records[at + V4_OUT.PORTS]!);
     const ipChecksum = pv.l3 + shift + IPV4.CHECKSUM;
     dv.setUint16(ipChecksum, applyDelta(dv.getUint16(ipChecksum), deltas >>> IP_CHECKSUM_SHIFT));
   } else {
@@ -37,11 +40,10 @@ export function rewritePacket(
       dv.setUint32(src + 4 * w, records[outAt + K.DST + w]!);
       dv.setUint32(dst + 4 * w, records[outAt + K.SRC + w]!);
     }
+    const ports = records[outAt + K.PORTS]!;
+    dv.setUint16(l4, ports & 0xffff);
+    dv.setUint16(l4 + 2, ports >>> 16);
   }
-  const ports = records[outAt + K.PORTS]!;
-  const l4 = pv.l4 + shift;
-  dv.setUint16(l4, ports & 0xffff);
-  dv.setUint16(l4 + 2, ports >>> 16);
   const checksumAt = pv.checksum + shift;
   const checksum = dv.getUint16(checksumAt);
   if (pv.protocol === 6) {

@@ -9,7 +9,7 @@ import { ETHERNET } from '../packet/ethernet';
 import type { PacketView } from '../packet/view';
 import { Verdict } from './batch';
 import { type CompiledRule, Reflection } from './compile';
-import { Action, K, KEEP_ADAPTER, KEY_WORDS, MAC_PAIR, META_OUTBOUND, R, RECORD_WORDS, ROLES } from './conversations';
+import { Action, K, KEEP_ADAPTER, MAC_PAIR, META_IPV6, META_OUTBOUND, R, RECORD_WORDS, ROLES, V4_OUT } from './conversations';
 import { CONTROL_MACS, IP_CHECKSUM_SHIFT } from './rewrite';
 
 /** Writes roles 0, 1 (and 2 for clones) of conversation c; `key` holds the packet's key. */
@@ -26,7 +26,7 @@ export function describeConversation(
   const at0 = c * ROLES * RECORD_WORDS;
   const at1 = at0 + RECORD_WORDS;
   const at2 = at1 + RECORD_WORDS;
-  for (let w = 0; w < KEY_WORDS; w++) records[at0 + w] = key[w]!;
+  for (let w = 0; w < K.PORTS + 1; w++) records[at0 + w] = key[w]!;
   const meta = key[K.META]!;
   const d = (meta & META_OUTBOUND) !== 0 ? 1 : 0;
   const v4 = pv.family === 4;
@@ -93,6 +93,10 @@ export function describeConversation(
   records[at1 + R.ADAPTER] = rule.toAdapter >= 0 ? ifIndex : KEEP_ADAPTER;
   records[at0 + R.DELTAS] = deltas(records, at0, at1, words);
   records[at1 + R.DELTAS] = deltas(records, at1, at0, words);
+  if (v4) {
+    outputV4(records, at0, at1);
+    outputV4(records, at1, at0);
+  }
   if (rule.clone) {
     // Replies to the original: the first packet's tuple turned around, passed unchanged.
     records[at2 + K.META] = meta ^ META_OUTBOUND;
@@ -122,8 +126,19 @@ function deltas(records: Uint32Array, at: number, outAt: number, words: number):
   return (l4 | (words === 1 ? fold(ip) << IP_CHECKSUM_SHIFT : 0)) >>> 0;
 }
 
+/** Stores in the IPv4 record at `at` its output tuple: the key at `outAt` turned around. */
+function outputV4(records: Uint32Array, at: number, outAt: number): void {
+  const ports = records[outAt + K.PORTS]!;
+  records[at + V4_OUT.SRC] = records[outAt + K.DST]!;
+  records[at + V4_OUT.DST] = records[outAt + K.SRC]!;
+  records[at + V4_OUT.PORTS] = ((ports << 16) | (ports >>> 16)) >>> 0;
+}
+
 /** True when the keys of two records are equal. */
 export function sameKey(records: Uint32Array, a: number, b: number): boolean {
-  for (let w = 0; w < KEY_WORDS; w++) if (records[a + w] !== records[b + w]) return false;
+  if (records[a] !== records[b] || records[a + K.SRC] !== records[b + K.SRC]) return false;
+  if (records[a + K.DST] !== records[b + K.DST] || records[a + K.PORTS] !== records[b + K.PORTS]) return false;
+  if ((records[a]! & META_IPV6) === 0) return true;
+  for (const w of [2, 3, 4, 6, 7, 8]) if (records[a + w] !== records[b + w]) return false;
   return true;
 }
