@@ -3,7 +3,7 @@
  * the agent namespace; real TCP and UDP peers run in the client and server namespaces.
  */
 import type { Rule, Settings } from '@portfleet/proto';
-import { client, createTopology, describeDataPlane, destroyTopology, NsProcess, peerArgs, runnerArgs, setHosts, type Topology } from './support/netns';
+import { client, createTopology, describeDataPlane, destroyTopology, NsProcess, peerArgs, runnerArgs, setHosts, type Topology, waitFor } from './support/netns';
 
 jest.setTimeout(60_000);
 
@@ -65,7 +65,80 @@ describeDataPlane('Linux data plane: seed scenarios with real traffic', () => {
       await start(topo.agent.ns, peerArgs('udp-server', family === 'v4' ? '0.0.0.0' : '::', 5353));
       await agent([rule('u1', { direction: 'inbound', protocol: 'udp', localPort: 53 }, { localPort: 5353 })]);
       const result = await client(topo.client.ns, 'udp-client', a, 53, 20);
-      expect(result).toMatchObject({ ok: true, replies: 20, from: [family === 'v4' ? `${a}:53` : `${a}:53`] });
+      expect(result).toMatchObject({ ok: true, replies: 20, from: [`${a}:53`] });
+    });
+
+    test(`scenario 2 (${family}): outbound TCP to a DNS name's port 25 goes to its port 8025`, async () => {
+      const server = topo.server[family];
+      setHosts(topo.agent.ns, [
+        [topo.server.v4, 'mail.portfleet.test'],
+        [topo.server.v6, 'mail.portfleet.test'],
+      ]);
+      await start(topo.server.ns, peerArgs('tcp-server', server, 8025));
+      await agent([rule('r2', { direction: 'outbound', protocol: 'tcp', remoteAddress: 'mail.portfleet.test', remotePort: 25 }, { remotePort: 8025 })]);
+      const result = await client(topo.agent.ns, 'tcp-client', server, 25, 200_000);
+      expect(result).toMatchObject({ ok: true, bytes: 200_000, remote: { port: 25 } });
+      // Other ports of the same host are not diverted.
+      expect(await client(topo.agent.ns, 'tcp-client', server, 26, 10)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+    });
+
+    test(`scenario 2, UDP (${family}): outbound UDP to port 25 answered from port 8025`, async () => {
+      const server = topo.server[family];
+      await start(topo.server.ns, peerArgs('udp-server', server, 8025));
+      await agent([rule('u2', { direction: 'outbound', protocol: 'udp', remoteAddress: server, remotePort: 25 }, { remotePort: 8025 })]);
+      expect(await client(topo.agent.ns, 'udp-client', server, 25, 20)).toMatchObject({ ok: true, replies: 20, from: [`${server}:25`] });
+    });
+
+    test(`scenario 3 (${family}): outgoing web traffic passes unchanged and is counted both ways`, async () => {
+      const server = topo.server[family];
+      await start(topo.server.ns, peerArgs('tcp-server', server, 80));
+      const runner = await agent([rule('r3', { direction: 'outbound', protocol: 'tcp', remotePort: 80 })]);
+      expect(await client(topo.agent.ns, 'tcp-client', server, 80, 50_000)).toMatchObject({ ok: true, bytes: 50_000 });
+      const s = await stats(runner);
+      expect(s.rules[0]).toMatchObject({ ruleId: 'r3', conversationsTotal: 1 });
+      expect(s.rules[0]!.packetsOut).toBeGreaterThan(2);
+      expect(s.rules[0]!.packetsIn).toBeGreaterThan(2);
+      expect(s.plane.modified).toBe(0);
+    });
+
+    test(`cloning (${family}): a UDP conversation is copied to a monitor host, the original answered as usual`, async () => {
+      const a = topo.agent.client[family];
+      const monitor = topo.monitor[family];
+      await start(topo.agent.ns, peerArgs('udp-server', family === 'v4' ? '0.0.0.0' : '::', 7000));
+      const sink = await start(topo.monitor.ns, peerArgs('udp-sink', family === 'v4' ? '0.0.0.0' : '::', 7000));
+      const runner = await agent([rule('c1', { direction: 'inbound', protocol: 'udp', localPort: 7000 }, { clone: true, localAddress: monitor })]);
+      expect(await client(topo.client.ns, 'udp-client', a, 7000, 10)).toMatchObject({ ok: true, replies: 10, from: [`${a}:7000`] });
+      await waitFor(async () => expect(sink.all('datagram')).toHaveLength(10), 3000);
+      expect(sink.all('datagram')[0]).toMatchObject({ from: topo.client[family] });
+      expect((await stats(runner)).plane.emitted).toBe(10);
+    });
+
+    test(`scenario 5 (${family}): inbound TCP:80 relayed by mirror reflection to another server's port 8080`, async () => {
+      const a = topo.agent.client[family];
+      await start(topo.server.ns, peerArgs('tcp-server', topo.server[family], 8080));
+      await agent([
+        rule('m5', { direction: 'inbound', protocol: 'tcp', localPort: 80 }, {
+          reflection: 'mirror',
+          localAddress: topo.agent.server[family],
+          remoteAddress: topo.server[family],
+          remotePort: 8080,
+        }),
+      ]);
+      expect(await client(topo.client.ns, 'tcp-client', a, 80, 100_000)).toMatchObject({ ok: true, bytes: 100_000, remote: { address: a, port: 80 } });
+    });
+
+    test(`timeouts (${family}): an idle UDP channel ends after the UDP timeout`, async () => {
+      const a = topo.agent.client[family];
+      await start(topo.agent.ns, peerArgs('udp-server', family === 'v4' ? '0.0.0.0' : '::', 5353));
+      const runner = await agent([rule('t1', { direction: 'inbound', protocol: 'udp', localPort: 53 }, { localPort: 5353 })], { ...SETTINGS, udpTimeoutS: 1 });
+      // The same client port both times: the same conversation, were it not for the timeout.
+      expect(await client(topo.client.ns, 'udp-client', a, 53, 3, 40053)).toMatchObject({ ok: true });
+      expect((await stats(runner)).rules[0]).toMatchObject({ conversationsActive: 1, conversationsTotal: 1 });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await client(topo.client.ns, 'udp-client', a, 53, 3, 40053)).toMatchObject({ ok: true });
+      const s = (await stats(runner)) as unknown as { rules: { conversationsActive: number; conversationsTotal: number }[]; engine: { expired: number } };
+      expect(s.engine.expired).toBe(1);
+      expect(s.rules[0]).toMatchObject({ conversationsActive: 1, conversationsTotal: 2 });
     });
   }
 });

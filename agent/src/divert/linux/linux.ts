@@ -5,11 +5,11 @@
  * clones, leave through raw sockets. See docs/linux-dataplane.md for the policy choices.
  */
 import { readFileSync } from 'node:fs';
-import type { Rule } from '@portfleet/proto';
+import type { FieldError, Rule } from '@portfleet/proto';
 import { type PacketBatch, PacketFlag, Verdict } from '../../engine/batch';
 import { ParseStatus, PacketView } from '../../packet/view';
 import { listAdapters } from '../adapters';
-import type { AdapterInfo, DataPlane, DataPlaneCapabilities } from '../dataplane';
+import type { AdapterInfo, DataPlane, DataPlaneCapabilities, DataPlaneSelection } from '../dataplane';
 import { Injector } from './inject';
 import { addressOf, libc, nativeBytes, POLLIN } from './libc';
 import { Hook, NfQueue, QueueFlag, SkbInfo, SlotStatus } from './nfqueue';
@@ -54,6 +54,7 @@ export class LinuxDataPlane implements DataPlane {
   private readonly pollFd = nativeBytes(8);
   private polling: Promise<void> | undefined;
   private closed = true;
+  private selected: { rules: Rule[]; resolved: ReadonlyMap<string, string[]> } | undefined;
   private loopbackIndex = 1;
   private adapterNames = new Map<number, string>();
   /** Filled ring slots of the last recvmmsg and the next one to hand out. */
@@ -111,20 +112,29 @@ export class LinuxDataPlane implements DataPlane {
   }
 
   /**
-   * Diverts what `rules` need (call after the engine accepted them). GSO super-packets cannot be
-   * injected through raw sockets, so they are taken whole only while no rule reflects, reroutes
-   * to an adapter or clones.
+   * Diverts what the list needs (called after the engine accepted it). GSO super-packets cannot
+   * be injected through raw sockets, so they are taken whole only while no rule reflects,
+   * reroutes to an adapter or clones. If the kernel refuses the new steering, the previous one
+   * is put back and the error thrown (the apply fails as a whole).
    */
-  async steer(rules: Rule[], resolved: ReadonlyMap<string, string[]>): Promise<void> {
+  async select(selection: DataPlaneSelection): Promise<FieldError[]> {
     const queue = this.queue;
-    if (!queue) throw new Error('LinuxDataPlane.steer before open');
+    if (!queue) throw new Error('LinuxDataPlane.select before open');
+    const { rules, resolved } = selection;
     await this.refreshAdapters();
+    try {
+      await this.steering.apply(rules, resolved);
+    } catch (error) {
+      const previous = this.selected;
+      if (previous) await this.steering.apply(previous.rules, previous.resolved).catch(() => undefined);
+      throw error;
+    }
+    this.selected = { rules, resolved };
     const injects = rules.some(
       (r) => r.enabled && ((r.forwardAs.reflection ?? 'none') !== 'none' || r.forwardAs.adapter !== undefined || r.forwardAs.clone === true),
     );
-    const flags = (this.options.failOpen ? QueueFlag.FailOpen : 0) | (this.options.gso && !injects ? QueueFlag.Gso : 0);
-    queue.setFlags(flags);
-    await this.steering.apply(rules, resolved);
+    queue.setFlags((this.options.failOpen ? QueueFlag.FailOpen : 0) | (this.options.gso && !injects ? QueueFlag.Gso : 0));
+    return [];
   }
 
   private async refreshAdapters(): Promise<void> {

@@ -3,14 +3,14 @@
 //   node peer.js udp-server HOST PORT        echoes every datagram back to its sender
 //   node peer.js udp-sink HOST PORT          prints {"event":"datagram",from,port,bytes} per datagram
 //   node peer.js tcp-client HOST PORT BYTES  sends BYTES random bytes, expects them echoed
-//   node peer.js udp-client HOST PORT COUNT  sends COUNT datagrams, expects echoes
+//   node peer.js udp-client HOST PORT COUNT [SRCPORT]  sends COUNT datagrams, expects echoes
 // Clients print one JSON line {ok, ...} and exit 0 (ok) or 1.
 'use strict';
 const crypto = require('node:crypto');
 const dgram = require('node:dgram');
 const net = require('node:net');
 
-const [mode, host, portText, amountText] = process.argv.slice(2);
+const [mode, host, portText, amountText, sourcePortText] = process.argv.slice(2);
 const port = Number(portText);
 const amount = Number(amountText ?? 0);
 const print = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -88,7 +88,7 @@ switch (mode) {
         finish({ ok: true, replies, from: [...senders] });
       }
     });
-    socket.bind(0, () => {
+    socket.bind(Number(sourcePortText ?? 0), () => {
       for (let i = 0; i < amount; i++) {
         const text = `datagram ${i} ${crypto.randomBytes(8).toString('hex')}`;
         sent.add(text);

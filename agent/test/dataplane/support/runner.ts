@@ -30,9 +30,11 @@ async function main(): Promise<void> {
   const apply = async (rules: Rule[], settings: Settings) => {
     const { resolved, errors } = await resolveRuleNames(rules, systemResolver);
     if (errors.length > 0) throw new Error(`names did not resolve: ${JSON.stringify(errors)}`);
-    const result = engine.apply({ rules, settings, resolved, adapters: await plane.adapters(), capabilities: plane.capabilities });
+    const adapters = await plane.adapters();
+    const result = engine.apply({ rules, settings, resolved, adapters, capabilities: plane.capabilities });
     if (!result.ok) throw new Error(`engine refused the rules: ${JSON.stringify(result.errors)}`);
-    await plane.steer(rules, resolved);
+    const refused = await plane.select({ rules, settings, resolved, adapters });
+    if (refused.length > 0) throw new Error(`data plane refused the rules: ${JSON.stringify(refused)}`);
   };
   await apply(config.rules, config.settings);
   const pump = new PacketPump(plane, engine, (error) => say({ event: 'engine-error', message: String(error) }));
