@@ -152,10 +152,10 @@ describe('agent process', () => {
     const owed = JSON.parse((await cli(['status', '--json', '--state-dir', stateDir])).stdout).reportsOwed;
     expect(owed).toBeGreaterThanOrEqual(1);
 
-    const connectedLines = () => agent.output.filter((l) => l.startsWith('PORTFLEET_AGENT_CONNECTED')).length;
+    const linesBefore = agent.output.length;
     controller = await startController({ port: controller.port, memory, heartbeatIntervalMs: 500 });
+    await agent.waitFor(/^PORTFLEET_AGENT_CONNECTED /, 20_000, { fromLine: linesBefore });
     await controller.until(() => memory.packetsIn.get(agentId) === 5, 20_000, '5 packets reported after the restart');
-    expect(connectedLines()).toBe(2);
     expect(controller.streams[0]!.hello).toMatchObject({ appliedRuleSetId: 'rs-1', appliedVersion: 1, appliedContentHash: push.ruleSet!.contentHash });
 
     // A clean stop: exit 0, the last period reported, nothing left owed.

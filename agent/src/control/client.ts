@@ -114,16 +114,25 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
 
   /** Sends on the live stream; false when there is none (the caller keeps what it owes). */
   send(message: AgentMessage): boolean {
-    if (!this.call || !this.established) return false;
+    if (!this.call || !this.established || this.stopped) return false;
     this.call.write(message);
     return true;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Half-closes the stream so what was written (the last activity report) reaches the controller,
+   * waits up to `graceMs` for it to close its side, then cancels.
+   */
+  async stop(graceMs = 1_000): Promise<void> {
     this.stopped = true;
-    this.call?.end();
-    this.call?.cancel();
     this.wakeUp?.();
+    const call = this.call;
+    if (call) {
+      call.end();
+      const timer = setTimeout(() => call.cancel(), graceMs);
+      await this.running;
+      clearTimeout(timer);
+    }
     await this.running;
     this.client.close();
   }
@@ -194,7 +203,9 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
             if (this.established) return;
             clearTimeout(watchdog);
             heartbeatMs = body.value.heartbeatIntervalMs || DEFAULT_HEARTBEAT_MS;
-            heartbeat = setInterval(() => call.write({ body: { $case: 'heartbeat', value: { sentAtMs: Date.now() } } }), heartbeatMs);
+            heartbeat = setInterval(() => {
+              if (!this.stopped) call.write({ body: { $case: 'heartbeat', value: { sentAtMs: Date.now() } } });
+            }, heartbeatMs);
             this.established = true;
             log.info({ event: 'controller.connected', agentId: body.value.agentId, heartbeatMs }, 'controller stream established');
             this.emit('connected', body.value);
