@@ -4,7 +4,7 @@
 //   node peer.js udp-sink HOST PORT          prints {"event":"datagram",from,port,bytes} per datagram
 //   node peer.js tcp-client HOST PORT BYTES  sends BYTES random bytes, expects them echoed
 //   node peer.js udp-client HOST PORT COUNT [SRCPORT]  sends COUNT datagrams, expects echoes
-// Clients print one JSON line {ok, ...} and exit 0 (ok) or 1.
+// Clients print one JSON line {ok, ...} and exit 0 (ok) or 1; PEER_TIMEOUT_MS bounds their wait.
 'use strict';
 const crypto = require('node:crypto');
 const dgram = require('node:dgram');
@@ -13,6 +13,7 @@ const net = require('node:net');
 const [mode, host, portText, amountText, sourcePortText] = process.argv.slice(2);
 const port = Number(portText);
 const amount = Number(amountText ?? 0);
+const timeoutMs = Number(process.env.PEER_TIMEOUT_MS ?? 15000);
 const print = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const udpType = net.isIPv6(host) ? 'udp6' : 'udp4';
 
@@ -50,7 +51,7 @@ switch (mode) {
       ends = { local: { address: socket.localAddress, port: socket.localPort }, remote: { address: socket.remoteAddress, port: socket.remotePort } };
       socket.end(payload);
     });
-    const timer = setTimeout(() => finish({ ok: false, error: 'timeout', received }), 15000);
+    const timer = setTimeout(() => finish({ ok: false, error: 'timeout', received }), timeoutMs);
     socket.on('data', (chunk) => {
       chunks.push(chunk);
       received += chunk.length;
@@ -76,7 +77,7 @@ switch (mode) {
     const sent = new Set();
     let replies = 0;
     const senders = new Set();
-    const timer = setTimeout(() => finish({ ok: false, error: 'timeout', replies }), 5000);
+    const timer = setTimeout(() => finish({ ok: false, error: 'timeout', replies }), Math.min(timeoutMs, 5000));
     socket.on('message', (message, from) => {
       const text = message.toString();
       if (!sent.has(text)) return;

@@ -1,0 +1,103 @@
+/**
+ * The Linux data plane on unfriendly hosts: one that drops conntrack-INVALID packets (as Docker
+ * and ufw hosts do), and an agent killed with SIGKILL (fail-open: traffic passes unmodified; the
+ * next start removes what the dead agent left).
+ */
+import type { Rule, Settings } from '@portfleet/proto';
+import { client, createTopology, describeDataPlane, destroyTopology, NsProcess, peerArgs, runnerArgs, sh, type Topology } from './support/netns';
+
+jest.setTimeout(60_000);
+
+const SETTINGS: Settings = { applyDelayMs: 0, tcpTimeoutS: 300, udpTimeoutS: 60 };
+const PORT_80_TO_8080: Rule = {
+  id: 'r1',
+  enabled: true,
+  activityMonitoring: true,
+  selector: { direction: 'inbound', protocol: 'tcp', localPort: 80 },
+  forwardAs: { localPort: 8080 },
+};
+
+/** Our rules as `iptables -S` shows them, per family and table. */
+async function steeringRules(ns: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const tool of ['iptables-nft', 'ip6tables-nft']) {
+    for (const table of ['raw', 'mangle']) {
+      const text = await sh(ns, `${tool} -t ${table} -S`);
+      out.push(...text.split('\n').filter((l) => l.includes('PORTFLEET')).map((l) => `${tool} ${table} ${l}`));
+    }
+  }
+  return out;
+}
+
+describeDataPlane('Linux data plane: hostile hosts and crashes', () => {
+  let topo: Topology;
+  const running: NsProcess[] = [];
+
+  beforeAll(async () => {
+    topo = await createTopology(`r${process.pid % 10000}`);
+  }, 60_000);
+
+  afterEach(async () => {
+    for (const p of running.splice(0)) await p.stop();
+  });
+
+  afterAll(async () => {
+    if (topo) await destroyTopology(topo.names);
+  });
+
+  async function start(ns: string, args: string[], ready = 'listening'): Promise<NsProcess> {
+    const p = new NsProcess(ns, args);
+    running.push(p);
+    await p.next(ready);
+    return p;
+  }
+
+  test('a host dropping conntrack-INVALID packets still gets forwarded connections (diverted traffic is untracked)', async () => {
+    const drop = '-m conntrack --ctstate INVALID -j DROP';
+    await sh(topo.agent.ns, `for t in iptables-nft ip6tables-nft; do for c in INPUT OUTPUT FORWARD; do $t -A $c ${drop}; done; done`);
+    try {
+      await start(topo.agent.ns, peerArgs('tcp-server', '::', 8080));
+      await start(topo.agent.ns, runnerArgs({ rules: [PORT_80_TO_8080], settings: SETTINGS }), 'ready');
+      expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 200_000)).toMatchObject({ ok: true, bytes: 200_000 });
+      expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v6, 80, 200_000)).toMatchObject({ ok: true, bytes: 200_000 });
+      // The rule is really there and really matches: conntrack calls the rewritten flow INVALID
+      // when it is tracked, which the same test without the raw-table rules shows.
+      await sh(topo.agent.ns, 'iptables-nft -t raw -F PORTFLEET');
+      process.env.PEER_TIMEOUT_MS = '3000';
+      try {
+        expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 1000)).toMatchObject({ ok: false, error: 'timeout' });
+      } finally {
+        delete process.env.PEER_TIMEOUT_MS;
+      }
+      const counters = await sh(topo.agent.ns, 'iptables-nft -v -S INPUT; iptables-nft -v -S OUTPUT');
+      expect(counters).toMatch(/--ctstate INVALID -c [1-9]\d* \d+ -j DROP/);
+    } finally {
+      await sh(topo.agent.ns, `for t in iptables-nft ip6tables-nft; do for c in INPUT OUTPUT FORWARD; do $t -D $c ${drop}; done; done`);
+    }
+  });
+
+  test('SIGKILL: traffic passes unmodified (fail-open), a restart cleans the stale rules and forwards again', async () => {
+    await start(topo.agent.ns, peerArgs('tcp-server', '::', 8080));
+    const first = await start(topo.agent.ns, runnerArgs({ rules: [PORT_80_TO_8080], settings: SETTINGS }), 'ready');
+    expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 10_000)).toMatchObject({ ok: true });
+    const installed = await steeringRules(topo.agent.ns);
+
+    await first.stop('SIGKILL');
+    // The dead agent's rules are still there …
+    expect(await steeringRules(topo.agent.ns)).toEqual(installed);
+    // … but with nobody on the queue they let packets through untouched: 8080 answers directly,
+    // 80 is no longer forwarded.
+    expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 8080, 10_000)).toMatchObject({ ok: true });
+    expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v6, 8080, 10_000)).toMatchObject({ ok: true });
+    expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 10)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+
+    const second = await start(topo.agent.ns, runnerArgs({ rules: [PORT_80_TO_8080], settings: SETTINGS }), 'ready');
+    // Exactly one set of rules: the stale jumps and chains were removed before new ones went in.
+    expect((await steeringRules(topo.agent.ns)).sort()).toEqual([...installed].sort());
+    expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 10_000)).toMatchObject({ ok: true });
+
+    await second.stop('SIGTERM');
+    expect(await second.next('closed')).toBeDefined();
+    expect(await steeringRules(topo.agent.ns)).toEqual([]);
+  });
+});
