@@ -46,3 +46,129 @@ describe('Engine with a simple port rule', () => {
     ]);
   });
 });
+
+describe('conversation table', () => {
+  const portRule = rule({ selector: { direction: 'inbound', protocol: 'udp', localPort: 53 }, forwardAs: { localPort: 5353 } });
+  const applyTo = (engine: Engine, settings = DEFAULT_SETTINGS) =>
+    expect(engine.apply({ rules: [portRule], settings, resolved: new Map(), adapters: [], capabilities: caps }).ok).toBe(true);
+  const query = (srcPort: number) => buildPacket({ protocol: 'udp', src: '198.18.0.2', dst: '198.18.0.1', srcPort, dstPort: 53 });
+
+  it('evicts (and counts) the least recently seen of a few when full', () => {
+    const engine = new Engine({ maxConversations: 4 });
+    applyTo(engine);
+    const batch = new PacketBatch(8);
+    for (let p = 1; p <= 5; p++) batch.push(query(p), 0, 1);
+    engine.process(batch, new PacketBatch(1), 1);
+    expect(engine.stats()).toMatchObject({ conversations: 4, evictions: 1 });
+    expect(engine.counters()[0]).toMatchObject({ conversationsActive: 4, conversationsTotal: 5 });
+  });
+
+  it('expires idle conversations by sweeping, without packets for them', () => {
+    const engine = new Engine({ maxConversations: 8 });
+    applyTo(engine, { ...DEFAULT_SETTINGS, udpTimeoutS: 1 });
+    const batch = new PacketBatch(8);
+    for (let p = 1; p <= 3; p++) batch.push(query(p), 0, 1);
+    engine.process(batch, new PacketBatch(1), 0);
+    batch.clear();
+    engine.process(batch, new PacketBatch(1), 1_001);
+    expect(engine.stats()).toMatchObject({ conversations: 0, expired: 3 });
+    expect(engine.counters()[0]).toMatchObject({ conversationsActive: 0, conversationsTotal: 3 });
+  });
+
+  it('survives clock values beyond 2^32 ms and clocks that step back', () => {
+    const engine = new Engine({ maxConversations: 8 });
+    applyTo(engine, { ...DEFAULT_SETTINGS, udpTimeoutS: 10 });
+    const batch = new PacketBatch(2);
+    const at = (nowMs: number) => {
+      batch.clear();
+      batch.push(query(7), 0, 1);
+      engine.process(batch, new PacketBatch(1), nowMs);
+      return batch.verdict[0];
+    };
+    const start = 1_700_000_000_000;
+    expect(at(start)).toBe(Verdict.AcceptModified);
+    expect(at(start + 2 ** 32)).toBe(Verdict.AcceptModified); // far later: a new conversation
+    expect(engine.stats()).toMatchObject({ expired: 1, conversations: 1 });
+    expect(at(start + 2 ** 32 + 5_000)).toBe(Verdict.AcceptModified);
+    expect(at(start)).toBe(Verdict.AcceptModified); // clock stepped back: the conversation lives on
+    expect(engine.stats()).toMatchObject({ expired: 1, conversations: 1 });
+  });
+
+  it('gives a tuple to the newest conversation when two transform onto it (counted)', () => {
+    // Two clients mirrored to one server port from one local port: their replies look the same.
+    const engine = new Engine({ maxConversations: 8 });
+    const relay = rule({
+      selector: { direction: 'inbound', protocol: 'udp', localPort: 53 },
+      forwardAs: { remoteAddress: '198.18.0.3', remotePort: 5353, reflection: 'mirror' },
+    });
+    engine.apply({ rules: [relay], settings: DEFAULT_SETTINGS, resolved: new Map(), adapters: [], capabilities: caps });
+    const batch = new PacketBatch(4);
+    batch.push(buildPacket({ protocol: 'udp', src: '198.18.0.2', dst: '198.18.0.1', srcPort: 1000, dstPort: 53 }), 0, 1);
+    batch.push(buildPacket({ protocol: 'udp', src: '198.18.0.4', dst: '198.18.0.1', srcPort: 1000, dstPort: 53 }), 0, 1);
+    engine.process(batch, new PacketBatch(1), 1);
+    expect(engine.stats()).toMatchObject({ conversations: 1, collisions: 1 });
+    batch.clear();
+    batch.push(buildPacket({ protocol: 'udp', src: '198.18.0.3', dst: '198.18.0.1', srcPort: 5353, dstPort: 53 }), 0, 1);
+    engine.process(batch, new PacketBatch(1), 2);
+    expect(batch.bytes(0)).toEqual(buildPacket({ protocol: 'udp', src: '198.18.0.1', dst: '198.18.0.4', srcPort: 53, dstPort: 1000 }));
+  });
+});
+
+describe('packets the engine does not rewrite', () => {
+  const engine = new Engine();
+  engine.apply({
+    rules: [rule({ selector: { direction: 'inbound', protocol: 'udp' }, forwardAs: { localPort: 9 } })],
+    settings: DEFAULT_SETTINGS,
+    resolved: new Map(),
+    adapters: [],
+    capabilities: caps,
+  });
+
+  it('passes fragments unchanged and counts them', () => {
+    const fragment = buildPacket({ protocol: 'udp', src: '198.18.0.2', dst: '198.18.0.1', srcPort: 1, dstPort: 2 });
+    fragment[6] = 0x20; // more fragments
+    fragment[10] = fragment[11] = 0; // checksum is not looked at
+    const batch = new PacketBatch(1);
+    batch.push(fragment, 0, 1);
+    engine.process(batch, new PacketBatch(1), 1);
+    expect([batch.verdict[0], batch.rule[0]]).toEqual([Verdict.Accept, -1]);
+    expect(batch.bytes(0)).toEqual(fragment);
+    expect(engine.stats().fragments).toBe(1);
+  });
+});
+
+describe('UDP checksums', () => {
+  const engine = new Engine();
+  engine.apply({
+    rules: [rule({ selector: { direction: 'inbound', protocol: 'udp' }, forwardAs: { localPort: 9 } })],
+    settings: DEFAULT_SETTINGS,
+    resolved: new Map(),
+    adapters: [],
+    capabilities: caps,
+  });
+  const udp = (srcPort: number, dstPort: number, payload: Uint8Array, udpNoChecksum = false) =>
+    buildPacket({ protocol: 'udp', src: '198.18.0.2', dst: '198.18.0.1', srcPort, dstPort, payload, udpNoChecksum });
+
+  it('leaves an IPv4 datagram without checksum (0) without one', () => {
+    const batch = new PacketBatch(1);
+    batch.push(udp(1000, 53, Uint8Array.of(1, 2, 3), true), 0, 1);
+    engine.process(batch, new PacketBatch(1), 1);
+    expect(batch.bytes(0)).toEqual(udp(1000, 9, Uint8Array.of(1, 2, 3), true));
+  });
+
+  it('sends a computed zero as 0xffff', () => {
+    // Find a payload word whose rewritten datagram sums to a zero checksum.
+    const payload = new Uint8Array(2);
+    for (let w = 0; w < 65536; w++) {
+      payload[0] = w >>> 8;
+      payload[1] = w & 255;
+      const expected = udp(1001, 9, payload);
+      if (expected[26] === 0xff && expected[27] === 0xff) break;
+    }
+    const batch = new PacketBatch(1);
+    batch.push(udp(1001, 53, payload), 0, 1);
+    engine.process(batch, new PacketBatch(1), 1);
+    expect(Array.from(batch.bytes(0).subarray(26, 28))).toEqual([0xff, 0xff]);
+    expect(batch.bytes(0)).toEqual(udp(1001, 9, payload));
+  });
+});
