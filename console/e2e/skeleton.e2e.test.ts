@@ -179,6 +179,54 @@ test('packets through the agent show up as the rule\'s activity', () =>
     await screenshot(page, '08-agent');
   }));
 
+test('the rule list is edited in place: shadowing, reorder, enable, edit, delete', () =>
+  step('rule-list', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Rules' }).click();
+    const rows = page.locator('ol[aria-label="Rules"] > li');
+    const row = (text: string) => rows.filter({ hasText: text });
+    const shownVersion = async () => Number((await page.getByTestId('rule-set-version').innerText()).replace(/\D/g, ''));
+    await row('Web server on 8080').waitFor();
+    const start = await shownVersion();
+
+    // A second rule selecting the same traffic can never match: the controller says so.
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    const form = page.getByRole('form', { name: 'New rule' });
+    await form.getByLabel('Description').fill('Port 80 elsewhere');
+    const selector = form.getByRole('group', { name: 'Traffic selector' });
+    await selector.getByLabel('Local port', { exact: true }).check();
+    await selector.getByLabel('Local port value').fill('80');
+    await form.getByRole('button', { name: 'Save rule' }).click();
+    await form.waitFor({ state: 'detached' });
+    await row('Port 80 elsewhere').getByRole('note').filter({ hasText: 'never matches' }).waitFor();
+    expect(await row('Web server on 8080').getByRole('note').count()).toBe(0);
+
+    // Moving it up makes the first rule the shadowed one.
+    await page.getByRole('button', { name: 'Move Port 80 elsewhere up' }).click();
+    await eventually(() => rows.allInnerTexts(), (texts) => texts.length === 2 && texts[0]!.includes('Port 80 elsewhere'));
+    await row('Web server on 8080').getByRole('note').waitFor();
+
+    await page.getByRole('checkbox', { name: 'Enable Port 80 elsewhere' }).uncheck();
+    await row('Port 80 elsewhere').locator('.badge', { hasText: 'disabled' }).waitFor();
+
+    await row('Web server on 8080').getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('form', { name: 'Edit rule 2' });
+    const forward = edit.getByRole('group', { name: 'Forward as' });
+    expect(await edit.getByRole('group', { name: 'Traffic selector' }).getByLabel('Local port value').inputValue()).toBe('80');
+    expect(await forward.getByLabel('Local port value').inputValue()).toBe('8080');
+    await forward.getByLabel('Local port value').fill('8081');
+    await edit.getByRole('button', { name: 'Save rule' }).click();
+    await edit.waitFor({ state: 'detached' });
+    expect(await row('Web server on 8080').innerText()).toContain('inbound TCP local :80 → local :8081');
+    await screenshot(page, '09-rules-edited');
+
+    await row('Port 80 elsewhere').getByRole('button', { name: 'Delete' }).click();
+    await row('Port 80 elsewhere').getByRole('button', { name: 'Confirm delete' }).click();
+    await row('Port 80 elsewhere').waitFor({ state: 'detached' });
+    expect(await rows.count()).toBe(1);
+    // add, move, disable, edit, delete: five stored versions
+    expect(await eventually(shownVersion, (v) => v === start + 5)).toBe(start + 5);
+  }));
+
 test('on a phone the pages fit the screen', () =>
   step('phone', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
@@ -186,9 +234,9 @@ test('on a phone the pages fit the screen', () =>
       await phone.addCookies(await context.cookies());
       const small = await phone.newPage();
       const pages: Array<[string, string, string]> = [
-        ['/agents', '09-phone-agents', 'table[aria-label="Agents"]'],
-        ['/rules', '10-phone-rules', 'ol[aria-label="Rules"]'],
-        ['/pushes', '11-phone-pushes', 'label:has(input[type="checkbox"])'],
+        ['/agents', '10-phone-agents', 'table[aria-label="Agents"]'],
+        ['/rules', '11-phone-rules', 'ol[aria-label="Rules"]'],
+        ['/pushes', '12-phone-pushes', 'label:has(input[type="checkbox"])'],
       ];
       for (const [path, name, content] of pages) {
         await small.goto(`${consoleUrl}${path}`);

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { useCallback, useEffect, useState } from 'react';
 import { listAgents } from '@/api/agents';
 import * as ruleSets from '@/api/rule-sets';
-import type { NewRule, RuleSet } from '@/api/types';
+import type { NewRule, Rule, RuleSet } from '@/api/types';
 import { useSession } from '@/modules/session/session-provider';
 import { EmptyState } from '@/ui/empty-state';
 import { ErrorNotice } from '@/ui/error-notice';
@@ -53,14 +53,21 @@ export function RuleSetEditor() {
     loadAdapterNames().then(setAdapterNames, () => setAdapterNames([]));
   }, [load]);
 
-  async function run(change: (id: string) => Promise<RuleSet>) {
+  /**
+   * Applies one change to the stored rule set. `optimistic` is shown at once (a checkbox or a
+   * move answers the click immediately) and undone if the controller refuses the change.
+   */
+  async function run(change: (id: string) => Promise<RuleSet>, optimistic?: RuleSet) {
     if (!ruleSet) return;
+    const before = ruleSet;
+    if (optimistic) setRuleSet(optimistic);
     setBusy(true);
     setActionError(undefined);
     try {
-      setRuleSet(await change(ruleSet.id));
+      setRuleSet(await change(before.id));
     } catch (e) {
       setActionError(e);
+      if (optimistic) setRuleSet(before);
     } finally {
       setBusy(false);
     }
@@ -78,10 +85,17 @@ export function RuleSetEditor() {
 
   function move(index: number, delta: -1 | 1) {
     if (!ruleSet) return;
-    const ids = ruleSet.rules.map((r) => r.id);
-    const [moved] = ids.splice(index, 1);
-    ids.splice(index + delta, 0, moved!);
-    void run((id) => ruleSets.reorderRules(id, ids));
+    const rules = [...ruleSet.rules];
+    const [moved] = rules.splice(index, 1);
+    rules.splice(index + delta, 0, moved!);
+    void run((id) => ruleSets.reorderRules(id, rules.map((r) => r.id)), { ...ruleSet, rules, warnings: [] });
+  }
+
+  function toggle(rule: Rule) {
+    if (!ruleSet) return;
+    const enabled = !rule.enabled;
+    const rules = ruleSet.rules.map((r) => (r.id === rule.id ? { ...r, enabled } : r));
+    void run((id) => ruleSets.updateRule(id, rule.id, { ...withoutId(rule), enabled }), { ...ruleSet, rules });
   }
 
   if (loadError !== undefined && !ruleSet) return <ErrorNotice error={loadError} retry={() => void load()} />;
@@ -147,7 +161,7 @@ export function RuleSetEditor() {
                   warnings={warnings.filter((w) => w.ruleId === rule.id || (!w.ruleId && w.ruleIndex === index))}
                   busy={busy || editing !== null}
                   canEdit={canEdit}
-                  onToggle={() => void run((id) => ruleSets.updateRule(id, rule.id, { ...withoutId(rule), enabled: !rule.enabled }))}
+                  onToggle={() => toggle(rule)}
                   onMove={(delta) => move(index, delta)}
                   onEdit={() => setEditing(rule.id)}
                   onDelete={() => void run((id) => ruleSets.deleteRule(id, rule.id))}
