@@ -127,6 +127,20 @@ describeDataPlane('Linux data plane: seed scenarios with real traffic', () => {
       expect(await client(topo.client.ns, 'tcp-client', a, 80, 100_000)).toMatchObject({ ok: true, bytes: 100_000, remote: { address: a, port: 80 } });
     });
 
+    test(`forwarded traffic (${family}): the agent as a router rewrites TCP passing through it (inbound rule)`, async () => {
+      const server = topo.server[family];
+      await start(topo.server.ns, peerArgs('tcp-server', server, 8080));
+      await agent([rule('f1', { direction: 'inbound', protocol: 'tcp', localPort: 80 }, { localPort: 8080 })]);
+      expect(await client(topo.client.ns, 'tcp-client', server, 80, 300_000)).toMatchObject({ ok: true, bytes: 300_000, remote: { address: server, port: 80 } });
+    });
+
+    test(`forwarded traffic (${family}): the agent as a router rewrites UDP passing through it (outbound rule)`, async () => {
+      const server = topo.server[family];
+      await start(topo.server.ns, peerArgs('udp-server', server, 8025));
+      await agent([rule('f2', { direction: 'outbound', protocol: 'udp', remoteAddress: server, remotePort: 25 }, { remotePort: 8025 })]);
+      expect(await client(topo.client.ns, 'udp-client', server, 25, 20)).toMatchObject({ ok: true, replies: 20, from: [`${server}:25`] });
+    });
+
     test(`timeouts (${family}): an idle UDP channel ends after the UDP timeout`, async () => {
       const a = topo.agent.client[family];
       await start(topo.agent.ns, peerArgs('udp-server', family === 'v4' ? '0.0.0.0' : '::', 5353));

@@ -33,6 +33,8 @@ export interface LinuxDataPlaneOptions {
   slots?: number;
   /** SO_MARK of injected packets (must not collide with the host's own marks). */
   mark?: number;
+  /** Mark bit telling forwarded packets that travel from a rule's local end (see steering). */
+  outboundMark?: number;
 }
 
 /** Why the fields that need layer 2 cannot be honoured here (for reports and docs). */
@@ -40,7 +42,8 @@ export const LINUX_UNSUPPORTED = {
   layer2: 'NFQUEUE hands over packets at the network layer (IP header first): MAC addresses can be neither selected nor rewritten',
 };
 
-const DEFAULT_MARK = 0x5046_0000 >>> 0;
+const DEFAULT_MARK = 0x5046_0000;
+const DEFAULT_OUTBOUND_MARK = 0x0000_0800;
 const POLL_MS = 100;
 
 export class LinuxDataPlane implements DataPlane {
@@ -81,8 +84,10 @@ export class LinuxDataPlane implements DataPlane {
       gso: options.gso ?? true,
       slots: options.slots ?? 64,
       mark: options.mark ?? DEFAULT_MARK,
+      outboundMark: options.outboundMark ?? DEFAULT_OUTBOUND_MARK,
     };
-    this.steering = new Steering({ queueNum: this.options.queueNum, mark: this.options.mark, failOpen: this.options.failOpen });
+    const { queueNum, mark, outboundMark, failOpen } = this.options;
+    this.steering = new Steering({ queueNum, mark, outboundMark, failOpen });
   }
 
   adapters(): Promise<AdapterInfo[]> {
@@ -193,8 +198,10 @@ export class LinuxDataPlane implements DataPlane {
       const at = batch.used;
       libc.memcpyAt(this.batchAddress + at, queue.ringAddress + queue.payloadAt[s]!, length);
       const hook = queue.hook[s]!;
-      const outbound = hook === Hook.LocalOut || hook === Hook.PostRouting;
-      const ifIndex = outbound ? queue.outDev[s]! : queue.inDev[s]!;
+      const sent = hook === Hook.LocalOut || hook === Hook.PostRouting;
+      // Forwarded packets are all seen arriving; steering marked those leaving a rule's local end.
+      const outbound = sent || (queue.mark[s]! & this.options.outboundMark) !== 0;
+      const ifIndex = sent ? queue.outDev[s]! : queue.inDev[s]!;
       batch.offset[i] = at;
       batch.length[i] = length;
       batch.flags[i] = (outbound ? PacketFlag.Outbound : 0) | (ifIndex === this.loopbackIndex ? PacketFlag.Loopback : 0);

@@ -23,6 +23,7 @@ export const QueueFlag = { FailOpen: 1, Conntrack: 2, Gso: 4 } as const;
 export const PacketAttr = {
   PacketHdr: 1,
   VerdictHdr: 2,
+  Mark: 3,
   IfIndexInDev: 5,
   IfIndexOutDev: 6,
   Payload: 10,
@@ -86,6 +87,7 @@ export class NfQueue {
   readonly payloadAt: Uint32Array;
   readonly payloadLength: Uint32Array;
   readonly skbInfo: Uint32Array;
+  readonly mark: Uint32Array;
   private bound = false;
   private currentFlags = 0;
 
@@ -103,6 +105,7 @@ export class NfQueue {
     this.payloadAt = new Uint32Array(slots);
     this.payloadLength = new Uint32Array(slots);
     this.skbInfo = new Uint32Array(slots);
+    this.mark = new Uint32Array(slots);
 
     // One mmsghdr (64 bytes) and one iovec (16 bytes) per slot, written once.
     this.mmsg = nativeBytes(slots * 64 + slots * 16);
@@ -205,6 +208,7 @@ export class NfQueue {
     this.inDev[slot] = 0;
     this.outDev[slot] = 0;
     this.skbInfo[slot] = 0;
+    this.mark[slot] = 0;
     this.payloadLength[slot] = 0;
     const end = base + messageLength;
     for (let at = base + 20; at + 4 <= end; ) {
@@ -216,6 +220,9 @@ export class NfQueue {
           this.id[slot] = view.getUint32(value, false);
           this.hook[slot] = this.ring[value + 6]!;
           haveId = true;
+          break;
+        case PacketAttr.Mark:
+          this.mark[slot] = view.getUint32(value, false);
           break;
         case PacketAttr.IfIndexInDev:
           this.inDev[slot] = view.getUint32(value, false);

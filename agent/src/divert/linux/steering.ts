@@ -8,7 +8,11 @@
  * The match is a superset of what the engine needs: for every enabled rule the ends it selects and
  * the ends it forwards to, in both orientations (replies, reflected and cloned copies), so every
  * packet of every conversation in either direction reaches the engine; the engine accepts the rest
- * unchanged. The jumps carry the comment `portfleet`, so a restart after a crash finds and removes
+ * unchanged.
+ * Forwarded packets (neither end is this host) all arrive in PREROUTING, both directions alike; the
+ * rule says which end is local, so a forwarded packet travelling from a rule's local end to its
+ * remote end gets the `outboundMark` bit, which the data plane reads (NFQA_MARK) as "outbound".
+ * The jumps carry the comment `portfleet`, so a restart after a crash finds and removes
  * what the crashed agent left.
  */
 import { execFile } from 'node:child_process';
@@ -27,6 +31,8 @@ export interface SteeringOptions {
   queueNum: number;
   /** SO_MARK bit(s) of injected packets: they skip the queue (but are still untracked). */
   mark: number;
+  /** Mark bit set on forwarded packets that go from a rule's local end to its remote end. */
+  outboundMark: number;
   /**
    * Fail-open (`--queue-bypass`): with no agent listening the packets pass unmodified. Without it
    * they are dropped while the agent is down (fail-closed).
@@ -44,24 +50,34 @@ interface End {
 /** The iptables-restore text that fills our chains for one family (empty chains when no rules). */
 export function steeringScript(family: Family, rules: Rule[], resolved: ReadonlyMap<string, string[]>, options: SteeringOptions): string {
   const matches = new Set<string>();
+  const localToRemote = new Set<string>();
   for (const rule of rules) {
     if (!rule.enabled) continue;
-    for (const match of ruleMatches(family, rule, resolved)) matches.add(match);
+    for (const { match, fromLocal } of ruleMatches(family, rule, resolved)) {
+      matches.add(match);
+      if (fromLocal) localToRemote.add(match);
+    }
   }
   const queue = `-j NFQUEUE --queue-num ${options.queueNum}${options.failOpen ? ' --queue-bypass' : ''}`;
-  const mark = `0x${options.mark.toString(16)}`;
+  const hex = (n: number) => `0x${n.toString(16)}`;
   const lines: string[] = [];
   lines.push('*raw', `:${STEERING_CHAIN} - [0:0]`);
   for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${m} -j CT --notrack`);
   lines.push('COMMIT', '*mangle', `:${STEERING_CHAIN} - [0:0]`);
-  if (matches.size > 0) lines.push(`-A ${STEERING_CHAIN} -m mark --mark ${mark}/${mark} -j RETURN`);
+  if (matches.size > 0) lines.push(`-A ${STEERING_CHAIN} -m mark --mark ${hex(options.mark)}/${hex(options.mark)} -j RETURN`);
+  for (const m of localToRemote) {
+    lines.push(`-A ${STEERING_CHAIN} -m addrtype ! --src-type LOCAL ! --dst-type LOCAL ${m} -j MARK --or-mark ${hex(options.outboundMark)}`);
+  }
   for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${m} ${queue}`);
   lines.push('COMMIT', '');
   return lines.join('\n');
 }
 
-/** iptables match expressions (without target) for one rule in one family; none if it cannot apply. */
-export function ruleMatches(family: Family, rule: Rule, resolved: ReadonlyMap<string, string[]>): string[] {
+/**
+ * iptables match expressions (without target) for one rule in one family, none if it cannot apply;
+ * `fromLocal`: the packet goes from the rule's local end to its remote end.
+ */
+export function ruleMatches(family: Family, rule: Rule, resolved: ReadonlyMap<string, string[]>): { match: string; fromLocal: boolean }[] {
   const s = rule.selector;
   const f = rule.forwardAs;
   const selected: { local: End; remote: End } = {
@@ -78,12 +94,12 @@ export function ruleMatches(family: Family, rule: Rule, resolved: ReadonlyMap<st
       port: f.remotePort ?? s.remotePort,
     },
   };
-  const out: string[] = [];
+  const out: { match: string; fromLocal: boolean }[] = [];
   for (const ends of [selected, forwarded]) {
     // An end named only in the other family (an IPv4-only address) leaves nothing in this one.
     if ((ends.local.addresses?.length ?? 1) === 0 || (ends.remote.addresses?.length ?? 1) === 0) continue;
-    out.push(match(rule.selector.protocol, ends.local, ends.remote));
-    out.push(match(rule.selector.protocol, ends.remote, ends.local));
+    out.push({ match: match(rule.selector.protocol, ends.local, ends.remote), fromLocal: true });
+    out.push({ match: match(rule.selector.protocol, ends.remote, ends.local), fromLocal: false });
   }
   return out;
 }
