@@ -158,6 +158,29 @@ describe('WinDivertDataPlane with the engine', () => {
     await stop(r);
   });
 
+  it('scenario 4 (without MACs): reroutes through the chosen adapter with the SubIfIdx seen on it', async () => {
+    const viaAdapter = rule('via', {
+      selector: { direction: 'outbound', protocol: 'tcp', remoteAddress: '198.18.7.7' },
+      forwardAs: { adapter: 'Ethernet 2', localAddress: '198.18.100.2' },
+    });
+    const r = await start([viaAdapter]);
+    // Traffic seen earlier on adapter 12 tells the plane its SubIfIdx.
+    double.enqueue(buildPacket(tcp('198.18.100.9', 5, '198.18.100.2', 6)), buildAddress({ outbound: false, ifIdx: 12, subIfIdx: 5 }));
+    await sentAtLeast(1);
+    double.enqueue(buildPacket(tcp(HOST, 40000, '198.18.7.7', 443)), buildAddress({ outbound: true, ifIdx: 7, subIfIdx: 0 }));
+    const sent = await sentAtLeast(2);
+    expect(sent[1]!.bytes).toEqual(buildPacket(tcp('198.18.100.2', 40000, '198.18.7.7', 443)));
+    expect([sent[1]!.address.readUInt32LE(16), sent[1]!.address.readUInt32LE(20)]).toEqual([12, 5]);
+    expect(bits(sent[1]!.address) & ADDRESS_BIT.OUTBOUND).toBeTruthy();
+    // The answer arrives on adapter 12 and goes back to the stack inbound, on the adapter it came from.
+    double.enqueue(buildPacket(tcp('198.18.7.7', 443, '198.18.100.2', 40000, { tcpFlags: 0x12 })), buildAddress({ outbound: false, ifIdx: 12, subIfIdx: 5 }));
+    const back = (await sentAtLeast(3))[2]!;
+    expect(back.bytes).toEqual(buildPacket(tcp('198.18.7.7', 443, HOST, 40000, { tcpFlags: 0x12 })));
+    expect(bits(back.address) & ADDRESS_BIT.OUTBOUND).toBe(0);
+    expect([back.address.readUInt32LE(16), back.address.readUInt32LE(20)]).toEqual([7, 0]);
+    await stop(r);
+  });
+
   it('receives and sends a whole batch in one RecvEx and one SendEx', async () => {
     const plane = newPlane();
     const engine = new Engine();
