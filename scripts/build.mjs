@@ -5,7 +5,14 @@ import { existsSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, bin, log } from './lib/repo.mjs';
 
-const run = (args, cwd = REPO) => execFileSync(process.execPath, args, { cwd, stdio: 'inherit' });
+const run = (args, cwd = REPO) => {
+  try {
+    execFileSync(process.execPath, args, { cwd, stdio: 'inherit' });
+  } catch (error) {
+    log('build', `failed: node ${args.join(' ')} (exit ${error.status})`);
+    process.exit(error.status || 1);
+  }
+};
 
 const controllerScripts = JSON.parse(
   (await import('node:fs')).readFileSync(join(REPO, 'controller/package.json'), 'utf8'),
