@@ -73,6 +73,16 @@ test('logging in shows the agent online in the fleet table', () =>
     await page.waitForURL(/\/agents$/);
     await agentRow().locator('.badge', { hasText: /^online$/ }).waitFor();
     expect(await agentRow().getByTestId('applied-version').innerText()).toMatch(/^— \/ —$/);
+
+    // A new host is enrolled with the exact command the controller made for its one-time token.
+    await page.getByRole('button', { name: 'Add agent' }).click();
+    const created = page.waitForResponse((r) => r.url().endsWith('/api/enrollment-tokens') && r.request().method() === 'POST');
+    await page.getByRole('button', { name: 'Create enrollment token' }).click();
+    const token = await (await created).json();
+    expect((await created).status()).toBe(201);
+    expect(token.command).toContain(token.token);
+    await page.getByTestId('enroll-command').waitFor();
+    expect(await page.getByTestId('enroll-command').innerText()).toBe(token.command);
     await screenshot(page, '02-agents');
   }));
 
