@@ -141,6 +141,40 @@ describeDataPlane('Linux data plane: seed scenarios with real traffic', () => {
       expect(await client(topo.client.ns, 'udp-client', server, 25, 20)).toMatchObject({ ok: true, replies: 20, from: [`${server}:25`] });
     });
 
+    test(`adapter (${family}): outbound UDP for one host sent through a chosen adapter to another`, async () => {
+      const server = topo.server[family];
+      const monitor = topo.monitor[family];
+      await start(topo.monitor.ns, peerArgs('udp-server', monitor, 7000));
+      const runner = await agent([
+        rule('a4', { direction: 'outbound', protocol: 'udp', remoteAddress: server, remotePort: 25 }, { adapter: topo.agent.monitorLink, remoteAddress: monitor, remotePort: 7000 }),
+      ]);
+      expect(await client(topo.agent.ns, 'udp-client', server, 25, 10)).toMatchObject({ ok: true, replies: 10, from: [`${server}:25`] });
+      expect((await stats(runner)).plane.rerouted).toBe(20);
+    });
+
+    test(`scenario 4 (${family}): MAC rewrites are refused by the network-layer plane, naming the fields`, async () => {
+      const p = new NsProcess(
+        topo.agent.ns,
+        runnerArgs({
+          rules: [
+            rule('s4', { direction: 'outbound', protocol: 'tcp', remoteAddress: topo.server[family] }, {
+              adapter: topo.agent.monitorLink,
+              localAddress: topo.agent.monitor[family],
+              remoteAddress: topo.monitor[family],
+              localMac: '02:00:00:00:00:01',
+              remoteMac: '02:00:00:00:00:02',
+            }),
+          ],
+          settings: SETTINGS,
+        }),
+      );
+      running.push(p);
+      const failed = await p.next('failed');
+      expect(String(failed.message)).toMatch(/UNSUPPORTED_BY_DATAPLANE/);
+      expect(String(failed.message)).toMatch(/forwardAs\.localMac/);
+      expect(String(failed.message)).toMatch(/forwardAs\.remoteMac/);
+    });
+
     test(`timeouts (${family}): an idle UDP channel ends after the UDP timeout`, async () => {
       const a = topo.agent.client[family];
       await start(topo.agent.ns, peerArgs('udp-server', family === 'v4' ? '0.0.0.0' : '::', 5353));

@@ -258,9 +258,10 @@ export class LinuxDataPlane implements DataPlane {
         case Verdict.Reroute: {
           this.fullChecksum(batch, i);
           // Routing picks the way out (back to the sender for a reflection, local delivery for a
-          // packet turned inbound) unless the rule named an adapter.
+          // packet now inbound) unless the rule named an adapter for a packet leaving.
           const chosen = batch.ifIndex[i]!;
-          const ifIndex = chosen !== this.arrivedOn[i] && chosen !== this.loopbackIndex ? chosen : 0;
+          const leaving = (batch.flags[i]! & PacketFlag.Outbound) !== 0;
+          const ifIndex = leaving && chosen !== this.arrivedOn[i] && chosen !== this.loopbackIndex ? chosen : 0;
           if (!injector.sendIp(data, batch.offset[i]!, this.batchAddress + batch.offset[i]!, batch.length[i]!, ifIndex)) {
             this.counters.injectFailures++;
           }

@@ -60,7 +60,7 @@ export interface Topology {
   server: Host;
   monitor: Host;
   /** The agent's address on each link. */
-  agent: { ns: string; client: Host; server: Host; monitor: Host };
+  agent: { ns: string; client: Host; server: Host; monitor: Host; monitorLink: string };
   names: string[];
 }
 
@@ -105,7 +105,7 @@ export async function createTopology(tag: string): Promise<Topology> {
     client: host(n('c'), 1, 2),
     server: host(n('s'), 2, 2),
     monitor: host(n('m'), 3, 2),
-    agent: { ns: agentNs, client: host(agentNs, 1, 1), server: host(agentNs, 2, 1), monitor: host(agentNs, 3, 1) },
+    agent: { ns: agentNs, client: host(agentNs, 1, 1), server: host(agentNs, 2, 1), monitor: host(agentNs, 3, 1), monitorLink: `pf${tag}ma` },
     names,
   };
   // Ready when pings cross the agent both ways, in both families.
@@ -187,7 +187,7 @@ export class NsProcess {
 
   /** The next (or an earlier) message with `event`; rejects if the process exits or time runs out. */
   next(event: string, ms = 20_000): Promise<Record<string, unknown>> {
-    const seen = this.lines.find((m) => m.event === event || (event === 'failed' && m.event === 'failed'));
+    const seen = this.lines.find((m) => m.event === event);
     if (seen && event !== 'stats') return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no "${event}" within ${ms} ms; stderr: ${this.stderr}; lines: ${JSON.stringify(this.lines)}`)), ms);
