@@ -247,6 +247,25 @@ describe('WinDivertDataPlane with the engine', () => {
     expect(double.closeCount).toBe(2);
   });
 
+  it('drops a replaced rule list’s channels once its conversations have timed out', async () => {
+    let now = 1_000_000;
+    const plane = newPlane({ now: () => now });
+    const engine = new Engine();
+    apply(plane, engine, [forward80]);
+    await plane.open();
+    const forward25 = rule('smtp', { selector: { direction: 'inbound', protocol: 'tcp', localPort: 25 } });
+    apply(plane, engine, [forward25]);
+    expect(plane.filter).toContain('tcp.DstPort == 80');
+    apply(plane, engine, [forward25]); // the same list again adds nothing to keep
+    now += DEFAULT_SETTINGS.tcpTimeoutS * 1000 + 1;
+    apply(plane, engine, [forward25]);
+    expect(plane.filter).toBe('(((inbound or loopback) and tcp.DstPort == 25) or (outbound and tcp.SrcPort == 25))');
+    expect(double.lastOpen().filter).toBe(plane.filter);
+    expect(plane.stats.filterChanges).toBe(3);
+    await plane.close();
+    expect(double.closeCount).toBe(3);
+  });
+
   it('refuses MAC rules at apply, in the engine and in the plane, naming the field', async () => {
     const plane = newPlane();
     const macRule = rule('mac', {

@@ -119,7 +119,9 @@ export class WinDivertDataPlane implements DataPlane {
     if (previous) {
       const timeoutS = Math.max(previous.settings?.tcpTimeoutS ?? 300, previous.settings?.udpTimeoutS ?? 60);
       const old = compileFilter({ ...previous, live: [] });
-      if (old.ok) this.lingering.push({ patterns: old.patterns, until: this.now() + timeoutS * 1000 });
+      const fresh = compileFilter({ ...selection, live: [] });
+      const unchanged = old.ok && fresh.ok && old.filter === fresh.filter;
+      if (old.ok && !unchanged) this.lingering.push({ patterns: old.patterns, until: this.now() + timeoutS * 1000 });
     }
     this.selection = selection;
     this.refilter();
