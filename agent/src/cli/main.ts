@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { agentVersion } from '../control/host-info';
 import { CliError } from './cli-error';
 import { enrollCommand } from './commands/enroll';
+import { rulesCommand } from './commands/rules';
 import { runCommand } from './commands/run';
 import { statusCommand } from './commands/status';
 import { versionCommand } from './commands/version';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   enrollCommand(program);
   runCommand(program);
   statusCommand(program);
+  rulesCommand(program);
   versionCommand(program);
   return program;
 }

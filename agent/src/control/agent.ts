@@ -1,3 +1,4 @@
+import { ruleErrorFromWire } from '@portfleet/proto';
 import type { AgentMessage, Hello } from '@portfleet/proto/gen/agent';
 import type { Logger } from 'pino';
 import type { DataPlane } from '../divert/dataplane';
@@ -7,6 +8,7 @@ import type { BackoffOptions } from './backoff';
 import { ControllerLink } from './client';
 import { agentHostname, agentPlatform, agentVersion } from './host-info';
 import { ActivityReporter, type RuleCounters } from './reporter';
+import { RuleInbox } from './rule-inbox';
 import { systemResolver, type NameResolver } from './resolve-names';
 import type { Credential, StateStore } from './state-store';
 
@@ -15,7 +17,8 @@ export interface AgentEngine extends RuleEngine, PacketProcessor {
 }
 
 export interface AgentOptions {
-  credential: Credential;
+  /** Absent: standalone, rules only from local imports, no controller. */
+  credential?: Credential;
   store: StateStore;
   plane: DataPlane;
   engine: AgentEngine;
@@ -35,7 +38,8 @@ export interface AgentOptions {
 export class Agent {
   private readonly applier: RuleApplier;
   private readonly reporter: ActivityReporter;
-  private readonly link: ControllerLink;
+  private readonly link: ControllerLink | undefined;
+  private readonly inbox: RuleInbox;
   private readonly pump: PacketPump;
   /** Acks that found no live stream; sent after the next Welcome. */
   private readonly owedAcks: AgentMessage[] = [];
@@ -50,31 +54,34 @@ export class Agent {
       plane,
       log,
       resolve: options.resolve ?? systemResolver,
-      identity: { agentId: credential.agentId, controllerPublicKey: credential.controllerPublicKey },
+      identity: { agentId: credential?.agentId ?? '', controllerPublicKey: credential?.controllerPublicKey },
       onApplied: (ruleSet, source) => announce(`PORTFLEET_AGENT_APPLIED version=${ruleSet.version} source=${source}`),
     });
-    this.link = new ControllerLink({ credential, log, backoff: options.backoff, hello: () => this.hello() });
+    this.inbox = new RuleInbox(store.dir);
+    this.pump = new PacketPump(plane, engine, (error) => log.error({ event: 'engine.error', error: String(error) }, 'the engine failed on a batch; its packets were dropped'));
     this.reporter = new ActivityReporter({
       counters: () => engine.counters(),
       store,
       log,
       intervalMs: options.reportIntervalMs,
-      send: (report) => this.link.send({ body: { $case: 'activity', value: report } }),
+      send: (report) => this.link?.send({ body: { $case: 'activity', value: report } }) ?? false,
     });
-    this.pump = new PacketPump(plane, engine, (error) => log.error({ event: 'engine.error', error: String(error) }, 'the engine failed on a batch; its packets were dropped'));
+    if (!credential) return;
 
-    this.link.on('connected', (welcome) => {
+    const link = new ControllerLink({ credential, log, backoff: options.backoff, hello: () => this.hello() });
+    this.link = link;
+    link.on('connected', (welcome) => {
       announce(`PORTFLEET_AGENT_CONNECTED agent=${welcome.agentId || credential.agentId}`);
-      for (const ack of this.owedAcks.splice(0)) this.link.send(ack);
+      for (const ack of this.owedAcks.splice(0)) link.send(ack);
       void this.reporter.onConnected(welcome.activitySeqStored);
     });
-    this.link.on('apply', (message) => {
+    link.on('apply', (message) => {
       void this.applier.handle(message).then((ack) => {
         const reply: AgentMessage = { body: { $case: 'ack', value: ack } };
-        if (!this.link.send(reply)) this.owedAcks.push(reply);
+        if (!link.send(reply)) this.owedAcks.push(reply);
       });
     });
-    this.link.on('activityAck', (seq) => void this.reporter.onAck(seq));
+    link.on('activityAck', (seq) => void this.reporter.onAck(seq));
   }
 
   async start(): Promise<void> {
@@ -82,17 +89,40 @@ export class Agent {
     await store.init();
     await plane.open();
     await this.applier.restore();
+    await this.applyImported();
     this.pumping = this.pump.start();
+    if (!this.link) return;
     await this.reporter.load();
     this.reporter.start();
     this.link.start();
   }
 
+  /**
+   * Applies rules waiting from `portfleet-agent rules import` like a push (apply delay, DNS,
+   * engine, persist). A controller that manages this agent replaces them with its next push.
+   */
+  async applyImported(): Promise<void> {
+    const { log } = this.options;
+    const taken = await this.inbox.take(this.applier.applied);
+    if (!taken) return;
+    if (!taken.ok) {
+      await this.inbox.settle({ applied: false, version: 0, errors: taken.errors, atMs: Date.now() });
+      log.error({ event: 'rules.import_rejected', errors: taken.errors }, 'the imported rules file is not valid; nothing changed');
+      return;
+    }
+    const ack = await this.applier.handle(taken.value, 'import');
+    const errors = ack.errors.map(ruleErrorFromWire);
+    await this.inbox.settle({ applied: ack.applied, version: ack.version, errors, atMs: Date.now() });
+    if (!ack.applied) log.error({ event: 'rules.import_rejected', errors }, 'the imported rules cannot be applied; nothing changed');
+  }
+
   /** Final report written (and sent if possible), stream closed, state flushed. */
   async stop(): Promise<void> {
     this.applier.stop();
-    await this.reporter.stop();
-    await this.link.stop();
+    if (this.link) {
+      await this.reporter.stop();
+      await this.link.stop();
+    }
     await this.options.plane.close();
     await this.pumping;
     await this.options.store.flush();

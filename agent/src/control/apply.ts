@@ -38,8 +38,11 @@ export interface RuleApplierOptions {
   /** Who this agent is, for checking the capability snapshot. */
   identity: { agentId: string; controllerPublicKey?: string };
   /** Called after every successful apply (from disk at boot, or pushed). */
-  onApplied?: (ruleSet: RuleSetVersion, source: 'disk' | 'controller') => void;
+  onApplied?: (ruleSet: RuleSetVersion, source: ApplySource) => void;
 }
+
+/** Where a list came from: the state folder at boot, a push, or a local import. */
+export type ApplySource = 'disk' | 'controller' | 'import';
 
 /** Where the running list came from, as Hello reports it. */
 export interface AppliedSummary {
@@ -104,9 +107,9 @@ export class RuleApplier {
     return false;
   }
 
-  /** Applies one pushed rule set (after those before it) and returns the Ack to send. */
-  handle(message: ApplyRuleSet): Promise<Ack> {
-    const next = this.queue.then(() => this.applyOne(message));
+  /** Applies one pushed (or imported) rule set after those before it; returns the Ack to send. */
+  handle(message: ApplyRuleSet, source: Exclude<ApplySource, 'disk'> = 'controller'): Promise<Ack> {
+    const next = this.queue.then(() => this.applyOne(message, source));
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -116,7 +119,7 @@ export class RuleApplier {
     this.stopping.abort();
   }
 
-  private async applyOne(message: ApplyRuleSet): Promise<Ack> {
+  private async applyOne(message: ApplyRuleSet, source: Exclude<ApplySource, 'disk'>): Promise<Ack> {
     const { log } = this.options;
     const wire = message.ruleSet;
     const ack = (applied: boolean, errors: FieldError[]): Ack => ({
@@ -136,7 +139,10 @@ export class RuleApplier {
     const parsed = ruleSetVersionFromWire(wire);
     if (!parsed.ok) return fail('validate', parsed.errors);
     const ruleSet = parsed.value;
-    const editionErrors = checkCapabilities(message.capabilities, ruleSet.rules, this.options.identity);
+    // An import carries no snapshot: the edition the controller last granted still holds.
+    const stored = source === 'import' ? this.current?.capabilities : null;
+    const snapshot = message.capabilities ?? (stored ? fromStoredSnapshot(stored) : undefined);
+    const editionErrors = checkCapabilities(snapshot, ruleSet.rules, this.options.identity);
     if (editionErrors.length > 0) return fail('edition', editionErrors);
 
     const running = this.current?.ruleSet;
@@ -163,7 +169,7 @@ export class RuleApplier {
       pushId: message.pushId,
       ruleSet: { ...ruleSet, rules: ruleSet.rules },
       resolved: Object.fromEntries(resolved),
-      capabilities: message.capabilities && message.capabilities.payload.length > 0 ? toStoredSnapshot(message.capabilities) : null,
+      capabilities: snapshot && snapshot.payload.length > 0 ? toStoredSnapshot(snapshot) : null,
       appliedAtMs: Date.now(),
     };
     try {
@@ -174,8 +180,8 @@ export class RuleApplier {
       return fail('persist', [{ field: '', code: 'STATE_WRITE_FAILED', message: `could not save the rule set: ${(error as Error).message}` }]);
     }
     this.current = state;
-    log.info({ event: 'rules.applied', pushId: message.pushId, ruleSetId: ruleSet.ruleSetId, version: ruleSet.version, rules: ruleSet.rules.length }, 'rule set applied');
-    this.options.onApplied?.(ruleSet, 'controller');
+    log.info({ event: 'rules.applied', source, pushId: message.pushId, ruleSetId: ruleSet.ruleSetId, version: ruleSet.version, rules: ruleSet.rules.length }, 'rule set applied');
+    this.options.onApplied?.(ruleSet, source);
     return ack(true, []);
   }
 
@@ -226,6 +232,6 @@ function toStoredSnapshot(snapshot: CapabilitySnapshot): { payload: string; sign
   return { payload: Buffer.from(snapshot.payload).toString('base64'), signature: Buffer.from(snapshot.signature).toString('base64') };
 }
 
-function fromStoredSnapshot(stored: { payload: string; signature: string }): CapabilitySnapshot {
+export function fromStoredSnapshot(stored: { payload: string; signature: string }): CapabilitySnapshot {
   return { payload: Buffer.from(stored.payload, 'base64'), signature: Buffer.from(stored.signature, 'base64') };
 }

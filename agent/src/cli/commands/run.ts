@@ -5,10 +5,12 @@ import { MemoryDataPlane, parseTapAddress } from '../../divert/memory';
 import { Engine } from '../../engine/engine';
 import { CliError } from '../cli-error';
 import { announce, createLogger } from '../log';
+import { removePidFile, writePidFile } from '../pid-file';
 import { stateDirOption } from '../state-dir-option';
 
 interface RunOptions {
   stateDir: string;
+  standalone?: boolean;
   dataplane: 'memory';
   tap?: string;
   reportIntervalMs: number;
@@ -27,21 +29,25 @@ export function runCommand(program: Command): void {
     .addOption(new Option('--dataplane <kind>', 'packet source: memory (packets only through --tap)').choices(['memory']).default('memory'))
     .option('--tap <path|port>', 'memory data plane: listen for packets on this Unix socket path, or loopback TCP port')
     .option('--report-interval-ms <ms>', 'period of activity reports', positiveInteger, 5_000)
+    .option('--standalone', 'run without a controller: rules only from `portfleet-agent rules import` (no enrollment needed)')
     .addOption(stateDirOption())
     .action(async (options: RunOptions) => {
       const log = createLogger();
       const store = new StateStore(options.stateDir);
       let credential;
       try {
-        credential = await store.readCredential();
+        credential = options.standalone ? undefined : await store.readCredential();
       } catch (error) {
         if (error instanceof StateFileCorruptError) {
           throw new CliError(`${error.message}; enroll again with \`portfleet-agent enroll --force --controller HOST:PORT --token T\``, 2);
         }
         throw error;
       }
-      if (!credential) {
-        throw new CliError(`not enrolled (no ${store.path('credential')}); run \`portfleet-agent enroll --controller HOST:PORT --token T\` first`, 2);
+      if (credential === null) {
+        throw new CliError(
+          `not enrolled (no ${store.path('credential')}); run \`portfleet-agent enroll --controller HOST:PORT --token T\` first, or \`run --standalone\``,
+          2,
+        );
       }
 
       const plane = new MemoryDataPlane({ tap: options.tap === undefined ? undefined : parseTapAddress(options.tap) });
@@ -54,8 +60,15 @@ export function runCommand(program: Command): void {
         reportIntervalMs: options.reportIntervalMs,
         announce,
       });
-      log.info({ event: 'agent.starting', agentId: credential.agentId, controller: credential.controller, stateDir: store.dir, dataplane: plane.capabilities.kind }, 'agent starting');
+      log.info(
+        { event: 'agent.starting', agentId: credential?.agentId, controller: credential?.controller ?? 'none (standalone)', stateDir: store.dir, dataplane: plane.capabilities.kind },
+        'agent starting',
+      );
+      // `rules import` sends SIGHUP to have waiting imports applied at once.
+      const reload = () => void agent.applyImported().catch((error: Error) => log.error({ event: 'rules.import_failed', error: error.message }, 'could not apply imported rules'));
+      process.on('SIGHUP', reload);
       await agent.start();
+      await writePidFile(store.dir);
       const tap = plane.tapAddress();
       if (tap) announce(`PORTFLEET_AGENT_TAP listening=${tap}`);
 
@@ -69,7 +82,9 @@ export function runCommand(program: Command): void {
         process.on('SIGINT', shutdown);
         process.on('SIGTERM', shutdown);
       });
+      process.off('SIGHUP', reload);
       await agent.stop();
+      await removePidFile(store.dir);
       log.info({ event: 'agent.stopped' }, 'agent stopped');
     });
 }

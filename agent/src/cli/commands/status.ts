@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { StateStore, StateFileCorruptError } from '../../control/state-store';
+import { runningAgentPid } from '../pid-file';
 import { stateDirOption } from '../state-dir-option';
 
 /** Reads one file of the state folder, turning corruption into a status line instead of a crash. */
@@ -26,6 +27,7 @@ export function statusCommand(program: Command): void {
       const activity = await safely(() => store.readActivity());
       const status = {
         stateDir: store.dir,
+        runningPid: (await runningAgentPid(store.dir)) ?? null,
         enrolled: credential.value !== null,
         controller: credential.value?.controller ?? null,
         agentId: credential.value?.agentId ?? null,
@@ -46,6 +48,7 @@ export function statusCommand(program: Command): void {
       }
       const lines = [
         `state folder: ${status.stateDir}`,
+        `running:      ${status.runningPid === null ? 'no' : `yes (pid ${status.runningPid})`}`,
         status.enrolled ? `enrolled:     agent ${status.agentId} with controller ${status.controller}` : 'enrolled:     no (run `portfleet-agent enroll --controller HOST:PORT --token T`)',
         status.applied
           ? `applied:      rule set ${status.applied.ruleSetId} version ${status.applied.version} (${status.applied.rules} rules, ${status.applied.appliedAt})`
