@@ -220,62 +220,62 @@ describe('AutomationService', () => {
   const md = () => bearerMetadata(apiToken);
 
   it('requires an API token', async () => {
-    const err = (await call(automation.listAgents, automation, { pageSize: 0, pageToken: '' }).catch((e) => e)) as ServiceError;
+    const err = (await call(automation, 'listAgents', { pageSize: 0, pageToken: '' }).catch((e) => e)) as ServiceError;
     expect(err.code).toBe(status.UNAUTHENTICATED);
   });
 
   it('rejects an invalid rule with INVALID_ARGUMENT naming the field, storing nothing', async () => {
-    const set = await call(automation.createRuleSet, automation, { name: 'automation' }, md());
+    const set = await call(automation, 'createRuleSet', { name: 'automation' }, md());
     const bad: Rule = { ...rule(80, 8080), id: '', selector: { direction: 'inbound', protocol: 'tcp', localPort: 0 } } as Rule;
-    const err = (await call(automation.createRule, automation, { ruleSetId: set.id, rule: ruleToWire(bad), position: undefined }, md()).catch((e) => e)) as ServiceError;
+    const err = (await call(automation, 'createRule', { ruleSetId: set.id, rule: ruleToWire(bad), position: undefined }, md()).catch((e) => e)) as ServiceError;
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details).toMatch(/^selector\.localPort:/);
     expect(err.metadata.get('field')).toEqual(['selector.localPort']);
-    const after = await call(automation.getRuleSet, automation, { id: set.id, version: 0 }, md());
+    const after = await call(automation, 'getRuleSet', { id: set.id, version: 0 }, md());
     expect(after.latest!.version).toBe(1);
   });
 
   it('drives rules, a push and its status, and activity', async () => {
     const { agentId, credential } = await enrolledAgent('automation-host');
-    const listed = await call(automation.listAgents, automation, { pageSize: 0, pageToken: '' }, md());
+    const listed = await call(automation, 'listAgents', { pageSize: 0, pageToken: '' }, md());
     expect(listed.agents.map((a) => a.id)).toContain(agentId);
 
-    const set = await call(automation.createRuleSet, automation, { name: 'automation-push' }, md());
-    const a = await call(automation.createRule, automation, { ruleSetId: set.id, rule: ruleToWire({ ...rule(80, 8080), id: '' } as Rule), position: undefined }, md());
-    const b = await call(automation.createRule, automation, { ruleSetId: set.id, rule: ruleToWire({ ...rule(81, 8081), id: '' } as Rule), position: undefined }, md());
+    const set = await call(automation, 'createRuleSet', { name: 'automation-push' }, md());
+    const a = await call(automation, 'createRule', { ruleSetId: set.id, rule: ruleToWire({ ...rule(80, 8080), id: '' } as Rule), position: undefined }, md());
+    const b = await call(automation, 'createRule', { ruleSetId: set.id, rule: ruleToWire({ ...rule(81, 8081), id: '' } as Rule), position: undefined }, md());
     expect(b.latest!.version).toBe(3);
     const ids = b.latest!.rules.map((r) => r.id);
-    const reordered = await call(automation.reorderRules, automation, { ruleSetId: set.id, ruleIds: [...ids].reverse() }, md());
+    const reordered = await call(automation, 'reorderRules', { ruleSetId: set.id, ruleIds: [...ids].reverse() }, md());
     expect(reordered.latest!.rules.map((r) => r.id)).toEqual([...ids].reverse());
-    const updated = await call(automation.updateRule, automation, { ruleSetId: set.id, ruleId: ids[0]!, rule: ruleToWire({ ...rule(80, 9090), id: '' } as Rule) }, md());
+    const updated = await call(automation, 'updateRule', { ruleSetId: set.id, ruleId: ids[0]!, rule: ruleToWire({ ...rule(80, 9090), id: '' } as Rule) }, md());
     expect(updated.latest!.rules.find((r) => r.id === ids[0])!.forwardAs!.localPort).toBe(9090);
-    const deleted = await call(automation.deleteRule, automation, { ruleSetId: set.id, ruleId: a.latest!.rules[0]!.id }, md());
+    const deleted = await call(automation, 'deleteRule', { ruleSetId: set.id, ruleId: a.latest!.rules[0]!.id }, md());
     expect(deleted.latest!.rules).toHaveLength(1);
 
     const conn = new AgentConnection(agents, agentId, credential);
     conn.send(hello());
     await conn.next('welcome');
-    await until(() => call(automation.getAgent, automation, { id: agentId }, md()), (x) => x.online);
+    await until(() => call(automation, 'getAgent', { id: agentId }, md()), (x) => x.online);
 
-    const push = await call(automation.createPush, automation, { ruleSetId: set.id, version: 0, agentIds: [agentId], groups: [], labels: [] }, md());
+    const push = await call(automation, 'createPush', { ruleSetId: set.id, version: 0, agentIds: [agentId], groups: [], labels: [] }, md());
     expect(push.version).toBe(deleted.latest!.version);
     const apply = await conn.next('apply');
     conn.send({ $case: 'ack', value: { pushId: push.id, ruleSetId: set.id, version: push.version, contentHash: apply.ruleSet!.contentHash, applied: true, errors: [] } });
-    const done = await until(() => call(automation.getPush, automation, { id: push.id }, md()), (p) => p.targets[0]!.state === PushAgentState.PUSH_AGENT_STATE_APPLIED);
+    const done = await until(() => call(automation, 'getPush', { id: push.id }, md()), (p) => p.targets[0]!.state === PushAgentState.PUSH_AGENT_STATE_APPLIED);
     expect(done.targets[0]!.state).toBe(PushAgentState.PUSH_AGENT_STATE_APPLIED);
 
-    const activity = await call(automation.getActivity, automation, { agentId, ruleId: '' }, md());
+    const activity = await call(automation, 'getActivity', { agentId, ruleId: '' }, md());
     expect(activity.totals).toEqual([]);
-    const token = await call(automation.createEnrollmentToken, automation, { ttlS: 0 }, md());
+    const token = await call(automation, 'createEnrollmentToken', { ttlS: 0 }, md());
     expect(token.command).toContain(token.token);
     conn.close();
   });
 
   it('answers NOT_FOUND for an unknown push and PERMISSION_DENIED for a read-only token writing', async () => {
-    const missing = (await call(automation.getPush, automation, { id: '00000000-0000-0000-0000-000000000000' }, md()).catch((e) => e)) as ServiceError;
+    const missing = (await call(automation, 'getPush', { id: '00000000-0000-0000-0000-000000000000' }, md()).catch((e) => e)) as ServiceError;
     expect(missing.code).toBe(status.NOT_FOUND);
     const reader = (await admin.post('/api/api-tokens', { name: 'ro', scopes: ['read'] })).body.token;
-    const denied = (await call(automation.createRuleSet, automation, { name: 'nope' }, bearerMetadata(reader)).catch((e) => e)) as ServiceError;
+    const denied = (await call(automation, 'createRuleSet', { name: 'nope' }, bearerMetadata(reader)).catch((e) => e)) as ServiceError;
     expect(denied.code).toBe(status.PERMISSION_DENIED);
   });
 });

@@ -67,7 +67,7 @@ describe('auth', () => {
     expect(session).toMatch(/HttpOnly/);
     expect(session).toMatch(/SameSite=Strict/);
     expect(csrf).not.toMatch(/HttpOnly/);
-    const body = await res.json();
+    const body = (await res.json()) as { csrfToken: string };
     expect(csrf).toContain(`pf_csrf=${body.csrfToken}`);
   });
 

@@ -1,4 +1,4 @@
-import { credentials, Metadata, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type CallOptions, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { AgentServiceClient, type AgentMessage, type ControllerMessage, type EnrollResponse } from '@portfleet/proto/gen/agent';
 import { AutomationServiceClient } from '@portfleet/proto/gen/automation';
 
@@ -16,14 +16,15 @@ export function bearerMetadata(value: string): Metadata {
   return m;
 }
 
+/** Request and response types of a generated unary method (its last, 4-argument overload). */
+type Unary<F> = F extends (req: infer R, md: Metadata, options: Partial<CallOptions>, cb: (e: ServiceError | null, res: infer S) => void) => unknown
+  ? { req: R; res: S }
+  : never;
+
 /** Promise form of a grpc-js unary call with metadata. */
-export function call<Req, Res>(
-  fn: (req: Req, metadata: Metadata, cb: (err: ServiceError | null, res: Res) => void) => unknown,
-  self: object,
-  req: Req,
-  metadata = new Metadata(),
-): Promise<Res> {
-  return new Promise((resolve, reject) => fn.call(self, req, metadata, (err, res) => (err ? reject(err) : resolve(res))));
+export function call<C extends object, K extends keyof C>(client: C, method: K, req: Unary<C[K]>['req'], metadata = new Metadata()): Promise<Unary<C[K]>['res']> {
+  const fn = client[method] as unknown as (req: unknown, md: Metadata, o: object, cb: (e: ServiceError | null, r: unknown) => void) => unknown;
+  return new Promise((resolve, reject) => fn.call(client, req, metadata, {}, (err, res) => (err ? reject(err) : resolve(res as Unary<C[K]>['res']))));
 }
 
 export function enroll(client: AgentServiceClient, token: string, hostname = 'host-a'): Promise<EnrollResponse> {
@@ -61,11 +62,11 @@ export class AgentConnection {
   }
 
   /** Waits for (and removes) the first message of that kind. */
-  async next<K extends NonNullable<ControllerMessage['body']>['$case']>(kind: K, timeoutMs = 10_000) {
+  async next<K extends NonNullable<ControllerMessage['body']>['$case']>(kind: K, timeoutMs = 10_000): Promise<Extract<NonNullable<ControllerMessage['body']>, { $case: K }>['value']> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.inbox.findIndex((m) => m.body?.$case === kind);
-      if (i >= 0) return (this.inbox.splice(i, 1)[0]!.body as Extract<ControllerMessage['body'], { $case: K }>).value;
+      if (i >= 0) return this.inbox.splice(i, 1)[0]!.body!.value as never; // narrowed by the $case check above
       if (this.error) throw this.error;
       if (this.ended) throw new Error(`stream ended while waiting for ${kind}`);
       if (Date.now() > deadline) throw new Error(`no ${kind} within ${timeoutMs} ms`);
