@@ -266,6 +266,20 @@ describe('WinDivertDataPlane with the engine', () => {
     expect(double.closeCount).toBe(3);
   });
 
+  it('keeps diverting with the old filter when WinDivert refuses the new one', async () => {
+    const r = await start([forward80]);
+    const before = r.plane.filter;
+    double.failOpen(87);
+    const forward25 = rule('smtp', { selector: { direction: 'inbound', protocol: 'tcp', localPort: 25 } });
+    expect(() => r.plane.select({ rules: [forward25], resolved: new Map(), adapters })).toThrow(/WinDivertOpen failed: ERROR_INVALID_PARAMETER/);
+    expect(r.plane.filter).toBe(before);
+    double.failOpen(0);
+    double.enqueue(buildPacket(tcp(CLIENT, 1, HOST, 80)), buildAddress({ outbound: false }));
+    expect(describe5((await sentAtLeast(1))[0]!.bytes)).toBe(`tcp ${CLIENT}:1 > ${HOST}:8080`);
+    await stop(r);
+    expect(double.closeCount).toBe(1);
+  });
+
   it('refuses MAC rules at apply, in the engine and in the plane, naming the field', async () => {
     const plane = newPlane();
     const macRule = rule('mac', {

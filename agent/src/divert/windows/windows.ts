@@ -54,13 +54,15 @@ export interface WinDivertStats {
   sendErrors: number;
   lastSendError: number;
   filterChanges: number;
+  /** Why the last filter change in the background (expiry of old channels) failed, if it did. */
+  lastFilterError: string;
 }
 
 const NO_FILTER = 'false';
 
 export class WinDivertDataPlane implements DataPlane {
   readonly capabilities: DataPlaneCapabilities = { kind: 'windivert', layer2: false, reflection: true, adapters: true, clone: true };
-  readonly stats: WinDivertStats = { received: 0, sent: 0, dropped: 0, injected: 0, loopsBroken: 0, sendErrors: 0, lastSendError: 0, filterChanges: 0 };
+  readonly stats: WinDivertStats = { received: 0, sent: 0, dropped: 0, injected: 0, loopsBroken: 0, sendErrors: 0, lastSendError: 0, filterChanges: 0, lastFilterError: '' };
 
   private lib: WinDivertLibrary | undefined;
   private active: WinDivertHandle | undefined;
@@ -116,15 +118,23 @@ export class WinDivertDataPlane implements DataPlane {
     const previous = this.selection;
     const compiled = this.compile(selection);
     if (!compiled.ok) return compiled.errors;
+    const lingering = this.lingering;
     if (previous) {
       const timeoutS = Math.max(previous.settings?.tcpTimeoutS ?? 300, previous.settings?.udpTimeoutS ?? 60);
       const old = compileFilter({ ...previous, live: [] });
       const fresh = compileFilter({ ...selection, live: [] });
       const unchanged = old.ok && fresh.ok && old.filter === fresh.filter;
-      if (old.ok && !unchanged) this.lingering.push({ patterns: old.patterns, until: this.now() + timeoutS * 1000 });
+      if (old.ok && !unchanged) this.lingering = [...lingering, { patterns: old.patterns, until: this.now() + timeoutS * 1000 }];
     }
     this.selection = selection;
-    this.refilter();
+    try {
+      this.refilter();
+    } catch (error) {
+      // WinDivertOpen refused the new filter: keep diverting with the old one.
+      this.selection = previous;
+      this.lingering = lingering;
+      throw error;
+    }
     return [];
   }
 
@@ -135,21 +145,26 @@ export class WinDivertDataPlane implements DataPlane {
     return compileFilter({ ...selection, live });
   }
 
-  /** Recompiles with the current selection and lingering channels; swaps handles when the text changed. */
+  /**
+   * Recompiles with the current selection and lingering channels; when the text changed, opens a
+   * handle with it before touching anything (a refused filter changes nothing).
+   */
   private refilter(): void {
     const compiled = this.selection ? this.compile(this.selection) : null;
     const text = compiled?.ok ? compiled.filter : NO_FILTER;
+    if (text !== this.filterText) {
+      if (this.active && !this.closing) {
+        // The new handle diverts before the old one stops: a packet goes to exactly one of them.
+        const next = this.openHandle(text);
+        const old = this.active;
+        this.active = next;
+        this.retiring.push(old);
+        old.shutdown(WINDIVERT.SHUTDOWN_RECV);
+      }
+      this.filterText = text;
+      this.stats.filterChanges++;
+    }
     this.scheduleLingerExpiry();
-    if (text === this.filterText) return;
-    this.filterText = text;
-    this.stats.filterChanges++;
-    if (!this.active || this.closing) return;
-    // The new handle diverts before the old one stops: a packet goes to exactly one of them.
-    const next = this.openHandle(text);
-    const old = this.active;
-    this.active = next;
-    this.retiring.push(old);
-    old.shutdown(WINDIVERT.SHUTDOWN_RECV);
   }
 
   private scheduleLingerExpiry(): void {
@@ -157,7 +172,14 @@ export class WinDivertDataPlane implements DataPlane {
     this.lingerTimer = undefined;
     if (this.lingering.length === 0 || this.closing) return;
     const next = Math.min(...this.lingering.map((l) => l.until));
-    this.lingerTimer = setTimeout(() => this.refilter(), Math.max(0, next - this.now()) + 1);
+    this.lingerTimer = setTimeout(() => {
+      try {
+        this.refilter();
+      } catch (error) {
+        // Keep the wider filter; the next apply tries again.
+        this.stats.lastFilterError = (error as Error).message;
+      }
+    }, Math.max(0, next - this.now()) + 1);
     this.lingerTimer.unref();
   }
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import koffi from 'koffi';
+import * as koffi from 'koffi';
 import { ADDRESS_SIZE } from '../../../src/divert/windows/address';
 
 const SOURCE = path.join(__dirname, '..', 'double', 'windivert_double.c');
@@ -52,7 +52,12 @@ export class WinDivertDouble {
   static build(): WinDivertDouble {
     const dir = mkdtempSync(path.join(tmpdir(), 'windivert-double-'));
     const out = path.join(dir, 'libwindivert_double.so');
-    execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-pthread', '-o', out, SOURCE], { stdio: 'pipe' });
+    try {
+      execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-pthread', '-o', out, SOURCE], { stdio: 'pipe' });
+    } catch (error) {
+      const detail = (error as { stderr?: Buffer }).stderr?.toString() || (error as Error).message;
+      throw new Error(`could not build the WinDivert test double with gcc (Debian: apt-get install gcc libc6-dev): ${detail}`);
+    }
     return new WinDivertDouble(out, dir);
   }
 
