@@ -15,7 +15,7 @@
  *   on unchanged, and a filter change drains the old handle before closing it.
  */
 import type { Settings } from '@portfleet/proto';
-import type { PacketBatch } from '../../engine/batch';
+import { type PacketBatch, Verdict } from '../../engine/batch';
 import type { EngineFieldError } from '../../engine/compile';
 import type { AdapterInfo, DataPlane, DataPlaneCapabilities } from '../dataplane';
 import { ADDRESS_SIZE } from './address';
@@ -23,7 +23,6 @@ import { addressEmitted, fillBatch, ipPacketLength, packVerdicts, reroute, SubIn
 import { type ChannelPattern, compileFilter, type FilterInput } from './filter';
 import { listWindowsAdapters } from './adapters';
 import { defaultLibraryPath, ERROR_HOST_UNREACHABLE, ERROR_NO_DATA, WINDIVERT, WinDivertError, type WinDivertHandle, WinDivertLibrary } from './windivert';
-import { Verdict } from '../../engine/batch';
 
 export interface WinDivertPlaneOptions {
   /** WinDivert.dll (default `<agent>/windivert/WinDivert.dll`); tests pass the double. */
