@@ -5,7 +5,7 @@
  * (`WinDivert64.sys`) live in `<agent>/windivert/` (or `PORTFLEET_WINDIVERT_DIR`).
  */
 import * as path from 'node:path';
-import koffi from 'koffi';
+import * as koffi from 'koffi';
 import { ADDRESS_SIZE } from './address';
 
 /** Names and values from WinDivert 2.2's `windivert.h`. */
@@ -86,7 +86,7 @@ export interface WinDivertLibraryOptions {
   lastError?: () => number;
 }
 
-type Fn = koffi.KoffiFunction;
+type Fn = ReturnType<koffi.LibraryHandle['func']>;
 const INVALID_HANDLE_VALUE = 0xffff_ffff_ffff_ffffn;
 
 /** A loaded WinDivert.dll. */
