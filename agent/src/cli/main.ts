@@ -4,6 +4,7 @@ import { CliError } from './cli-error';
 import { enrollCommand } from './commands/enroll';
 import { rulesCommand } from './commands/rules';
 import { runCommand } from './commands/run';
+import { serviceCommand } from './commands/service';
 import { statusCommand } from './commands/status';
 import { versionCommand } from './commands/version';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   runCommand(program);
   statusCommand(program);
   rulesCommand(program);
+  serviceCommand(program);
   versionCommand(program);
   return program;
 }
