@@ -8,8 +8,8 @@ function end(side: 'local' | 'remote', ends: Ends): string | null {
   const mac = side === 'local' ? ends.localMac : ends.remoteMac;
   if (port === undefined && address === undefined && mac === undefined) return null;
   const host = address === undefined ? '' : address.includes(':') && port !== undefined ? `[${address}]` : address;
-  const text = `${side} ${host}${port === undefined ? '' : `:${port}`}`;
-  return mac === undefined ? text : `${text} (${mac})`;
+  const endpoint = `${host}${port === undefined ? '' : `:${port}`}`;
+  return [side, endpoint, mac === undefined ? '' : `(${mac})`].filter(Boolean).join(' ');
 }
 
 function selectorText(s: Selector): string {
