@@ -114,9 +114,11 @@ export class MemoryDataPlane implements DataPlane {
     this.wake?.();
     for (const peer of this.peers) peer.socket.destroy();
     const server = this.server;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     const tap = this.options.tap;
-    if (tap && 'path' in tap) await fs.rm(tap.path, { force: true });
+    if (tap && 'path' in tap) await fs.rm(tap.path, { force: true }); // ours: it was listening
   }
 
   private accept(socket: net.Socket): void {

@@ -67,7 +67,12 @@ export function runCommand(program: Command): void {
       // `rules import` sends SIGHUP to have waiting imports applied at once.
       const reload = () => void agent.applyImported().catch((error: Error) => log.error({ event: 'rules.import_failed', error: error.message }, 'could not apply imported rules'));
       process.on('SIGHUP', reload);
-      await agent.start();
+      try {
+        await agent.start();
+      } catch (error) {
+        await agent.stop().catch(() => undefined);
+        throw new CliError(`could not start: ${(error as Error).message}`);
+      }
       await writePidFile(store.dir);
       const tap = plane.tapAddress();
       if (tap) announce(`PORTFLEET_AGENT_TAP listening=${tap}`);
