@@ -1,14 +1,16 @@
 /**
- * The conversation table: fixed-size typed arrays, open addressing with linear probing and
- * backward-shift deletion (no tombstones), no strings, nothing allocated after construction.
+ * The conversation table: one open-addressing hash table whose slots ARE the records (linear
+ * probing, backward-shift deletion, no tombstones), so finding a packet's conversation and reading
+ * what to do with it is one memory access. Fixed-size typed arrays, no strings, nothing allocated
+ * after construction.
  *
  * A conversation has up to three keys ("roles"): 0 the first packet's tuple (forward), 1 the tuple
- * its replies arrive with (reverse), 2 for clones only: replies to the original. Each role's
- * record holds its key and what to do with a packet that carries it; the output tuple of role 0 is
- * role 1's key turned around and vice versa, so a conversation stores no separate "transformation".
+ * its replies arrive with (reverse), 2 for clones only: replies to the original. Each role is a
+ * record in the table holding its key and what to do with a packet that carries it; the output
+ * tuple of role 0 is role 1's key turned around and vice versa.
  */
 
-/** Words of a key: meta (family | direction | protocol), source ×4, destination ×4, ports. */
+/** Words of a key: meta (used | family | direction | protocol), source ×4, destination ×4, ports. */
 export const KEY_WORDS = 10;
 export const K = { META: 0, SRC: 1, DST: 5, PORTS: 9 } as const;
 /**
@@ -16,10 +18,10 @@ export const K = { META: 0, SRC: 1, DST: 5, PORTS: 9 } as const;
  * output tuple (as the packet will carry it), so an IPv4 packet reads a single record.
  */
 export const V4_OUT = { SRC: 2, DST: 3, PORTS: 4 } as const;
-/** Words of a role record: the key, then the action fields. */
+/** Words of a record (64 bytes): the key, then the action fields. */
 export const RECORD_WORDS = 16;
 export const R = {
-  /** Action | verdict << 4 | output direction << 8 | write MACs << 9. */
+  /** See CONTROL_* below. */
   CONTROL: 10,
   /** Transport checksum delta | IPv4 header checksum delta << 16. */
   DELTAS: 11,
@@ -28,16 +30,21 @@ export const R = {
   HASH: 13,
   /** Last packet with this role's key, in ms since the table's epoch (see `rebase`). */
   LAST_SEEN: 14,
-  /** Counter slot | IP protocol << 24 (copied into every role, so a packet touches one record). */
+  /** Counter slot of the conversation's rule. */
   SLOT: 15,
 } as const;
-export const SLOT_MASK = 0xffffff;
-export const PROTOCOL_SHIFT = 24;
 export const ROLES = 3;
 export const KEEP_ADAPTER = 0xffffffff;
+/** Set in every key, so an empty slot (meta 0) never equals one. */
+export const META_USED = 1 << 30;
 export const META_IPV6 = 1 << 9;
 export const META_OUTBOUND = 1 << 8;
-/** Bytes of the MAC pair (destination, source) stored per role 0 and 1. */
+export const META_PROTOCOL = 0xff;
+/** Control word: action | verdict << 2 | output direction << 4 | write MACs << 5 | role << 6 | conversation << 8. */
+export const CONTROL = { VERDICT_SHIFT: 2, DIRECTION_SHIFT: 4, MACS: 1 << 5, ROLE_SHIFT: 6, CONVERSATION_SHIFT: 8 } as const;
+/** Conversations are numbered in the control word's top 24 bits. */
+export const MAX_CONVERSATIONS = 1 << 24;
+/** Bytes of the MAC pair (destination, source) stored per conversation for roles 0 and 1. */
 export const MAC_PAIR = 12;
 
 export const Action = {
@@ -56,13 +63,12 @@ export type OnRelease = (counterSlot: number) => void;
 
 export class ConversationTable {
   readonly capacity: number;
+  /** The hash table: RECORD_WORDS per slot. */
   readonly records: Uint32Array;
-  /** Bit r set: role r's key is in the index. 0: the conversation slot is free. */
-  readonly roleMask: Uint8Array;
+  /** Slot of each conversation's role r at [c * ROLES + r], -1 when absent. */
+  readonly roleSlot: Int32Array;
   /** Per conversation and role 0/1: destination MAC then source MAC to write. */
   readonly macs: Uint8Array;
-  /** Index: pairs of (hash, conversation * 4 + role), ref -1 when empty. */
-  private readonly index: Int32Array;
   private readonly mask: number;
   private readonly free: Int32Array;
   private freeTop: number;
@@ -71,49 +77,62 @@ export class ConversationTable {
 
   constructor(capacity: number, private readonly onRelease: OnRelease) {
     this.capacity = capacity;
-    this.records = new Uint32Array(capacity * ROLES * RECORD_WORDS);
-    this.roleMask = new Uint8Array(capacity);
-    this.macs = new Uint8Array(capacity * 2 * MAC_PAIR);
-    // Touch every page now, so first packets do not pay the kernel's page faults.
-    this.records.fill(0);
-    this.macs.fill(0);
     // Two keys per conversation (three for clones): the load stays near or below 0.5.
     let size = 1;
     while (size < capacity * 4) size <<= 1;
     this.mask = size - 1;
-    this.index = new Int32Array(size * 2);
-    for (let i = 1; i < this.index.length; i += 2) this.index[i] = -1;
+    this.records = new Uint32Array(size * RECORD_WORDS);
+    this.roleSlot = new Int32Array(capacity * ROLES).fill(-1);
+    this.macs = new Uint8Array(capacity * 2 * MAC_PAIR);
+    // Touch every page now, so first packets do not pay the kernel's page faults.
+    this.records.fill(0);
+    this.macs.fill(0);
     this.free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
     this.freeTop = capacity;
   }
 
-  /** Finds the record whose key equals `key[base .. base+KEY_WORDS)`: conversation * 4 + role, or -1. */
+  /** The slot whose key equals `key[base .. base+KEY_WORDS)`, or -1. */
   find(key: Uint32Array, base: number, hash: number): number {
-    const index = this.index;
     const records = this.records;
-    const v6 = (key[base]! & META_IPV6) !== 0;
-    let i = hash & this.mask;
+    const meta = key[base]!;
+    const mask = this.mask;
+    let i = hash & mask;
     for (;;) {
-      const ref = index[2 * i + 1]!;
-      if (ref < 0) return -1;
-      if (index[2 * i] === hash) {
-        const at = ((ref >>> 2) * ROLES + (ref & 3)) * RECORD_WORDS;
-        if (
-          records[at] === key[base] &&
-          records[at + K.SRC] === key[base + K.SRC] &&
-          records[at + K.DST] === key[base + K.DST] &&
-          records[at + K.PORTS] === key[base + K.PORTS] &&
-          (!v6 || sameV6Rest(records, at, key, base))
-        ) {
-          return ref;
-        }
+      const at = i * RECORD_WORDS;
+      const m = records[at]!;
+      if (m === 0) return -1;
+      if (
+        m === meta &&
+        records[at + R.HASH] === hash &&
+        records[at + K.SRC] === key[base + K.SRC] &&
+        records[at + K.DST] === key[base + K.DST] &&
+        records[at + K.PORTS] === key[base + K.PORTS] &&
+        ((meta & META_IPV6) === 0 || sameV6Rest(records, at, key, base))
+      ) {
+        return i;
       }
-      i = (i + 1) & this.mask;
+      i = (i + 1) & mask;
     }
   }
 
-  /** Takes a free conversation slot, expiring or evicting one when the table is full. */
+  /**
+   * Copies the record at `from[fromAt ..]` into a free slot as role `role` of conversation c;
+   * `hash` is hashKey of its key. Returns the slot.
+   */
+  place(from: Uint32Array, fromAt: number, hash: number, c: number, role: number): number {
+    const records = this.records;
+    let i = hash & this.mask;
+    while (records[i * RECORD_WORDS] !== 0) i = (i + 1) & this.mask;
+    const at = i * RECORD_WORDS;
+    for (let w = 0; w < RECORD_WORDS; w++) records[at + w] = from[fromAt + w]!;
+    records[at + R.HASH] = hash;
+    records[at + R.CONTROL] = (from[fromAt + R.CONTROL]! & 0x3f) | (role << CONTROL.ROLE_SHIFT) | (c << CONTROL.CONVERSATION_SHIFT);
+    this.roleSlot[c * ROLES + role] = i;
+    return i;
+  }
+
+  /** Takes a free conversation number, expiring or evicting one when the table is full. */
   allocate(now: number, tcpTimeoutMs: number, udpTimeoutMs: number, stats: { evictions: number; expired: number }): number {
     if (this.freeTop === 0) {
       // Look at a few conversations after the clock hand: reuse an expired one, else evict the
@@ -141,27 +160,28 @@ export class ConversationTable {
 
   /** Latest LAST_SEEN over the conversation's roles. */
   lastSeen(c: number): number {
-    const roles = this.roleMask[c]!;
-    const base = c * ROLES * RECORD_WORDS + R.LAST_SEEN;
     let last = 0;
     for (let role = 0; role < ROLES; role++) {
-      if (roles & (1 << role)) last = Math.max(last, this.records[base + role * RECORD_WORDS]!);
+      const slot = this.roleSlot[c * ROLES + role]!;
+      if (slot >= 0) last = Math.max(last, this.records[slot * RECORD_WORDS + R.LAST_SEEN]!);
     }
     return last;
   }
 
   private timeout(c: number, tcpTimeoutMs: number, udpTimeoutMs: number): number {
-    return this.records[c * ROLES * RECORD_WORDS + R.SLOT]! >>> PROTOCOL_SHIFT === 6 ? tcpTimeoutMs : udpTimeoutMs;
+    const at = this.roleSlot[c * ROLES]! * RECORD_WORDS;
+    return (this.records[at]! & META_PROTOCOL) === 6 ? tcpTimeoutMs : udpTimeoutMs;
   }
 
   /**
    * Whether the conversation of the record at `at` timed out. The record's own LAST_SEEN decides
    * the common case without touching the other roles' records.
    */
-  isExpired(c: number, at: number, now: number, tcpTimeoutMs: number, udpTimeoutMs: number): boolean {
-    const timeout = this.records[at + R.SLOT]! >>> PROTOCOL_SHIFT === 6 ? tcpTimeoutMs : udpTimeoutMs;
-    if (now - this.records[at + R.LAST_SEEN]! <= timeout) return false;
-    return now - this.lastSeen(c) > timeout;
+  isExpired(at: number, now: number, tcpTimeoutMs: number, udpTimeoutMs: number): boolean {
+    const records = this.records;
+    const timeout = (records[at]! & META_PROTOCOL) === 6 ? tcpTimeoutMs : udpTimeoutMs;
+    if (now - records[at + R.LAST_SEEN]! <= timeout) return false;
+    return now - this.lastSeen(records[at + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT) > timeout;
   }
 
   /** Expires up to `budget` conversations after the clock hand; returns how many ended. */
@@ -170,7 +190,7 @@ export class ConversationTable {
     for (let n = 0; n < budget; n++) {
       const c = this.hand;
       this.hand = c + 1 === this.capacity ? 0 : c + 1;
-      if (this.roleMask[c] !== 0 && now - this.lastSeen(c) > this.timeout(c, tcpTimeoutMs, udpTimeoutMs)) {
+      if (this.roleSlot[c * ROLES]! >= 0 && now - this.lastSeen(c) > this.timeout(c, tcpTimeoutMs, udpTimeoutMs)) {
         this.release(c);
         ended++;
       }
@@ -181,58 +201,50 @@ export class ConversationTable {
   /** Moves the time base `by` ms forward: every LAST_SEEN drops by it (not below 0). */
   rebase(by: number): void {
     const records = this.records;
-    for (let at = R.LAST_SEEN; at < records.length; at += RECORD_WORDS) records[at] = Math.max(0, records[at]! - by);
-  }
-
-  /** Puts role r of conversation c (its key already in its record, `hash` = hashKey of it) into the index. */
-  insert(c: number, role: number, hash: number): void {
-    const at = (c * ROLES + role) * RECORD_WORDS;
-    this.records[at + R.HASH] = hash;
-    let i = hash & this.mask;
-    while (this.index[2 * i + 1]! >= 0) i = (i + 1) & this.mask;
-    this.index[2 * i] = hash;
-    this.index[2 * i + 1] = c * 4 + role;
-    this.roleMask[c]! |= 1 << role;
-  }
-
-  /** Removes conversation c from the index and frees its slot. */
-  release(c: number): void {
-    const roles = this.roleMask[c]!;
-    if (roles === 0) return;
-    for (let role = 0; role < ROLES; role++) {
-      if (roles & (1 << role)) this.unindex(c * 4 + role, this.records[(c * ROLES + role) * RECORD_WORDS + R.HASH]!);
+    for (let at = 0; at < records.length; at += RECORD_WORDS) {
+      if (records[at] !== 0) records[at + R.LAST_SEEN] = Math.max(0, records[at + R.LAST_SEEN]! - by);
     }
-    this.roleMask[c] = 0;
+  }
+
+  /** Removes conversation c from the table and frees its number. */
+  release(c: number): void {
+    const first = this.roleSlot[c * ROLES]!;
+    if (first < 0) return;
+    const counterSlot = this.records[first * RECORD_WORDS + R.SLOT]!;
+    for (let role = 0; role < ROLES; role++) this.unindexRole(c, role);
     this.free[this.freeTop++] = c;
     this.active--;
-    this.onRelease(this.records[c * ROLES * RECORD_WORDS + R.SLOT]! & SLOT_MASK);
+    this.onRelease(counterSlot);
   }
 
-  /** Takes role r of conversation c out of the index (the record at `at` keeps its key). */
-  unindexRole(c: number, role: number, at: number): void {
-    if ((this.roleMask[c]! & (1 << role)) === 0) return;
-    this.unindex(c * 4 + role, this.records[at + R.HASH]!);
-    this.roleMask[c]! &= ~(1 << role);
+  /** Takes role r of conversation c out of the table. */
+  unindexRole(c: number, role: number): void {
+    const slot = this.roleSlot[c * ROLES + role]!;
+    if (slot < 0) return;
+    this.roleSlot[c * ROLES + role] = -1;
+    this.removeSlot(slot);
   }
 
-  private unindex(ref: number, hash: number): void {
-    const index = this.index;
+  /** Backward-shift deletion: later records of the run move into the hole when their home allows. */
+  private removeSlot(slot: number): void {
+    const records = this.records;
     const mask = this.mask;
-    let i = (hash | 0) & mask;
-    while (index[2 * i + 1] !== ref) i = (i + 1) & mask;
-    // Backward-shift deletion: pull later entries of the run into the hole when their home allows.
-    let hole = i;
-    let j = (i + 1) & mask;
-    while (index[2 * j + 1]! >= 0) {
-      const home = index[2 * j]! & mask;
+    let hole = slot;
+    let j = (slot + 1) & mask;
+    for (;;) {
+      const at = j * RECORD_WORDS;
+      if (records[at] === 0) break;
+      const home = records[at + R.HASH]! & mask;
       if (((j - home) & mask) >= ((j - hole) & mask)) {
-        index[2 * hole] = index[2 * j]!;
-        index[2 * hole + 1] = index[2 * j + 1]!;
+        const to = hole * RECORD_WORDS;
+        for (let w = 0; w < RECORD_WORDS; w++) records[to + w] = records[at + w]!;
+        const control = records[at + R.CONTROL]!;
+        this.roleSlot[(control >>> CONTROL.CONVERSATION_SHIFT) * ROLES + ((control >>> CONTROL.ROLE_SHIFT) & 3)] = hole;
         hole = j;
       }
       j = (j + 1) & mask;
     }
-    index[2 * hole + 1] = -1;
+    records[hole * RECORD_WORDS] = 0;
   }
 }
 
@@ -247,7 +259,7 @@ function sameV6Rest(records: Uint32Array, at: number, key: Uint32Array, base: nu
   );
 }
 
-/** Hash of the key at `words[at ..]` (IPv4 keys use only their meaningful words). Signed 32-bit. */
+/** Hash of the key at `words[at ..]` (IPv4 keys use only their meaningful words), as uint32. */
 export function hashKey(words: Uint32Array, at: number): number {
   let h = mix(0x2545f491, words[at]!);
   h = mix(h, words[at + K.SRC]!);
@@ -264,7 +276,7 @@ export function hashKey(words: Uint32Array, at: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  return h | 0;
+  return h >>> 0;
 }
 
 function mix(h: number, w: number): number {

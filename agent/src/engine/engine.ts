@@ -9,17 +9,19 @@ import { PacketBatch, PacketFlag, Verdict } from './batch';
 import { type ApplyInput, type CompiledRule, type EngineFieldError, compileRules } from './compile';
 import {
   Action,
+  CONTROL,
   ConversationTable,
   hashKey,
   K,
   KEEP_ADAPTER,
+  MAC_PAIR,
+  MAX_CONVERSATIONS,
   META_IPV6,
   META_OUTBOUND,
-  PROTOCOL_SHIFT,
+  META_USED,
   R,
   RECORD_WORDS,
   ROLES,
-  SLOT_MASK,
 } from './conversations';
 import { RuleCounterTable, type RuleCounters } from './counters';
 import { matchRule } from './match';
@@ -79,6 +81,8 @@ export class Engine {
   private readonly counterTable = new RuleCounterTable();
   private readonly pv = new PacketView();
   private readonly key = new Uint32Array(RECORD_WORDS);
+  /** The three role records of a conversation being opened, before the table places them. */
+  private readonly draft = new Uint32Array(ROLES * RECORD_WORDS);
   private readonly stat: EngineStats = {
     conversations: 0,
     evictions: 0,
@@ -92,8 +96,8 @@ export class Engine {
 
   constructor(options: EngineOptions = {}) {
     const max = options.maxConversations ?? 65_536;
-    if (!Number.isInteger(max) || max < 1 || max > 1 << 24) {
-      throw new RangeError(`maxConversations must be an integer in 1..16777216, got ${max}`);
+    if (!Number.isInteger(max) || max < 1 || max > MAX_CONVERSATIONS) {
+      throw new RangeError(`maxConversations must be an integer in 1..${MAX_CONVERSATIONS}, got ${max}`);
     }
     this.table = new ConversationTable(max, (slot) => {
       this.counterTable.active[slot]!--;
@@ -137,7 +141,7 @@ export class Engine {
       batch.verdict[i] = Verdict.Accept;
       batch.rule[i] = -1;
       const flags = batch.flags[i]!;
-      const status = pv.parse(data, batch.offset[i]!, batch.length[i]!, (flags & PacketFlag.Layer2) !== 0);
+      const status = pv.parseView(dv, batch.offset[i]!, batch.length[i]!, (flags & PacketFlag.Layer2) !== 0);
       if (status !== ParseStatus.Ok) {
         if (status === ParseStatus.Malformed) this.stat.malformed++;
         else if (status === ParseStatus.Fragment) this.stat.fragments++;
@@ -146,12 +150,12 @@ export class Engine {
       }
       const outbound = flags & PacketFlag.Outbound;
       if (pv.family === 4) {
-        key[K.META] = (outbound ? META_OUTBOUND : 0) | pv.protocol;
+        key[K.META] = META_USED | (outbound ? META_OUTBOUND : 0) | pv.protocol;
         key[K.SRC] = dv.getUint32(pv.src);
         key[K.DST] = dv.getUint32(pv.dst);
         key[2] = key[3] = key[4] = key[6] = key[7] = key[8] = 0;
       } else {
-        key[K.META] = META_IPV6 | (outbound ? META_OUTBOUND : 0) | pv.protocol;
+        key[K.META] = META_USED | META_IPV6 | (outbound ? META_OUTBOUND : 0) | pv.protocol;
         for (let w = 0; w < 4; w++) {
           key[K.SRC + w] = dv.getUint32(pv.src + 4 * w);
           key[K.DST + w] = dv.getUint32(pv.dst + 4 * w);
@@ -159,18 +163,18 @@ export class Engine {
       }
       key[K.PORTS] = ((pv.srcPort << 16) | pv.dstPort) >>> 0;
       const hash = hashKey(key, 0);
-      let ref = table.find(key, 0, hash);
-      if (ref >= 0 && table.isExpired(ref >>> 2, ((ref >>> 2) * ROLES + (ref & 3)) * RECORD_WORDS, now, tcpMs, udpMs)) {
-        table.release(ref >>> 2);
+      let slot = table.find(key, 0, hash);
+      if (slot >= 0 && table.isExpired(slot * RECORD_WORDS, now, tcpMs, udpMs)) {
+        table.release(table.records[slot * RECORD_WORDS + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT);
         this.stat.expired++;
-        ref = -1;
+        slot = -1;
       }
-      if (ref < 0) {
+      if (slot < 0) {
         const r = matchRule(this.rules, pv, data, dv, outbound, batch.ifIndex[i]!);
         if (r < 0) continue;
-        ref = this.open(r, hash, batch.ifIndex[i]!, data, now);
+        slot = this.open(r, hash, batch.ifIndex[i]!, data, now);
       }
-      this.handle(batch, i, emitted, ref, nowMs, now);
+      this.handle(batch, i, emitted, slot * RECORD_WORDS, nowMs, now);
     }
   }
 
@@ -190,61 +194,52 @@ export class Engine {
 
   /**
    * Creates the conversation for the first packet (key in `this.key`, hash `hash`, known to be
-   * absent from the table); returns its role-0 ref.
+   * absent from the table); returns the slot of its role 0.
    */
   private open(r: number, hash: number, ifIndex: number, data: Uint8Array, now: number): number {
     const table = this.table;
     const rule = this.rules[r]!;
     const c = table.allocate(now, this.tcpTimeoutMs, this.udpTimeoutMs, this.stat);
-    const records = table.records;
-    describeConversation(records, table.macs, c, rule, this.key, this.pv, data, ifIndex);
+    const draft = this.draft;
+    describeConversation(draft, table.macs, c, rule, this.key, this.pv, data, ifIndex);
     const slot = this.ruleSlots[r]!;
-    const at0 = c * ROLES * RECORD_WORDS;
-    const at1 = at0 + RECORD_WORDS;
-    const at2 = at1 + RECORD_WORDS;
-    const slotWord = (slot | (this.pv.protocol << PROTOCOL_SHIFT)) >>> 0;
-    for (let at = at0; at <= at2; at += RECORD_WORDS) {
-      records[at + R.SLOT] = slotWord;
-      records[at + R.LAST_SEEN] = now;
+    for (let at = 0; at < ROLES * RECORD_WORDS; at += RECORD_WORDS) {
+      draft[at + R.SLOT] = slot;
+      draft[at + R.LAST_SEEN] = now;
     }
-    table.insert(c, 0, hash);
+    const at1 = RECORD_WORDS;
+    const at2 = 2 * RECORD_WORDS;
+    table.place(draft, 0, hash, c, 0);
     // A reverse key equal to the forward one (a packet bounced to its sender) adds nothing.
-    if (!sameKey(records, at1, at0)) this.claim(c, 1, at1);
-    if (rule.clone && !sameKey(records, at2, at0)) {
-      // Replies to a copy that look exactly like replies to the original are the original's.
-      if (sameKey(records, at2, at1)) this.unclaim(c, 1, at1);
-      this.claim(c, 2, at2);
-    }
+    const reverse = !sameKey(draft, at1, 0);
+    // Replies to a copy that look exactly like replies to the original are the original's.
+    const originalReplies = rule.clone && !sameKey(draft, at2, 0);
+    if (reverse && !(originalReplies && sameKey(draft, at2, at1))) this.claim(c, 1, at1);
+    if (originalReplies) this.claim(c, 2, at2);
     this.counterTable.active[slot]!++;
     this.counterTable.total[slot]!++;
-    return c * 4;
+    return table.roleSlot[c * ROLES]!;
   }
 
-  /** Indexes role `role` of c, first ending any other conversation that holds the same key. */
+  /** Places role `role` of c, first ending any other conversation that holds the same key. */
   private claim(c: number, role: number, at: number): void {
     const table = this.table;
-    const hash = hashKey(table.records, at);
-    const other = table.find(table.records, at, hash);
-    if (other >= 0 && other >>> 2 !== c) {
-      table.release(other >>> 2);
+    const draft = this.draft;
+    const hash = hashKey(draft, at);
+    const other = table.find(draft, at, hash);
+    if (other >= 0) {
+      table.release(table.records[other * RECORD_WORDS + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT);
       this.stat.collisions++;
     }
-    table.insert(c, role, hash);
+    table.place(draft, at, hash, c, role);
   }
 
-  private unclaim(c: number, role: number, at: number): void {
-    this.table.unindexRole(c, role, at);
-  }
-
-  private handle(batch: PacketBatch, i: number, emitted: PacketBatch, ref: number, nowMs: number, now: number): void {
+  private handle(batch: PacketBatch, i: number, emitted: PacketBatch, at: number, nowMs: number, now: number): void {
     const table = this.table;
     const records = table.records;
-    const c = ref >>> 2;
-    const role = ref & 3;
-    const at = (c * ROLES + role) * RECORD_WORDS;
     const control = records[at + R.CONTROL]!;
-    const action = control & 0xf;
-    const slot = records[at + R.SLOT]! & SLOT_MASK;
+    const action = control & 3;
+    const slot = records[at + R.SLOT]!;
     records[at + R.LAST_SEEN] = now;
     const counters = this.counterTable;
     const length = batch.length[i]!;
@@ -262,11 +257,13 @@ export class Engine {
       batch.verdict[i] = Verdict.Drop;
       return;
     }
-    // Role 0 turns into role 1's key reversed and vice versa.
-    const outAt = (c * ROLES + (role ^ 1)) * RECORD_WORDS;
-    const macAt = (c * 2 + role) * 12;
-    const verdict = (control >>> 4) & 0xf;
-    const outDir = (control >>> 8) & 1;
+    // Role 0 turns into role 1's key reversed and vice versa (IPv4 keeps a copy in its own record).
+    const c = control >>> CONTROL.CONVERSATION_SHIFT;
+    const role = (control >>> CONTROL.ROLE_SHIFT) & 1;
+    const outAt = this.pv.family === 4 ? at : table.roleSlot[c * ROLES + (role ^ 1)]! * RECORD_WORDS;
+    const macAt = (c * 2 + role) * MAC_PAIR;
+    const verdict = (control >>> CONTROL.VERDICT_SHIFT) & 3;
+    const outDir = (control >>> CONTROL.DIRECTION_SHIFT) & 1;
     const adapter = records[at + R.ADAPTER]!;
     if (action === Action.Rewrite) {
       rewritePacket(batch.view, this.pv, 0, records, at, outAt, table.macs, macAt);

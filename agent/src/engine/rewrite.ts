@@ -5,10 +5,9 @@
 import { applyDelta } from '../packet/checksum';
 import { IPV4 } from '../packet/ipv4';
 import type { PacketView } from '../packet/view';
-import { K, MAC_PAIR, R, V4_OUT } from './conversations';
+import { CONTROL, K, MAC_PAIR, R, V4_OUT } from './conversations';
 
 export const IP_CHECKSUM_SHIFT = 16;
-export const CONTROL_MACS = 1 << 9;
 
 /**
  * `outAt` is the other role's record (IPv6 reads its output tuple there; IPv4 keeps it in its own).
@@ -53,7 +52,7 @@ export function rewritePacket(
     const updated = applyDelta(checksum, deltas & 0xffff);
     dv.setUint16(checksumAt, updated === 0 ? 0xffff : updated);
   }
-  if ((records[at + R.CONTROL]! & CONTROL_MACS) !== 0 && pv.l2 >= 0) {
+  if ((records[at + R.CONTROL]! & CONTROL.MACS) !== 0 && pv.l2 >= 0) {
     const frame = pv.l2 + shift;
     for (let b = 0; b < MAC_PAIR; b++) dv.setUint8(frame + b, macs[macAt + b]!);
   }

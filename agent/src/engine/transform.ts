@@ -2,17 +2,21 @@
  * Turns the first packet of a conversation and the rule that matched it into the conversation's
  * role records (SPEC §1 "Forward as"): every field is local/remote, mapped to source/destination
  * by the packet's direction; reflection turns the packet around; the reverse role is the exact
- * inverse. Works in the table's own arrays, so a new conversation allocates nothing.
+ * inverse. Writes three records into a scratch array (the table places them), so a new
+ * conversation allocates nothing.
  */
 import { fold, word32Delta } from '../packet/checksum';
 import { ETHERNET } from '../packet/ethernet';
 import type { PacketView } from '../packet/view';
 import { Verdict } from './batch';
 import { type CompiledRule, Reflection } from './compile';
-import { Action, K, KEEP_ADAPTER, MAC_PAIR, META_IPV6, META_OUTBOUND, R, RECORD_WORDS, ROLES, V4_OUT } from './conversations';
-import { CONTROL_MACS, IP_CHECKSUM_SHIFT } from './rewrite';
+import { Action, CONTROL, K, KEEP_ADAPTER, MAC_PAIR, META_IPV6, META_OUTBOUND, R, RECORD_WORDS, V4_OUT } from './conversations';
+import { IP_CHECKSUM_SHIFT } from './rewrite';
 
-/** Writes roles 0, 1 (and 2 for clones) of conversation c; `key` holds the packet's key. */
+/**
+ * Writes the records of roles 0, 1 and 2 (used by clones) at `records[0 ..]`, `[16 ..]`, `[32 ..]`
+ * and conversation c's MAC pairs; `key` holds the packet's key.
+ */
 export function describeConversation(
   records: Uint32Array,
   macs: Uint8Array,
@@ -23,7 +27,7 @@ export function describeConversation(
   data: Uint8Array,
   ifIndex: number,
 ): void {
-  const at0 = c * ROLES * RECORD_WORDS;
+  const at0 = 0;
   const at1 = at0 + RECORD_WORDS;
   const at2 = at1 + RECORD_WORDS;
   for (let w = 0; w < K.PORTS + 1; w++) records[at0 + w] = key[w]!;
@@ -84,11 +88,11 @@ export function describeConversation(
     same = records[at1 + K.DST + w] === key[K.SRC + w] && records[at1 + K.SRC + w] === key[K.DST + w];
   }
   const verdict = rerouted ? Verdict.Reroute : Verdict.AcceptModified;
-  const macBit = macChange ? CONTROL_MACS : 0;
+  const macBit = macChange ? CONTROL.MACS : 0;
   const action0 = rule.clone ? Action.Clone : same ? Action.Accept : Action.Rewrite;
   const action1 = rule.clone ? Action.Drop : same ? Action.Accept : Action.Rewrite;
-  records[at0 + R.CONTROL] = action0 | (verdict << 4) | (outDir << 8) | macBit;
-  records[at1 + R.CONTROL] = action1 | (verdict << 4) | ((1 - d) << 8) | macBit;
+  records[at0 + R.CONTROL] = action0 | (verdict << CONTROL.VERDICT_SHIFT) | (outDir << CONTROL.DIRECTION_SHIFT) | macBit;
+  records[at1 + R.CONTROL] = action1 | (verdict << CONTROL.VERDICT_SHIFT) | ((1 - d) << CONTROL.DIRECTION_SHIFT) | macBit;
   records[at0 + R.ADAPTER] = rule.toAdapter >= 0 ? rule.toAdapter : KEEP_ADAPTER;
   records[at1 + R.ADAPTER] = rule.toAdapter >= 0 ? ifIndex : KEEP_ADAPTER;
   records[at0 + R.DELTAS] = deltas(records, at0, at1, words);

@@ -12,19 +12,18 @@ export const EtherType = { Ipv4: 0x0800, Ipv6: 0x86dd, Vlan: 0x8100, QinQ: 0x88a
 export const MAC_LEN = 6;
 
 /**
- * Offset of the network header inside a frame starting at `start`, with its EtherType in
- * `out[0]`; -1 when the frame is too short for its header(s).
+ * Offset of the network header inside a frame starting at `start` (its EtherType is the two
+ * bytes before it); -1 when the frame is too short for its header(s).
  */
-export function ethernetPayload(data: Uint8Array, start: number, end: number, out: Uint32Array): number {
+export function ethernetPayload(dv: DataView, start: number, end: number): number {
   let at = start + ETHERNET.ETHERTYPE;
   for (let tags = 0; ; tags++) {
     if (at + 2 > end) return -1;
-    const type = (data[at]! << 8) | data[at + 1]!;
+    const type = dv.getUint16(at);
     if ((type === EtherType.Vlan || type === EtherType.QinQ) && tags < 2) {
       at += ETHERNET.TAG_LEN;
       continue;
     }
-    out[0] = type;
     return at + 2;
   }
 }

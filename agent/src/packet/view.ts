@@ -46,77 +46,91 @@ export class PacketView {
   dstPort = 0;
   /** Absolute offset of the transport checksum. */
   checksum = 0;
-  /** Scratch for the EtherType. */
-  private readonly type = new Uint32Array(1);
+  /** The DataView `parse` made for the last byte array it was given. */
+  private bytes: Uint8Array | null = null;
+  private bytesView: DataView | null = null;
 
-  /** Parses `data[start .. start+length)`; the frame starts with Ethernet when `layer2`. */
+  /**
+   * Parses `data[start .. start+length)`; the frame starts with Ethernet when `layer2`. Makes a
+   * DataView only when `data` is not the array of the previous call (batches are reused).
+   */
   parse(data: Uint8Array, start: number, length: number, layer2: boolean): ParseStatus {
+    if (data !== this.bytes || this.bytesView === null) {
+      this.bytes = data;
+      this.bytesView = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    }
+    return this.parseView(this.bytesView, start, length, layer2);
+  }
+
+  /**
+   * Like `parse`, over a DataView of the whole arena (one bounds check per field instead of per
+   * byte). Offsets in the view are relative to the DataView's start.
+   */
+  parseView(dv: DataView, start: number, length: number, layer2: boolean): ParseStatus {
     const end = start + length;
     let ip = start;
     this.l2 = -1;
     if (layer2) {
-      ip = ethernetPayload(data, start, end, this.type);
+      ip = ethernetPayload(dv, start, end);
       if (ip < 0) return (this.status = ParseStatus.Malformed);
       this.l2 = start;
-      const type = this.type[0];
+      const type = dv.getUint16(ip - 2);
       if (type !== EtherType.Ipv4 && type !== EtherType.Ipv6) return (this.status = ParseStatus.NotTransport);
     }
     if (ip >= end) return (this.status = ParseStatus.Malformed);
     this.l3 = ip;
-    const version = data[ip]! >>> 4;
-    if (version === 4) return (this.status = this.parseIpv4(data, ip, end));
-    if (version === 6) return (this.status = this.parseIpv6(data, ip, end));
+    const version = dv.getUint8(ip) >>> 4;
+    if (version === 4) return (this.status = this.parseIpv4(dv, ip, end));
+    if (version === 6) return (this.status = this.parseIpv6(dv, ip, end));
     return (this.status = ParseStatus.Malformed);
   }
 
-  private parseIpv4(data: Uint8Array, ip: number, end: number): ParseStatus {
+  private parseIpv4(dv: DataView, ip: number, end: number): ParseStatus {
     if (ip + IPV4.MIN_HEADER_LEN > end) return ParseStatus.Malformed;
-    const headerLen = (data[ip]! & 0x0f) << 2;
-    const total = (data[ip + IPV4.TOTAL_LEN]! << 8) | data[ip + IPV4.TOTAL_LEN + 1]!;
+    const headerLen = (dv.getUint8(ip) & 0x0f) << 2;
+    const total = dv.getUint16(ip + IPV4.TOTAL_LEN);
     // Trailing bytes beyond total length are link padding; fewer bytes than it is truncation.
     if (headerLen < IPV4.MIN_HEADER_LEN || total < headerLen || ip + total > end) return ParseStatus.Malformed;
     this.family = 4;
     this.src = ip + IPV4.SOURCE;
     this.dst = ip + IPV4.DESTINATION;
-    const fragment = (data[ip + IPV4.FLAGS_FRAGMENT]! << 8) | data[ip + IPV4.FLAGS_FRAGMENT + 1]!;
-    if ((fragment & (IPV4_MORE_FRAGMENTS | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) return ParseStatus.Fragment;
-    return this.parseTransport(data, data[ip + IPV4.PROTOCOL]!, ip + headerLen, ip + total);
+    if ((dv.getUint16(ip + IPV4.FLAGS_FRAGMENT) & (IPV4_MORE_FRAGMENTS | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) return ParseStatus.Fragment;
+    return this.parseTransport(dv, dv.getUint8(ip + IPV4.PROTOCOL), ip + headerLen, ip + total);
   }
 
-  private parseIpv6(data: Uint8Array, ip: number, end: number): ParseStatus {
+  private parseIpv6(dv: DataView, ip: number, end: number): ParseStatus {
     if (ip + IPV6.HEADER_LEN > end) return ParseStatus.Malformed;
-    const payload = (data[ip + IPV6.PAYLOAD_LEN]! << 8) | data[ip + IPV6.PAYLOAD_LEN + 1]!;
+    const payload = dv.getUint16(ip + IPV6.PAYLOAD_LEN);
     const limit = ip + IPV6.HEADER_LEN + payload;
     // Payload length 0 with a hop-by-hop jumbo option (RFC 2675) is not supported: malformed here.
     if (limit > end) return ParseStatus.Malformed;
     this.family = 6;
     this.src = ip + IPV6.SOURCE;
     this.dst = ip + IPV6.DESTINATION;
-    let next = data[ip + IPV6.NEXT_HEADER]!;
+    let next = dv.getUint8(ip + IPV6.NEXT_HEADER);
     let at = ip + IPV6.HEADER_LEN;
     for (let n = 0; n <= MAX_IPV6_EXTENSIONS; n++) {
       switch (next) {
         case IP_PROTOCOL_TCP:
         case IP_PROTOCOL_UDP:
-          return this.parseTransport(data, next, at, limit);
+          return this.parseTransport(dv, next, at, limit);
         case Ipv6Ext.HopByHop:
         case Ipv6Ext.DestinationOptions:
         case Ipv6Ext.Routing:
         case Ipv6Ext.Fragment: {
           if (at + 8 > limit) return ParseStatus.Malformed;
           if (next === Ipv6Ext.Fragment) {
-            const word = (data[at + IPV6_FRAGMENT.OFFSET_FLAGS]! << 8) | data[at + IPV6_FRAGMENT.OFFSET_FLAGS + 1]!;
             // Offset 0 and no more fragments is an atomic fragment (RFC 6946): a whole packet.
-            if ((word & 0xfff9) !== 0) return ParseStatus.Fragment;
-            next = data[at]!;
+            if ((dv.getUint16(at + IPV6_FRAGMENT.OFFSET_FLAGS) & 0xfff9) !== 0) return ParseStatus.Fragment;
+            next = dv.getUint8(at);
             at += IPV6_FRAGMENT.HEADER_LEN;
             continue;
           }
           // With segments left the transport checksum covers the final destination, not this one.
-          if (next === Ipv6Ext.Routing && data[at + IPV6_ROUTING.SEGMENTS_LEFT] !== 0) return ParseStatus.Unsupported;
-          const len = (data[at + 1]! + 1) << 3;
+          if (next === Ipv6Ext.Routing && dv.getUint8(at + IPV6_ROUTING.SEGMENTS_LEFT) !== 0) return ParseStatus.Unsupported;
+          const len = (dv.getUint8(at + 1) + 1) << 3;
           if (at + len > limit) return ParseStatus.Malformed;
-          next = data[at]!;
+          next = dv.getUint8(at);
           at += len;
           continue;
         }
@@ -128,16 +142,16 @@ export class PacketView {
     return ParseStatus.Unsupported;
   }
 
-  private parseTransport(data: Uint8Array, protocol: number, l4: number, limit: number): ParseStatus {
+  private parseTransport(dv: DataView, protocol: number, l4: number, limit: number): ParseStatus {
     const length = limit - l4;
     if (protocol === IP_PROTOCOL_TCP) {
       if (length < TCP.MIN_HEADER_LEN) return ParseStatus.Malformed;
-      const headerLen = (data[l4 + TCP.DATA_OFFSET]! >>> 4) << 2;
+      const headerLen = (dv.getUint8(l4 + TCP.DATA_OFFSET) >>> 4) << 2;
       if (headerLen < TCP.MIN_HEADER_LEN || headerLen > length) return ParseStatus.Malformed;
       this.checksum = l4 + TCP.CHECKSUM;
     } else if (protocol === IP_PROTOCOL_UDP) {
       if (length < UDP.HEADER_LEN) return ParseStatus.Malformed;
-      const udpLen = (data[l4 + UDP.LENGTH]! << 8) | data[l4 + UDP.LENGTH + 1]!;
+      const udpLen = dv.getUint16(l4 + UDP.LENGTH);
       if (udpLen < UDP.HEADER_LEN || udpLen > length) return ParseStatus.Malformed;
       this.checksum = l4 + UDP.CHECKSUM;
     } else {
@@ -146,8 +160,8 @@ export class PacketView {
     this.protocol = protocol;
     this.l4 = l4;
     this.l4Length = length;
-    this.srcPort = (data[l4]! << 8) | data[l4 + 1]!;
-    this.dstPort = (data[l4 + 2]! << 8) | data[l4 + 3]!;
+    this.srcPort = dv.getUint16(l4);
+    this.dstPort = dv.getUint16(l4 + 2);
     return ParseStatus.Ok;
   }
 }
