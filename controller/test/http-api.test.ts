@@ -101,6 +101,15 @@ describe('auth', () => {
     }
   });
 
+  it('keeps an audit log that admins can read', async () => {
+    const res = await admin.get('/api/audit?limit=500');
+    expect(res.status).toBe(200);
+    const actions = res.body.entries.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['user.create', 'rule_set.create', 'session.create']));
+    expect(res.body.entries.find((e: { action: string }) => e.action === 'session.create').actor).toBe('user:admin');
+    expect((await admin.get('/api/audit?limit=0')).body.error.field).toBe('limit');
+  });
+
   it('ends the session on logout', async () => {
     const session = await HttpClient.login(controller.httpUrl);
     expect((await session.get('/api/agents')).status).toBe(200);

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
+import { AuditHttp } from './audit.http';
 import { AuditService } from './audit.service';
 
 @Global()
-@Module({ providers: [AuditService], exports: [AuditService] })
+@Module({ controllers: [AuditHttp], providers: [AuditService], exports: [AuditService] })
 export class AuditModule {}

@@ -53,12 +53,21 @@ export class AuthService {
     const sessionToken = newSecret('pfs_');
     const csrfToken = randomBytes(24).toString('base64url');
     const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
-    await this.db.session.create({ data: { userId: user.id, tokenHash: hashSecret(sessionToken), csrfToken, expiresAt } });
-    return { sessionToken, csrfToken, expiresAt, actor: userActor(user) };
+    const actor = userActor(user);
+    await this.db.$transaction(async (tx) => {
+      const session = await tx.session.create({ data: { userId: user.id, tokenHash: hashSecret(sessionToken), csrfToken, expiresAt } });
+      await this.audit.record(tx, actor, { action: 'session.create', target: `session:${session.id}`, after: { expiresAt } });
+    });
+    return { sessionToken, csrfToken, expiresAt, actor };
   }
 
   async logout(sessionToken: string): Promise<void> {
-    await this.db.session.deleteMany({ where: { tokenHash: hashSecret(sessionToken) } });
+    const session = await this.db.session.findUnique({ where: { tokenHash: hashSecret(sessionToken) }, include: { user: true } });
+    if (!session) return;
+    await this.db.$transaction(async (tx) => {
+      await tx.session.delete({ where: { id: session.id } });
+      await this.audit.record(tx, userActor(session.user), { action: 'session.delete', target: `session:${session.id}` });
+    });
   }
 
   async session(sessionToken: string): Promise<SessionInfo | null> {
