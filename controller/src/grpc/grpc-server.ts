@@ -27,7 +27,12 @@ export class GrpcServer implements OnApplicationShutdown {
 
   /** Returns the bound port (useful with port 0). */
   async listen(host: string, port: number): Promise<number> {
-    const server = new Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES });
+    const server = new Server({
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      // Pings find agents that vanished without closing their connection, so they go offline.
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+    });
     server.addService(AgentServiceService, this.agentService.implementation());
     server.addService(AutomationServiceService, this.automationService.implementation());
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
