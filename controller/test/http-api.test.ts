@@ -179,6 +179,9 @@ describe('rule sets', () => {
     const badAddress = await admin.post(`/api/rule-sets/${id}/rules`, { rule: rule(80, 8080, { forwardAs: { remoteAddress: 'not an address!' } }) });
     expect(badAddress.status).toBe(400);
     expect(badAddress.body.error.details[0].field).toBe('forwardAs.remoteAddress');
+    const noRule = await admin.post(`/api/rule-sets/${id}/rules`, {});
+    expect(noRule.status).toBe(400);
+    expect(noRule.body.error.field).toBe('rule');
     const noDirection = await admin.post(`/api/rule-sets/${id}/rules`, { rule: { ...rule(80, 8080), selector: { protocol: 'tcp' } } });
     expect(noDirection.status).toBe(400);
     expect(noDirection.body.error.details[0].field).toBe('selector.direction');

@@ -158,7 +158,7 @@ function hydrate(native: string): void {
     const links = JSON.parse(fs.readFileSync(listFile, 'utf8')) as { source: string; target: string }[];
     for (const { source, target } of links) {
       const linkPath = path.join(native, '..', target);
-      if (!fs.existsSync(linkPath)) fs.symlinkSync(path.basename(source), linkPath);
+      if (!fs.lstatSync(linkPath, { throwIfNoEntry: false })) fs.symlinkSync(path.basename(source), linkPath);
     }
   }
   for (const bin of fs.readdirSync(path.join(native, 'bin'))) {

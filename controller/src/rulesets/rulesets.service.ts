@@ -15,6 +15,7 @@ import type { Actor } from '../auth/actor';
 import { SYSTEM_ACTOR } from '../auth/actor';
 import { AuditService } from '../audit/audit.service';
 import { PrismaService, type Db } from '../db/prisma.service';
+import { ValidationError } from '../errors/domain-error';
 import { isUuid } from '../errors/request-fields';
 import { Prisma } from '../generated/prisma/client';
 import { ruleSetView, type RuleSetView } from './rule-set-view';
@@ -157,6 +158,7 @@ export class RuleSetsService {
 }
 
 function parseRule(input: unknown, ruleIndex?: number): RuleInput {
+  if (input === undefined || input === null) throw new ValidationError('rule', 'REQUIRED', 'is required');
   const parsed = parseRuleInput(input);
   if (!parsed.ok) throw RuleSetError.invalidRule(parsed.errors.map((e) => ({ ...e, ...(ruleIndex !== undefined && { ruleIndex }) })));
   return parsed.value;
