@@ -1,6 +1,6 @@
 'use client';
 import { useRouter } from 'next/navigation';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, describeError } from '@/api/api-error';
 import * as auth from '@/api/auth';
 import { setCsrfToken } from '@/api/http';
@@ -18,6 +18,17 @@ export function LoginForm() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+
+  // Someone already logged in (a bookmarked /login, say) goes straight on.
+  useEffect(() => {
+    auth.me().then(
+      (session) => {
+        setCsrfToken(session.csrfToken);
+        router.replace(nextPath());
+      },
+      () => undefined, // not logged in: this form is the way
+    );
+  }, [router]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
