@@ -31,12 +31,21 @@ export interface EnrollRequest {
   hostname: string;
   platform: string;
   version: string;
+  /** PEM certificate signing request for the agent's TLS client certificate (mutual TLS). */
+  csrPem?: string | undefined;
 }
 
 export interface EnrollResponse {
   agentId: string;
   /** Secret credential; shown once, the controller keeps only its hash. */
   credential: string;
+  /** PEM Ed25519 public key that signs CapabilitySnapshots; the agent verifies every snapshot with it. */
+  capabilityPublicKeyPem?:
+    | string
+    | undefined;
+  /** The agent's client certificate (bound to agent_id) and the controller CA, when TLS is on. */
+  clientCertificatePem?: string | undefined;
+  caCertificatePem?: string | undefined;
 }
 
 export interface Adapter {
@@ -106,12 +115,23 @@ export interface Heartbeat {
   sentAtMs: number;
 }
 
+/** The outcome of one AdapterCommand, with the adapter inventory after it. */
+export interface AdapterCommandResult {
+  commandId: string;
+  ok: boolean;
+  error: string;
+  /** The MAC address the adapter has now. */
+  mac: string;
+  adapters: Adapter[];
+}
+
 export interface AgentMessage {
   body:
     | { $case: "hello"; value: Hello }
     | { $case: "ack"; value: Ack }
     | { $case: "activity"; value: ActivityReport }
     | { $case: "heartbeat"; value: Heartbeat }
+    | { $case: "adapterResult"; value: AdapterCommandResult }
     | undefined;
 }
 
@@ -132,17 +152,35 @@ export interface ActivityAck {
   seq: number;
 }
 
+/**
+ * Change an adapter's MAC address, as MAC changers do: to a typed address, to a random one
+ * from a vendor OUI list, or back to the original.
+ */
+export interface AdapterCommand {
+  commandId: string;
+  /** Adapter name, or interface index in decimal. */
+  adapter: string;
+  action:
+    | { $case: "setMac"; value: string }
+    | //
+    /** Vendor name from the agent's OUI list; empty = any vendor. */
+    { $case: "randomMacVendor"; value: string }
+    | { $case: "restoreMac"; value: boolean }
+    | undefined;
+}
+
 export interface ControllerMessage {
   body:
     | { $case: "welcome"; value: Welcome }
     | { $case: "apply"; value: ApplyRuleSet }
     | { $case: "activityAck"; value: ActivityAck }
     | { $case: "heartbeat"; value: Heartbeat }
+    | { $case: "adapterCommand"; value: AdapterCommand }
     | undefined;
 }
 
 function createBaseEnrollRequest(): EnrollRequest {
-  return { token: "", hostname: "", platform: "", version: "" };
+  return { token: "", hostname: "", platform: "", version: "", csrPem: undefined };
 }
 
 export const EnrollRequest: MessageFns<EnrollRequest> = {
@@ -158,6 +196,9 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     }
     if (message.version !== "") {
       writer.uint32(34).string(message.version);
+    }
+    if (message.csrPem !== undefined) {
+      writer.uint32(42).string(message.csrPem);
     }
     return writer;
   },
@@ -207,6 +248,14 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
             message.version = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.csrPem = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -225,6 +274,11 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
       platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
       version: isSet(object.version) ? globalThis.String(object.version) : "",
+      csrPem: isSet(object.csrPem)
+        ? globalThis.String(object.csrPem)
+        : isSet(object.csr_pem)
+        ? globalThis.String(object.csr_pem)
+        : undefined,
     };
   },
 
@@ -242,6 +296,9 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     if (message.version !== "") {
       obj.version = message.version;
     }
+    if (message.csrPem !== undefined) {
+      obj.csrPem = message.csrPem;
+    }
     return obj;
   },
 
@@ -254,12 +311,19 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     message.hostname = object.hostname ?? "";
     message.platform = object.platform ?? "";
     message.version = object.version ?? "";
+    message.csrPem = object.csrPem ?? undefined;
     return message;
   },
 };
 
 function createBaseEnrollResponse(): EnrollResponse {
-  return { agentId: "", credential: "" };
+  return {
+    agentId: "",
+    credential: "",
+    capabilityPublicKeyPem: undefined,
+    clientCertificatePem: undefined,
+    caCertificatePem: undefined,
+  };
 }
 
 export const EnrollResponse: MessageFns<EnrollResponse> = {
@@ -269,6 +333,15 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
     }
     if (message.credential !== "") {
       writer.uint32(18).string(message.credential);
+    }
+    if (message.capabilityPublicKeyPem !== undefined) {
+      writer.uint32(26).string(message.capabilityPublicKeyPem);
+    }
+    if (message.clientCertificatePem !== undefined) {
+      writer.uint32(34).string(message.clientCertificatePem);
+    }
+    if (message.caCertificatePem !== undefined) {
+      writer.uint32(42).string(message.caCertificatePem);
     }
     return writer;
   },
@@ -302,6 +375,30 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
             message.credential = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.capabilityPublicKeyPem = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.clientCertificatePem = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.caCertificatePem = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -322,6 +419,21 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
         ? globalThis.String(object.agent_id)
         : "",
       credential: isSet(object.credential) ? globalThis.String(object.credential) : "",
+      capabilityPublicKeyPem: isSet(object.capabilityPublicKeyPem)
+        ? globalThis.String(object.capabilityPublicKeyPem)
+        : isSet(object.capability_public_key_pem)
+        ? globalThis.String(object.capability_public_key_pem)
+        : undefined,
+      clientCertificatePem: isSet(object.clientCertificatePem)
+        ? globalThis.String(object.clientCertificatePem)
+        : isSet(object.client_certificate_pem)
+        ? globalThis.String(object.client_certificate_pem)
+        : undefined,
+      caCertificatePem: isSet(object.caCertificatePem)
+        ? globalThis.String(object.caCertificatePem)
+        : isSet(object.ca_certificate_pem)
+        ? globalThis.String(object.ca_certificate_pem)
+        : undefined,
     };
   },
 
@@ -333,6 +445,15 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
     if (message.credential !== "") {
       obj.credential = message.credential;
     }
+    if (message.capabilityPublicKeyPem !== undefined) {
+      obj.capabilityPublicKeyPem = message.capabilityPublicKeyPem;
+    }
+    if (message.clientCertificatePem !== undefined) {
+      obj.clientCertificatePem = message.clientCertificatePem;
+    }
+    if (message.caCertificatePem !== undefined) {
+      obj.caCertificatePem = message.caCertificatePem;
+    }
     return obj;
   },
 
@@ -343,6 +464,9 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
     const message = createBaseEnrollResponse();
     message.agentId = object.agentId ?? "";
     message.credential = object.credential ?? "";
+    message.capabilityPublicKeyPem = object.capabilityPublicKeyPem ?? undefined;
+    message.clientCertificatePem = object.clientCertificatePem ?? undefined;
+    message.caCertificatePem = object.caCertificatePem ?? undefined;
     return message;
   },
 };
@@ -1384,6 +1508,143 @@ export const Heartbeat: MessageFns<Heartbeat> = {
   },
 };
 
+function createBaseAdapterCommandResult(): AdapterCommandResult {
+  return { commandId: "", ok: false, error: "", mac: "", adapters: [] };
+}
+
+export const AdapterCommandResult: MessageFns<AdapterCommandResult> = {
+  encode(message: AdapterCommandResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.commandId !== "") {
+      writer.uint32(10).string(message.commandId);
+    }
+    if (message.ok !== false) {
+      writer.uint32(16).bool(message.ok);
+    }
+    if (message.error !== "") {
+      writer.uint32(26).string(message.error);
+    }
+    if (message.mac !== "") {
+      writer.uint32(34).string(message.mac);
+    }
+    for (const v of message.adapters) {
+      Adapter.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdapterCommandResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdapterCommandResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mac = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.adapters.push(Adapter.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdapterCommandResult {
+    return {
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      mac: isSet(object.mac) ? globalThis.String(object.mac) : "",
+      adapters: globalThis.Array.isArray(object?.adapters) ? object.adapters.map((e: any) => Adapter.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: AdapterCommandResult): unknown {
+    const obj: any = {};
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.mac !== "") {
+      obj.mac = message.mac;
+    }
+    if (message.adapters?.length) {
+      obj.adapters = message.adapters.map((e) => Adapter.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AdapterCommandResult>, I>>(base?: I): AdapterCommandResult {
+    return AdapterCommandResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdapterCommandResult>, I>>(object: I): AdapterCommandResult {
+    const message = createBaseAdapterCommandResult();
+    message.commandId = object.commandId ?? "";
+    message.ok = object.ok ?? false;
+    message.error = object.error ?? "";
+    message.mac = object.mac ?? "";
+    message.adapters = object.adapters?.map((e) => Adapter.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseAgentMessage(): AgentMessage {
   return { body: undefined };
 }
@@ -1402,6 +1663,9 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         break;
       case "heartbeat":
         Heartbeat.encode(message.body.value, writer.uint32(34).fork()).join();
+        break;
+      case "adapterResult":
+        AdapterCommandResult.encode(message.body.value, writer.uint32(42).fork()).join();
         break;
     }
     return writer;
@@ -1452,6 +1716,14 @@ export const AgentMessage: MessageFns<AgentMessage> = {
             message.body = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.body = { $case: "adapterResult", value: AdapterCommandResult.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1474,6 +1746,10 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         ? { $case: "activity", value: ActivityReport.fromJSON(object.activity) }
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
+        : isSet(object.adapterResult)
+        ? { $case: "adapterResult", value: AdapterCommandResult.fromJSON(object.adapterResult) }
+        : isSet(object.adapter_result)
+        ? { $case: "adapterResult", value: AdapterCommandResult.fromJSON(object.adapter_result) }
         : undefined,
     };
   },
@@ -1488,6 +1764,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       obj.activity = ActivityReport.toJSON(message.body.value);
     } else if (message.body?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.body.value);
+    } else if (message.body?.$case === "adapterResult") {
+      obj.adapterResult = AdapterCommandResult.toJSON(message.body.value);
     }
     return obj;
   },
@@ -1519,6 +1797,12 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "heartbeat": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "heartbeat", value: Heartbeat.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "adapterResult": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "adapterResult", value: AdapterCommandResult.fromPartial(object.body.value) };
         }
         break;
       }
@@ -1820,6 +2104,170 @@ export const ActivityAck: MessageFns<ActivityAck> = {
   },
 };
 
+function createBaseAdapterCommand(): AdapterCommand {
+  return { commandId: "", adapter: "", action: undefined };
+}
+
+export const AdapterCommand: MessageFns<AdapterCommand> = {
+  encode(message: AdapterCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.commandId !== "") {
+      writer.uint32(10).string(message.commandId);
+    }
+    if (message.adapter !== "") {
+      writer.uint32(18).string(message.adapter);
+    }
+    switch (message.action?.$case) {
+      case "setMac":
+        writer.uint32(26).string(message.action.value);
+        break;
+      case "randomMacVendor":
+        writer.uint32(34).string(message.action.value);
+        break;
+      case "restoreMac":
+        writer.uint32(40).bool(message.action.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdapterCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdapterCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.adapter = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.action = { $case: "setMac", value: reader.string() };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.action = { $case: "randomMacVendor", value: reader.string() };
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.action = { $case: "restoreMac", value: reader.bool() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdapterCommand {
+    return {
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
+      adapter: isSet(object.adapter) ? globalThis.String(object.adapter) : "",
+      action: isSet(object.setMac)
+        ? { $case: "setMac", value: globalThis.String(object.setMac) }
+        : isSet(object.set_mac)
+        ? { $case: "setMac", value: globalThis.String(object.set_mac) }
+        : isSet(object.randomMacVendor)
+        ? { $case: "randomMacVendor", value: globalThis.String(object.randomMacVendor) }
+        : isSet(object.random_mac_vendor)
+        ? { $case: "randomMacVendor", value: globalThis.String(object.random_mac_vendor) }
+        : isSet(object.restoreMac)
+        ? { $case: "restoreMac", value: globalThis.Boolean(object.restoreMac) }
+        : isSet(object.restore_mac)
+        ? { $case: "restoreMac", value: globalThis.Boolean(object.restore_mac) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: AdapterCommand): unknown {
+    const obj: any = {};
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
+    if (message.adapter !== "") {
+      obj.adapter = message.adapter;
+    }
+    if (message.action?.$case === "setMac") {
+      obj.setMac = message.action.value;
+    } else if (message.action?.$case === "randomMacVendor") {
+      obj.randomMacVendor = message.action.value;
+    } else if (message.action?.$case === "restoreMac") {
+      obj.restoreMac = message.action.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AdapterCommand>, I>>(base?: I): AdapterCommand {
+    return AdapterCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdapterCommand>, I>>(object: I): AdapterCommand {
+    const message = createBaseAdapterCommand();
+    message.commandId = object.commandId ?? "";
+    message.adapter = object.adapter ?? "";
+    switch (object.action?.$case) {
+      case "setMac": {
+        if (object.action?.value !== undefined && object.action?.value !== null) {
+          message.action = { $case: "setMac", value: object.action.value };
+        }
+        break;
+      }
+      case "randomMacVendor": {
+        if (object.action?.value !== undefined && object.action?.value !== null) {
+          message.action = { $case: "randomMacVendor", value: object.action.value };
+        }
+        break;
+      }
+      case "restoreMac": {
+        if (object.action?.value !== undefined && object.action?.value !== null) {
+          message.action = { $case: "restoreMac", value: object.action.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 function createBaseControllerMessage(): ControllerMessage {
   return { body: undefined };
 }
@@ -1838,6 +2286,9 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
         break;
       case "heartbeat":
         Heartbeat.encode(message.body.value, writer.uint32(34).fork()).join();
+        break;
+      case "adapterCommand":
+        AdapterCommand.encode(message.body.value, writer.uint32(42).fork()).join();
         break;
     }
     return writer;
@@ -1888,6 +2339,14 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
             message.body = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.body = { $case: "adapterCommand", value: AdapterCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1912,6 +2371,10 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
         ? { $case: "activityAck", value: ActivityAck.fromJSON(object.activity_ack) }
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
+        : isSet(object.adapterCommand)
+        ? { $case: "adapterCommand", value: AdapterCommand.fromJSON(object.adapterCommand) }
+        : isSet(object.adapter_command)
+        ? { $case: "adapterCommand", value: AdapterCommand.fromJSON(object.adapter_command) }
         : undefined,
     };
   },
@@ -1926,6 +2389,8 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
       obj.activityAck = ActivityAck.toJSON(message.body.value);
     } else if (message.body?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.body.value);
+    } else if (message.body?.$case === "adapterCommand") {
+      obj.adapterCommand = AdapterCommand.toJSON(message.body.value);
     }
     return obj;
   },
@@ -1957,6 +2422,12 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
       case "heartbeat": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "heartbeat", value: Heartbeat.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "adapterCommand": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "adapterCommand", value: AdapterCommand.fromPartial(object.body.value) };
         }
         break;
       }
