@@ -11,61 +11,86 @@
  */
 
 /** Words of a key: meta (used | family | direction | protocol), source ×4, destination ×4, ports. */
-export const KEY_WORDS = 10;
-export const K = { META: 0, SRC: 1, DST: 5, PORTS: 9 } as const;
+export const enum K {
+  META = 0,
+  SRC = 1,
+  DST = 5,
+  PORTS = 9,
+}
 /**
  * An IPv4 key uses words META, SRC, DST and PORTS only; words 2-4 of its record hold the role's
  * output tuple (as the packet will carry it), so an IPv4 packet reads a single record.
  */
-export const V4_OUT = { SRC: 2, DST: 3, PORTS: 4 } as const;
-/** Words of a record (64 bytes): the key, then the action fields. */
-export const RECORD_WORDS = 16;
-export const R = {
-  /** See CONTROL_* below. */
-  CONTROL: 10,
+export const enum V4_OUT {
+  SRC = 2,
+  DST = 3,
+  PORTS = 4,
+}
+/**
+ * Sizes. The tables of this file are `const enum`s: tsc (production build) inlines them as
+ * literals on the packet path; SWC (tests) keeps them as objects, which works the same.
+ */
+export const enum Layout {
+  KEY_WORDS = 10,
+  /** Words of a record (64 bytes): the key, then the action fields. */
+  RECORD_WORDS = 16,
+  ROLES = 3,
+  /** Bytes of the MAC pair (destination, source) stored per conversation for roles 0 and 1. */
+  MAC_PAIR = 12,
+  /** R.ADAPTER value that leaves the adapter as it is. */
+  KEEP_ADAPTER = 0xffffffff,
+}
+export const enum R {
+  /** See CONTROL below. */
+  CONTROL = 10,
   /** Transport checksum delta | IPv4 header checksum delta << 16. */
-  DELTAS: 11,
-  /** Output adapter, KEEP_ADAPTER to leave it. */
-  ADAPTER: 12,
-  HASH: 13,
+  DELTAS = 11,
+  /** Output adapter, Layout.KEEP_ADAPTER to leave it. */
+  ADAPTER = 12,
+  HASH = 13,
   /** Last packet with this role's key, in ms since the table's epoch (see `rebase`). */
-  LAST_SEEN: 14,
+  LAST_SEEN = 14,
   /** Counter slot of the conversation's rule. */
-  SLOT: 15,
-} as const;
-export const ROLES = 3;
-export const KEEP_ADAPTER = 0xffffffff;
-/** Set in every key, so an empty slot (meta 0) never equals one. */
-export const META_USED = 1 << 30;
-export const META_IPV6 = 1 << 9;
-export const META_OUTBOUND = 1 << 8;
-export const META_PROTOCOL = 0xff;
+  SLOT = 15,
+}
+export const enum Meta {
+  /** Set in every key, so an empty slot (meta 0) never equals one. */
+  USED = 1 << 30,
+  IPV6 = 1 << 9,
+  OUTBOUND = 1 << 8,
+  PROTOCOL = 0xff,
+}
 /** Control word: action | verdict << 2 | output direction << 4 | write MACs << 5 | role << 6 | conversation << 8. */
-export const CONTROL = { VERDICT_SHIFT: 2, DIRECTION_SHIFT: 4, MACS: 1 << 5, ROLE_SHIFT: 6, CONVERSATION_SHIFT: 8 } as const;
+export const enum CONTROL {
+  ACTION = 3,
+  VERDICT_SHIFT = 2,
+  DIRECTION_SHIFT = 4,
+  MACS = 1 << 5,
+  ROLE_SHIFT = 6,
+  CONVERSATION_SHIFT = 8,
+}
 /** Conversations are numbered in the control word's top 24 bits. */
 export const MAX_CONVERSATIONS = 1 << 24;
-/** Bytes of the MAC pair (destination, source) stored per conversation for roles 0 and 1. */
-export const MAC_PAIR = 12;
 
-export const Action = {
+export const enum Action {
   /** Pass unchanged (monitoring-only rules, replies to a clone's original). */
-  Accept: 0,
+  Accept = 0,
   /** Rewrite in place to the output tuple. */
-  Rewrite: 1,
+  Rewrite = 1,
   /** Discard (replies to a clone). */
-  Drop: 2,
+  Drop = 2,
   /** Original passes unchanged; a rewritten copy is emitted. */
-  Clone: 3,
-} as const;
+  Clone = 3,
+}
 
 /** Called when a conversation leaves the table, with its counter slot. */
 export type OnRelease = (counterSlot: number) => void;
 
 export class ConversationTable {
   readonly capacity: number;
-  /** The hash table: RECORD_WORDS per slot. */
+  /** The hash table: Layout.RECORD_WORDS per slot. */
   readonly records: Uint32Array;
-  /** Slot of each conversation's role r at [c * ROLES + r], -1 when absent. */
+  /** Slot of each conversation's role r at [c * Layout.ROLES + r], -1 when absent. */
   readonly roleSlot: Int32Array;
   /** Per conversation and role 0/1: destination MAC then source MAC to write. */
   readonly macs: Uint8Array;
@@ -81,9 +106,9 @@ export class ConversationTable {
     let size = 1;
     while (size < capacity * 4) size <<= 1;
     this.mask = size - 1;
-    this.records = new Uint32Array(size * RECORD_WORDS);
-    this.roleSlot = new Int32Array(capacity * ROLES).fill(-1);
-    this.macs = new Uint8Array(capacity * 2 * MAC_PAIR);
+    this.records = new Uint32Array(size * Layout.RECORD_WORDS);
+    this.roleSlot = new Int32Array(capacity * Layout.ROLES).fill(-1);
+    this.macs = new Uint8Array(capacity * 2 * Layout.MAC_PAIR);
     // Touch every page now, so first packets do not pay the kernel's page faults.
     this.records.fill(0);
     this.macs.fill(0);
@@ -92,14 +117,14 @@ export class ConversationTable {
     this.freeTop = capacity;
   }
 
-  /** The slot whose key equals `key[base .. base+KEY_WORDS)`, or -1. */
+  /** The slot whose key equals `key[base .. base+Layout.KEY_WORDS)`, or -1. */
   find(key: Uint32Array, base: number, hash: number): number {
     const records = this.records;
     const meta = key[base]!;
     const mask = this.mask;
     let i = hash & mask;
     for (;;) {
-      const at = i * RECORD_WORDS;
+      const at = i * Layout.RECORD_WORDS;
       const m = records[at]!;
       if (m === 0) return -1;
       if (
@@ -108,7 +133,7 @@ export class ConversationTable {
         records[at + K.SRC] === key[base + K.SRC] &&
         records[at + K.DST] === key[base + K.DST] &&
         records[at + K.PORTS] === key[base + K.PORTS] &&
-        ((meta & META_IPV6) === 0 || sameV6Rest(records, at, key, base))
+        ((meta & Meta.IPV6) === 0 || sameV6Rest(records, at, key, base))
       ) {
         return i;
       }
@@ -123,12 +148,12 @@ export class ConversationTable {
   place(from: Uint32Array, fromAt: number, hash: number, c: number, role: number): number {
     const records = this.records;
     let i = hash & this.mask;
-    while (records[i * RECORD_WORDS] !== 0) i = (i + 1) & this.mask;
-    const at = i * RECORD_WORDS;
-    for (let w = 0; w < RECORD_WORDS; w++) records[at + w] = from[fromAt + w]!;
+    while (records[i * Layout.RECORD_WORDS] !== 0) i = (i + 1) & this.mask;
+    const at = i * Layout.RECORD_WORDS;
+    for (let w = 0; w < Layout.RECORD_WORDS; w++) records[at + w] = from[fromAt + w]!;
     records[at + R.HASH] = hash;
     records[at + R.CONTROL] = (from[fromAt + R.CONTROL]! & 0x3f) | (role << CONTROL.ROLE_SHIFT) | (c << CONTROL.CONVERSATION_SHIFT);
-    this.roleSlot[c * ROLES + role] = i;
+    this.roleSlot[c * Layout.ROLES + role] = i;
     return i;
   }
 
@@ -161,16 +186,16 @@ export class ConversationTable {
   /** Latest LAST_SEEN over the conversation's roles. */
   lastSeen(c: number): number {
     let last = 0;
-    for (let role = 0; role < ROLES; role++) {
-      const slot = this.roleSlot[c * ROLES + role]!;
-      if (slot >= 0) last = Math.max(last, this.records[slot * RECORD_WORDS + R.LAST_SEEN]!);
+    for (let role = 0; role < Layout.ROLES; role++) {
+      const slot = this.roleSlot[c * Layout.ROLES + role]!;
+      if (slot >= 0) last = Math.max(last, this.records[slot * Layout.RECORD_WORDS + R.LAST_SEEN]!);
     }
     return last;
   }
 
   private timeout(c: number, tcpTimeoutMs: number, udpTimeoutMs: number): number {
-    const at = this.roleSlot[c * ROLES]! * RECORD_WORDS;
-    return (this.records[at]! & META_PROTOCOL) === 6 ? tcpTimeoutMs : udpTimeoutMs;
+    const at = this.roleSlot[c * Layout.ROLES]! * Layout.RECORD_WORDS;
+    return (this.records[at]! & Meta.PROTOCOL) === 6 ? tcpTimeoutMs : udpTimeoutMs;
   }
 
   /**
@@ -179,7 +204,7 @@ export class ConversationTable {
    */
   isExpired(at: number, now: number, tcpTimeoutMs: number, udpTimeoutMs: number): boolean {
     const records = this.records;
-    const timeout = (records[at]! & META_PROTOCOL) === 6 ? tcpTimeoutMs : udpTimeoutMs;
+    const timeout = (records[at]! & Meta.PROTOCOL) === 6 ? tcpTimeoutMs : udpTimeoutMs;
     if (now - records[at + R.LAST_SEEN]! <= timeout) return false;
     return now - this.lastSeen(records[at + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT) > timeout;
   }
@@ -190,7 +215,7 @@ export class ConversationTable {
     for (let n = 0; n < budget; n++) {
       const c = this.hand;
       this.hand = c + 1 === this.capacity ? 0 : c + 1;
-      if (this.roleSlot[c * ROLES]! >= 0 && now - this.lastSeen(c) > this.timeout(c, tcpTimeoutMs, udpTimeoutMs)) {
+      if (this.roleSlot[c * Layout.ROLES]! >= 0 && now - this.lastSeen(c) > this.timeout(c, tcpTimeoutMs, udpTimeoutMs)) {
         this.release(c);
         ended++;
       }
@@ -201,17 +226,17 @@ export class ConversationTable {
   /** Moves the time base `by` ms forward: every LAST_SEEN drops by it (not below 0). */
   rebase(by: number): void {
     const records = this.records;
-    for (let at = 0; at < records.length; at += RECORD_WORDS) {
+    for (let at = 0; at < records.length; at += Layout.RECORD_WORDS) {
       if (records[at] !== 0) records[at + R.LAST_SEEN] = Math.max(0, records[at + R.LAST_SEEN]! - by);
     }
   }
 
   /** Removes conversation c from the table and frees its number. */
   release(c: number): void {
-    const first = this.roleSlot[c * ROLES]!;
+    const first = this.roleSlot[c * Layout.ROLES]!;
     if (first < 0) return;
-    const counterSlot = this.records[first * RECORD_WORDS + R.SLOT]!;
-    for (let role = 0; role < ROLES; role++) this.unindexRole(c, role);
+    const counterSlot = this.records[first * Layout.RECORD_WORDS + R.SLOT]!;
+    for (let role = 0; role < Layout.ROLES; role++) this.unindexRole(c, role);
     this.free[this.freeTop++] = c;
     this.active--;
     this.onRelease(counterSlot);
@@ -219,9 +244,9 @@ export class ConversationTable {
 
   /** Takes role r of conversation c out of the table. */
   unindexRole(c: number, role: number): void {
-    const slot = this.roleSlot[c * ROLES + role]!;
+    const slot = this.roleSlot[c * Layout.ROLES + role]!;
     if (slot < 0) return;
-    this.roleSlot[c * ROLES + role] = -1;
+    this.roleSlot[c * Layout.ROLES + role] = -1;
     this.removeSlot(slot);
   }
 
@@ -232,19 +257,19 @@ export class ConversationTable {
     let hole = slot;
     let j = (slot + 1) & mask;
     for (;;) {
-      const at = j * RECORD_WORDS;
+      const at = j * Layout.RECORD_WORDS;
       if (records[at] === 0) break;
       const home = records[at + R.HASH]! & mask;
       if (((j - home) & mask) >= ((j - hole) & mask)) {
-        const to = hole * RECORD_WORDS;
-        for (let w = 0; w < RECORD_WORDS; w++) records[to + w] = records[at + w]!;
+        const to = hole * Layout.RECORD_WORDS;
+        for (let w = 0; w < Layout.RECORD_WORDS; w++) records[to + w] = records[at + w]!;
         const control = records[at + R.CONTROL]!;
-        this.roleSlot[(control >>> CONTROL.CONVERSATION_SHIFT) * ROLES + ((control >>> CONTROL.ROLE_SHIFT) & 3)] = hole;
+        this.roleSlot[(control >>> CONTROL.CONVERSATION_SHIFT) * Layout.ROLES + ((control >>> CONTROL.ROLE_SHIFT) & 3)] = hole;
         hole = j;
       }
       j = (j + 1) & mask;
     }
-    records[hole * RECORD_WORDS] = 0;
+    records[hole * Layout.RECORD_WORDS] = 0;
   }
 }
 
@@ -265,7 +290,7 @@ export function hashKey(words: Uint32Array, at: number): number {
   h = mix(h, words[at + K.SRC]!);
   h = mix(h, words[at + K.DST]!);
   h = mix(h, words[at + K.PORTS]!);
-  if ((words[at]! & META_IPV6) !== 0) {
+  if ((words[at]! & Meta.IPV6) !== 0) {
     h = mix(h, words[at + 2]!);
     h = mix(h, words[at + 3]!);
     h = mix(h, words[at + 4]!);

@@ -7,22 +7,7 @@
 import { ParseStatus, PacketView } from '../packet/view';
 import { PacketBatch, PacketFlag, Verdict } from './batch';
 import { type ApplyInput, type CompiledRule, type EngineFieldError, compileRules } from './compile';
-import {
-  Action,
-  CONTROL,
-  ConversationTable,
-  hashKey,
-  K,
-  KEEP_ADAPTER,
-  MAC_PAIR,
-  MAX_CONVERSATIONS,
-  META_IPV6,
-  META_OUTBOUND,
-  META_USED,
-  R,
-  RECORD_WORDS,
-  ROLES,
-} from './conversations';
+import { Action, CONTROL, ConversationTable, hashKey, K, Layout, MAX_CONVERSATIONS, Meta, R } from './conversations';
 import { RuleCounterTable, type RuleCounters } from './counters';
 import { matchRule } from './match';
 import { rewritePacket } from './rewrite';
@@ -80,9 +65,9 @@ export class Engine {
   private readonly table: ConversationTable;
   private readonly counterTable = new RuleCounterTable();
   private readonly pv = new PacketView();
-  private readonly key = new Uint32Array(RECORD_WORDS);
+  private readonly key = new Uint32Array(Layout.RECORD_WORDS);
   /** The three role records of a conversation being opened, before the table places them. */
-  private readonly draft = new Uint32Array(ROLES * RECORD_WORDS);
+  private readonly draft = new Uint32Array(Layout.ROLES * Layout.RECORD_WORDS);
   private readonly stat: EngineStats = {
     conversations: 0,
     evictions: 0,
@@ -150,12 +135,12 @@ export class Engine {
       }
       const outbound = flags & PacketFlag.Outbound;
       if (pv.family === 4) {
-        key[K.META] = META_USED | (outbound ? META_OUTBOUND : 0) | pv.protocol;
+        key[K.META] = Meta.USED | (outbound ? Meta.OUTBOUND : 0) | pv.protocol;
         key[K.SRC] = dv.getUint32(pv.src);
         key[K.DST] = dv.getUint32(pv.dst);
         key[2] = key[3] = key[4] = key[6] = key[7] = key[8] = 0;
       } else {
-        key[K.META] = META_USED | META_IPV6 | (outbound ? META_OUTBOUND : 0) | pv.protocol;
+        key[K.META] = Meta.USED | Meta.IPV6 | (outbound ? Meta.OUTBOUND : 0) | pv.protocol;
         for (let w = 0; w < 4; w++) {
           key[K.SRC + w] = dv.getUint32(pv.src + 4 * w);
           key[K.DST + w] = dv.getUint32(pv.dst + 4 * w);
@@ -164,8 +149,8 @@ export class Engine {
       key[K.PORTS] = ((pv.srcPort << 16) | pv.dstPort) >>> 0;
       const hash = hashKey(key, 0);
       let slot = table.find(key, 0, hash);
-      if (slot >= 0 && table.isExpired(slot * RECORD_WORDS, now, tcpMs, udpMs)) {
-        table.release(table.records[slot * RECORD_WORDS + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT);
+      if (slot >= 0 && table.isExpired(slot * Layout.RECORD_WORDS, now, tcpMs, udpMs)) {
+        table.release(table.records[slot * Layout.RECORD_WORDS + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT);
         this.stat.expired++;
         slot = -1;
       }
@@ -174,7 +159,7 @@ export class Engine {
         if (r < 0) continue;
         slot = this.open(r, hash, batch.ifIndex[i]!, data, now);
       }
-      this.handle(batch, i, emitted, slot * RECORD_WORDS, nowMs, now);
+      this.handle(batch, i, emitted, slot * Layout.RECORD_WORDS, nowMs, now);
     }
   }
 
@@ -203,12 +188,12 @@ export class Engine {
     const draft = this.draft;
     describeConversation(draft, table.macs, c, rule, this.key, this.pv, data, ifIndex);
     const slot = this.ruleSlots[r]!;
-    for (let at = 0; at < ROLES * RECORD_WORDS; at += RECORD_WORDS) {
+    for (let at = 0; at < Layout.ROLES * Layout.RECORD_WORDS; at += Layout.RECORD_WORDS) {
       draft[at + R.SLOT] = slot;
       draft[at + R.LAST_SEEN] = now;
     }
-    const at1 = RECORD_WORDS;
-    const at2 = 2 * RECORD_WORDS;
+    const at1 = Layout.RECORD_WORDS;
+    const at2 = 2 * Layout.RECORD_WORDS;
     table.place(draft, 0, hash, c, 0);
     // A reverse key equal to the forward one (a packet bounced to its sender) adds nothing.
     const reverse = !sameKey(draft, at1, 0);
@@ -218,7 +203,7 @@ export class Engine {
     if (originalReplies) this.claim(c, 2, at2);
     this.counterTable.active[slot]!++;
     this.counterTable.total[slot]!++;
-    return table.roleSlot[c * ROLES]!;
+    return table.roleSlot[c * Layout.ROLES]!;
   }
 
   /** Places role `role` of c, first ending any other conversation that holds the same key. */
@@ -228,7 +213,7 @@ export class Engine {
     const hash = hashKey(draft, at);
     const other = table.find(draft, at, hash);
     if (other >= 0) {
-      table.release(table.records[other * RECORD_WORDS + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT);
+      table.release(table.records[other * Layout.RECORD_WORDS + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT);
       this.stat.collisions++;
     }
     table.place(draft, at, hash, c, role);
@@ -260,8 +245,8 @@ export class Engine {
     // Role 0 turns into role 1's key reversed and vice versa (IPv4 keeps a copy in its own record).
     const c = control >>> CONTROL.CONVERSATION_SHIFT;
     const role = (control >>> CONTROL.ROLE_SHIFT) & 1;
-    const outAt = this.pv.family === 4 ? at : table.roleSlot[c * ROLES + (role ^ 1)]! * RECORD_WORDS;
-    const macAt = (c * 2 + role) * MAC_PAIR;
+    const outAt = this.pv.family === 4 ? at : table.roleSlot[c * Layout.ROLES + (role ^ 1)]! * Layout.RECORD_WORDS;
+    const macAt = (c * 2 + role) * Layout.MAC_PAIR;
     const verdict = (control >>> CONTROL.VERDICT_SHIFT) & 3;
     const outDir = (control >>> CONTROL.DIRECTION_SHIFT) & 1;
     const adapter = records[at + R.ADAPTER]!;
@@ -269,7 +254,7 @@ export class Engine {
       rewritePacket(batch.view, this.pv, 0, records, at, outAt, table.macs, macAt);
       batch.verdict[i] = verdict;
       batch.flags[i] = (batch.flags[i]! & ~PacketFlag.Outbound) | outDir;
-      if (adapter !== KEEP_ADAPTER) batch.ifIndex[i] = adapter;
+      if (adapter !== Layout.KEEP_ADAPTER) batch.ifIndex[i] = adapter;
       return;
     }
     // Clone: the original goes on untouched; the copy is rewritten in the emitted batch.
@@ -282,6 +267,6 @@ export class Engine {
     emitted.verdict[j] = verdict;
     emitted.rule[j] = batch.rule[i]!;
     emitted.flags[j] = (emitted.flags[j]! & ~PacketFlag.Outbound) | outDir;
-    if (adapter !== KEEP_ADAPTER) emitted.ifIndex[j] = adapter;
+    if (adapter !== Layout.KEEP_ADAPTER) emitted.ifIndex[j] = adapter;
   }
 }

@@ -5,7 +5,7 @@
 import { applyDelta } from '../packet/checksum';
 import { IPV4 } from '../packet/ipv4';
 import type { PacketView } from '../packet/view';
-import { CONTROL, K, MAC_PAIR, R, V4_OUT } from './conversations';
+import { CONTROL, K, Layout, R, V4_OUT } from './conversations';
 
 export const IP_CHECKSUM_SHIFT = 16;
 
@@ -54,6 +54,6 @@ export function rewritePacket(
   }
   if ((records[at + R.CONTROL]! & CONTROL.MACS) !== 0 && pv.l2 >= 0) {
     const frame = pv.l2 + shift;
-    for (let b = 0; b < MAC_PAIR; b++) dv.setUint8(frame + b, macs[macAt + b]!);
+    for (let b = 0; b < Layout.MAC_PAIR; b++) dv.setUint8(frame + b, macs[macAt + b]!);
   }
 }

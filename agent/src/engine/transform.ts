@@ -10,7 +10,7 @@ import { ETHERNET } from '../packet/ethernet';
 import type { PacketView } from '../packet/view';
 import { Verdict } from './batch';
 import { type CompiledRule, Reflection } from './compile';
-import { Action, CONTROL, K, KEEP_ADAPTER, MAC_PAIR, META_IPV6, META_OUTBOUND, R, RECORD_WORDS, V4_OUT } from './conversations';
+import { Action, CONTROL, K, Layout, Meta, R, V4_OUT } from './conversations';
 import { IP_CHECKSUM_SHIFT } from './rewrite';
 
 /**
@@ -28,11 +28,11 @@ export function describeConversation(
   ifIndex: number,
 ): void {
   const at0 = 0;
-  const at1 = at0 + RECORD_WORDS;
-  const at2 = at1 + RECORD_WORDS;
+  const at1 = at0 + Layout.RECORD_WORDS;
+  const at2 = at1 + Layout.RECORD_WORDS;
   for (let w = 0; w < K.PORTS + 1; w++) records[at0 + w] = key[w]!;
   const meta = key[K.META]!;
-  const d = (meta & META_OUTBOUND) !== 0 ? 1 : 0;
+  const d = (meta & Meta.OUTBOUND) !== 0 ? 1 : 0;
   const v4 = pv.family === 4;
   const words = v4 ? 1 : 4;
   const reflected = rule.reflection !== Reflection.None;
@@ -60,10 +60,10 @@ export function describeConversation(
   const outSrcPort = srcIsLocal ? localPort : remotePort;
   const outDstPort = srcIsLocal ? remotePort : localPort;
   records[at1 + K.PORTS] = ((outDstPort << 16) | outSrcPort) >>> 0;
-  records[at1 + K.META] = (meta & ~META_OUTBOUND) | (outDir ? 0 : META_OUTBOUND);
+  records[at1 + K.META] = (meta & ~Meta.OUTBOUND) | (outDir ? 0 : Meta.OUTBOUND);
 
-  const macs0 = c * 2 * MAC_PAIR;
-  const macs1 = macs0 + MAC_PAIR;
+  const macs0 = c * 2 * Layout.MAC_PAIR;
+  const macs1 = macs0 + Layout.MAC_PAIR;
   let macChange = false;
   if (pv.l2 >= 0 && (rule.toLocalMac !== null || rule.toRemoteMac !== null || reflected)) {
     const frame = pv.l2;
@@ -93,8 +93,8 @@ export function describeConversation(
   const action1 = rule.clone ? Action.Drop : same ? Action.Accept : Action.Rewrite;
   records[at0 + R.CONTROL] = action0 | (verdict << CONTROL.VERDICT_SHIFT) | (outDir << CONTROL.DIRECTION_SHIFT) | macBit;
   records[at1 + R.CONTROL] = action1 | (verdict << CONTROL.VERDICT_SHIFT) | ((1 - d) << CONTROL.DIRECTION_SHIFT) | macBit;
-  records[at0 + R.ADAPTER] = rule.toAdapter >= 0 ? rule.toAdapter : KEEP_ADAPTER;
-  records[at1 + R.ADAPTER] = rule.toAdapter >= 0 ? ifIndex : KEEP_ADAPTER;
+  records[at0 + R.ADAPTER] = rule.toAdapter >= 0 ? rule.toAdapter : Layout.KEEP_ADAPTER;
+  records[at1 + R.ADAPTER] = rule.toAdapter >= 0 ? ifIndex : Layout.KEEP_ADAPTER;
   records[at0 + R.DELTAS] = deltas(records, at0, at1, words);
   records[at1 + R.DELTAS] = deltas(records, at1, at0, words);
   if (v4) {
@@ -103,7 +103,7 @@ export function describeConversation(
   }
   if (rule.clone) {
     // Replies to the original: the first packet's tuple turned around, passed unchanged.
-    records[at2 + K.META] = meta ^ META_OUTBOUND;
+    records[at2 + K.META] = meta ^ Meta.OUTBOUND;
     for (let w = 0; w < 4; w++) {
       records[at2 + K.SRC + w] = key[K.DST + w]!;
       records[at2 + K.DST + w] = key[K.SRC + w]!;
@@ -142,7 +142,7 @@ function outputV4(records: Uint32Array, at: number, outAt: number): void {
 export function sameKey(records: Uint32Array, a: number, b: number): boolean {
   if (records[a] !== records[b] || records[a + K.SRC] !== records[b + K.SRC]) return false;
   if (records[a + K.DST] !== records[b + K.DST] || records[a + K.PORTS] !== records[b + K.PORTS]) return false;
-  if ((records[a]! & META_IPV6) === 0) return true;
+  if ((records[a]! & Meta.IPV6) === 0) return true;
   for (const w of [2, 3, 4, 6, 7, 8]) if (records[a + w] !== records[b + w]) return false;
   return true;
 }

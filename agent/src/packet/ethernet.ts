@@ -1,13 +1,18 @@
 /** Ethernet II frame header (IEEE 802.3), with up to two 802.1Q / 802.1ad VLAN tags. */
-export const ETHERNET = {
-  DESTINATION: 0, // ..6
-  SOURCE: 6, // ..12
-  ETHERTYPE: 12, // ..14
-  HEADER_LEN: 14,
-  TAG_LEN: 4,
-} as const;
+export const enum ETHERNET {
+  DESTINATION = 0, // ..6
+  SOURCE = 6, // ..12
+  ETHERTYPE = 12, // ..14
+  HEADER_LEN = 14,
+  TAG_LEN = 4,
+}
 
-export const EtherType = { Ipv4: 0x0800, Ipv6: 0x86dd, Vlan: 0x8100, QinQ: 0x88a8 } as const;
+export const enum EtherType {
+  Ipv4 = 0x0800,
+  Ipv6 = 0x86dd,
+  Vlan = 0x8100,
+  QinQ = 0x88a8,
+}
 
 export const MAC_LEN = 6;
 

@@ -1,4 +1,5 @@
 /**
+ * (Field tables in this folder are `const enum`s: tsc inlines them as literals on the packet path.)
  * One parse of a packet into offsets: the engine keeps a single `PacketView` and refills it for
  * every packet, so parsing allocates nothing. Bounds are checked once here; code that uses a view
  * with status `Ok` may read and write every offset it holds.
