@@ -111,7 +111,7 @@ test('a rule is created through the form; a bad port is named next to its field'
     const hint = selector.locator('[data-field="remoteAddress"] [data-address-kind]');
     for (const [typed, kind] of [['192.0.2.7', 'ipv4'], ['2001:db8::7', 'ipv6'], ['mail.example.com', 'dns'], ['300.1.1.1', 'invalid']]) {
       await remote.fill(typed);
-      expect(await hint.getAttribute('data-address-kind')).toBe(kind);
+      expect(await eventually(() => hint.getAttribute('data-address-kind'), (shown) => shown === kind, 5000)).toBe(kind);
     }
     await selector.getByLabel('Remote address', { exact: true }).uncheck();
 
