@@ -97,7 +97,10 @@ export class ConversationTable {
   private readonly mask: number;
   private readonly free: Int32Array;
   private freeTop: number;
+  /** Clock hand over conversation numbers (eviction when full). */
   private hand = 0;
+  /** Clock hand over table slots (expiry sweep). */
+  private sweepHand = 0;
   active = 0;
 
   constructor(capacity: number, private readonly onRelease: OnRelease) {
@@ -209,13 +212,23 @@ export class ConversationTable {
     return now - this.lastSeen(records[at + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT) > timeout;
   }
 
-  /** Expires up to `budget` conversations after the clock hand; returns how many ended. */
+  /**
+   * Looks at the next `budget` slots of the table (a sequential read, cheap for the cache) and
+   * ends the conversations found there that timed out; returns how many ended.
+   */
   sweep(budget: number, now: number, tcpTimeoutMs: number, udpTimeoutMs: number): number {
+    const records = this.records;
     let ended = 0;
     for (let n = 0; n < budget; n++) {
-      const c = this.hand;
-      this.hand = c + 1 === this.capacity ? 0 : c + 1;
-      if (this.roleSlot[c * Layout.ROLES]! >= 0 && now - this.lastSeen(c) > this.timeout(c, tcpTimeoutMs, udpTimeoutMs)) {
+      const slot = this.sweepHand;
+      this.sweepHand = (slot + 1) & this.mask;
+      const at = slot * Layout.RECORD_WORDS;
+      const meta = records[at]!;
+      if (meta === 0) continue;
+      const timeout = (meta & Meta.PROTOCOL) === 6 ? tcpTimeoutMs : udpTimeoutMs;
+      if (now - records[at + R.LAST_SEEN]! <= timeout) continue;
+      const c = records[at + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT;
+      if (now - this.lastSeen(c) > timeout) {
         this.release(c);
         ended++;
       }

@@ -46,8 +46,8 @@ export interface EngineOptions {
   maxConversations?: number;
 }
 
-/** Conversations checked for expiry per processed batch, so the table drains without a timer. */
-const SWEEP_PER_BATCH = 64;
+/** Table slots checked for expiry per processed batch, so the table drains without a timer. */
+const SWEEP_PER_BATCH = 256;
 /**
  * Conversation times are uint32 ms since an epoch; past 2^31 ms (~25 days) the epoch moves
  * forward by REBASE_KEEP before less so differences never wrap.

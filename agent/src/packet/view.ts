@@ -1,8 +1,8 @@
 /**
- * (Field tables in this folder are `const enum`s: tsc inlines them as literals on the packet path.)
  * One parse of a packet into offsets: the engine keeps a single `PacketView` and refills it for
  * every packet, so parsing allocates nothing. Bounds are checked once here; code that uses a view
- * with status `Ok` may read and write every offset it holds.
+ * with status `Ok` may read and write every offset it holds. (The field tables of this folder are
+ * `const enum`s, which tsc inlines as literals on the packet path.)
  */
 import { EtherType, ethernetPayload } from './ethernet';
 import { IPV4, IPV4_FRAGMENT_OFFSET_MASK, IPV4_MORE_FRAGMENTS } from './ipv4';
