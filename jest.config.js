@@ -50,7 +50,7 @@ const e2e = {
 };
 
 const units = ['proto', 'agent', 'controller', 'load-tests'].map(unit);
-const integrations = [integration('proto'), integration('agent'), integration('controller'), integration('system', '.')];
+const integrations = [integration('proto'), integration('agent'), integration('controller'), integration('load-tests'), integration('system', '.')];
 
 const layers = { unit: units, integration: integrations, e2e: [e2e] };
 // testTimeout is a global option (a project's own is ignored): suites that start real processes

@@ -1,0 +1,239 @@
+import { EventEmitter } from 'node:events';
+import type { BackoffOptions } from '@portfleet/agent';
+import type { ApplyRuleSet } from '@portfleet/proto/gen/agent';
+import type { SentReport } from './activity-ledger';
+import { ChannelPool, DEFAULT_AGENTS_PER_CHANNEL } from './channel-pool';
+import { enrollFleet, type TokenSource } from './enrollment';
+import { SimAgent, type AgentIdentity, type AgentListener } from './sim-agent';
+
+export interface FleetOptions {
+  /** The controller's gRPC address, `host:port`. */
+  target: string;
+  agentsPerChannel?: number;
+  heartbeats?: boolean;
+  backoff?: BackoffOptions;
+  handshakeTimeoutMs?: number;
+}
+
+export interface EnrollOptions {
+  count: number;
+  tokens: TokenSource;
+  hostnamePrefix?: string;
+  concurrency?: number;
+  progress?: (done: number) => void;
+}
+
+/** The latest ApplyRuleSet an agent answered. */
+export interface ApplyRecord {
+  pushId: string;
+  version: number;
+  ok: boolean;
+  atMs: number;
+}
+
+/** Counter sums per rule, as the controller's activity totals give them. */
+export interface CounterTotals {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  conversations: number;
+}
+
+export interface FleetEvents {
+  connected: [agent: SimAgent];
+  disconnected: [agent: SimAgent, reason: string];
+  applied: [agent: SimAgent, record: ApplyRecord];
+  activityStored: [agent: SimAgent, sent: SentReport, atMs: number];
+}
+
+const WHEEL_SLOT_MS = 10;
+
+/**
+ * N simulated agents in this process over real gRPC, multiplexed on a pool of channels. Keeps
+ * what a benchmark or test needs to check the controller: who is connected, what each agent
+ * applied and when, and the activity the controller has acknowledged as stored.
+ */
+export class Fleet extends EventEmitter<FleetEvents> {
+  readonly agents: SimAgent[];
+  readonly pool: ChannelPool;
+  /** The latest ApplyRuleSet each agent (by id) answered. */
+  readonly applies = new Map<string, ApplyRecord>();
+  /** Stored activity per agent id, then per rule id. */
+  readonly stored = new Map<string, Map<string, CounterTotals>>();
+  /** ms from a report's period end to its ActivityAck, one entry per stored report. */
+  readonly lagsMs: number[] = [];
+  storedReports = 0;
+  storedSamples = 0;
+  disconnects = 0;
+  private online = 0;
+  private wheel: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly options: FleetOptions,
+    identities: readonly AgentIdentity[],
+    pool?: ChannelPool,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.pool = pool ?? new ChannelPool(options.target, options.agentsPerChannel ?? DEFAULT_AGENTS_PER_CHANNEL);
+    const listener = this.listener();
+    this.agents = identities.map(
+      (identity) =>
+        new SimAgent({
+          identity,
+          client: this.pool.clientFor(identity.index),
+          listener,
+          backoff: options.backoff ?? { initialMs: 250, maxMs: 10_000 },
+          handshakeTimeoutMs: options.handshakeTimeoutMs ?? 30_000,
+          heartbeats: options.heartbeats ?? true,
+        }),
+    );
+  }
+
+  /** Enrolls `count` new hosts and returns the (not yet started) fleet. */
+  static async enroll(options: FleetOptions, enroll: EnrollOptions): Promise<Fleet> {
+    const pool = new ChannelPool(options.target, options.agentsPerChannel ?? DEFAULT_AGENTS_PER_CHANNEL);
+    try {
+      const identities = await enrollFleet({ pool, ...enroll });
+      return new Fleet(options, identities, pool);
+    } catch (error) {
+      pool.close();
+      throw error;
+    }
+  }
+
+  get identities(): AgentIdentity[] {
+    return this.agents.map((a) => a.identity);
+  }
+
+  /** Agents welcomed on a live stream right now. */
+  get onlineCount(): number {
+    return this.online;
+  }
+
+  /** Opens every agent's stream (all at once, as a fleet does after a controller restart). */
+  start(): void {
+    for (const agent of this.agents) agent.start();
+  }
+
+  /** Resolves when every agent has been welcomed; rejects after `timeoutMs` saying how many were. */
+  waitConnected(timeoutMs = 60_000): Promise<void> {
+    return this.waitUntil(() => this.online === this.agents.length, timeoutMs, () => `${this.online}/${this.agents.length} agents connected`);
+  }
+
+  /** Resolves when every agent has acked `version` of a rule set as applied. */
+  waitApplied(version: number, timeoutMs = 60_000): Promise<void> {
+    const count = () => this.agents.filter((a) => a.applied?.version === version).length;
+    return this.waitUntil(() => count() === this.agents.length, timeoutMs, () => `${count()}/${this.agents.length} agents applied v${version}`);
+  }
+
+  /**
+   * Every agent ends a reporting period every `intervalMs`, spread evenly over the interval
+   * (one timer for the whole fleet, not one per agent).
+   */
+  startActivity(intervalMs: number): void {
+    this.stopActivity();
+    const slots = Math.max(1, Math.round(intervalMs / WHEEL_SLOT_MS));
+    const started = Date.now();
+    let done = 0;
+    this.wheel = setInterval(() => {
+      const now = Date.now();
+      const due = Math.floor((now - started) / WHEEL_SLOT_MS);
+      for (; done < due; done++) {
+        for (let i = done % slots; i < this.agents.length; i += slots) this.agents[i].tick(now);
+      }
+    }, WHEEL_SLOT_MS);
+  }
+
+  stopActivity(): void {
+    clearInterval(this.wheel);
+    this.wheel = undefined;
+  }
+
+  /** After stopActivity: waits until the controller has stored everything the agents reported. */
+  drainActivity(timeoutMs = 60_000): Promise<void> {
+    const owing = () => this.agents.filter((a) => a.activityOwed > 0).length;
+    return this.waitUntil(() => owing() === 0, timeoutMs, () => `${owing()} agents still owe activity`);
+  }
+
+  /** Sums of everything the agents' simulated data planes counted. */
+  recordedTotals(): CounterTotals {
+    const sum = zeroTotals();
+    for (const agent of this.agents) addTotals(sum, agent.recorded);
+    return sum;
+  }
+
+  /** Sums of stored activity over the whole fleet. */
+  storedTotals(): CounterTotals {
+    const sum = zeroTotals();
+    for (const rules of this.stored.values()) {
+      for (const t of rules.values()) addTotals(sum, t);
+    }
+    return sum;
+  }
+
+  async stop(): Promise<void> {
+    this.stopActivity();
+    for (const agent of this.agents) agent.stop();
+    // Let the cancellations reach the server before the sockets go.
+    await new Promise((r) => setTimeout(r, 50));
+    this.pool.close();
+  }
+
+  private listener(): AgentListener {
+    return {
+      connected: (agent) => {
+        this.online++;
+        this.emit('connected', agent);
+      },
+      disconnected: (agent, reason) => {
+        this.online--;
+        this.disconnects++;
+        this.emit('disconnected', agent, reason);
+      },
+      applied: (agent, push: ApplyRuleSet, ok, atMs) => {
+        const record: ApplyRecord = { pushId: push.pushId, version: push.ruleSet?.version ?? 0, ok, atMs };
+        this.applies.set(agent.identity.agentId, record);
+        this.emit('applied', agent, record);
+      },
+      activityStored: (agent, sent, atMs) => {
+        let rules = this.stored.get(agent.identity.agentId);
+        if (!rules) this.stored.set(agent.identity.agentId, (rules = new Map()));
+        for (const r of sent.report.rules) {
+          let t = rules.get(r.ruleId);
+          if (!t) rules.set(r.ruleId, (t = zeroTotals()));
+          addTotals(t, { packetsIn: r.packetsIn, bytesIn: r.bytesIn, packetsOut: r.packetsOut, bytesOut: r.bytesOut, conversations: r.conversationsNew });
+        }
+        this.storedReports++;
+        this.storedSamples += sent.report.rules.length;
+        this.lagsMs.push(atMs - sent.report.periodEndMs);
+        this.emit('activityStored', agent, sent, atMs);
+      },
+    };
+  }
+
+  private waitUntil(done: () => boolean, timeoutMs: number, state: () => string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const deadline = Date.now() + timeoutMs;
+      const check = () => {
+        if (done()) return resolve();
+        if (Date.now() > deadline) return reject(new Error(`fleet: timed out after ${timeoutMs} ms: ${state()}`));
+        setTimeout(check, 20);
+      };
+      check();
+    });
+  }
+}
+
+function zeroTotals(): CounterTotals {
+  return { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, conversations: 0 };
+}
+
+function addTotals(sum: CounterTotals, t: CounterTotals): void {
+  sum.packetsIn += t.packetsIn;
+  sum.bytesIn += t.bytesIn;
+  sum.packetsOut += t.packetsOut;
+  sum.bytesOut += t.bytesOut;
+  sum.conversations += t.conversations;
+}

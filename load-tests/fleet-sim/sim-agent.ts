@@ -1,0 +1,236 @@
+import * as grpc from '@grpc/grpc-js';
+import { Backoff, type BackoffOptions } from '@portfleet/agent';
+import { ruleErrorToWire, ruleSetVersionFromWire } from '@portfleet/proto';
+import type { AgentMessage, AgentServiceClient, ApplyRuleSet, ControllerMessage } from '@portfleet/proto/gen/agent';
+import { ActivityLedger, type SentReport } from './activity-ledger';
+import { simulatedInventory } from './inventory';
+
+/** What enrollment gave one simulated host. */
+export interface AgentIdentity {
+  index: number;
+  agentId: string;
+  credential: string;
+  hostname: string;
+}
+
+export interface AppliedRuleSet {
+  ruleSetId: string;
+  version: number;
+  contentHash: string;
+  /** Rules with activity monitoring on: the ones that produce samples. */
+  monitoredRuleIds: string[];
+}
+
+/** What the fleet hears from its agents (the simulator's instruments). */
+export interface AgentListener {
+  connected(agent: SimAgent): void;
+  disconnected(agent: SimAgent, reason: string): void;
+  /** After the Ack went out. */
+  applied(agent: SimAgent, push: ApplyRuleSet, ok: boolean, atMs: number): void;
+  /** A report the controller has made durable (acked, or covered by a Welcome's stored seq). */
+  activityStored(agent: SimAgent, sent: SentReport, atMs: number): void;
+}
+
+export interface SimAgentOptions {
+  identity: AgentIdentity;
+  client: AgentServiceClient;
+  listener: AgentListener;
+  backoff: BackoffOptions;
+  /** A stream not welcomed within this time is abandoned and retried. */
+  handshakeTimeoutMs: number;
+  /** Send the heartbeats the controller asks for in its Welcome (a real agent does). */
+  heartbeats: boolean;
+}
+
+/**
+ * One simulated agent on a shared channel: Hello with its inventory and what it runs, validates
+ * and acks every ApplyRuleSet (content hash recomputed, as the real agent does), reports activity
+ * on the rules it runs with seqs the controller can deduplicate, and reconnects with backoff.
+ */
+export class SimAgent {
+  applied: AppliedRuleSet | null = null;
+  private call: grpc.ClientDuplexStream<AgentMessage, ControllerMessage> | undefined;
+  private welcomed = false;
+  private stopped = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private readonly backoff: Backoff;
+  private readonly ledger = new ActivityLedger(Date.now());
+  private ticks = 0;
+  /** Streams opened so far (reconnects included). */
+  connects = 0;
+  /** Everything this agent's simulated data plane counted, reported or not. */
+  readonly recorded = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, conversations: 0 };
+
+  constructor(private readonly options: SimAgentOptions) {
+    this.backoff = new Backoff(options.backoff);
+  }
+
+  get identity(): AgentIdentity {
+    return this.options.identity;
+  }
+
+  get connected(): boolean {
+    return this.welcomed;
+  }
+
+  /** Reports sent or traffic recorded that the controller has not stored yet. */
+  get activityOwed(): number {
+    return this.ledger.owed;
+  }
+
+  start(): void {
+    this.stopped = false;
+    if (!this.call && !this.retry) this.open();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    this.close('stopped');
+  }
+
+  /**
+   * One reporting period: traffic on every monitored rule, then a report if the stream is up
+   * (otherwise the period runs on and the next report covers it).
+   */
+  tick(nowMs: number): void {
+    const rules = this.applied?.monitoredRuleIds;
+    if (!rules || rules.length === 0) return;
+    const base = 1 + ((this.options.identity.index + this.ticks++) % 10);
+    for (let k = 0; k < rules.length; k++) {
+      const packets = base + k;
+      this.recorded.packetsIn += packets;
+      this.recorded.bytesIn += packets * 120;
+      this.recorded.packetsOut += packets;
+      this.recorded.bytesOut += packets * 80;
+      this.recorded.conversations += 1;
+      this.ledger.record(rules[k], {
+        packetsIn: packets,
+        bytesIn: packets * 120,
+        packetsOut: packets,
+        bytesOut: packets * 80,
+        conversationsActive: 1,
+        conversationsNew: 1,
+        lastHitMs: nowMs,
+      });
+    }
+    if (!this.welcomed) return;
+    const report = this.ledger.cut(nowMs);
+    if (report) this.send({ body: { $case: 'activity', value: report } });
+  }
+
+  private open(): void {
+    const { identity, client } = this.options;
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${identity.agentId}.${identity.credential}`);
+    const call = client.connect(metadata);
+    this.call = call;
+    this.connects++;
+    const handshake = setTimeout(() => this.close('no Welcome in time', call), this.options.handshakeTimeoutMs);
+
+    call.on('data', (message: ControllerMessage) => {
+      const body = message.body;
+      switch (body?.$case) {
+        case 'welcome':
+          clearTimeout(handshake);
+          this.onWelcome(body.value.heartbeatIntervalMs, body.value.activitySeqStored);
+          return;
+        case 'apply':
+          this.onApply(body.value);
+          return;
+        case 'activityAck': {
+          const sent = this.ledger.acked(body.value.seq);
+          if (sent) this.options.listener.activityStored(this, sent, Date.now());
+          return;
+        }
+        default:
+          return; // heartbeat answers need nothing
+      }
+    });
+    const ended = (reason: string) => {
+      clearTimeout(handshake);
+      this.close(reason, call);
+    };
+    call.on('error', (error: grpc.ServiceError) => ended(`${grpc.status[error.code] ?? error.code}: ${error.details}`));
+    call.on('end', () => ended('the controller ended the stream'));
+
+    const applied = this.applied;
+    call.write({
+      body: {
+        $case: 'hello',
+        value: {
+          ...simulatedInventory(identity.index, identity.hostname),
+          appliedRuleSetId: applied?.ruleSetId ?? '',
+          appliedVersion: applied?.version ?? 0,
+          appliedContentHash: applied?.contentHash ?? '',
+        },
+      },
+    });
+  }
+
+  private onWelcome(heartbeatIntervalMs: number, seqStored: number): void {
+    this.welcomed = true;
+    this.backoff.reset();
+    const now = Date.now();
+    const { stored, resend } = this.ledger.welcomed(seqStored);
+    for (const sent of stored) this.options.listener.activityStored(this, sent, now);
+    for (const report of resend) this.send({ body: { $case: 'activity', value: report } });
+    // Traffic recorded while the stream was down goes out now.
+    const owed = this.ledger.cut(now);
+    if (owed) this.send({ body: { $case: 'activity', value: owed } });
+    if (this.options.heartbeats && heartbeatIntervalMs > 0) {
+      this.heartbeat = setInterval(() => this.send({ body: { $case: 'heartbeat', value: { sentAtMs: Date.now() } } }), heartbeatIntervalMs);
+    }
+    this.options.listener.connected(this);
+  }
+
+  private onApply(push: ApplyRuleSet): void {
+    const wire = push.ruleSet;
+    const parsed = wire ? ruleSetVersionFromWire(wire) : { ok: false as const, errors: [{ field: 'ruleSet', code: 'REQUIRED' as const, message: 'the push carried no rule set' }] };
+    if (parsed.ok) {
+      const v = parsed.value;
+      this.applied = {
+        ruleSetId: v.ruleSetId,
+        version: v.version,
+        contentHash: v.contentHash,
+        monitoredRuleIds: v.rules.filter((r) => r.enabled && r.activityMonitoring).map((r) => r.id),
+      };
+    }
+    this.send({
+      body: {
+        $case: 'ack',
+        value: {
+          pushId: push.pushId,
+          ruleSetId: wire?.ruleSetId ?? '',
+          version: wire?.version ?? 0,
+          contentHash: wire?.contentHash ?? '',
+          applied: parsed.ok,
+          errors: parsed.ok ? [] : parsed.errors.map(ruleErrorToWire),
+        },
+      },
+    });
+    this.options.listener.applied(this, push, parsed.ok, Date.now());
+  }
+
+  private send(message: AgentMessage): void {
+    if (this.call && this.welcomed) this.call.write(message);
+  }
+
+  /** Ends the current stream (if `call` is still it) and, unless stopped, schedules a reconnect. */
+  private close(reason: string, call = this.call): void {
+    if (!call || call !== this.call) return;
+    this.call = undefined;
+    clearInterval(this.heartbeat);
+    const wasWelcomed = this.welcomed;
+    this.welcomed = false;
+    call.cancel();
+    if (wasWelcomed) this.options.listener.disconnected(this, reason);
+    if (this.stopped) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (!this.stopped) this.open();
+    }, Math.round(this.backoff.next()));
+  }
+}
