@@ -49,7 +49,7 @@ const e2e = {
   testMatch: ['<rootDir>/e2e/**/*.e2e.test.ts'],
 };
 
-const units = ['proto', 'agent', 'controller', 'load-tests'].map(unit);
+const units = ['proto', 'agent', 'controller', 'load-tests', 'vendor-cli'].map(unit);
 const integrations = [integration('proto'), integration('agent'), integration('controller'), integration('load-tests'), integration('system', '.')];
 
 const layers = { unit: units, integration: integrations, e2e: [e2e] };

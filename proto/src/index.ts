@@ -8,3 +8,5 @@ export * from './rules/lint';
 export * from './rules/file-format';
 export * from './editions/policy';
 export * from './editions/capabilities';
+export * from './editions/license';
+export * from './editions/vendor-public-key';

@@ -36,7 +36,9 @@ export type ErrorCode =
   | 'RULE_LIMIT_EXCEEDED'
   | 'FEATURE_NOT_IN_EDITION'
   | 'INVALID_SIGNATURE'
-  | 'EXPIRED';
+  | 'EXPIRED'
+  | 'INVALID_LICENSE_FORMAT'
+  | 'LICENSE_EXPIRED';
 
 export function fieldError(field: string, code: ErrorCode, message: string): FieldError {
   return { field, code, message };
