@@ -49,7 +49,11 @@ const e2e = {
   testMatch: ['<rootDir>/e2e/**/*.e2e.test.ts'],
 };
 
-const units = ['proto', 'agent', 'controller', 'load-tests', 'vendor-cli'].map(unit);
+const consoleUnit = {
+  ...unit('console'),
+  moduleNameMapper: { ...base.moduleNameMapper, '^@/(.*)$': path.join(root, 'console/src/$1') },
+};
+const units = [...['proto', 'agent', 'controller', 'load-tests', 'vendor-cli'].map(unit), consoleUnit];
 const integrations = [integration('proto'), integration('agent'), integration('controller'), integration('load-tests'), integration('system', '.')];
 
 const layers = { unit: units, integration: integrations, e2e: [e2e] };

@@ -28,7 +28,7 @@ run([bin('typescript/bin/tsc'), '-b']);
 const consoleDir = join(REPO, 'console');
 if (existsSync(join(consoleDir, 'app'))) {
   const buildId = join(consoleDir, '.next/BUILD_ID');
-  const sources = ['app', 'src', 'public', 'next.config.ts', 'next.config.mjs', 'package.json'].map((p) => join(consoleDir, p));
+  const sources = ['app', 'src', 'public', 'next.config.ts', 'next.config.mjs', 'tsconfig.json', 'package.json'].map((p) => join(consoleDir, p));
   sources.push(join(REPO, 'proto/src'));
   const built = existsSync(buildId) ? statSync(buildId).mtimeMs : 0;
   if (newest(sources) > built || process.env.PORTFLEET_FORCE_BUILD) {
