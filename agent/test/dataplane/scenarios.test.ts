@@ -60,6 +60,16 @@ describeDataPlane('Linux data plane: seed scenarios with real traffic', () => {
       expect(s.rules[0]!.packetsOut).toBeGreaterThan(3);
     });
 
+    test(`scenario 1 over loopback (${family}): a local client on port 80 reaches the local server on 8080`, async () => {
+      await start(topo.agent.ns, peerArgs('tcp-server', family === 'v4' ? '0.0.0.0' : '::', 8080));
+      const runner = await agent([rule('l1', { direction: 'inbound', protocol: 'tcp', localPort: 80 }, { localPort: 8080 })]);
+      const loopback = family === 'v4' ? '127.0.0.1' : '::1';
+      // Large writes: over loopback single segments and super-packets approach 64 KiB.
+      expect(await client(topo.agent.ns, 'tcp-client', loopback, 80, 5_000_000)).toMatchObject({ ok: true, bytes: 5_000_000, remote: { port: 80 } });
+      expect(await client(topo.agent.ns, 'tcp-client', topo.agent.client[family], 80, 5_000_000)).toMatchObject({ ok: true, bytes: 5_000_000 });
+      expect((await stats(runner)).plane.capped).toBe(0);
+    });
+
     test(`scenario 1, UDP (${family}): inbound UDP to port 53 answered by the server on 5353`, async () => {
       const a = topo.agent.client[family];
       await start(topo.agent.ns, peerArgs('udp-server', family === 'v4' ? '0.0.0.0' : '::', 5353));

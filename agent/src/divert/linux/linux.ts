@@ -1,8 +1,10 @@
 /**
- * The Linux data plane: netfilter hands the packets our steering rules select to one NFQUEUE,
- * we copy them into the engine's batch, and give them back with batched verdicts (rewritten
- * bytes go back straight from the batch). Reflected and rerouted packets, and the engine's
- * clones, leave through raw sockets. See docs/linux-dataplane.md for the policy choices.
+ * The Linux data plane: netfilter hands the packets our steering rules select to NFQUEUE, we
+ * copy them into the engine's batch, and give them back with batched verdicts (rewritten bytes go
+ * back straight from the batch). Reflected and rerouted packets, and the engine's clones, leave
+ * through raw sockets. Two queues ("lanes"): the main one takes GSO super-packets whole; the
+ * loopback one has them cut by the kernel first, because over loopback a super-packet can exceed
+ * what one netlink message carries. See docs/linux-dataplane.md for the policy choices.
  */
 import { readFileSync } from 'node:fs';
 import type { FieldError, Rule } from '@portfleet/proto';
@@ -11,14 +13,15 @@ import { ParseStatus, PacketView } from '../../packet/view';
 import { listAdapters } from '../adapters';
 import type { AdapterInfo, DataPlane, DataPlaneCapabilities, DataPlaneSelection } from '../dataplane';
 import { Injector } from './inject';
+import { Lane } from './lane';
 import { addressOf, libc, nativeBytes, POLLIN } from './libc';
-import { Hook, NfQueue, QueueFlag, SkbInfo, SlotStatus } from './nfqueue';
+import { Hook, QueueFlag, SkbInfo, SlotStatus } from './nfqueue';
 import { Steering } from './steering';
 import { fillTransportChecksum } from './transport-checksum';
-import { NF_ACCEPT, NF_DROP, VerdictSender } from './verdicts';
+import { NF_ACCEPT, NF_DROP } from './verdicts';
 
 export interface LinuxDataPlaneOptions {
-  /** NFQUEUE number (0..65535); one agent per queue. */
+  /** NFQUEUE number of the main queue; the loopback queue is the next one. One agent per host. */
   queueNum?: number;
   /** Packets the kernel holds for us (NFQA_CFG_QUEUE_MAXLEN). */
   queueMaxLen?: number;
@@ -49,21 +52,21 @@ const POLL_MS = 100;
 export class LinuxDataPlane implements DataPlane {
   readonly capabilities: DataPlaneCapabilities = { kind: 'nfqueue', layer2: false, reflection: true, adapters: true, clone: true };
   private readonly options: Required<LinuxDataPlaneOptions>;
-  private queue: NfQueue | undefined;
-  private verdicts: VerdictSender | undefined;
+  /** [main, loopback]; empty while closed. */
+  private lanes: Lane[] = [];
+  /** Lane that fills the next batch first (turns rotate so none starves). */
+  private firstLane = 0;
   private injector: Injector | undefined;
   private readonly steering: Steering;
   private readonly pv = new PacketView();
-  private readonly pollFd = nativeBytes(8);
+  private readonly pollFds = nativeBytes(16);
   private polling: Promise<void> | undefined;
   private closed = true;
   private selected: { rules: Rule[]; resolved: ReadonlyMap<string, string[]> } | undefined;
   private loopbackIndex = 1;
   private adapterNames = new Map<number, string>();
-  /** Filled ring slots of the last recvmmsg and the next one to hand out. */
-  private ringCount = 0;
-  private ringNext = 0;
-  /** Per batch index: NFQUEUE packet id and NFQA_SKB_INFO (sized to the batch's capacity). */
+  /** Per batch index: its lane, NFQUEUE packet id and NFQA_SKB_INFO (sized to the batch's capacity). */
+  private laneOf = new Uint8Array(0);
   private ids = new Uint32Array(0);
   private infos = new Uint32Array(0);
   /** Per batch index: the adapter it came through, to tell an engine-chosen adapter from it. */
@@ -87,26 +90,32 @@ export class LinuxDataPlane implements DataPlane {
       outboundMark: options.outboundMark ?? DEFAULT_OUTBOUND_MARK,
     };
     const { queueNum, mark, outboundMark, failOpen } = this.options;
-    this.steering = new Steering({ queueNum, mark, outboundMark, failOpen });
+    if (!Number.isInteger(queueNum) || queueNum < 0 || queueNum > 65534) throw new RangeError(`queueNum must be an integer in 0..65534, got ${queueNum}`);
+    this.steering = new Steering({ queueNum, loopbackQueueNum: queueNum + 1, mark, outboundMark, failOpen });
   }
 
   adapters(): Promise<AdapterInfo[]> {
     return listAdapters();
   }
 
-  /** Removes what a crashed run left, binds the queue, then hooks our (still empty) chains in. */
+  /** Removes what a crashed run left, binds the queues, then hooks our (still empty) chains in. */
   async open(): Promise<void> {
     await this.steering.cleanStale();
     await this.refreshAdapters();
     const { queueNum, queueMaxLen, failOpen, gso, slots } = this.options;
-    const queue = new NfQueue({ queueNum, maxLen: queueMaxLen, failOpen, gso, slots });
-    this.queue = queue;
-    const granted = queue.socket.setSendBuffer(8 << 20);
-    // Leave room for the kernel's skb overhead (it refuses a datagram over sndbuf - 32).
-    this.verdicts = new VerdictSender(queue.socket, queueNum, Math.max(16 << 10, Math.floor(granted / 2) - 4096));
+    try {
+      this.lanes.push(new Lane({ queueNum, maxLen: queueMaxLen, failOpen, gso, slots }));
+      this.lanes.push(new Lane({ queueNum: queueNum + 1, maxLen: queueMaxLen, failOpen, gso: false, slots }));
+    } catch (error) {
+      for (const lane of this.lanes.splice(0)) lane.close();
+      throw error;
+    }
     this.injector = new Injector(this.options.mark, (ifIndex) => this.adapterNames.get(ifIndex));
-    new DataView(this.pollFd.buffer).setInt32(0, queue.socket.fd, true);
-    new DataView(this.pollFd.buffer).setInt16(4, POLLIN, true);
+    const poll = new DataView(this.pollFds.buffer);
+    this.lanes.forEach((lane, k) => {
+      poll.setInt32(k * 8, lane.queue.socket.fd, true);
+      poll.setInt16(k * 8 + 4, POLLIN, true);
+    });
     this.closed = false;
     try {
       await this.steering.install();
@@ -123,8 +132,8 @@ export class LinuxDataPlane implements DataPlane {
    * is put back and the error thrown (the apply fails as a whole).
    */
   async select(selection: DataPlaneSelection): Promise<FieldError[]> {
-    const queue = this.queue;
-    if (!queue) throw new Error('LinuxDataPlane.select before open');
+    const main = this.lanes[0];
+    if (!main) throw new Error('LinuxDataPlane.select before open');
     const { rules, resolved } = selection;
     await this.refreshAdapters();
     try {
@@ -138,7 +147,7 @@ export class LinuxDataPlane implements DataPlane {
     const injects = rules.some(
       (r) => r.enabled && ((r.forwardAs.reflection ?? 'none') !== 'none' || r.forwardAs.adapter !== undefined || r.forwardAs.clone === true),
     );
-    queue.setFlags((this.options.failOpen ? QueueFlag.FailOpen : 0) | (this.options.gso && !injects ? QueueFlag.Gso : 0));
+    main.queue.setFlags((this.options.failOpen ? QueueFlag.FailOpen : 0) | (this.options.gso && !injects ? QueueFlag.Gso : 0));
     return [];
   }
 
@@ -150,6 +159,7 @@ export class LinuxDataPlane implements DataPlane {
 
   async receive(batch: PacketBatch): Promise<boolean> {
     if (this.ids.length < batch.capacity) {
+      this.laneOf = new Uint8Array(batch.capacity);
       this.ids = new Uint32Array(batch.capacity);
       this.infos = new Uint32Array(batch.capacity);
       this.arrivedOn = new Uint32Array(batch.capacity);
@@ -159,13 +169,15 @@ export class LinuxDataPlane implements DataPlane {
       this.batchAddress = addressOf(batch.data);
     }
     while (!this.closed) {
-      const queue = this.queue!;
-      if (this.fill(batch, queue)) return true;
-      const n = queue.receive();
-      if (n > 0) {
-        this.ringCount = n;
-        this.ringNext = 0;
-        continue;
+      const lanes = this.lanes;
+      const first = this.firstLane;
+      this.firstLane = (first + 1) % lanes.length;
+      for (let n = 0; n < lanes.length; n++) {
+        const k = (first + n) % lanes.length;
+        const lane = lanes[k]!;
+        while (lane.refill()) {
+          if (this.fill(batch, lane, k)) return true;
+        }
       }
       if (batch.count > 0) return true;
       await this.waitReadable();
@@ -173,15 +185,15 @@ export class LinuxDataPlane implements DataPlane {
     return false;
   }
 
-  /** Copies ring packets into the batch; true when the batch is full. */
-  private fill(batch: PacketBatch, queue: NfQueue): boolean {
-    const verdicts = this.verdicts!;
+  /** Copies ring packets of one lane into the batch; true when the batch is full. */
+  private fill(batch: PacketBatch, lane: Lane, k: number): boolean {
+    const { queue, verdicts } = lane;
     let stray = false;
-    while (this.ringNext < this.ringCount) {
-      const s = this.ringNext;
+    while (lane.ringNext < lane.ringCount) {
+      const s = lane.ringNext;
       const status = queue.status[s]!;
       if (status === SlotStatus.None) {
-        this.ringNext++;
+        lane.ringNext++;
         continue;
       }
       const length = queue.payloadLength[s]!;
@@ -189,8 +201,9 @@ export class LinuxDataPlane implements DataPlane {
         // Incomplete payload: returning it would trim the packet, so it passes untouched.
         verdicts.verdict(queue.id[s]!, NF_ACCEPT, 0, 0);
         this.counters.capped++;
+        lane.saw(queue.id[s]!);
         stray = true;
-        this.ringNext++;
+        lane.ringNext++;
         continue;
       }
       const i = batch.count;
@@ -211,18 +224,20 @@ export class LinuxDataPlane implements DataPlane {
       batch.rule[i] = -1;
       batch.used = at + length;
       batch.count = i + 1;
+      this.laneOf[i] = k;
+      lane.saw(queue.id[s]!);
       this.ids[i] = queue.id[s]!;
       this.infos[i] = queue.skbInfo[s]!;
       this.counters.received++;
-      this.ringNext++;
+      lane.ringNext++;
     }
     if (stray) verdicts.flush();
-    return batch.count > 0 && this.ringNext < this.ringCount;
+    return lane.ringNext < lane.ringCount;
   }
 
   private waitReadable(): Promise<void> {
     this.polling ??= new Promise<void>((resolve) => {
-      libc.poll.async(this.pollFd, 1, POLL_MS, () => {
+      libc.poll.async(this.pollFds, this.lanes.length, POLL_MS, () => {
         this.polling = undefined;
         resolve();
       });
@@ -232,15 +247,19 @@ export class LinuxDataPlane implements DataPlane {
 
   verdict(batch: PacketBatch): void {
     if (this.closed || batch.count === 0) return;
-    const verdicts = this.verdicts!;
+    const lanes = this.lanes;
     const injector = this.injector!;
     const data = batch.data;
-    let accepts = false;
+    for (const lane of lanes) lane.accepts = false;
     for (let i = 0; i < batch.count; i++) {
       const id = this.ids[i]!;
+      const lane = lanes[this.laneOf[i]!]!;
+      const verdicts = lane.verdicts;
+      // Each lane's packets came in its id order, so the last one seen has the highest id.
+      lane.lastId = id;
       switch (batch.verdict[i]) {
         case Verdict.Accept:
-          accepts = true;
+          lane.accepts = true;
           break;
         case Verdict.AcceptModified: {
           const info = this.infos[i]!;
@@ -274,9 +293,11 @@ export class LinuxDataPlane implements DataPlane {
           this.counters.dropped++;
       }
     }
-    // Packets came in id order, so the last one has the highest id; ids verdicted above are gone.
-    if (accepts) verdicts.acceptUpTo(this.ids[batch.count - 1]!);
-    verdicts.flush();
+    // One batch verdict per lane accepts the rest (ids verdicted one by one above are gone).
+    for (const lane of lanes) {
+      if (lane.accepts) lane.verdicts.acceptUpTo(lane.lastId);
+      lane.verdicts.flush();
+    }
   }
 
   inject(emitted: PacketBatch): void {
@@ -311,17 +332,16 @@ export class LinuxDataPlane implements DataPlane {
 
   /** Stops diverting (our rules go), then lets the queue go. */
   async close(): Promise<void> {
-    if (this.closed && !this.queue) return;
+    if (this.closed && this.lanes.length === 0) return;
     this.closed = true;
     await this.polling;
     try {
       await this.steering.remove();
+      for (const lane of this.lanes) lane.acceptRemaining();
     } finally {
-      this.queue?.close();
-      this.queue = undefined;
+      for (const lane of this.lanes.splice(0)) lane.close();
       this.injector?.close();
       this.injector = undefined;
-      this.ringCount = this.ringNext = 0;
     }
   }
 }

@@ -25,10 +25,14 @@ const run = promisify(execFile);
 export const STEERING_CHAIN = 'PORTFLEET';
 export const STEERING_COMMENT = 'portfleet';
 const TABLES = ['raw', 'mangle'] as const;
+/** MSS for TCP between two local addresses (see `steeringScript`). */
+const LOOPBACK_MSS = 65000;
 const HOOKS = ['PREROUTING', 'OUTPUT'] as const;
 
 export interface SteeringOptions {
   queueNum: number;
+  /** Queue for traffic between two local addresses (its GSO packets must be cut before queueing). */
+  loopbackQueueNum: number;
   /** SO_MARK bit(s) of injected packets: they skip the queue (but are still untracked). */
   mark: number;
   /** Mark bit set on forwarded packets that go from a rule's local end to its remote end. */
@@ -58,16 +62,27 @@ export function steeringScript(family: Family, rules: Rule[], resolved: Readonly
       if (fromLocal) localToRemote.add(match);
     }
   }
-  const queue = `-j NFQUEUE --queue-num ${options.queueNum}${options.failOpen ? ' --queue-bypass' : ''}`;
+  const bypass = options.failOpen ? ' --queue-bypass' : '';
+  const queue = `-j NFQUEUE --queue-num ${options.queueNum}${bypass}`;
+  const loopback = '-m addrtype --src-type LOCAL --dst-type LOCAL';
   const hex = (n: number) => `0x${n.toString(16)}`;
   const lines: string[] = [];
   lines.push('*raw', `:${STEERING_CHAIN} - [0:0]`);
   for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${m} -j CT --notrack`);
   lines.push('COMMIT', '*mangle', `:${STEERING_CHAIN} - [0:0]`);
   if (matches.size > 0) lines.push(`-A ${STEERING_CHAIN} -m mark --mark ${hex(options.mark)}/${hex(options.mark)} -j RETURN`);
+  // Over loopback (MTU 64 KiB) a full TCP segment, or a GSO super-packet, can exceed what one
+  // netlink attribute carries (~65531 bytes) and arrive capped, which can only be passed untouched:
+  // loopback traffic goes to a queue where the kernel cuts super-packets into segments, and its
+  // segments are kept below the limit.
+  for (const m of matches) {
+    if (!m.startsWith('-p tcp ')) continue;
+    lines.push(`-A ${STEERING_CHAIN} ${loopback} ${m} --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${LOOPBACK_MSS}`);
+  }
   for (const m of localToRemote) {
     lines.push(`-A ${STEERING_CHAIN} -m addrtype ! --src-type LOCAL ! --dst-type LOCAL ${m} -j MARK --or-mark ${hex(options.outboundMark)}`);
   }
+  for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${loopback} ${m} -j NFQUEUE --queue-num ${options.loopbackQueueNum}${bypass}`);
   for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${m} ${queue}`);
   lines.push('COMMIT', '');
   return lines.join('\n');
