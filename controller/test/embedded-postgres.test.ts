@@ -29,10 +29,15 @@ function isAlive(pid: number): boolean {
 }
 
 describe('embedded PostgreSQL', () => {
-  const tmp = reachableTempDir('pf-ctl-embedded-');
-  const dir = path.join(tmp.dir, 'postgres');
-  const pidFile = path.join(dir, 'data', 'postmaster.pid');
-  afterAll(() => tmp.remove());
+  let tmp: ReturnType<typeof reachableTempDir>;
+  let dir: string;
+  let pidFile: string;
+  beforeAll(() => {
+    tmp = reachableTempDir('pf-ctl-embedded-');
+    dir = path.join(tmp.dir, 'postgres');
+    pidFile = path.join(dir, 'data', 'postmaster.pid');
+  });
+  afterAll(() => tmp?.remove());
 
   it('initialises a cluster, keeps data across restarts, and stops its server', async () => {
     const first = await EmbeddedPostgres.start({ dir, logger: quietLogger() });
