@@ -134,6 +134,10 @@ export class AgentsService {
     });
   }
 
+  async updateAdapters(agentId: string, adapters: AdapterView[]): Promise<void> {
+    await this.db.agent.update({ where: { id: agentId }, data: { adapters: adapters as unknown as Prisma.InputJsonValue, lastSeenAt: new Date() } });
+  }
+
   async touch(agentId: string): Promise<void> {
     await this.db.agent.updateMany({ where: { id: agentId }, data: { lastSeenAt: new Date() } });
   }

@@ -1,7 +1,8 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { Inject, Injectable } from '@nestjs/common';
 import { ruleErrorFromWire } from '@portfleet/proto';
-import type { AgentMessage, AgentServiceServer, ControllerMessage, Hello } from '@portfleet/proto/gen/agent';
+import type { Adapter, AgentMessage, AgentServiceServer, ControllerMessage, Hello } from '@portfleet/proto/gen/agent';
+import type { AdapterView } from '../agents/agent-view';
 import type { Logger } from 'pino';
 import { ActivityService } from '../activity/activity.service';
 import { AgentStreams, type AgentStream } from '../agents/agent-streams';
@@ -111,6 +112,13 @@ export class AgentServiceGrpc {
         stream.send({ body: { $case: 'activityAck', value: { seq: r.seq } } });
         return;
       }
+      case 'adapterResult': {
+        // Adapter commands (MAC changes) are not issued yet; keep the inventory it reports.
+        const r = body.value;
+        this.logger.info({ agentId, commandId: r.commandId, ok: r.ok, error: r.error || undefined }, 'adapter command result');
+        if (r.adapters.length > 0) await this.agents.updateAdapters(agentId, r.adapters.map(adapterView));
+        return;
+      }
       case 'heartbeat':
         await this.agents.touch(agentId);
         stream.send({ body: { $case: 'heartbeat', value: { sentAtMs: Date.now() } } });
@@ -121,12 +129,16 @@ export class AgentServiceGrpc {
   }
 }
 
+function adapterView(a: Adapter): AdapterView {
+  return { name: a.name, index: a.index, macs: a.macs, addresses: a.addresses };
+}
+
 function helloInput(h: Hello): HelloInput {
   return {
     hostname: h.hostname,
     platform: h.platform,
     version: h.version,
-    adapters: h.adapters.map((a) => ({ name: a.name, index: a.index, macs: a.macs, addresses: a.addresses })),
+    adapters: h.adapters.map(adapterView),
     dataplane: h.dataplane,
     ...(h.appliedRuleSetId !== '' && {
       applied: { ruleSetId: h.appliedRuleSetId, version: h.appliedVersion, contentHash: h.appliedContentHash },
