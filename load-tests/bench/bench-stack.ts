@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import type { ApiSession } from '../api';
+import { freePort } from '../ports';
+import { startStack, type Stack } from '../stack';
+
+export interface BenchStack {
+  stack: Stack;
+  admin: ApiSession;
+  /** Straight to the controller's PostgreSQL: what is durable, not what the controller says. */
+  db: Pool;
+  controllerPid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real controller on its own embedded PostgreSQL (the system-test harness), started with the
+ * given log level and a known database port so the benchmark can read the database itself.
+ */
+export async function startBenchStack(options: { logLevel: string }): Promise<BenchStack> {
+  const pgPort = await freePort();
+  // The harness passes our environment on to the controller.
+  process.env.PORTFLEET_PG_PORT = String(pgPort);
+  process.env.PORTFLEET_LOG_LEVEL = options.logLevel;
+  const stack = await startStack();
+  try {
+    const admin = await stack.login();
+    const password = readFileSync(join(stack.dataDir, 'controller/postgres/superuser.secret'), 'utf8').trim();
+    const db = new Pool({ connectionString: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/portfleet`, max: 2 });
+    return {
+      stack,
+      admin,
+      db,
+      controllerPid: stack.controller.pid!,
+      stop: async () => {
+        await db.end();
+        await stack.stop();
+      },
+    };
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}
+
+/** A rule set with `count` monitored rules (distinct local ports); returns its latest version. */
+export async function createRuleSet(admin: ApiSession, name: string, count: number): Promise<{ id: string; version: number; contentHash: string }> {
+  const set = await admin.post('/api/rule-sets', { name });
+  if (set.status !== 201) throw new Error(`POST /api/rule-sets: ${set.status} ${JSON.stringify(set.body)}`);
+  for (let i = 0; i < count; i++) {
+    const rule = {
+      enabled: true,
+      activityMonitoring: true,
+      description: `bench rule ${i}`,
+      selector: { direction: 'inbound', protocol: i % 2 ? 'udp' : 'tcp', localPort: 10_000 + i },
+      forwardAs: { localPort: 20_000 + i },
+    };
+    const added = await admin.post(`/api/rule-sets/${set.body.id}/rules`, { rule });
+    if (added.status !== 201) throw new Error(`adding rule ${i}: ${added.status} ${JSON.stringify(added.body)}`);
+  }
+  const latest = (await admin.get(`/api/rule-sets/${set.body.id}`)).body;
+  return { id: latest.id, version: latest.version, contentHash: latest.contentHash };
+}
+
+/** Creates and returns one enrollment token per call. */
+export function tokenSource(admin: ApiSession): () => Promise<string> {
+  return async () => {
+    const res = await admin.post('/api/enrollment-tokens', {});
+    if (res.status !== 201) throw new Error(`POST /api/enrollment-tokens: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.token as string;
+  };
+}

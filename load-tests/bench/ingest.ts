@@ -1,0 +1,89 @@
+/**
+ * Activity ingest at fleet rate (issue 10): N simulated agents over real gRPC, each running a
+ * pushed rule set of --rules monitored rules, end a reporting period every --interval-ms (spread
+ * evenly); every period is one ActivityReport with one rule-sample per rule. The controller acks a
+ * report only after storing it, so a sample counts as durable at its ActivityAck; lag = ack time −
+ * period end. Throughput is measured over --seconds after --warmup-s; afterwards everything is
+ * drained and the stored sums in PostgreSQL must equal what the agents reported.
+ * Offered load = agents × rules / interval; the result is what the controller made durable.
+ * Human table on stderr, one JSON line last on stdout.
+ *   npm run bench:ingest -- [--agents 1000] [--interval-ms 1000] [--rules 3] [--seconds 20]
+ */
+import { Fleet, Percentiles } from '../fleet-sim';
+import { benchArgs } from './bench-args';
+import { machineLoad, note, printResult, printTable } from './bench-output';
+import { createRuleSet, startBenchStack, tokenSource } from './bench-stack';
+import { processMemory } from './process-memory';
+
+const { num, str } = benchArgs(
+  { agents: 1000, 'interval-ms': 1000, rules: 3, seconds: 20, 'warmup-s': 5, 'per-channel': 100, 'enroll-concurrency': 32, 'drain-timeout-s': 120 },
+  { 'log-level': 'info' },
+);
+
+async function main(): Promise<void> {
+  const loadBefore = machineLoad();
+  note(`starting the controller (${loadBefore})`);
+  const bench = await startBenchStack({ logLevel: str['log-level'] });
+  let fleet: Fleet | undefined;
+  try {
+    const ruleSet = await createRuleSet(bench.admin, 'bench-ingest', num.rules);
+    note(`enrolling ${num.agents} agents`);
+    fleet = await Fleet.enroll(
+      { target: bench.stack.grpcAddress, agentsPerChannel: num['per-channel'] },
+      { count: num.agents, concurrency: num['enroll-concurrency'], hostnamePrefix: 'ingest', tokens: tokenSource(bench.admin) },
+    );
+    fleet.start();
+    await fleet.waitConnected(120_000);
+    const push = await bench.admin.post('/api/pushes', { ruleSetId: ruleSet.id, version: ruleSet.version, agentIds: fleet.identities.map((i) => i.agentId) });
+    if (push.status !== 201) throw new Error(`POST /api/pushes: ${push.status} ${JSON.stringify(push.body)}`);
+    await fleet.waitApplied(ruleSet.version, 120_000);
+
+    const offered = (num.agents * num.rules * 1000) / num['interval-ms'];
+    note(`reporting: ${num.agents} agents × ${num.rules} rules every ${num['interval-ms']} ms = ${Math.round(offered)} samples/s offered`);
+    fleet.startActivity(num['interval-ms']);
+    await sleep(num['warmup-s'] * 1000);
+    const start = { at: Date.now(), samples: fleet.storedSamples, lags: fleet.lagsMs.length };
+    let peakRss = 0;
+    for (let waited = 0; waited < num.seconds * 1000; waited += 250) {
+      await sleep(250);
+      peakRss = Math.max(peakRss, processMemory(bench.controllerPid).rssMb);
+    }
+    const end = { at: Date.now(), samples: fleet.storedSamples, lags: fleet.lagsMs.length };
+    fleet.stopActivity();
+    const windowS = (end.at - start.at) / 1000;
+    const samplesPerS = (end.samples - start.samples) / windowS;
+    const lag = new Percentiles(fleet.lagsMs.slice(start.lags, end.lags));
+
+    note('draining: waiting until every report is stored');
+    const drainStart = Date.now();
+    await fleet.drainActivity(num['drain-timeout-s'] * 1000);
+    const drainS = (Date.now() - drainStart) / 1000;
+    const { rows } = await bench.db.query<{ packets_in: string | null }>(`SELECT sum(packets_in)::text AS packets_in FROM activity_buckets`);
+    const inDb = Number(rows[0].packets_in ?? 0);
+    const reported = fleet.recordedTotals().packetsIn;
+    if (inDb !== reported) throw new Error(`PostgreSQL holds ${inDb} packets_in, the agents reported ${reported}`);
+
+    printTable(`activity ingest: ${num.agents} agents × ${num.rules} rules every ${num['interval-ms']} ms (log level ${str['log-level']})`, [
+      ['machine before', loadBefore],
+      ['machine after', machineLoad()],
+      ['offered', `${Math.round(offered)} samples/s (${Math.round(offered / num.rules)} reports/s)`],
+      ['durable (window)', `${Math.round(samplesPerS)} samples/s over ${windowS.toFixed(1)} s`],
+      ['lag p50 / p99 / max', `${lag.at(50)} / ${lag.at(99)} / ${lag.max} ms`],
+      ['drain after stop', `${drainS.toFixed(1)} s`],
+      ['stored sums = reported', `${inDb} packets_in`],
+      ['controller RSS peak (window)', `${peakRss.toFixed(0)} MB`],
+      ['stream disconnects seen', fleet.disconnects],
+    ]);
+    printResult({ samples_per_s: Math.round(samplesPerS), lag_p99_ms: lag.count ? lag.at(99) : -1 });
+  } finally {
+    await fleet?.stop();
+    await bench.stop();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+main().catch((error) => {
+  process.stderr.write(`bench:ingest failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

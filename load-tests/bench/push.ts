@@ -1,0 +1,117 @@
+/**
+ * Push fan-out at fleet scale (issue 10): the real controller on embedded PostgreSQL, N simulated
+ * agents over real gRPC (100 streams per channel), one rule-set version pushed to all of them with
+ * POST /api/pushes. Per agent: time from the push call until its applied ack is durable — seen
+ * committed in push_targets by a poller on the database (every --poll-ms; each figure is an upper
+ * bound by at most one poll interval plus the query time). Controller memory from /proc.
+ * Human table on stderr, one JSON line last on stdout.
+ *   npm run bench:push -- --agents 10000 [--per-channel 100] [--enroll-concurrency 32] [--log-level info]
+ */
+import { Fleet, Percentiles } from '../fleet-sim';
+import { benchArgs } from './bench-args';
+import { machineLoad, note, printResult, printTable } from './bench-output';
+import { createRuleSet, startBenchStack, tokenSource } from './bench-stack';
+import { processMemory } from './process-memory';
+
+const { num, str } = benchArgs(
+  { agents: 1000, 'per-channel': 100, 'enroll-concurrency': 32, 'poll-ms': 20, 'timeout-s': 180, rules: 3 },
+  { 'log-level': 'info' },
+);
+
+async function main(): Promise<void> {
+  const loadBefore = machineLoad();
+  note(`starting the controller (${loadBefore})`);
+  const bench = await startBenchStack({ logLevel: str['log-level'] });
+  let fleet: Fleet | undefined;
+  try {
+    const ruleSet = await createRuleSet(bench.admin, 'bench-push', num.rules);
+    note(`enrolling ${num.agents} agents (${num['enroll-concurrency']} at a time)`);
+    const enrollStart = Date.now();
+    fleet = await Fleet.enroll(
+      { target: bench.stack.grpcAddress, agentsPerChannel: num['per-channel'] },
+      {
+        count: num.agents,
+        concurrency: num['enroll-concurrency'],
+        hostnamePrefix: 'bench',
+        tokens: tokenSource(bench.admin),
+        progress: (done) => done % Math.max(1, Math.round(num.agents / 10)) === 0 && note(`  enrolled ${done}`),
+      },
+    );
+    const enrollS = (Date.now() - enrollStart) / 1000;
+    const connectStart = Date.now();
+    fleet.start();
+    await fleet.waitConnected(num['timeout-s'] * 1000);
+    const connectS = (Date.now() - connectStart) / 1000;
+    note(`${fleet.onlineCount} agents connected on ${fleet.pool.channels} channels in ${connectS.toFixed(1)} s; settling`);
+    await new Promise((r) => setTimeout(r, 2000));
+    const rssBefore = processMemory(bench.controllerPid);
+
+    // Durability watcher: which targets are committed as applied, and when we first saw them.
+    const seen = new Map<string, number>();
+    let peakRss = rssBefore.rssMb;
+    let watching = true;
+    const t0 = Date.now();
+    const watcher = (async () => {
+      while (watching && seen.size < num.agents) {
+        const { rows } = await bench.db.query<{ agent_id: string }>(`SELECT agent_id FROM push_targets WHERE state = 'applied'`);
+        const at = Date.now();
+        for (const r of rows) if (!seen.has(r.agent_id)) seen.set(r.agent_id, at - t0);
+        peakRss = Math.max(peakRss, processMemory(bench.controllerPid).rssMb);
+        await new Promise((r) => setTimeout(r, num['poll-ms']));
+      }
+    })();
+
+    note(`pushing v${ruleSet.version} to ${num.agents} agents`);
+    const push = await bench.admin.post('/api/pushes', { ruleSetId: ruleSet.id, version: ruleSet.version, agentIds: fleet.identities.map((i) => i.agentId) });
+    const pushCallMs = Date.now() - t0;
+    if (push.status !== 201) throw new Error(`POST /api/pushes: ${push.status} ${JSON.stringify(push.body)}`);
+    note(`POST /api/pushes answered in ${pushCallMs} ms`);
+
+    const deadline = t0 + num['timeout-s'] * 1000;
+    while (seen.size < num.agents && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    watching = false;
+    await watcher;
+    const allMs = Date.now() - t0;
+
+    const { rows } = await bench.db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM agents a JOIN push_targets t ON t.agent_id = a.id
+        WHERE t.push_id = $1 AND t.state = 'applied' AND a.applied_rule_set_id = $2 AND a.applied_version = $3 AND a.applied_content_hash = $4`,
+      [push.body.id, ruleSet.id, ruleSet.version, ruleSet.contentHash],
+    );
+    const applied = Number(rows[0].n);
+    const durable = new Percentiles(seen.values());
+    const ackSent = new Percentiles([...fleet.applies.values()].filter((r) => r.pushId === push.body.id && r.ok).map((r) => r.atMs - t0));
+    const memory = processMemory(bench.controllerPid);
+
+    printTable(`push fan-out: ${num.agents} agents, ${fleet.pool.channels} channels, ${num.rules}-rule set (log level ${str['log-level']})`, [
+      ['machine before', loadBefore],
+      ['machine after', machineLoad()],
+      ['enrollment', `${enrollS.toFixed(1)} s (${Math.round(num.agents / enrollS)}/s)`],
+      ['connect (all welcomed)', `${connectS.toFixed(1)} s`],
+      ['POST /api/pushes answered', `${pushCallMs} ms`],
+      ['applied (durable, verified)', `${applied}/${num.agents}`],
+      ['durable p50 / p99 / max', `${durable.at(50)} / ${durable.at(99)} / ${durable.max} ms`],
+      ['ack sent by agent p50 / p99', `${ackSent.at(50)} / ${ackSent.at(99)} ms`],
+      ['all durable after', `${allMs} ms`],
+      ['controller RSS before push', `${rssBefore.rssMb.toFixed(0)} MB`],
+      ['controller RSS peak in push', `${peakRss.toFixed(0)} MB`],
+      ['controller RSS peak (VmHWM)', `${memory.peakRssMb.toFixed(0)} MB`],
+      ['stream disconnects seen', fleet.disconnects],
+    ]);
+    printResult({
+      agents: num.agents,
+      applied,
+      p50_ms: durable.count ? durable.at(50) : -1,
+      p99_ms: durable.count ? durable.at(99) : -1,
+      controller_rss_mb: Math.round(memory.peakRssMb),
+    });
+  } finally {
+    await fleet?.stop();
+    await bench.stop();
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench:push failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
