@@ -39,6 +39,8 @@ export const enum Layout {
   MAC_PAIR = 12,
   /** R.ADAPTER value that leaves the adapter as it is. */
   KEEP_ADAPTER = 0xffffffff,
+  /** Words of an IPv6 output tuple (source ×4, destination ×4, ports) per conversation and role 0/1. */
+  OUT6_WORDS = 9,
 }
 export const enum R {
   /** See CONTROL below. */
@@ -94,6 +96,8 @@ export class ConversationTable {
   readonly roleSlot: Int32Array;
   /** Per conversation and role 0/1: destination MAC then source MAC to write. */
   readonly macs: Uint8Array;
+  /** Per conversation and role 0/1: the IPv6 output tuple (IPv4 keeps it inside its record). */
+  readonly out6: Uint32Array;
   private readonly mask: number;
   private readonly free: Int32Array;
   private freeTop: number;
@@ -112,9 +116,11 @@ export class ConversationTable {
     this.records = new Uint32Array(size * Layout.RECORD_WORDS);
     this.roleSlot = new Int32Array(capacity * Layout.ROLES).fill(-1);
     this.macs = new Uint8Array(capacity * 2 * Layout.MAC_PAIR);
+    this.out6 = new Uint32Array(capacity * 2 * Layout.OUT6_WORDS);
     // Touch every page now, so first packets do not pay the kernel's page faults.
     this.records.fill(0);
     this.macs.fill(0);
+    this.out6.fill(0);
     this.free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
     this.freeTop = capacity;

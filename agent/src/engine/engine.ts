@@ -186,7 +186,7 @@ export class Engine {
     const rule = this.rules[r]!;
     const c = table.allocate(now, this.tcpTimeoutMs, this.udpTimeoutMs, this.stat);
     const draft = this.draft;
-    describeConversation(draft, table.macs, c, rule, this.key, this.pv, data, ifIndex);
+    describeConversation(draft, table.macs, table.out6, c, rule, this.key, this.pv, data, ifIndex);
     const slot = this.ruleSlots[r]!;
     for (let at = 0; at < Layout.ROLES * Layout.RECORD_WORDS; at += Layout.RECORD_WORDS) {
       draft[at + R.SLOT] = slot;
@@ -242,16 +242,16 @@ export class Engine {
       batch.verdict[i] = Verdict.Drop;
       return;
     }
-    // Role 0 turns into role 1's key reversed and vice versa (IPv4 keeps a copy in its own record).
+    // Role 0 turns into role 1's key reversed and vice versa (kept with the record / in out6).
     const c = control >>> CONTROL.CONVERSATION_SHIFT;
     const role = (control >>> CONTROL.ROLE_SHIFT) & 1;
-    const outAt = this.pv.family === 4 ? at : table.roleSlot[c * Layout.ROLES + (role ^ 1)]! * Layout.RECORD_WORDS;
+    const out6At = (c * 2 + role) * Layout.OUT6_WORDS;
     const macAt = (c * 2 + role) * Layout.MAC_PAIR;
     const verdict = (control >>> CONTROL.VERDICT_SHIFT) & 3;
     const outDir = (control >>> CONTROL.DIRECTION_SHIFT) & 1;
     const adapter = records[at + R.ADAPTER]!;
     if (action === Action.Rewrite) {
-      rewritePacket(batch.view, this.pv, 0, records, at, outAt, table.macs, macAt);
+      rewritePacket(batch.view, this.pv, 0, records, at, table.out6, out6At, table.macs, macAt);
       batch.verdict[i] = verdict;
       batch.flags[i] = (batch.flags[i]! & ~PacketFlag.Outbound) | outDir;
       if (adapter !== Layout.KEEP_ADAPTER) batch.ifIndex[i] = adapter;
@@ -263,7 +263,7 @@ export class Engine {
       this.stat.emitOverflow++;
       return;
     }
-    rewritePacket(emitted.view, this.pv, emitted.offset[j]! - batch.offset[i]!, records, at, outAt, table.macs, macAt);
+    rewritePacket(emitted.view, this.pv, emitted.offset[j]! - batch.offset[i]!, records, at, table.out6, out6At, table.macs, macAt);
     emitted.verdict[j] = verdict;
     emitted.rule[j] = batch.rule[i]!;
     emitted.flags[j] = (emitted.flags[j]! & ~PacketFlag.Outbound) | outDir;

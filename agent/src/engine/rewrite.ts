@@ -5,12 +5,12 @@
 import { applyDelta } from '../packet/checksum';
 import { IPV4 } from '../packet/ipv4';
 import type { PacketView } from '../packet/view';
-import { CONTROL, K, Layout, R, V4_OUT } from './conversations';
+import { CONTROL, Layout, R, V4_OUT } from './conversations';
 
 export const IP_CHECKSUM_SHIFT = 16;
 
 /**
- * `outAt` is the other role's record (IPv6 reads its output tuple there; IPv4 keeps it in its own).
+ * IPv4 takes its output tuple from its own record, IPv6 from `out6[out6At ..]`.
  * `shift` moves every offset of `pv` (a clone is rewritten in another arena at another offset).
  * `macAt` is the record's MAC pair in `macs`.
  */
@@ -20,7 +20,8 @@ export function rewritePacket(
   shift: number,
   records: Uint32Array,
   at: number,
-  outAt: number,
+  out6: Uint32Array,
+  out6At: number,
   macs: Uint8Array,
   macAt: number,
 ): void {
@@ -36,12 +37,10 @@ export function rewritePacket(
     dv.setUint16(ipChecksum, applyDelta(dv.getUint16(ipChecksum), deltas >>> IP_CHECKSUM_SHIFT));
   } else {
     for (let w = 0; w < 4; w++) {
-      dv.setUint32(src + 4 * w, records[outAt + K.DST + w]!);
-      dv.setUint32(dst + 4 * w, records[outAt + K.SRC + w]!);
+      dv.setUint32(src + 4 * w, out6[out6At + w]!);
+      dv.setUint32(dst + 4 * w, out6[out6At + 4 + w]!);
     }
-    const ports = records[outAt + K.PORTS]!;
-    dv.setUint16(l4, ports & 0xffff);
-    dv.setUint16(l4 + 2, ports >>> 16);
+    dv.setUint32(l4, out6[out6At + 8]!);
   }
   const checksumAt = pv.checksum + shift;
   const checksum = dv.getUint16(checksumAt);

@@ -20,6 +20,7 @@ import { IP_CHECKSUM_SHIFT } from './rewrite';
 export function describeConversation(
   records: Uint32Array,
   macs: Uint8Array,
+  out6: Uint32Array,
   c: number,
   rule: CompiledRule,
   key: Uint32Array,
@@ -100,6 +101,9 @@ export function describeConversation(
   if (v4) {
     outputV4(records, at0, at1);
     outputV4(records, at1, at0);
+  } else {
+    outputV6(records, at1, out6, c * 2 * Layout.OUT6_WORDS);
+    outputV6(records, at0, out6, (c * 2 + 1) * Layout.OUT6_WORDS);
   }
   if (rule.clone) {
     // Replies to the original: the first packet's tuple turned around, passed unchanged.
@@ -136,6 +140,16 @@ function outputV4(records: Uint32Array, at: number, outAt: number): void {
   records[at + V4_OUT.SRC] = records[outAt + K.DST]!;
   records[at + V4_OUT.DST] = records[outAt + K.SRC]!;
   records[at + V4_OUT.PORTS] = ((ports << 16) | (ports >>> 16)) >>> 0;
+}
+
+/** Stores at `out[outAt ..]` the IPv6 key at `records[at ..]` turned around, as the packet will carry it. */
+function outputV6(records: Uint32Array, at: number, out: Uint32Array, outAt: number): void {
+  for (let w = 0; w < 4; w++) {
+    out[outAt + w] = records[at + K.DST + w]!;
+    out[outAt + 4 + w] = records[at + K.SRC + w]!;
+  }
+  const ports = records[at + K.PORTS]!;
+  out[outAt + 8] = ((ports << 16) | (ports >>> 16)) >>> 0;
 }
 
 /** True when the keys of two records are equal. */
