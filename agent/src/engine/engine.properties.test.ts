@@ -191,6 +191,8 @@ describe('engine properties', () => {
         expect(checksumsValid(copy, c.layer2)).toBe(true);
         const copyReply = replyTo(copy, c.layer2);
         const originalReply = replyTo(first, c.layer2);
+        // A reply to the copy identical to the original packet itself cannot be told apart from it.
+        fc.pre(!(Buffer.compare(copyReply, first) === 0 && (emitted.flags[0]! ^ PacketFlag.Outbound) === flags));
         const answer = run(engine, copyReply, emitted.flags[0]! ^ PacketFlag.Outbound, emitted.ifIndex[0]!);
         const sameAsOriginalReply = Buffer.compare(copyReply, originalReply) === 0 && (emitted.flags[0]! ^ PacketFlag.Outbound) === (flags ^ PacketFlag.Outbound);
         expect(answer.verdict).toBe(sameAsOriginalReply ? Verdict.Accept : Verdict.Drop);
