@@ -19,6 +19,8 @@ export interface EnrollOptions {
   count: number;
   tokens: TokenSource;
   hostnamePrefix?: string;
+  /** Index of the first new host (hosts enrolled earlier keep theirs). */
+  firstIndex?: number;
   concurrency?: number;
   progress?: (done: number) => void;
 }

@@ -1,0 +1,115 @@
+/**
+ * Listing agents through the real controller's HTTP API (issue 10): --agents rows in PostgreSQL,
+ * GET /api/agents page by page with an API token (read scope), driven by autocannon for --seconds
+ * over --connections keep-alive connections, cycling through every page (shallow and deep).
+ * Pages are followed with `?limit=<page-size>` and the cursor the response names (`nextCursor` →
+ * `cursor`, `nextPageToken` → `pageToken`); a controller that ignores `limit` is measured as it is
+ * (every response the whole fleet) and said so on stderr.
+ * Seeding: `--seed sql` (default) inserts agents shaped like enrolled, inventoried hosts straight
+ * into the agents table; `--seed enroll` enrolls them for real with the fleet simulator (slower).
+ * Human table on stderr, one JSON line last on stdout.
+ *   npm run bench:api -- [--agents 10000] [--connections 10] [--seconds 10] [--page-size 100]
+ */
+import autocannon from 'autocannon';
+import type { ApiSession } from '../api';
+import { Fleet } from '../fleet-sim';
+import { simulatedHostname, simulatedInventory } from '../fleet-sim/inventory';
+import { benchArgs } from './bench-args';
+import { machineLoad, note, printResult, printTable } from './bench-output';
+import { startBenchStack, tokenSource, type BenchStack } from './bench-stack';
+import { processMemory } from './process-memory';
+
+const { num, str } = benchArgs(
+  { agents: 10_000, connections: 10, seconds: 10, 'page-size': 100, 'warmup-s': 2, 'enroll-concurrency': 32 },
+  { seed: 'sql', 'log-level': 'info' },
+);
+
+const CURSORS: Record<string, string> = { nextCursor: 'cursor', nextPageToken: 'pageToken' };
+
+async function main(): Promise<void> {
+  const loadBefore = machineLoad();
+  note(`starting the controller (${loadBefore})`);
+  const bench = await startBenchStack({ logLevel: str['log-level'] });
+  let fleet: Fleet | undefined;
+  try {
+    note(`seeding ${num.agents} agents (${str.seed})`);
+    if (str.seed === 'enroll') {
+      fleet = await Fleet.enroll(
+        { target: bench.stack.grpcAddress },
+        { count: num.agents, concurrency: num['enroll-concurrency'], hostnamePrefix: 'api', tokens: tokenSource(bench.admin) },
+      );
+      fleet.start();
+      await fleet.waitConnected(300_000);
+    } else if (str.seed === 'sql') {
+      await seedAgents(bench, num.agents);
+    } else {
+      throw new Error(`--seed: expected sql or enroll, got "${str.seed}"`);
+    }
+
+    const token = await bench.admin.post('/api/api-tokens', { name: 'bench-api', scopes: ['read'] });
+    if (token.status !== 201) throw new Error(`POST /api/api-tokens: ${token.status} ${JSON.stringify(token.body)}`);
+    const pages = await pagePaths(bench.admin, num['page-size']);
+    const paged = pages.agentsPerResponse <= num['page-size'];
+    if (!paged) note(`WARNING: GET /api/agents ignored limit=${num['page-size']}: every response carries ${pages.agentsPerResponse} agents`);
+    note(`${pages.paths.length} page(s), ${pages.agentsPerResponse} agents in the first; ${num.connections} connections for ${num.seconds} s`);
+
+    const headers = { authorization: `Bearer ${token.body.token}` };
+    const requests = pages.paths.map((path) => ({ method: 'GET' as const, path }));
+    await autocannon({ url: bench.stack.httpUrl, connections: num.connections, duration: num['warmup-s'], headers, requests });
+    const result = await autocannon({ url: bench.stack.httpUrl, connections: num.connections, duration: num.seconds, headers, requests });
+    const failed = result.non2xx + result.errors + result.timeouts;
+    const memory = processMemory(bench.controllerPid);
+
+    printTable(`agent listing: ${num.agents} agents, page size ${num['page-size']}, ${num.connections} connections, ${num.seconds} s`, [
+      ['machine before', loadBefore],
+      ['machine after', machineLoad()],
+      ['paged', paged ? `yes (${pages.paths.length} pages)` : `NO: ${pages.agentsPerResponse} agents per response`],
+      ['requests', `${result.requests.total} (${failed} failed: non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`],
+      ['rps mean / p50 (per s)', `${result.requests.average} / ${result.requests.p50}`],
+      ['latency p50 / p99 / max', `${result.latency.p50} / ${result.latency.p99} / ${result.latency.max} ms`],
+      ['throughput', `${(result.throughput.average / 1e6).toFixed(1)} MB/s`],
+      ['controller RSS now / peak', `${memory.rssMb.toFixed(0)} / ${memory.peakRssMb.toFixed(0)} MB`],
+    ]);
+    if (failed > 0) throw new Error(`${failed} requests failed`);
+    printResult({ rps: Math.round(result.requests.average), p99_ms: result.latency.p99 });
+  } finally {
+    await fleet?.stop();
+    await bench.stop();
+  }
+}
+
+/** Inventoried, never-connected agents in one statement per 1000 (the shape enrollment + Hello leave). */
+async function seedAgents(bench: BenchStack, count: number): Promise<void> {
+  for (let first = 0; first < count; first += 1000) {
+    const n = Math.min(1000, count - first);
+    const hostnames = Array.from({ length: n }, (_, i) => simulatedHostname('api', first + i));
+    const adapters = hostnames.map((h, i) => JSON.stringify(simulatedInventory(first + i, h).adapters));
+    await bench.db.query(
+      `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, adapters, last_seen_at)
+       SELECT gen_random_uuid(), h, h, 'linux', 'fleet-sim/0.1.0', encode(sha256(convert_to(h, 'UTF8')), 'hex'), a::jsonb, now()
+         FROM unnest($1::text[], $2::text[]) AS s(h, a)`,
+      [hostnames, adapters],
+    );
+  }
+}
+
+/** Walks the listing once and returns the path of every page. */
+async function pagePaths(admin: ApiSession, pageSize: number): Promise<{ paths: string[]; agentsPerResponse: number }> {
+  const paths: string[] = [];
+  let path = `/api/agents?limit=${pageSize}`;
+  let agentsPerResponse = 0;
+  for (;;) {
+    const res = await admin.get(path);
+    if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+    paths.push(path);
+    agentsPerResponse ||= res.body.agents.length;
+    const key = Object.keys(CURSORS).find((k) => typeof res.body[k] === 'string' && res.body[k] !== '');
+    if (!key) return { paths, agentsPerResponse };
+    path = `/api/agents?limit=${pageSize}&${CURSORS[key]}=${encodeURIComponent(res.body[key])}`;
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench:api failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
