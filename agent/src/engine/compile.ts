@@ -4,16 +4,14 @@
  * data plane can do, address families) is checked here. The rules arrive already validated by
  * `@portfleet/proto`; this file only knows what the host knows.
  */
-import type { Rule, Settings } from '@portfleet/proto';
+import type { FieldError, Rule, Settings } from '@portfleet/proto';
 import { parseAddressWords, parseMac } from '../packet/address-text';
 
-/** Compatible with `FieldError` of `@portfleet/proto` (always with the rule's index and id). */
-export interface EngineFieldError {
+/** A `FieldError` of `@portfleet/proto` that always names its rule (index and id). */
+export interface EngineFieldError extends FieldError {
   ruleIndex: number;
   ruleId: string;
-  field: string;
   code: EngineErrorCode;
-  message: string;
 }
 
 export type EngineErrorCode =
