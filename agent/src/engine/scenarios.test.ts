@@ -80,6 +80,11 @@ function scenarios(protocol: Protocol, family: Family): Scenario[] {
   // The reply direction of a step carries the reply payload; `flip` keeps payloads tied to the original packet.
   const withPayload = (packet: Packet, bytes: Uint8Array): Packet => ({ ...packet, spec: { ...packet.spec, payload: bytes } });
   const eth = (src: string, dst: string) => ({ ethernet: { src, dst } });
+  // IPv4: record-route-sized NOP/EOL options; IPv6: hop-by-hop + destination options headers.
+  const headers: Partial<PacketSpec> =
+    family === 4
+      ? { ipv4Options: Uint8Array.of(1, 1, 1, 1, 1, 1, 1, 0) }
+      : { ipv6Extensions: [{ type: 0, body: Uint8Array.of(1, 4, 0, 0, 0, 0) }, { type: 60, body: Uint8Array.of(1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) }] };
   return [
     {
       name: '1. inbound to local port 80 is forwarded to local port 8080',
@@ -192,6 +197,24 @@ function scenarios(protocol: Protocol, family: Family): Scenario[] {
           what: "the monitor's answer to the copy is dropped",
           input: withPayload(p(a.monitor, 40000, a.host, 80, IN | L2, 1, eth(MAC.monitor, MAC.host)), reply),
           verdict: Verdict.Drop,
+        },
+      ],
+    },
+    {
+      name: 'IPv4 options and IPv6 extension headers are kept (rewrite behind them)',
+      rules: [rule({ direction: 'inbound', protocol, localPort: 80 }, { localPort: 8080, remoteAddress: a.far })],
+      steps: [
+        {
+          what: 'client → :80 with options / extension headers',
+          input: p(a.client, 40000, a.host, 80, IN, 1, headers),
+          output: p(a.far, 40000, a.host, 8080, IN, 1, headers),
+          verdict: Verdict.AcceptModified,
+        },
+        {
+          what: 'the answer with them too',
+          input: p(a.host, 8080, a.far, 40000, OUT, 1, headers),
+          output: p(a.host, 80, a.client, 40000, OUT, 1, headers),
+          verdict: Verdict.AcceptModified,
         },
       ],
     },
