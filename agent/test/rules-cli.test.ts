@@ -6,7 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { capabilitiesFor, contentHash, DEFAULT_SETTINGS, exportRules, parseRulesFile } from '@portfleet/proto';
+import { generateKeyPairSync } from 'node:crypto';
+import { capabilitiesFor, contentHash, DEFAULT_SETTINGS, exportRules, parseRulesFile, signCapabilities } from '@portfleet/proto';
 import { Service } from '../../test/support/service';
 import { TapClient } from '../src/divert/tap-client';
 import { ipv4Packet, parseIpv4 } from './support/packets';
@@ -115,17 +116,20 @@ describe('rules import/export and standalone run', () => {
     expect(status).toMatchObject({ enrolled: false, applied: { ruleSetId: 'local', version: 2 }, runningPid: expect.any(Number) });
   }, 90_000);
 
-  it('refuses import and export where the edition has no import/export', async () => {
+  it('refuses import and export on a managed agent whose signed edition has no import/export', async () => {
     const rules = [forward80to8080()];
-    const snapshot = Buffer.from(JSON.stringify(capabilitiesFor('agent-1', 'basic', Date.now(), null)));
+    const keys = generateKeyPairSync('ed25519');
+    const snapshot = signCapabilities(capabilitiesFor('agent-1', 'basic', Date.now(), null), keys.privateKey);
     const applied = {
       pushId: 'p1',
       ruleSet: { ruleSetId: 'rs', version: 3, rules, settings: DEFAULT_SETTINGS, contentHash: contentHash(rules, DEFAULT_SETTINGS) },
       resolved: {},
-      capabilities: { payload: snapshot.toString('base64'), signature: '' },
+      capabilities: { payload: Buffer.from(snapshot.payload).toString('base64'), signature: Buffer.from(snapshot.signature).toString('base64') },
       appliedAtMs: Date.now(),
     };
+    const credential = { controller: '127.0.0.1:1', agentId: 'agent-1', credential: 's', controllerPublicKey: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() };
     spawnSync('mkdir', ['-p', '-m', '700', stateDir]);
+    writeFileSync(path.join(stateDir, 'credential.json'), JSON.stringify(credential));
     writeFileSync(path.join(stateDir, 'applied.json'), JSON.stringify(applied));
     const exported = await cli(['rules', 'export', path.join(work, 'out.json'), '--state-dir', stateDir]);
     expect(exported.code).toBe(1);

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { agentVersion } from '../control/host-info';
 import { CliError } from './cli-error';
+import { adapterCommand } from './commands/adapter';
 import { enrollCommand } from './commands/enroll';
+import { licenseCommand } from './commands/license';
 import { rulesCommand } from './commands/rules';
 import { runCommand } from './commands/run';
 import { serviceCommand } from './commands/service';
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   runCommand(program);
   statusCommand(program);
   rulesCommand(program);
+  licenseCommand(program);
+  adapterCommand(program);
   serviceCommand(program);
   versionCommand(program);
   return program;

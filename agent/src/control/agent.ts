@@ -1,7 +1,8 @@
-import { ruleErrorFromWire } from '@portfleet/proto';
-import type { AgentMessage, Hello } from '@portfleet/proto/gen/agent';
+import { ruleErrorFromWire, type Edition } from '@portfleet/proto';
+import type { AdapterCommand, AdapterCommandResult, AgentMessage, Hello } from '@portfleet/proto/gen/agent';
 import type { Logger } from 'pino';
 import type { DataPlane } from '../divert/dataplane';
+import type { AdapterMacService } from '../mac/adapter-mac-service';
 import { PacketPump, type PacketProcessor } from '../divert/pump';
 import { RuleApplier, type RuleEngine } from './apply';
 import type { BackoffOptions } from './backoff';
@@ -19,6 +20,8 @@ export interface AgentEngine extends RuleEngine, PacketProcessor {
 export interface AgentOptions {
   /** Absent: standalone, rules only from local imports, no controller. */
   credential?: Credential;
+  /** Standalone: the edition every list is held to (from the local serial key or the trial). */
+  standaloneEdition?: Edition;
   store: StateStore;
   plane: DataPlane;
   engine: AgentEngine;
@@ -26,6 +29,8 @@ export interface AgentOptions {
   reportIntervalMs: number;
   resolve?: NameResolver;
   backoff?: BackoffOptions;
+  /** MAC changes on the controller's command; absent where the OS has no MAC changer. */
+  macs?: AdapterMacService;
   /** Lines for whoever supervises the process (tests wait for them). */
   announce?: (line: string) => void;
 }
@@ -55,6 +60,7 @@ export class Agent {
       log,
       resolve: options.resolve ?? systemResolver,
       identity: { agentId: credential?.agentId ?? '', controllerPublicKey: credential?.controllerPublicKey },
+      standaloneEdition: options.standaloneEdition,
       onApplied: (ruleSet, source) => announce(`PORTFLEET_AGENT_APPLIED version=${ruleSet.version} source=${source}`),
     });
     this.inbox = new RuleInbox(store.dir);
@@ -82,6 +88,38 @@ export class Agent {
       });
     });
     link.on('activityAck', (seq) => void this.reporter.onAck(seq));
+    link.on('adapterCommand', (command) => void this.runAdapterCommand(command));
+  }
+
+  /**
+   * Carries out one MAC command and answers with its result and the new inventory; a fresh Hello
+   * follows so the controller's view of the host's adapters is current too. A result that finds
+   * no stream is dropped: the command's effect shows in the next Hello.
+   */
+  private async runAdapterCommand(command: AdapterCommand): Promise<void> {
+    const { macs, log, announce } = this.options;
+    const action = command.action;
+    let result: AdapterCommandResult;
+    try {
+      if (!macs) throw new Error(`changing MAC addresses is not supported on ${agentPlatform()}`);
+      if (!action) throw new Error('the command names no action (set_mac, random_mac_vendor or restore_mac)');
+      const done =
+        action.$case === 'setMac'
+          ? await macs.setMac(command.adapter, action.value)
+          : action.$case === 'randomMacVendor'
+            ? await macs.randomMac(command.adapter, action.value)
+            : await macs.restoreMac(command.adapter);
+      result = { commandId: command.commandId, ok: true, error: '', mac: done.mac, adapters: done.adapters };
+      log.info({ event: 'adapter.mac_changed', commandId: command.commandId, adapter: done.adapter, mac: done.mac, original: done.original }, 'adapter MAC changed');
+      announce?.(`PORTFLEET_AGENT_MAC adapter=${done.adapter} mac=${done.mac} original=${done.original}`);
+    } catch (error) {
+      const message = (error as Error).message;
+      log.warn({ event: 'adapter.mac_failed', commandId: command.commandId, adapter: command.adapter, error: message }, 'adapter command failed');
+      result = { commandId: command.commandId, ok: false, error: message, mac: '', adapters: await this.options.plane.adapters().catch(() => []) };
+    }
+    this.link?.send({ body: { $case: 'adapterResult', value: result } });
+    const hello = await this.hello().catch(() => undefined);
+    if (hello) this.link?.send({ body: { $case: 'hello', value: hello } });
   }
 
   async start(): Promise<void> {

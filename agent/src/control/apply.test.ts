@@ -231,6 +231,21 @@ describe('RuleApplier', () => {
       expect(ack.errors).toEqual([expect.objectContaining({ field: 'capabilities.signature', code: 'INVALID_SIGNATURE' })]);
     });
 
+    it('refuses a tampered snapshot with INVALID_SIGNATURE and keeps the last good list', async () => {
+      const applier = applierFor({ publicKey });
+      const good = signCapabilities(capabilitiesFor('agent-1', 'basic', Date.now(), null), keys.privateKey);
+      expect((await applier.handle(pushOf({ version: 1, rules: [forward80to8080()], capabilities: good }))).applied).toBe(true);
+      // Basic → Ultimate in the payload, signature left as it was.
+      const payload = JSON.parse(Buffer.from(good.payload).toString('utf8')) as Record<string, unknown>;
+      const tampered = { payload: Buffer.from(JSON.stringify({ ...payload, edition: 'ultimate', maxRules: 50 })), signature: good.signature };
+      const ack = await applier.handle(pushOf({ version: 2, rules: [forward80to9090()], capabilities: tampered }));
+      expect(ack).toMatchObject({ applied: false, version: 2 });
+      expect(ack.errors).toEqual([expect.objectContaining({ field: 'capabilities.signature', code: 'INVALID_SIGNATURE' })]);
+      expect(portFor80(engine, 41000)).toBe(8080);
+      expect(applier.applied?.version).toBe(1);
+      expect((await store.readApplied())?.ruleSet.version).toBe(1);
+    });
+
     it('rejects a snapshot issued to another agent', async () => {
       const snapshot = signCapabilities(capabilitiesFor('agent-2', 'ultimate', Date.now(), null), keys.privateKey);
       const ack = await applierFor({ publicKey }).handle(pushOf({ version: 1, rules: [forward80to8080()], capabilities: snapshot }));

@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  checkEdition,
   DEFAULT_SETTINGS,
   parseRuleList,
   parseSettings,
   ruleErrorToWire,
   ruleSetVersionFromWire,
+  type Edition,
   type FieldError,
   type Rule,
   type RuleSetVersion,
@@ -37,6 +39,8 @@ export interface RuleApplierOptions {
   log: Logger;
   /** Who this agent is, for checking the capability snapshot. */
   identity: { agentId: string; controllerPublicKey?: string };
+  /** Standalone: every list is held to this edition (the local serial key's or the trial), not to snapshots. */
+  standaloneEdition?: Edition;
   /** Called after every successful apply (from disk at boot, or pushed). */
   onApplied?: (ruleSet: RuleSetVersion, source: ApplySource) => void;
 }
@@ -89,7 +93,7 @@ export class RuleApplier {
     const settings = parseSettings(value.ruleSet.settings);
     const snapshot = value.capabilities ? fromStoredSnapshot(value.capabilities) : undefined;
     const errors = [
-      ...(rules.ok ? checkCapabilities(snapshot, rules.value, this.options.identity) : rules.errors),
+      ...(rules.ok ? this.editionErrors(snapshot, rules.value) : rules.errors),
       ...(settings.ok ? [] : settings.errors),
     ];
     if (rules.ok && settings.ok && errors.length === 0) {
@@ -142,7 +146,7 @@ export class RuleApplier {
     // An import carries no snapshot: the edition the controller last granted still holds.
     const stored = source === 'import' ? this.current?.capabilities : null;
     const snapshot = message.capabilities ?? (stored ? fromStoredSnapshot(stored) : undefined);
-    const editionErrors = checkCapabilities(snapshot, ruleSet.rules, this.options.identity);
+    const editionErrors = this.editionErrors(snapshot, ruleSet.rules);
     if (editionErrors.length > 0) return fail('edition', editionErrors);
 
     const running = this.current?.ruleSet;
@@ -183,6 +187,11 @@ export class RuleApplier {
     log.info({ event: 'rules.applied', source, pushId: message.pushId, ruleSetId: ruleSet.ruleSetId, version: ruleSet.version, rules: ruleSet.rules.length }, 'rule set applied');
     this.options.onApplied?.(ruleSet, source);
     return ack(true, []);
+  }
+
+  private editionErrors(snapshot: CapabilitySnapshot | undefined, rules: readonly Rule[]): FieldError[] {
+    const local = this.options.standaloneEdition;
+    return local ? checkEdition(local, rules) : checkCapabilities(snapshot, rules, this.options.identity);
   }
 
   /**

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import {
   AgentServiceClient,
+  type AdapterCommand,
   type AgentMessage,
   type ApplyRuleSet,
   type ControllerMessage,
@@ -77,6 +78,7 @@ export interface ControllerLinkEvents {
   disconnected: [reason: string];
   apply: [message: ApplyRuleSet];
   activityAck: [seq: number];
+  adapterCommand: [command: AdapterCommand];
 }
 
 const DEFAULT_HEARTBEAT_MS = 5_000;
@@ -222,6 +224,9 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
             return;
           case 'activityAck':
             if (this.established) this.emit('activityAck', body.value.seq);
+            return;
+          case 'adapterCommand':
+            if (this.established) this.emit('adapterCommand', body.value);
             return;
           default:
             log.warn({ event: 'controller.unknown_message' }, 'ignored a controller message of an unknown kind');

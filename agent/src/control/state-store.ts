@@ -5,8 +5,9 @@ import { z } from 'zod';
 import { removeStaleTempFiles, writeFileAtomic } from './atomic-file';
 
 /**
- * The agent's state folder: its credential, the last applied rule set and the activity reports it
- * still owes the controller. Every file is written atomically (temp + fsync + rename), readable by
+ * The agent's state folder: its credential, the last applied rule set, the activity reports it
+ * still owes the controller, the local serial key / trial start (standalone) and the adapters'
+ * original MACs. Every file is written atomically (temp + fsync + rename), readable by
  * its owner only.
  */
 export const STATE_DIR_ENV = 'PORTFLEET_AGENT_STATE_DIR';
@@ -77,8 +78,30 @@ const activitySchema = z.object({
 });
 export type ActivityState = z.infer<typeof activitySchema>;
 
+const licenseSchema = z.object({
+  /** The serial key as activated (verified again at every use). */
+  key: z.string().min(1),
+  activatedAtMs: z.number(),
+});
+export type StoredLicense = z.infer<typeof licenseSchema>;
+
+const trialSchema = z.object({
+  /** The first standalone start without a serial key: the 30-day trial runs from here. */
+  startedAtMs: z.number(),
+});
+export type TrialState = z.infer<typeof trialSchema>;
+
+const adaptersSchema = z.object({
+  /** Adapter name → the MAC it had before this agent first changed it. */
+  originalMacs: z.record(z.string(), z.string()),
+});
+export type AdapterState = z.infer<typeof adaptersSchema>;
+
 const FILES = {
   credential: { name: 'credential.json', schema: credentialSchema },
+  license: { name: 'license.json', schema: licenseSchema },
+  trial: { name: 'trial.json', schema: trialSchema },
+  adapters: { name: 'adapters.json', schema: adaptersSchema },
   applied: { name: 'applied.json', schema: appliedSchema },
   activity: { name: 'activity.json', schema: activitySchema },
 } as const;
@@ -124,6 +147,24 @@ export class StateStore {
   }
   writeCredential(value: Credential): Promise<void> {
     return this.write('credential', value);
+  }
+  readLicense(): Promise<StoredLicense | null> {
+    return this.read('license');
+  }
+  writeLicense(value: StoredLicense): Promise<void> {
+    return this.write('license', value);
+  }
+  readTrial(): Promise<TrialState | null> {
+    return this.read('trial');
+  }
+  writeTrial(value: TrialState): Promise<void> {
+    return this.write('trial', value);
+  }
+  readAdapters(): Promise<AdapterState | null> {
+    return this.read('adapters');
+  }
+  writeAdapters(value: AdapterState): Promise<void> {
+    return this.write('adapters', value);
   }
   readApplied(): Promise<AppliedState | null> {
     return this.read('applied');

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { enroll, EnrollError } from '../../control/client';
@@ -21,7 +22,7 @@ export function enrollCommand(program: Command): void {
     .description('enroll this host with a controller using a one-time token; stores the credential in the state folder')
     .requiredOption('--controller <host:port>', 'the controller\'s gRPC address, e.g. 10.0.0.5:50051')
     .requiredOption('--token <token>', 'one-time enrollment token from the console or POST /api/enrollment-tokens')
-    .option('--controller-key <file>', 'PEM public key of the controller, to verify signed capability snapshots')
+    .option('--controller-key <file>', 'expected PEM public key the controller signs capability snapshots with (pins it; the controller sends its key at enrollment)')
     .option('--force', 'replace an existing enrollment')
     .addOption(stateDirOption())
     .action(async (options: EnrollOptions) => {
@@ -35,6 +36,10 @@ export function enrollCommand(program: Command): void {
         throw new CliError(`already enrolled as agent ${existing.agentId} with ${existing.controller} (state folder ${store.dir}); pass --force to enroll again`);
       }
       const controllerPublicKey = options.controllerKey ? await readFile(options.controllerKey, 'utf8') : undefined;
+      // Checked before the one-time token is spent.
+      if (controllerPublicKey !== undefined && !isEd25519PublicKey(controllerPublicKey)) {
+        throw new CliError(`--controller-key: ${options.controllerKey} is not an Ed25519 public key in PEM`);
+      }
       let response;
       try {
         response = await enroll(options.controller, { token: options.token, hostname: agentHostname(), platform: agentPlatform(), version: agentVersion() });
@@ -42,13 +47,35 @@ export function enrollCommand(program: Command): void {
         if (error instanceof EnrollError) throw new CliError(`enrollment failed: ${error.message}`);
         throw error;
       }
+      const sentKey = response.capabilityPublicKeyPem?.trim();
+      if (controllerPublicKey && sentKey && !samePublicKey(controllerPublicKey, sentKey)) {
+        throw new CliError(`the controller signs capabilities with a different key than --controller-key ${options.controllerKey}; nothing was stored (the enrollment token is used up: ask for a new one)`);
+      }
+      const publicKey = sentKey || controllerPublicKey?.trim();
       await store.writeCredential({
         controller: options.controller,
         agentId: response.agentId,
         credential: response.credential,
-        ...(controllerPublicKey && { controllerPublicKey }),
+        ...(publicKey && { controllerPublicKey: `${publicKey}\n` }),
       });
+      if (!publicKey) process.stderr.write('warning: the controller sent no capability key; signed capability snapshots cannot be verified on this host\n');
       process.stderr.write(`enrolled as agent ${response.agentId}; credential stored in ${store.path('credential')}\n`);
       announce(`PORTFLEET_AGENT_ENROLLED agent=${response.agentId}`);
     });
+}
+
+function samePublicKey(a: string, b: string): boolean {
+  try {
+    return createPublicKey(a).export({ type: 'spki', format: 'der' }).equals(createPublicKey(b).export({ type: 'spki', format: 'der' }));
+  } catch {
+    return false;
+  }
+}
+
+function isEd25519PublicKey(pem: string): boolean {
+  try {
+    return createPublicKey(pem).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
 }

@@ -1,23 +1,45 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkEdition, checkImportExport, exportRules, formatFieldErrors, parseRuleList, parseRulesFile, parseSettings, type FieldError } from '@portfleet/proto';
+import {
+  checkEdition,
+  checkImportExport,
+  exportRules,
+  formatFieldErrors,
+  licensePublicKey,
+  parseRuleList,
+  parseRulesFile,
+  parseSettings,
+  type Edition,
+  type FieldError,
+} from '@portfleet/proto';
 import type { Command } from 'commander';
 import { fromStoredSnapshot } from '../../control/apply';
 import { snapshotEdition } from '../../control/edition-check';
+import { localEdition } from '../../control/local-edition';
 import { RuleInbox } from '../../control/rule-inbox';
 import { StateStore, type AppliedState } from '../../control/state-store';
 import { CliError } from '../cli-error';
 import { runningAgentPid } from '../pid-file';
 import { stateDirOption } from '../state-dir-option';
 
-/** Export/import is an edition feature (SPEC §3); the edition is the one the controller last granted. */
-async function editionErrors(store: StateStore, applied: AppliedState | null): Promise<{ edition?: string; errors: FieldError[] }> {
-  if (!applied?.capabilities) return { errors: [] };
+/**
+ * Export/import is an edition feature (SPEC §3). A standalone host (not enrolled, or with a serial
+ * key activated) has the local edition (key or trial); a managed one the edition the controller
+ * last granted in its signed snapshot.
+ */
+async function editionFor(store: StateStore, applied: AppliedState | null): Promise<{ edition?: Edition; errors: FieldError[] }> {
   const credential = await store.readCredential().catch(() => null);
-  const { edition, errors } = snapshotEdition(fromStoredSnapshot(applied.capabilities), {
-    agentId: credential?.agentId ?? '',
-    controllerPublicKey: credential?.controllerPublicKey,
-  });
+  const hasLicense = await store.readLicense().then((l) => l !== null, () => true);
+  if (!credential || hasLicense) {
+    const local = await localEdition(store, { publicKey: licensePublicKey() });
+    return local.ok ? { edition: local.edition, errors: [] } : { errors: local.errors };
+  }
+  if (!applied?.capabilities) return { errors: [] };
+  return snapshotEdition(fromStoredSnapshot(applied.capabilities), { agentId: credential.agentId, controllerPublicKey: credential.controllerPublicKey });
+}
+
+async function importExportErrors(store: StateStore, applied: AppliedState | null): Promise<{ edition?: Edition; errors: FieldError[] }> {
+  const { edition, errors } = await editionFor(store, applied);
   return { edition, errors: edition ? checkImportExport(edition) : errors };
 }
 
@@ -37,7 +59,7 @@ export function rulesCommand(program: Command): void {
       const store = new StateStore(options.stateDir);
       const applied = await store.readApplied();
       if (!applied) throw new CliError(`no rule list has been applied on this host yet (state folder ${store.dir})`);
-      const edition = await editionErrors(store, applied);
+      const edition = await importExportErrors(store, applied);
       if (edition.errors.length > 0) refuse('export is not allowed', edition.errors);
       const list = parseRuleList(applied.ruleSet.rules);
       const settings = parseSettings(applied.ruleSet.settings);
@@ -66,8 +88,8 @@ export function rulesCommand(program: Command): void {
       const store = new StateStore(options.stateDir);
       await store.init();
       const applied = await store.readApplied().catch(() => null);
-      const edition = await editionErrors(store, applied);
-      const limits = edition.edition ? checkEdition(edition.edition as Parameters<typeof checkEdition>[0], parsed.value.rules) : [];
+      const edition = await importExportErrors(store, applied);
+      const limits = edition.edition && edition.errors.length === 0 ? checkEdition(edition.edition, parsed.value.rules) : [];
       if (edition.errors.length + limits.length > 0) refuse(`${file} was not imported`, [...edition.errors, ...limits]);
 
       const inbox = new RuleInbox(store.dir);

@@ -1,9 +1,15 @@
+import { EDITION_NAMES, formatFieldErrors, licensePublicKey, type Edition } from '@portfleet/proto';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Agent } from '../../control/agent';
+import { localEdition } from '../../control/local-edition';
 import { StateFileCorruptError, StateStore } from '../../control/state-store';
-import { MemoryDataPlane, parseTapAddress } from '../../divert/memory';
+import { MemoryDataPlane } from '../../divert/memory';
 import { Engine } from '../../engine/engine';
+import { AdapterMacService } from '../../mac/adapter-mac-service';
+import { platformMacChanger } from '../../mac/platform-mac-changer';
 import { CliError } from '../cli-error';
+import { createDataPlane, DATAPLANE_KINDS, defaultDataPlane, type DataPlaneKind } from '../dataplane-choice';
+import { EXIT_LICENSE, EXIT_NOT_ENROLLED } from '../exit-codes';
 import { announce, createLogger } from '../log';
 import { removePidFile, writePidFile } from '../pid-file';
 import { stateDirOption } from '../state-dir-option';
@@ -11,7 +17,7 @@ import { stateDirOption } from '../state-dir-option';
 interface RunOptions {
   stateDir: string;
   standalone?: boolean;
-  dataplane: 'memory';
+  dataplane?: DataPlaneKind;
   tap?: string;
   reportIntervalMs: number;
 }
@@ -26,10 +32,14 @@ export function runCommand(program: Command): void {
   program
     .command('run')
     .description('run the agent: apply the saved rules, connect to the controller, forward packets (until SIGINT/SIGTERM)')
-    .addOption(new Option('--dataplane <kind>', 'packet source: memory (packets only through --tap)').choices(['memory']).default('memory'))
+    .addOption(
+      new Option('--dataplane <kind>', 'packet source: linux (NFQUEUE, root), windivert (Windows), memory (packets only through --tap); default: the OS\'s kernel plane when it can run, else memory').choices(
+        DATAPLANE_KINDS,
+      ),
+    )
     .option('--tap <path|port>', 'memory data plane: listen for packets on this Unix socket path, or loopback TCP port')
     .option('--report-interval-ms <ms>', 'period of activity reports', positiveInteger, 5_000)
-    .option('--standalone', 'run without a controller: rules only from `portfleet-agent rules import` (no enrollment needed)')
+    .option('--standalone', 'run without a controller: rules only from `portfleet-agent rules import`, edition from `license activate` (else a 30-day trial)')
     .addOption(stateDirOption())
     .action(async (options: RunOptions) => {
       const log = createLogger();
@@ -39,20 +49,42 @@ export function runCommand(program: Command): void {
         credential = options.standalone ? undefined : await store.readCredential();
       } catch (error) {
         if (error instanceof StateFileCorruptError) {
-          throw new CliError(`${error.message}; enroll again with \`portfleet-agent enroll --force --controller HOST:PORT --token T\``, 2);
+          throw new CliError(`${error.message}; enroll again with \`portfleet-agent enroll --force --controller HOST:PORT --token T\``, EXIT_NOT_ENROLLED);
         }
         throw error;
       }
       if (credential === null) {
         throw new CliError(
           `not enrolled (no ${store.path('credential')}); run \`portfleet-agent enroll --controller HOST:PORT --token T\` first, or \`run --standalone\``,
-          2,
+          EXIT_NOT_ENROLLED,
         );
       }
 
-      const plane = new MemoryDataPlane({ tap: options.tap === undefined ? undefined : parseTapAddress(options.tap) });
+      let standaloneEdition: Edition | undefined;
+      if (options.standalone) {
+        await store.init();
+        const local = await localEdition(store, { publicKey: licensePublicKey(), startTrial: true });
+        if (!local.ok) throw new CliError(`cannot run standalone: no usable edition:\n${formatFieldErrors(local.errors)}`, EXIT_LICENSE);
+        standaloneEdition = local.edition;
+        log.info(
+          { event: 'license.edition', edition: local.edition, source: local.source, ...(local.source === 'trial' ? { trialEndsAt: new Date(local.expiresAtMs).toISOString() } : { serial: local.license.serial }) },
+          `standalone: ${EDITION_NAMES[local.edition]} edition (${local.source === 'trial' ? 'trial' : 'serial key'})`,
+        );
+        announce(`PORTFLEET_AGENT_EDITION edition=${local.edition} source=${local.source}`);
+      }
+
+      const chosen = options.dataplane
+        ? { kind: options.dataplane, reason: '--dataplane' }
+        : options.tap !== undefined
+          ? { kind: 'memory' as const, reason: '--tap' }
+          : defaultDataPlane();
+      const plane = createDataPlane(chosen.kind, { tap: options.tap });
+      log.info({ event: 'dataplane.chosen', dataplane: chosen.kind, reason: chosen.reason }, `data plane: ${chosen.kind} (${chosen.reason})`);
+      const changer = platformMacChanger();
       const agent = new Agent({
         credential,
+        standaloneEdition,
+        macs: changer && new AdapterMacService({ store, changer, listAdapters: () => plane.adapters() }),
         store,
         plane,
         engine: new Engine(),
@@ -74,7 +106,7 @@ export function runCommand(program: Command): void {
         throw new CliError(`could not start: ${(error as Error).message}`);
       }
       await writePidFile(store.dir);
-      const tap = plane.tapAddress();
+      const tap = plane instanceof MemoryDataPlane ? plane.tapAddress() : undefined;
       if (tap) announce(`PORTFLEET_AGENT_TAP listening=${tap}`);
 
       await new Promise<void>((resolve) => {
