@@ -11,15 +11,17 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Adapter } from "./agent";
-import { Rule, RuleError, RuleSetVersion } from "./rules";
+import { Adapter, AdapterCommandResult } from "./agent";
+import { Edition, editionFromJSON, editionToJSON, Rule, RuleError, RuleSetVersion, Settings } from "./rules";
 
 export const protobufPackage = "portfleet.v1";
 
@@ -31,6 +33,12 @@ export enum PushAgentState {
   PUSH_AGENT_STATE_DELIVERED = 2,
   PUSH_AGENT_STATE_APPLIED = 3,
   PUSH_AGENT_STATE_FAILED = 4,
+  /** PUSH_AGENT_STATE_SUPERSEDED - A newer push to the same agent replaced this one before it finished. */
+  PUSH_AGENT_STATE_SUPERSEDED = 5,
+  /** PUSH_AGENT_STATE_WAITING - In a later wave of a staged rollout. */
+  PUSH_AGENT_STATE_WAITING = 6,
+  /** PUSH_AGENT_STATE_CANCELLED - The rollout was aborted before this agent's wave. */
+  PUSH_AGENT_STATE_CANCELLED = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -51,6 +59,15 @@ export function pushAgentStateFromJSON(object: any): PushAgentState {
     case 4:
     case "PUSH_AGENT_STATE_FAILED":
       return PushAgentState.PUSH_AGENT_STATE_FAILED;
+    case 5:
+    case "PUSH_AGENT_STATE_SUPERSEDED":
+      return PushAgentState.PUSH_AGENT_STATE_SUPERSEDED;
+    case 6:
+    case "PUSH_AGENT_STATE_WAITING":
+      return PushAgentState.PUSH_AGENT_STATE_WAITING;
+    case 7:
+    case "PUSH_AGENT_STATE_CANCELLED":
+      return PushAgentState.PUSH_AGENT_STATE_CANCELLED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -70,6 +87,12 @@ export function pushAgentStateToJSON(object: PushAgentState): string {
       return "PUSH_AGENT_STATE_APPLIED";
     case PushAgentState.PUSH_AGENT_STATE_FAILED:
       return "PUSH_AGENT_STATE_FAILED";
+    case PushAgentState.PUSH_AGENT_STATE_SUPERSEDED:
+      return "PUSH_AGENT_STATE_SUPERSEDED";
+    case PushAgentState.PUSH_AGENT_STATE_WAITING:
+      return "PUSH_AGENT_STATE_WAITING";
+    case PushAgentState.PUSH_AGENT_STATE_CANCELLED:
+      return "PUSH_AGENT_STATE_CANCELLED";
     case PushAgentState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -92,11 +115,72 @@ export interface AgentInfo {
   desiredVersion: number;
   groups: string[];
   labels: string[];
+  appliedContentHash: string;
+  /** True when a desired version exists and the applied one differs from it. */
+  drift: boolean;
+  /** The edition the agent's seat grants; EDITION_UNSPECIFIED = no seat (unlicensed). */
+  edition: Edition;
 }
 
 export interface ListAgentsRequest {
+  /** 1-500, 0 = 50. */
   pageSize: number;
   pageToken: string;
+  /** Substring of name or hostname, case-insensitive. */
+  search: string;
+  online?: boolean | undefined;
+  group: string;
+  label: string;
+  /** trial, basic, pro, ultimate or unlicensed; empty = any. */
+  edition: string;
+}
+
+export interface StringList {
+  values: string[];
+}
+
+export interface UpdateAgentRequest {
+  id: string;
+  name?:
+    | string
+    | undefined;
+  /** Absent = unchanged; present = replaces the list. */
+  groups: StringList | undefined;
+  labels: StringList | undefined;
+}
+
+export interface ListAgentPushesRequest {
+  agentId: string;
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface AgentPushEntry {
+  pushId: string;
+  ruleSetId: string;
+  version: number;
+  state: PushAgentState;
+  errors: RuleError[];
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface ListAgentPushesResponse {
+  pushes: AgentPushEntry[];
+  nextPageToken: string;
+}
+
+export interface SendAdapterCommandRequest {
+  agentId: string;
+  /** Adapter name, or interface index in decimal. */
+  adapter: string;
+  action:
+    | { $case: "setMac"; value: string }
+    | //
+    /** Vendor name from the agent's OUI list; empty = any vendor. */
+    { $case: "randomMacVendor"; value: string }
+    | { $case: "restoreMac"; value: boolean }
+    | undefined;
 }
 
 export interface ListAgentsResponse {
@@ -179,6 +263,15 @@ export interface PushTarget {
   state: PushAgentState;
   errors: RuleError[];
   updatedAtMs: number;
+  /** Rollout wave (0-based). */
+  wave: number;
+}
+
+export interface Rollout {
+  /** Cumulative percentages of the targets, increasing, the last one 100. */
+  waves: number[];
+  /** Halt when failed targets exceed this percentage of the released ones. */
+  maxFailurePercent: number;
 }
 
 export interface CreatePushRequest {
@@ -188,6 +281,8 @@ export interface CreatePushRequest {
   agentIds: string[];
   groups: string[];
   labels: string[];
+  /** Absent = every target at once. */
+  rollout: Rollout | undefined;
 }
 
 export interface PushInfo {
@@ -196,6 +291,47 @@ export interface PushInfo {
   version: number;
   createdAtMs: number;
   targets: PushTarget[];
+  /** running, completed, halted or aborted. */
+  status: string;
+  rollout: Rollout | undefined;
+  currentWave: number;
+  rollbackOf: string;
+  createdBy: string;
+}
+
+export interface ListPushesRequest {
+  ruleSetId: string;
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface ListPushesResponse {
+  /** Without targets. */
+  pushes: PushInfo[];
+  nextPageToken: string;
+}
+
+export interface RollbackPushRequest {
+  id: string;
+  /** 0 = the version before the push's. */
+  version: number;
+}
+
+export interface DryRunAgent {
+  agentId: string;
+  name: string;
+  online: boolean;
+  edition: Edition;
+  currentRuleSetId: string;
+  currentVersion: number;
+  diff: RuleSetDiff | undefined;
+  errors: RuleError[];
+}
+
+export interface DryRunResponse {
+  ruleSetId: string;
+  version: number;
+  agents: DryRunAgent[];
 }
 
 export interface GetPushRequest {
@@ -222,6 +358,124 @@ export interface GetActivityResponse {
   totals: RuleActivityTotal[];
 }
 
+export interface ListRuleSetVersionsRequest {
+  ruleSetId: string;
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface RuleSetVersionSummary {
+  version: number;
+  contentHash: string;
+  ruleCount: number;
+  createdAtMs: number;
+  createdBy: string;
+}
+
+export interface ListRuleSetVersionsResponse {
+  versions: RuleSetVersionSummary[];
+  nextPageToken: string;
+}
+
+export interface DiffRuleSetVersionsRequest {
+  ruleSetId: string;
+  from: number;
+  /** 0 = latest. */
+  to: number;
+}
+
+/** Values are JSON text ("null" when absent). */
+export interface FieldChange {
+  field: string;
+  fromJson: string;
+  toJson: string;
+}
+
+export interface IndexedRule {
+  index: number;
+  rule: Rule | undefined;
+}
+
+export interface ChangedRule {
+  ruleId: string;
+  fromIndex: number;
+  toIndex: number;
+  changes: FieldChange[];
+}
+
+export interface MovedRule {
+  ruleId: string;
+  fromIndex: number;
+  toIndex: number;
+}
+
+export interface RuleSetDiff {
+  ruleSetId: string;
+  from: number;
+  to: number;
+  added: IndexedRule[];
+  removed: IndexedRule[];
+  changed: ChangedRule[];
+  moved: MovedRule[];
+  settings: FieldChange[];
+}
+
+export interface UpdateSettingsRequest {
+  ruleSetId: string;
+  settings: Settings | undefined;
+}
+
+export interface ExportRulesRequest {
+  ruleSetId: string;
+  /** 0 = latest. */
+  version: number;
+}
+
+export interface ExportRulesResponse {
+  /** The rules file (docs/rules-format.md). */
+  content: string;
+  fileName: string;
+}
+
+export interface ImportRulesRequest {
+  ruleSetId: string;
+  content: string;
+}
+
+export interface GetLicenseRequest {
+}
+
+export interface ActivateLicenseRequest {
+  key: string;
+}
+
+export interface LicenseInfo {
+  /** trial, licensed or expired. */
+  status: string;
+  edition: Edition;
+  serial: string;
+  issuedTo: string;
+  /** 0 = no seat limit (Trial). */
+  seats: number;
+  seatsUsed: number;
+  /** 0 = does not expire. */
+  expiresAtMs: number;
+  trialEndsAtMs: number;
+  trialDaysLeft: number;
+  watermark: boolean;
+  maxRules: number;
+}
+
+export interface WatchEventsRequest {
+}
+
+export interface Event {
+  /** agent, push, activity or license (as in GET /api/events). */
+  type: string;
+  /** The event's JSON data. */
+  dataJson: string;
+}
+
 function createBaseAgentInfo(): AgentInfo {
   return {
     id: "",
@@ -238,6 +492,9 @@ function createBaseAgentInfo(): AgentInfo {
     desiredVersion: 0,
     groups: [],
     labels: [],
+    appliedContentHash: "",
+    drift: false,
+    edition: 0,
   };
 }
 
@@ -284,6 +541,15 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     }
     for (const v of message.labels) {
       writer.uint32(114).string(v!);
+    }
+    if (message.appliedContentHash !== "") {
+      writer.uint32(122).string(message.appliedContentHash);
+    }
+    if (message.drift !== false) {
+      writer.uint32(128).bool(message.drift);
+    }
+    if (message.edition !== 0) {
+      writer.uint32(136).int32(message.edition);
     }
     return writer;
   },
@@ -413,6 +679,30 @@ export const AgentInfo: MessageFns<AgentInfo> = {
             message.labels.push(reader.string());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.appliedContentHash = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.drift = reader.bool();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.edition = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -465,6 +755,13 @@ export const AgentInfo: MessageFns<AgentInfo> = {
       labels: globalThis.Array.isArray(object?.labels)
         ? object.labels.map((e: any) => globalThis.String(e))
         : [],
+      appliedContentHash: isSet(object.appliedContentHash)
+        ? globalThis.String(object.appliedContentHash)
+        : isSet(object.applied_content_hash)
+        ? globalThis.String(object.applied_content_hash)
+        : "",
+      drift: isSet(object.drift) ? globalThis.Boolean(object.drift) : false,
+      edition: isSet(object.edition) ? editionFromJSON(object.edition) : 0,
     };
   },
 
@@ -512,6 +809,15 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     if (message.labels?.length) {
       obj.labels = message.labels;
     }
+    if (message.appliedContentHash !== "") {
+      obj.appliedContentHash = message.appliedContentHash;
+    }
+    if (message.drift !== false) {
+      obj.drift = message.drift;
+    }
+    if (message.edition !== 0) {
+      obj.edition = editionToJSON(message.edition);
+    }
     return obj;
   },
 
@@ -534,12 +840,15 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     message.desiredVersion = object.desiredVersion ?? 0;
     message.groups = object.groups?.map((e) => e) || [];
     message.labels = object.labels?.map((e) => e) || [];
+    message.appliedContentHash = object.appliedContentHash ?? "";
+    message.drift = object.drift ?? false;
+    message.edition = object.edition ?? 0;
     return message;
   },
 };
 
 function createBaseListAgentsRequest(): ListAgentsRequest {
-  return { pageSize: 0, pageToken: "" };
+  return { pageSize: 0, pageToken: "", search: "", online: undefined, group: "", label: "", edition: "" };
 }
 
 export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
@@ -549,6 +858,21 @@ export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(18).string(message.pageToken);
+    }
+    if (message.search !== "") {
+      writer.uint32(26).string(message.search);
+    }
+    if (message.online !== undefined) {
+      writer.uint32(32).bool(message.online);
+    }
+    if (message.group !== "") {
+      writer.uint32(42).string(message.group);
+    }
+    if (message.label !== "") {
+      writer.uint32(50).string(message.label);
+    }
+    if (message.edition !== "") {
+      writer.uint32(58).string(message.edition);
     }
     return writer;
   },
@@ -582,6 +906,46 @@ export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.search = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.online = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.edition = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -606,6 +970,11 @@ export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      search: isSet(object.search) ? globalThis.String(object.search) : "",
+      online: isSet(object.online) ? globalThis.Boolean(object.online) : undefined,
+      group: isSet(object.group) ? globalThis.String(object.group) : "",
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+      edition: isSet(object.edition) ? globalThis.String(object.edition) : "",
     };
   },
 
@@ -617,6 +986,21 @@ export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.search !== "") {
+      obj.search = message.search;
+    }
+    if (message.online !== undefined) {
+      obj.online = message.online;
+    }
+    if (message.group !== "") {
+      obj.group = message.group;
+    }
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    if (message.edition !== "") {
+      obj.edition = message.edition;
+    }
     return obj;
   },
 
@@ -627,6 +1011,748 @@ export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
     const message = createBaseListAgentsRequest();
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.search = object.search ?? "";
+    message.online = object.online ?? undefined;
+    message.group = object.group ?? "";
+    message.label = object.label ?? "";
+    message.edition = object.edition ?? "";
+    return message;
+  },
+};
+
+function createBaseStringList(): StringList {
+  return { values: [] };
+}
+
+export const StringList: MessageFns<StringList> = {
+  encode(message: StringList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.values) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StringList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStringList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.values.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StringList {
+    return {
+      values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: StringList): unknown {
+    const obj: any = {};
+    if (message.values?.length) {
+      obj.values = message.values;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StringList>, I>>(base?: I): StringList {
+    return StringList.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StringList>, I>>(object: I): StringList {
+    const message = createBaseStringList();
+    message.values = object.values?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateAgentRequest(): UpdateAgentRequest {
+  return { id: "", name: undefined, groups: undefined, labels: undefined };
+}
+
+export const UpdateAgentRequest: MessageFns<UpdateAgentRequest> = {
+  encode(message: UpdateAgentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.groups !== undefined) {
+      StringList.encode(message.groups, writer.uint32(26).fork()).join();
+    }
+    if (message.labels !== undefined) {
+      StringList.encode(message.labels, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateAgentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateAgentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.groups = StringList.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.labels = StringList.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateAgentRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      groups: isSet(object.groups) ? StringList.fromJSON(object.groups) : undefined,
+      labels: isSet(object.labels) ? StringList.fromJSON(object.labels) : undefined,
+    };
+  },
+
+  toJSON(message: UpdateAgentRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.groups !== undefined) {
+      obj.groups = StringList.toJSON(message.groups);
+    }
+    if (message.labels !== undefined) {
+      obj.labels = StringList.toJSON(message.labels);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateAgentRequest>, I>>(base?: I): UpdateAgentRequest {
+    return UpdateAgentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateAgentRequest>, I>>(object: I): UpdateAgentRequest {
+    const message = createBaseUpdateAgentRequest();
+    message.id = object.id ?? "";
+    message.name = object.name ?? undefined;
+    message.groups = (object.groups !== undefined && object.groups !== null)
+      ? StringList.fromPartial(object.groups)
+      : undefined;
+    message.labels = (object.labels !== undefined && object.labels !== null)
+      ? StringList.fromPartial(object.labels)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListAgentPushesRequest(): ListAgentPushesRequest {
+  return { agentId: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListAgentPushesRequest: MessageFns<ListAgentPushesRequest> = {
+  encode(message: ListAgentPushesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAgentPushesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAgentPushesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAgentPushesRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAgentPushesRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAgentPushesRequest>, I>>(base?: I): ListAgentPushesRequest {
+    return ListAgentPushesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAgentPushesRequest>, I>>(object: I): ListAgentPushesRequest {
+    const message = createBaseListAgentPushesRequest();
+    message.agentId = object.agentId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseAgentPushEntry(): AgentPushEntry {
+  return { pushId: "", ruleSetId: "", version: 0, state: 0, errors: [], createdAtMs: 0, updatedAtMs: 0 };
+}
+
+export const AgentPushEntry: MessageFns<AgentPushEntry> = {
+  encode(message: AgentPushEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pushId !== "") {
+      writer.uint32(10).string(message.pushId);
+    }
+    if (message.ruleSetId !== "") {
+      writer.uint32(18).string(message.ruleSetId);
+    }
+    if (message.version !== 0) {
+      writer.uint32(24).uint32(message.version);
+    }
+    if (message.state !== 0) {
+      writer.uint32(32).int32(message.state);
+    }
+    for (const v of message.errors) {
+      RuleError.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.createdAtMs !== 0) {
+      writer.uint32(48).int64(message.createdAtMs);
+    }
+    if (message.updatedAtMs !== 0) {
+      writer.uint32(56).int64(message.updatedAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentPushEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentPushEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pushId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ruleSetId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.errors.push(RuleError.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.createdAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.updatedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentPushEntry {
+    return {
+      pushId: isSet(object.pushId)
+        ? globalThis.String(object.pushId)
+        : isSet(object.push_id)
+        ? globalThis.String(object.push_id)
+        : "",
+      ruleSetId: isSet(object.ruleSetId)
+        ? globalThis.String(object.ruleSetId)
+        : isSet(object.rule_set_id)
+        ? globalThis.String(object.rule_set_id)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      state: isSet(object.state) ? pushAgentStateFromJSON(object.state) : 0,
+      errors: globalThis.Array.isArray(object?.errors) ? object.errors.map((e: any) => RuleError.fromJSON(e)) : [],
+      createdAtMs: isSet(object.createdAtMs)
+        ? globalThis.Number(object.createdAtMs)
+        : isSet(object.created_at_ms)
+        ? globalThis.Number(object.created_at_ms)
+        : 0,
+      updatedAtMs: isSet(object.updatedAtMs)
+        ? globalThis.Number(object.updatedAtMs)
+        : isSet(object.updated_at_ms)
+        ? globalThis.Number(object.updated_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: AgentPushEntry): unknown {
+    const obj: any = {};
+    if (message.pushId !== "") {
+      obj.pushId = message.pushId;
+    }
+    if (message.ruleSetId !== "") {
+      obj.ruleSetId = message.ruleSetId;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.state !== 0) {
+      obj.state = pushAgentStateToJSON(message.state);
+    }
+    if (message.errors?.length) {
+      obj.errors = message.errors.map((e) => RuleError.toJSON(e));
+    }
+    if (message.createdAtMs !== 0) {
+      obj.createdAtMs = Math.round(message.createdAtMs);
+    }
+    if (message.updatedAtMs !== 0) {
+      obj.updatedAtMs = Math.round(message.updatedAtMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AgentPushEntry>, I>>(base?: I): AgentPushEntry {
+    return AgentPushEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AgentPushEntry>, I>>(object: I): AgentPushEntry {
+    const message = createBaseAgentPushEntry();
+    message.pushId = object.pushId ?? "";
+    message.ruleSetId = object.ruleSetId ?? "";
+    message.version = object.version ?? 0;
+    message.state = object.state ?? 0;
+    message.errors = object.errors?.map((e) => RuleError.fromPartial(e)) || [];
+    message.createdAtMs = object.createdAtMs ?? 0;
+    message.updatedAtMs = object.updatedAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseListAgentPushesResponse(): ListAgentPushesResponse {
+  return { pushes: [], nextPageToken: "" };
+}
+
+export const ListAgentPushesResponse: MessageFns<ListAgentPushesResponse> = {
+  encode(message: ListAgentPushesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pushes) {
+      AgentPushEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAgentPushesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAgentPushesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pushes.push(AgentPushEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAgentPushesResponse {
+    return {
+      pushes: globalThis.Array.isArray(object?.pushes) ? object.pushes.map((e: any) => AgentPushEntry.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAgentPushesResponse): unknown {
+    const obj: any = {};
+    if (message.pushes?.length) {
+      obj.pushes = message.pushes.map((e) => AgentPushEntry.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAgentPushesResponse>, I>>(base?: I): ListAgentPushesResponse {
+    return ListAgentPushesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAgentPushesResponse>, I>>(object: I): ListAgentPushesResponse {
+    const message = createBaseListAgentPushesResponse();
+    message.pushes = object.pushes?.map((e) => AgentPushEntry.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseSendAdapterCommandRequest(): SendAdapterCommandRequest {
+  return { agentId: "", adapter: "", action: undefined };
+}
+
+export const SendAdapterCommandRequest: MessageFns<SendAdapterCommandRequest> = {
+  encode(message: SendAdapterCommandRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.adapter !== "") {
+      writer.uint32(18).string(message.adapter);
+    }
+    switch (message.action?.$case) {
+      case "setMac":
+        writer.uint32(26).string(message.action.value);
+        break;
+      case "randomMacVendor":
+        writer.uint32(34).string(message.action.value);
+        break;
+      case "restoreMac":
+        writer.uint32(40).bool(message.action.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendAdapterCommandRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendAdapterCommandRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.adapter = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.action = { $case: "setMac", value: reader.string() };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.action = { $case: "randomMacVendor", value: reader.string() };
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.action = { $case: "restoreMac", value: reader.bool() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendAdapterCommandRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      adapter: isSet(object.adapter) ? globalThis.String(object.adapter) : "",
+      action: isSet(object.setMac)
+        ? { $case: "setMac", value: globalThis.String(object.setMac) }
+        : isSet(object.set_mac)
+        ? { $case: "setMac", value: globalThis.String(object.set_mac) }
+        : isSet(object.randomMacVendor)
+        ? { $case: "randomMacVendor", value: globalThis.String(object.randomMacVendor) }
+        : isSet(object.random_mac_vendor)
+        ? { $case: "randomMacVendor", value: globalThis.String(object.random_mac_vendor) }
+        : isSet(object.restoreMac)
+        ? { $case: "restoreMac", value: globalThis.Boolean(object.restoreMac) }
+        : isSet(object.restore_mac)
+        ? { $case: "restoreMac", value: globalThis.Boolean(object.restore_mac) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: SendAdapterCommandRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.adapter !== "") {
+      obj.adapter = message.adapter;
+    }
+    if (message.action?.$case === "setMac") {
+      obj.setMac = message.action.value;
+    } else if (message.action?.$case === "randomMacVendor") {
+      obj.randomMacVendor = message.action.value;
+    } else if (message.action?.$case === "restoreMac") {
+      obj.restoreMac = message.action.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SendAdapterCommandRequest>, I>>(base?: I): SendAdapterCommandRequest {
+    return SendAdapterCommandRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SendAdapterCommandRequest>, I>>(object: I): SendAdapterCommandRequest {
+    const message = createBaseSendAdapterCommandRequest();
+    message.agentId = object.agentId ?? "";
+    message.adapter = object.adapter ?? "";
+    switch (object.action?.$case) {
+      case "setMac": {
+        if (object.action?.value !== undefined && object.action?.value !== null) {
+          message.action = { $case: "setMac", value: object.action.value };
+        }
+        break;
+      }
+      case "randomMacVendor": {
+        if (object.action?.value !== undefined && object.action?.value !== null) {
+          message.action = { $case: "randomMacVendor", value: object.action.value };
+        }
+        break;
+      }
+      case "restoreMac": {
+        if (object.action?.value !== undefined && object.action?.value !== null) {
+          message.action = { $case: "restoreMac", value: object.action.value };
+        }
+        break;
+      }
+    }
     return message;
   },
 };
@@ -1764,7 +2890,7 @@ export const ReorderRulesRequest: MessageFns<ReorderRulesRequest> = {
 };
 
 function createBasePushTarget(): PushTarget {
-  return { agentId: "", state: 0, errors: [], updatedAtMs: 0 };
+  return { agentId: "", state: 0, errors: [], updatedAtMs: 0, wave: 0 };
 }
 
 export const PushTarget: MessageFns<PushTarget> = {
@@ -1780,6 +2906,9 @@ export const PushTarget: MessageFns<PushTarget> = {
     }
     if (message.updatedAtMs !== 0) {
       writer.uint32(32).int64(message.updatedAtMs);
+    }
+    if (message.wave !== 0) {
+      writer.uint32(40).uint32(message.wave);
     }
     return writer;
   },
@@ -1829,6 +2958,14 @@ export const PushTarget: MessageFns<PushTarget> = {
             message.updatedAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.wave = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1855,6 +2992,7 @@ export const PushTarget: MessageFns<PushTarget> = {
         : isSet(object.updated_at_ms)
         ? globalThis.Number(object.updated_at_ms)
         : 0,
+      wave: isSet(object.wave) ? globalThis.Number(object.wave) : 0,
     };
   },
 
@@ -1872,6 +3010,9 @@ export const PushTarget: MessageFns<PushTarget> = {
     if (message.updatedAtMs !== 0) {
       obj.updatedAtMs = Math.round(message.updatedAtMs);
     }
+    if (message.wave !== 0) {
+      obj.wave = Math.round(message.wave);
+    }
     return obj;
   },
 
@@ -1884,12 +3025,116 @@ export const PushTarget: MessageFns<PushTarget> = {
     message.state = object.state ?? 0;
     message.errors = object.errors?.map((e) => RuleError.fromPartial(e)) || [];
     message.updatedAtMs = object.updatedAtMs ?? 0;
+    message.wave = object.wave ?? 0;
+    return message;
+  },
+};
+
+function createBaseRollout(): Rollout {
+  return { waves: [], maxFailurePercent: 0 };
+}
+
+export const Rollout: MessageFns<Rollout> = {
+  encode(message: Rollout, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.waves.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.waves) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.maxFailurePercent !== 0) {
+      writer.uint32(16).uint32(message.maxFailurePercent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Rollout {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollout();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.waves.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.waves.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxFailurePercent = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Rollout {
+    return {
+      waves: globalThis.Array.isArray(object?.waves) ? object.waves.map((e: any) => globalThis.Number(e)) : [],
+      maxFailurePercent: isSet(object.maxFailurePercent)
+        ? globalThis.Number(object.maxFailurePercent)
+        : isSet(object.max_failure_percent)
+        ? globalThis.Number(object.max_failure_percent)
+        : 0,
+    };
+  },
+
+  toJSON(message: Rollout): unknown {
+    const obj: any = {};
+    if (message.waves?.length) {
+      obj.waves = message.waves.map((e) => Math.round(e));
+    }
+    if (message.maxFailurePercent !== 0) {
+      obj.maxFailurePercent = Math.round(message.maxFailurePercent);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Rollout>, I>>(base?: I): Rollout {
+    return Rollout.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Rollout>, I>>(object: I): Rollout {
+    const message = createBaseRollout();
+    message.waves = object.waves?.map((e) => e) || [];
+    message.maxFailurePercent = object.maxFailurePercent ?? 0;
     return message;
   },
 };
 
 function createBaseCreatePushRequest(): CreatePushRequest {
-  return { ruleSetId: "", version: 0, agentIds: [], groups: [], labels: [] };
+  return { ruleSetId: "", version: 0, agentIds: [], groups: [], labels: [], rollout: undefined };
 }
 
 export const CreatePushRequest: MessageFns<CreatePushRequest> = {
@@ -1908,6 +3153,9 @@ export const CreatePushRequest: MessageFns<CreatePushRequest> = {
     }
     for (const v of message.labels) {
       writer.uint32(42).string(v!);
+    }
+    if (message.rollout !== undefined) {
+      Rollout.encode(message.rollout, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1965,6 +3213,14 @@ export const CreatePushRequest: MessageFns<CreatePushRequest> = {
             message.labels.push(reader.string());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.rollout = Rollout.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1992,6 +3248,7 @@ export const CreatePushRequest: MessageFns<CreatePushRequest> = {
         : [],
       groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
       labels: globalThis.Array.isArray(object?.labels) ? object.labels.map((e: any) => globalThis.String(e)) : [],
+      rollout: isSet(object.rollout) ? Rollout.fromJSON(object.rollout) : undefined,
     };
   },
 
@@ -2012,6 +3269,9 @@ export const CreatePushRequest: MessageFns<CreatePushRequest> = {
     if (message.labels?.length) {
       obj.labels = message.labels;
     }
+    if (message.rollout !== undefined) {
+      obj.rollout = Rollout.toJSON(message.rollout);
+    }
     return obj;
   },
 
@@ -2025,12 +3285,26 @@ export const CreatePushRequest: MessageFns<CreatePushRequest> = {
     message.agentIds = object.agentIds?.map((e) => e) || [];
     message.groups = object.groups?.map((e) => e) || [];
     message.labels = object.labels?.map((e) => e) || [];
+    message.rollout = (object.rollout !== undefined && object.rollout !== null)
+      ? Rollout.fromPartial(object.rollout)
+      : undefined;
     return message;
   },
 };
 
 function createBasePushInfo(): PushInfo {
-  return { id: "", ruleSetId: "", version: 0, createdAtMs: 0, targets: [] };
+  return {
+    id: "",
+    ruleSetId: "",
+    version: 0,
+    createdAtMs: 0,
+    targets: [],
+    status: "",
+    rollout: undefined,
+    currentWave: 0,
+    rollbackOf: "",
+    createdBy: "",
+  };
 }
 
 export const PushInfo: MessageFns<PushInfo> = {
@@ -2049,6 +3323,21 @@ export const PushInfo: MessageFns<PushInfo> = {
     }
     for (const v of message.targets) {
       PushTarget.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.status !== "") {
+      writer.uint32(50).string(message.status);
+    }
+    if (message.rollout !== undefined) {
+      Rollout.encode(message.rollout, writer.uint32(58).fork()).join();
+    }
+    if (message.currentWave !== 0) {
+      writer.uint32(64).uint32(message.currentWave);
+    }
+    if (message.rollbackOf !== "") {
+      writer.uint32(74).string(message.rollbackOf);
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(82).string(message.createdBy);
     }
     return writer;
   },
@@ -2106,6 +3395,46 @@ export const PushInfo: MessageFns<PushInfo> = {
             message.targets.push(PushTarget.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.rollout = Rollout.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.currentWave = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.rollbackOf = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2133,6 +3462,23 @@ export const PushInfo: MessageFns<PushInfo> = {
         ? globalThis.Number(object.created_at_ms)
         : 0,
       targets: globalThis.Array.isArray(object?.targets) ? object.targets.map((e: any) => PushTarget.fromJSON(e)) : [],
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      rollout: isSet(object.rollout) ? Rollout.fromJSON(object.rollout) : undefined,
+      currentWave: isSet(object.currentWave)
+        ? globalThis.Number(object.currentWave)
+        : isSet(object.current_wave)
+        ? globalThis.Number(object.current_wave)
+        : 0,
+      rollbackOf: isSet(object.rollbackOf)
+        ? globalThis.String(object.rollbackOf)
+        : isSet(object.rollback_of)
+        ? globalThis.String(object.rollback_of)
+        : "",
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
     };
   },
 
@@ -2153,6 +3499,21 @@ export const PushInfo: MessageFns<PushInfo> = {
     if (message.targets?.length) {
       obj.targets = message.targets.map((e) => PushTarget.toJSON(e));
     }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.rollout !== undefined) {
+      obj.rollout = Rollout.toJSON(message.rollout);
+    }
+    if (message.currentWave !== 0) {
+      obj.currentWave = Math.round(message.currentWave);
+    }
+    if (message.rollbackOf !== "") {
+      obj.rollbackOf = message.rollbackOf;
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
     return obj;
   },
 
@@ -2166,6 +3527,609 @@ export const PushInfo: MessageFns<PushInfo> = {
     message.version = object.version ?? 0;
     message.createdAtMs = object.createdAtMs ?? 0;
     message.targets = object.targets?.map((e) => PushTarget.fromPartial(e)) || [];
+    message.status = object.status ?? "";
+    message.rollout = (object.rollout !== undefined && object.rollout !== null)
+      ? Rollout.fromPartial(object.rollout)
+      : undefined;
+    message.currentWave = object.currentWave ?? 0;
+    message.rollbackOf = object.rollbackOf ?? "";
+    message.createdBy = object.createdBy ?? "";
+    return message;
+  },
+};
+
+function createBaseListPushesRequest(): ListPushesRequest {
+  return { ruleSetId: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListPushesRequest: MessageFns<ListPushesRequest> = {
+  encode(message: ListPushesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ruleSetId !== "") {
+      writer.uint32(10).string(message.ruleSetId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPushesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPushesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ruleSetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPushesRequest {
+    return {
+      ruleSetId: isSet(object.ruleSetId)
+        ? globalThis.String(object.ruleSetId)
+        : isSet(object.rule_set_id)
+        ? globalThis.String(object.rule_set_id)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListPushesRequest): unknown {
+    const obj: any = {};
+    if (message.ruleSetId !== "") {
+      obj.ruleSetId = message.ruleSetId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPushesRequest>, I>>(base?: I): ListPushesRequest {
+    return ListPushesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPushesRequest>, I>>(object: I): ListPushesRequest {
+    const message = createBaseListPushesRequest();
+    message.ruleSetId = object.ruleSetId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListPushesResponse(): ListPushesResponse {
+  return { pushes: [], nextPageToken: "" };
+}
+
+export const ListPushesResponse: MessageFns<ListPushesResponse> = {
+  encode(message: ListPushesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pushes) {
+      PushInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPushesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPushesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pushes.push(PushInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPushesResponse {
+    return {
+      pushes: globalThis.Array.isArray(object?.pushes) ? object.pushes.map((e: any) => PushInfo.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListPushesResponse): unknown {
+    const obj: any = {};
+    if (message.pushes?.length) {
+      obj.pushes = message.pushes.map((e) => PushInfo.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPushesResponse>, I>>(base?: I): ListPushesResponse {
+    return ListPushesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPushesResponse>, I>>(object: I): ListPushesResponse {
+    const message = createBaseListPushesResponse();
+    message.pushes = object.pushes?.map((e) => PushInfo.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseRollbackPushRequest(): RollbackPushRequest {
+  return { id: "", version: 0 };
+}
+
+export const RollbackPushRequest: MessageFns<RollbackPushRequest> = {
+  encode(message: RollbackPushRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint32(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackPushRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackPushRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RollbackPushRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+    };
+  },
+
+  toJSON(message: RollbackPushRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RollbackPushRequest>, I>>(base?: I): RollbackPushRequest {
+    return RollbackPushRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RollbackPushRequest>, I>>(object: I): RollbackPushRequest {
+    const message = createBaseRollbackPushRequest();
+    message.id = object.id ?? "";
+    message.version = object.version ?? 0;
+    return message;
+  },
+};
+
+function createBaseDryRunAgent(): DryRunAgent {
+  return {
+    agentId: "",
+    name: "",
+    online: false,
+    edition: 0,
+    currentRuleSetId: "",
+    currentVersion: 0,
+    diff: undefined,
+    errors: [],
+  };
+}
+
+export const DryRunAgent: MessageFns<DryRunAgent> = {
+  encode(message: DryRunAgent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.online !== false) {
+      writer.uint32(24).bool(message.online);
+    }
+    if (message.edition !== 0) {
+      writer.uint32(32).int32(message.edition);
+    }
+    if (message.currentRuleSetId !== "") {
+      writer.uint32(42).string(message.currentRuleSetId);
+    }
+    if (message.currentVersion !== 0) {
+      writer.uint32(48).uint32(message.currentVersion);
+    }
+    if (message.diff !== undefined) {
+      RuleSetDiff.encode(message.diff, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.errors) {
+      RuleError.encode(v!, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DryRunAgent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDryRunAgent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.online = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.edition = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.currentRuleSetId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.currentVersion = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.diff = RuleSetDiff.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.errors.push(RuleError.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DryRunAgent {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      online: isSet(object.online) ? globalThis.Boolean(object.online) : false,
+      edition: isSet(object.edition) ? editionFromJSON(object.edition) : 0,
+      currentRuleSetId: isSet(object.currentRuleSetId)
+        ? globalThis.String(object.currentRuleSetId)
+        : isSet(object.current_rule_set_id)
+        ? globalThis.String(object.current_rule_set_id)
+        : "",
+      currentVersion: isSet(object.currentVersion)
+        ? globalThis.Number(object.currentVersion)
+        : isSet(object.current_version)
+        ? globalThis.Number(object.current_version)
+        : 0,
+      diff: isSet(object.diff) ? RuleSetDiff.fromJSON(object.diff) : undefined,
+      errors: globalThis.Array.isArray(object?.errors) ? object.errors.map((e: any) => RuleError.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DryRunAgent): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.online !== false) {
+      obj.online = message.online;
+    }
+    if (message.edition !== 0) {
+      obj.edition = editionToJSON(message.edition);
+    }
+    if (message.currentRuleSetId !== "") {
+      obj.currentRuleSetId = message.currentRuleSetId;
+    }
+    if (message.currentVersion !== 0) {
+      obj.currentVersion = Math.round(message.currentVersion);
+    }
+    if (message.diff !== undefined) {
+      obj.diff = RuleSetDiff.toJSON(message.diff);
+    }
+    if (message.errors?.length) {
+      obj.errors = message.errors.map((e) => RuleError.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DryRunAgent>, I>>(base?: I): DryRunAgent {
+    return DryRunAgent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DryRunAgent>, I>>(object: I): DryRunAgent {
+    const message = createBaseDryRunAgent();
+    message.agentId = object.agentId ?? "";
+    message.name = object.name ?? "";
+    message.online = object.online ?? false;
+    message.edition = object.edition ?? 0;
+    message.currentRuleSetId = object.currentRuleSetId ?? "";
+    message.currentVersion = object.currentVersion ?? 0;
+    message.diff = (object.diff !== undefined && object.diff !== null)
+      ? RuleSetDiff.fromPartial(object.diff)
+      : undefined;
+    message.errors = object.errors?.map((e) => RuleError.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDryRunResponse(): DryRunResponse {
+  return { ruleSetId: "", version: 0, agents: [] };
+}
+
+export const DryRunResponse: MessageFns<DryRunResponse> = {
+  encode(message: DryRunResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ruleSetId !== "") {
+      writer.uint32(10).string(message.ruleSetId);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint32(message.version);
+    }
+    for (const v of message.agents) {
+      DryRunAgent.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DryRunResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDryRunResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ruleSetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.agents.push(DryRunAgent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DryRunResponse {
+    return {
+      ruleSetId: isSet(object.ruleSetId)
+        ? globalThis.String(object.ruleSetId)
+        : isSet(object.rule_set_id)
+        ? globalThis.String(object.rule_set_id)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      agents: globalThis.Array.isArray(object?.agents) ? object.agents.map((e: any) => DryRunAgent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DryRunResponse): unknown {
+    const obj: any = {};
+    if (message.ruleSetId !== "") {
+      obj.ruleSetId = message.ruleSetId;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.agents?.length) {
+      obj.agents = message.agents.map((e) => DryRunAgent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DryRunResponse>, I>>(base?: I): DryRunResponse {
+    return DryRunResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DryRunResponse>, I>>(object: I): DryRunResponse {
+    const message = createBaseDryRunResponse();
+    message.ruleSetId = object.ruleSetId ?? "";
+    message.version = object.version ?? 0;
+    message.agents = object.agents?.map((e) => DryRunAgent.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2619,6 +4583,1970 @@ export const GetActivityResponse: MessageFns<GetActivityResponse> = {
   },
 };
 
+function createBaseListRuleSetVersionsRequest(): ListRuleSetVersionsRequest {
+  return { ruleSetId: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListRuleSetVersionsRequest: MessageFns<ListRuleSetVersionsRequest> = {
+  encode(message: ListRuleSetVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ruleSetId !== "") {
+      writer.uint32(10).string(message.ruleSetId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRuleSetVersionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRuleSetVersionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ruleSetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRuleSetVersionsRequest {
+    return {
+      ruleSetId: isSet(object.ruleSetId)
+        ? globalThis.String(object.ruleSetId)
+        : isSet(object.rule_set_id)
+        ? globalThis.String(object.rule_set_id)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListRuleSetVersionsRequest): unknown {
+    const obj: any = {};
+    if (message.ruleSetId !== "") {
+      obj.ruleSetId = message.ruleSetId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRuleSetVersionsRequest>, I>>(base?: I): ListRuleSetVersionsRequest {
+    return ListRuleSetVersionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRuleSetVersionsRequest>, I>>(object: I): ListRuleSetVersionsRequest {
+    const message = createBaseListRuleSetVersionsRequest();
+    message.ruleSetId = object.ruleSetId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseRuleSetVersionSummary(): RuleSetVersionSummary {
+  return { version: 0, contentHash: "", ruleCount: 0, createdAtMs: 0, createdBy: "" };
+}
+
+export const RuleSetVersionSummary: MessageFns<RuleSetVersionSummary> = {
+  encode(message: RuleSetVersionSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint32(message.version);
+    }
+    if (message.contentHash !== "") {
+      writer.uint32(18).string(message.contentHash);
+    }
+    if (message.ruleCount !== 0) {
+      writer.uint32(24).uint32(message.ruleCount);
+    }
+    if (message.createdAtMs !== 0) {
+      writer.uint32(32).int64(message.createdAtMs);
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(42).string(message.createdBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RuleSetVersionSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRuleSetVersionSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.contentHash = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ruleCount = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.createdAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RuleSetVersionSummary {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      contentHash: isSet(object.contentHash)
+        ? globalThis.String(object.contentHash)
+        : isSet(object.content_hash)
+        ? globalThis.String(object.content_hash)
+        : "",
+      ruleCount: isSet(object.ruleCount)
+        ? globalThis.Number(object.ruleCount)
+        : isSet(object.rule_count)
+        ? globalThis.Number(object.rule_count)
+        : 0,
+      createdAtMs: isSet(object.createdAtMs)
+        ? globalThis.Number(object.createdAtMs)
+        : isSet(object.created_at_ms)
+        ? globalThis.Number(object.created_at_ms)
+        : 0,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+    };
+  },
+
+  toJSON(message: RuleSetVersionSummary): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.contentHash !== "") {
+      obj.contentHash = message.contentHash;
+    }
+    if (message.ruleCount !== 0) {
+      obj.ruleCount = Math.round(message.ruleCount);
+    }
+    if (message.createdAtMs !== 0) {
+      obj.createdAtMs = Math.round(message.createdAtMs);
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuleSetVersionSummary>, I>>(base?: I): RuleSetVersionSummary {
+    return RuleSetVersionSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuleSetVersionSummary>, I>>(object: I): RuleSetVersionSummary {
+    const message = createBaseRuleSetVersionSummary();
+    message.version = object.version ?? 0;
+    message.contentHash = object.contentHash ?? "";
+    message.ruleCount = object.ruleCount ?? 0;
+    message.createdAtMs = object.createdAtMs ?? 0;
+    message.createdBy = object.createdBy ?? "";
+    return message;
+  },
+};
+
+function createBaseListRuleSetVersionsResponse(): ListRuleSetVersionsResponse {
+  return { versions: [], nextPageToken: "" };
+}
+
+export const ListRuleSetVersionsResponse: MessageFns<ListRuleSetVersionsResponse> = {
+  encode(message: ListRuleSetVersionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.versions) {
+      RuleSetVersionSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRuleSetVersionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRuleSetVersionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.versions.push(RuleSetVersionSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRuleSetVersionsResponse {
+    return {
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => RuleSetVersionSummary.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListRuleSetVersionsResponse): unknown {
+    const obj: any = {};
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => RuleSetVersionSummary.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRuleSetVersionsResponse>, I>>(base?: I): ListRuleSetVersionsResponse {
+    return ListRuleSetVersionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRuleSetVersionsResponse>, I>>(object: I): ListRuleSetVersionsResponse {
+    const message = createBaseListRuleSetVersionsResponse();
+    message.versions = object.versions?.map((e) => RuleSetVersionSummary.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseDiffRuleSetVersionsRequest(): DiffRuleSetVersionsRequest {
+  return { ruleSetId: "", from: 0, to: 0 };
+}
+
+export const DiffRuleSetVersionsRequest: MessageFns<DiffRuleSetVersionsRequest> = {
+  encode(message: DiffRuleSetVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ruleSetId !== "") {
+      writer.uint32(10).string(message.ruleSetId);
+    }
+    if (message.from !== 0) {
+      writer.uint32(16).uint32(message.from);
+    }
+    if (message.to !== 0) {
+      writer.uint32(24).uint32(message.to);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffRuleSetVersionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffRuleSetVersionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ruleSetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.from = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.to = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffRuleSetVersionsRequest {
+    return {
+      ruleSetId: isSet(object.ruleSetId)
+        ? globalThis.String(object.ruleSetId)
+        : isSet(object.rule_set_id)
+        ? globalThis.String(object.rule_set_id)
+        : "",
+      from: isSet(object.from) ? globalThis.Number(object.from) : 0,
+      to: isSet(object.to) ? globalThis.Number(object.to) : 0,
+    };
+  },
+
+  toJSON(message: DiffRuleSetVersionsRequest): unknown {
+    const obj: any = {};
+    if (message.ruleSetId !== "") {
+      obj.ruleSetId = message.ruleSetId;
+    }
+    if (message.from !== 0) {
+      obj.from = Math.round(message.from);
+    }
+    if (message.to !== 0) {
+      obj.to = Math.round(message.to);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiffRuleSetVersionsRequest>, I>>(base?: I): DiffRuleSetVersionsRequest {
+    return DiffRuleSetVersionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiffRuleSetVersionsRequest>, I>>(object: I): DiffRuleSetVersionsRequest {
+    const message = createBaseDiffRuleSetVersionsRequest();
+    message.ruleSetId = object.ruleSetId ?? "";
+    message.from = object.from ?? 0;
+    message.to = object.to ?? 0;
+    return message;
+  },
+};
+
+function createBaseFieldChange(): FieldChange {
+  return { field: "", fromJson: "", toJson: "" };
+}
+
+export const FieldChange: MessageFns<FieldChange> = {
+  encode(message: FieldChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.field !== "") {
+      writer.uint32(10).string(message.field);
+    }
+    if (message.fromJson !== "") {
+      writer.uint32(18).string(message.fromJson);
+    }
+    if (message.toJson !== "") {
+      writer.uint32(26).string(message.toJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FieldChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFieldChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.field = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fromJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.toJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FieldChange {
+    return {
+      field: isSet(object.field) ? globalThis.String(object.field) : "",
+      fromJson: isSet(object.fromJson)
+        ? globalThis.String(object.fromJson)
+        : isSet(object.from_json)
+        ? globalThis.String(object.from_json)
+        : "",
+      toJson: isSet(object.toJson)
+        ? globalThis.String(object.toJson)
+        : isSet(object.to_json)
+        ? globalThis.String(object.to_json)
+        : "",
+    };
+  },
+
+  toJSON(message: FieldChange): unknown {
+    const obj: any = {};
+    if (message.field !== "") {
+      obj.field = message.field;
+    }
+    if (message.fromJson !== "") {
+      obj.fromJson = message.fromJson;
+    }
+    if (message.toJson !== "") {
+      obj.toJson = message.toJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FieldChange>, I>>(base?: I): FieldChange {
+    return FieldChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FieldChange>, I>>(object: I): FieldChange {
+    const message = createBaseFieldChange();
+    message.field = object.field ?? "";
+    message.fromJson = object.fromJson ?? "";
+    message.toJson = object.toJson ?? "";
+    return message;
+  },
+};
+
+function createBaseIndexedRule(): IndexedRule {
+  return { index: 0, rule: undefined };
+}
+
+export const IndexedRule: MessageFns<IndexedRule> = {
+  encode(message: IndexedRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.rule !== undefined) {
+      Rule.encode(message.rule, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IndexedRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIndexedRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rule = Rule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IndexedRule {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      rule: isSet(object.rule) ? Rule.fromJSON(object.rule) : undefined,
+    };
+  },
+
+  toJSON(message: IndexedRule): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.rule !== undefined) {
+      obj.rule = Rule.toJSON(message.rule);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IndexedRule>, I>>(base?: I): IndexedRule {
+    return IndexedRule.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IndexedRule>, I>>(object: I): IndexedRule {
+    const message = createBaseIndexedRule();
+    message.index = object.index ?? 0;
+    message.rule = (object.rule !== undefined && object.rule !== null) ? Rule.fromPartial(object.rule) : undefined;
+    return message;
+  },
+};
+
+function createBaseChangedRule(): ChangedRule {
+  return { ruleId: "", fromIndex: 0, toIndex: 0, changes: [] };
+}
+
+export const ChangedRule: MessageFns<ChangedRule> = {
+  encode(message: ChangedRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ruleId !== "") {
+      writer.uint32(10).string(message.ruleId);
+    }
+    if (message.fromIndex !== 0) {
+      writer.uint32(16).uint32(message.fromIndex);
+    }
+    if (message.toIndex !== 0) {
+      writer.uint32(24).uint32(message.toIndex);
+    }
+    for (const v of message.changes) {
+      FieldChange.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangedRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangedRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ruleId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.fromIndex = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.toIndex = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.changes.push(FieldChange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChangedRule {
+    return {
+      ruleId: isSet(object.ruleId)
+        ? globalThis.String(object.ruleId)
+        : isSet(object.rule_id)
+        ? globalThis.String(object.rule_id)
+        : "",
+      fromIndex: isSet(object.fromIndex)
+        ? globalThis.Number(object.fromIndex)
+        : isSet(object.from_index)
+        ? globalThis.Number(object.from_index)
+        : 0,
+      toIndex: isSet(object.toIndex)
+        ? globalThis.Number(object.toIndex)
+        : isSet(object.to_index)
+        ? globalThis.Number(object.to_index)
+        : 0,
+      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => FieldChange.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ChangedRule): unknown {
+    const obj: any = {};
+    if (message.ruleId !== "") {
+      obj.ruleId = message.ruleId;
+    }
+    if (message.fromIndex !== 0) {
+      obj.fromIndex = Math.round(message.fromIndex);
+    }
+    if (message.toIndex !== 0) {
+      obj.toIndex = Math.round(message.toIndex);
+    }
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => FieldChange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChangedRule>, I>>(base?: I): ChangedRule {
+    return ChangedRule.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChangedRule>, I>>(object: I): ChangedRule {
+    const message = createBaseChangedRule();
+    message.ruleId = object.ruleId ?? "";
+    message.fromIndex = object.fromIndex ?? 0;
+    message.toIndex = object.toIndex ?? 0;
+    message.changes = object.changes?.map((e) => FieldChange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMovedRule(): MovedRule {
+  return { ruleId: "", fromIndex: 0, toIndex: 0 };
+}
+
+export const MovedRule: MessageFns<MovedRule> = {
+  encode(message: MovedRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ruleId !== "") {
+      writer.uint32(10).string(message.ruleId);
+    }
+    if (message.fromIndex !== 0) {
+      writer.uint32(16).uint32(message.fromIndex);
+    }
+    if (message.toIndex !== 0) {
+      writer.uint32(24).uint32(message.toIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MovedRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMovedRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ruleId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.fromIndex = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.toIndex = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MovedRule {
+    return {
+      ruleId: isSet(object.ruleId)
+        ? globalThis.String(object.ruleId)
+        : isSet(object.rule_id)
+        ? globalThis.String(object.rule_id)
+        : "",
+      fromIndex: isSet(object.fromIndex)
+        ? globalThis.Number(object.fromIndex)
+        : isSet(object.from_index)
+        ? globalThis.Number(object.from_index)
+        : 0,
+      toIndex: isSet(object.toIndex)
+        ? globalThis.Number(object.toIndex)
+        : isSet(object.to_index)
+        ? globalThis.Number(object.to_index)
+        : 0,
+    };
+  },
+
+  toJSON(message: MovedRule): unknown {
+    const obj: any = {};
+    if (message.ruleId !== "") {
+      obj.ruleId = message.ruleId;
+    }
+    if (message.fromIndex !== 0) {
+      obj.fromIndex = Math.round(message.fromIndex);
+    }
+    if (message.toIndex !== 0) {
+      obj.toIndex = Math.round(message.toIndex);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MovedRule>, I>>(base?: I): MovedRule {
+    return MovedRule.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MovedRule>, I>>(object: I): MovedRule {
+    const message = createBaseMovedRule();
+    message.ruleId = object.ruleId ?? "";
+    message.fromIndex = object.fromIndex ?? 0;
+    message.toIndex = object.toIndex ?? 0;
+    return message;
+  },
+};
+
+function createBaseRuleSetDiff(): RuleSetDiff {
+  return { ruleSetId: "", from: 0, to: 0, added: [], removed: [], changed: [], moved: [], settings: [] };
+}
+
+export const RuleSetDiff: MessageFns<RuleSetDiff> = {
+  encode(message: RuleSetDiff, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ruleSetId !== "") {
+      writer.uint32(10).string(message.ruleSetId);
+    }
+    if (message.from !== 0) {
+      writer.uint32(16).uint32(message.from);
+    }
+    if (message.to !== 0) {
+      writer.uint32(24).uint32(message.to);
+    }
+    for (const v of message.added) {
+      IndexedRule.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.removed) {
+      IndexedRule.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.changed) {
+      ChangedRule.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.moved) {
+      MovedRule.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.settings) {
+      FieldChange.encode(v!, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RuleSetDiff {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRuleSetDiff();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ruleSetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.from = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.to = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.added.push(IndexedRule.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.removed.push(IndexedRule.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.changed.push(ChangedRule.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.moved.push(MovedRule.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.settings.push(FieldChange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RuleSetDiff {
+    return {
+      ruleSetId: isSet(object.ruleSetId)
+        ? globalThis.String(object.ruleSetId)
+        : isSet(object.rule_set_id)
+        ? globalThis.String(object.rule_set_id)
+        : "",
+      from: isSet(object.from) ? globalThis.Number(object.from) : 0,
+      to: isSet(object.to) ? globalThis.Number(object.to) : 0,
+      added: globalThis.Array.isArray(object?.added) ? object.added.map((e: any) => IndexedRule.fromJSON(e)) : [],
+      removed: globalThis.Array.isArray(object?.removed) ? object.removed.map((e: any) => IndexedRule.fromJSON(e)) : [],
+      changed: globalThis.Array.isArray(object?.changed) ? object.changed.map((e: any) => ChangedRule.fromJSON(e)) : [],
+      moved: globalThis.Array.isArray(object?.moved) ? object.moved.map((e: any) => MovedRule.fromJSON(e)) : [],
+      settings: globalThis.Array.isArray(object?.settings)
+        ? object.settings.map((e: any) => FieldChange.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RuleSetDiff): unknown {
+    const obj: any = {};
+    if (message.ruleSetId !== "") {
+      obj.ruleSetId = message.ruleSetId;
+    }
+    if (message.from !== 0) {
+      obj.from = Math.round(message.from);
+    }
+    if (message.to !== 0) {
+      obj.to = Math.round(message.to);
+    }
+    if (message.added?.length) {
+      obj.added = message.added.map((e) => IndexedRule.toJSON(e));
+    }
+    if (message.removed?.length) {
+      obj.removed = message.removed.map((e) => IndexedRule.toJSON(e));
+    }
+    if (message.changed?.length) {
+      obj.changed = message.changed.map((e) => ChangedRule.toJSON(e));
+    }
+    if (message.moved?.length) {
+      obj.moved = message.moved.map((e) => MovedRule.toJSON(e));
+    }
+    if (message.settings?.length) {
+      obj.settings = message.settings.map((e) => FieldChange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuleSetDiff>, I>>(base?: I): RuleSetDiff {
+    return RuleSetDiff.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuleSetDiff>, I>>(object: I): RuleSetDiff {
+    const message = createBaseRuleSetDiff();
+    message.ruleSetId = object.ruleSetId ?? "";
+    message.from = object.from ?? 0;
+    message.to = object.to ?? 0;
+    message.added = object.added?.map((e) => IndexedRule.fromPartial(e)) || [];
+    message.removed = object.removed?.map((e) => IndexedRule.fromPartial(e)) || [];
+    message.changed = object.changed?.map((e) => ChangedRule.fromPartial(e)) || [];
+    message.moved = object.moved?.map((e) => MovedRule.fromPartial(e)) || [];
+    message.settings = object.settings?.map((e) => FieldChange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateSettingsRequest(): UpdateSettingsRequest {
+  return { ruleSetId: "", settings: undefined };
+}
+
+export const UpdateSettingsRequest: MessageFns<UpdateSettingsRequest> = {
+  encode(message: UpdateSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ruleSetId !== "") {
+      writer.uint32(10).string(message.ruleSetId);
+    }
+    if (message.settings !== undefined) {
+      Settings.encode(message.settings, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ruleSetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.settings = Settings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateSettingsRequest {
+    return {
+      ruleSetId: isSet(object.ruleSetId)
+        ? globalThis.String(object.ruleSetId)
+        : isSet(object.rule_set_id)
+        ? globalThis.String(object.rule_set_id)
+        : "",
+      settings: isSet(object.settings) ? Settings.fromJSON(object.settings) : undefined,
+    };
+  },
+
+  toJSON(message: UpdateSettingsRequest): unknown {
+    const obj: any = {};
+    if (message.ruleSetId !== "") {
+      obj.ruleSetId = message.ruleSetId;
+    }
+    if (message.settings !== undefined) {
+      obj.settings = Settings.toJSON(message.settings);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSettingsRequest>, I>>(base?: I): UpdateSettingsRequest {
+    return UpdateSettingsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSettingsRequest>, I>>(object: I): UpdateSettingsRequest {
+    const message = createBaseUpdateSettingsRequest();
+    message.ruleSetId = object.ruleSetId ?? "";
+    message.settings = (object.settings !== undefined && object.settings !== null)
+      ? Settings.fromPartial(object.settings)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseExportRulesRequest(): ExportRulesRequest {
+  return { ruleSetId: "", version: 0 };
+}
+
+export const ExportRulesRequest: MessageFns<ExportRulesRequest> = {
+  encode(message: ExportRulesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ruleSetId !== "") {
+      writer.uint32(10).string(message.ruleSetId);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint32(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportRulesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportRulesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ruleSetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportRulesRequest {
+    return {
+      ruleSetId: isSet(object.ruleSetId)
+        ? globalThis.String(object.ruleSetId)
+        : isSet(object.rule_set_id)
+        ? globalThis.String(object.rule_set_id)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+    };
+  },
+
+  toJSON(message: ExportRulesRequest): unknown {
+    const obj: any = {};
+    if (message.ruleSetId !== "") {
+      obj.ruleSetId = message.ruleSetId;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportRulesRequest>, I>>(base?: I): ExportRulesRequest {
+    return ExportRulesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportRulesRequest>, I>>(object: I): ExportRulesRequest {
+    const message = createBaseExportRulesRequest();
+    message.ruleSetId = object.ruleSetId ?? "";
+    message.version = object.version ?? 0;
+    return message;
+  },
+};
+
+function createBaseExportRulesResponse(): ExportRulesResponse {
+  return { content: "", fileName: "" };
+}
+
+export const ExportRulesResponse: MessageFns<ExportRulesResponse> = {
+  encode(message: ExportRulesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.content !== "") {
+      writer.uint32(10).string(message.content);
+    }
+    if (message.fileName !== "") {
+      writer.uint32(18).string(message.fileName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportRulesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportRulesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.content = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fileName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportRulesResponse {
+    return {
+      content: isSet(object.content) ? globalThis.String(object.content) : "",
+      fileName: isSet(object.fileName)
+        ? globalThis.String(object.fileName)
+        : isSet(object.file_name)
+        ? globalThis.String(object.file_name)
+        : "",
+    };
+  },
+
+  toJSON(message: ExportRulesResponse): unknown {
+    const obj: any = {};
+    if (message.content !== "") {
+      obj.content = message.content;
+    }
+    if (message.fileName !== "") {
+      obj.fileName = message.fileName;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportRulesResponse>, I>>(base?: I): ExportRulesResponse {
+    return ExportRulesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportRulesResponse>, I>>(object: I): ExportRulesResponse {
+    const message = createBaseExportRulesResponse();
+    message.content = object.content ?? "";
+    message.fileName = object.fileName ?? "";
+    return message;
+  },
+};
+
+function createBaseImportRulesRequest(): ImportRulesRequest {
+  return { ruleSetId: "", content: "" };
+}
+
+export const ImportRulesRequest: MessageFns<ImportRulesRequest> = {
+  encode(message: ImportRulesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ruleSetId !== "") {
+      writer.uint32(10).string(message.ruleSetId);
+    }
+    if (message.content !== "") {
+      writer.uint32(18).string(message.content);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportRulesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportRulesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ruleSetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.content = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportRulesRequest {
+    return {
+      ruleSetId: isSet(object.ruleSetId)
+        ? globalThis.String(object.ruleSetId)
+        : isSet(object.rule_set_id)
+        ? globalThis.String(object.rule_set_id)
+        : "",
+      content: isSet(object.content) ? globalThis.String(object.content) : "",
+    };
+  },
+
+  toJSON(message: ImportRulesRequest): unknown {
+    const obj: any = {};
+    if (message.ruleSetId !== "") {
+      obj.ruleSetId = message.ruleSetId;
+    }
+    if (message.content !== "") {
+      obj.content = message.content;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportRulesRequest>, I>>(base?: I): ImportRulesRequest {
+    return ImportRulesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportRulesRequest>, I>>(object: I): ImportRulesRequest {
+    const message = createBaseImportRulesRequest();
+    message.ruleSetId = object.ruleSetId ?? "";
+    message.content = object.content ?? "";
+    return message;
+  },
+};
+
+function createBaseGetLicenseRequest(): GetLicenseRequest {
+  return {};
+}
+
+export const GetLicenseRequest: MessageFns<GetLicenseRequest> = {
+  encode(_: GetLicenseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLicenseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLicenseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetLicenseRequest {
+    return {};
+  },
+
+  toJSON(_: GetLicenseRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLicenseRequest>, I>>(base?: I): GetLicenseRequest {
+    return GetLicenseRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLicenseRequest>, I>>(_: I): GetLicenseRequest {
+    const message = createBaseGetLicenseRequest();
+    return message;
+  },
+};
+
+function createBaseActivateLicenseRequest(): ActivateLicenseRequest {
+  return { key: "" };
+}
+
+export const ActivateLicenseRequest: MessageFns<ActivateLicenseRequest> = {
+  encode(message: ActivateLicenseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ActivateLicenseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseActivateLicenseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ActivateLicenseRequest {
+    return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
+  },
+
+  toJSON(message: ActivateLicenseRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ActivateLicenseRequest>, I>>(base?: I): ActivateLicenseRequest {
+    return ActivateLicenseRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ActivateLicenseRequest>, I>>(object: I): ActivateLicenseRequest {
+    const message = createBaseActivateLicenseRequest();
+    message.key = object.key ?? "";
+    return message;
+  },
+};
+
+function createBaseLicenseInfo(): LicenseInfo {
+  return {
+    status: "",
+    edition: 0,
+    serial: "",
+    issuedTo: "",
+    seats: 0,
+    seatsUsed: 0,
+    expiresAtMs: 0,
+    trialEndsAtMs: 0,
+    trialDaysLeft: 0,
+    watermark: false,
+    maxRules: 0,
+  };
+}
+
+export const LicenseInfo: MessageFns<LicenseInfo> = {
+  encode(message: LicenseInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== "") {
+      writer.uint32(10).string(message.status);
+    }
+    if (message.edition !== 0) {
+      writer.uint32(16).int32(message.edition);
+    }
+    if (message.serial !== "") {
+      writer.uint32(26).string(message.serial);
+    }
+    if (message.issuedTo !== "") {
+      writer.uint32(34).string(message.issuedTo);
+    }
+    if (message.seats !== 0) {
+      writer.uint32(40).uint32(message.seats);
+    }
+    if (message.seatsUsed !== 0) {
+      writer.uint32(48).uint32(message.seatsUsed);
+    }
+    if (message.expiresAtMs !== 0) {
+      writer.uint32(56).int64(message.expiresAtMs);
+    }
+    if (message.trialEndsAtMs !== 0) {
+      writer.uint32(64).int64(message.trialEndsAtMs);
+    }
+    if (message.trialDaysLeft !== 0) {
+      writer.uint32(72).uint32(message.trialDaysLeft);
+    }
+    if (message.watermark !== false) {
+      writer.uint32(80).bool(message.watermark);
+    }
+    if (message.maxRules !== 0) {
+      writer.uint32(88).uint32(message.maxRules);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LicenseInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLicenseInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.edition = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.serial = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.issuedTo = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.seats = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.seatsUsed = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.trialEndsAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.trialDaysLeft = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.watermark = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.maxRules = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LicenseInfo {
+    return {
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      edition: isSet(object.edition) ? editionFromJSON(object.edition) : 0,
+      serial: isSet(object.serial) ? globalThis.String(object.serial) : "",
+      issuedTo: isSet(object.issuedTo)
+        ? globalThis.String(object.issuedTo)
+        : isSet(object.issued_to)
+        ? globalThis.String(object.issued_to)
+        : "",
+      seats: isSet(object.seats) ? globalThis.Number(object.seats) : 0,
+      seatsUsed: isSet(object.seatsUsed)
+        ? globalThis.Number(object.seatsUsed)
+        : isSet(object.seats_used)
+        ? globalThis.Number(object.seats_used)
+        : 0,
+      expiresAtMs: isSet(object.expiresAtMs)
+        ? globalThis.Number(object.expiresAtMs)
+        : isSet(object.expires_at_ms)
+        ? globalThis.Number(object.expires_at_ms)
+        : 0,
+      trialEndsAtMs: isSet(object.trialEndsAtMs)
+        ? globalThis.Number(object.trialEndsAtMs)
+        : isSet(object.trial_ends_at_ms)
+        ? globalThis.Number(object.trial_ends_at_ms)
+        : 0,
+      trialDaysLeft: isSet(object.trialDaysLeft)
+        ? globalThis.Number(object.trialDaysLeft)
+        : isSet(object.trial_days_left)
+        ? globalThis.Number(object.trial_days_left)
+        : 0,
+      watermark: isSet(object.watermark) ? globalThis.Boolean(object.watermark) : false,
+      maxRules: isSet(object.maxRules)
+        ? globalThis.Number(object.maxRules)
+        : isSet(object.max_rules)
+        ? globalThis.Number(object.max_rules)
+        : 0,
+    };
+  },
+
+  toJSON(message: LicenseInfo): unknown {
+    const obj: any = {};
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.edition !== 0) {
+      obj.edition = editionToJSON(message.edition);
+    }
+    if (message.serial !== "") {
+      obj.serial = message.serial;
+    }
+    if (message.issuedTo !== "") {
+      obj.issuedTo = message.issuedTo;
+    }
+    if (message.seats !== 0) {
+      obj.seats = Math.round(message.seats);
+    }
+    if (message.seatsUsed !== 0) {
+      obj.seatsUsed = Math.round(message.seatsUsed);
+    }
+    if (message.expiresAtMs !== 0) {
+      obj.expiresAtMs = Math.round(message.expiresAtMs);
+    }
+    if (message.trialEndsAtMs !== 0) {
+      obj.trialEndsAtMs = Math.round(message.trialEndsAtMs);
+    }
+    if (message.trialDaysLeft !== 0) {
+      obj.trialDaysLeft = Math.round(message.trialDaysLeft);
+    }
+    if (message.watermark !== false) {
+      obj.watermark = message.watermark;
+    }
+    if (message.maxRules !== 0) {
+      obj.maxRules = Math.round(message.maxRules);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LicenseInfo>, I>>(base?: I): LicenseInfo {
+    return LicenseInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LicenseInfo>, I>>(object: I): LicenseInfo {
+    const message = createBaseLicenseInfo();
+    message.status = object.status ?? "";
+    message.edition = object.edition ?? 0;
+    message.serial = object.serial ?? "";
+    message.issuedTo = object.issuedTo ?? "";
+    message.seats = object.seats ?? 0;
+    message.seatsUsed = object.seatsUsed ?? 0;
+    message.expiresAtMs = object.expiresAtMs ?? 0;
+    message.trialEndsAtMs = object.trialEndsAtMs ?? 0;
+    message.trialDaysLeft = object.trialDaysLeft ?? 0;
+    message.watermark = object.watermark ?? false;
+    message.maxRules = object.maxRules ?? 0;
+    return message;
+  },
+};
+
+function createBaseWatchEventsRequest(): WatchEventsRequest {
+  return {};
+}
+
+export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
+  encode(_: WatchEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): WatchEventsRequest {
+    return {};
+  },
+
+  toJSON(_: WatchEventsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchEventsRequest>, I>>(base?: I): WatchEventsRequest {
+    return WatchEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchEventsRequest>, I>>(_: I): WatchEventsRequest {
+    const message = createBaseWatchEventsRequest();
+    return message;
+  },
+};
+
+function createBaseEvent(): Event {
+  return { type: "", dataJson: "" };
+}
+
+export const Event: MessageFns<Event> = {
+  encode(message: Event, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.dataJson !== "") {
+      writer.uint32(18).string(message.dataJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Event {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dataJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Event {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      dataJson: isSet(object.dataJson)
+        ? globalThis.String(object.dataJson)
+        : isSet(object.data_json)
+        ? globalThis.String(object.data_json)
+        : "",
+    };
+  },
+
+  toJSON(message: Event): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.dataJson !== "") {
+      obj.dataJson = message.dataJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Event>, I>>(base?: I): Event {
+    return Event.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Event>, I>>(object: I): Event {
+    const message = createBaseEvent();
+    message.type = object.type ?? "";
+    message.dataJson = object.dataJson ?? "";
+    return message;
+  },
+};
+
 /**
  * The API for scripts and other systems. Authenticated with an API token in the
  * `authorization: Bearer <token>` metadata entry. Errors: INVALID_ARGUMENT (with the field path
@@ -2746,6 +6674,185 @@ export const AutomationServiceService = {
     responseSerialize: (value: GetActivityResponse): Buffer => Buffer.from(GetActivityResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetActivityResponse => GetActivityResponse.decode(value),
   },
+  updateAgent: {
+    path: "/portfleet.v1.AutomationService/UpdateAgent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateAgentRequest): Buffer => Buffer.from(UpdateAgentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateAgentRequest => UpdateAgentRequest.decode(value),
+    responseSerialize: (value: AgentInfo): Buffer => Buffer.from(AgentInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AgentInfo => AgentInfo.decode(value),
+  },
+  retireAgent: {
+    path: "/portfleet.v1.AutomationService/RetireAgent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetAgentRequest): Buffer => Buffer.from(GetAgentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetAgentRequest => GetAgentRequest.decode(value),
+    responseSerialize: (value: AgentInfo): Buffer => Buffer.from(AgentInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AgentInfo => AgentInfo.decode(value),
+  },
+  listAgentPushes: {
+    path: "/portfleet.v1.AutomationService/ListAgentPushes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAgentPushesRequest): Buffer =>
+      Buffer.from(ListAgentPushesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAgentPushesRequest => ListAgentPushesRequest.decode(value),
+    responseSerialize: (value: ListAgentPushesResponse): Buffer =>
+      Buffer.from(ListAgentPushesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAgentPushesResponse => ListAgentPushesResponse.decode(value),
+  },
+  /**
+   * Waits for the agent's AdapterCommandResult (FAILED_PRECONDITION when the agent is offline,
+   * DEADLINE_EXCEEDED after 15 s).
+   */
+  sendAdapterCommand: {
+    path: "/portfleet.v1.AutomationService/SendAdapterCommand" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SendAdapterCommandRequest): Buffer =>
+      Buffer.from(SendAdapterCommandRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SendAdapterCommandRequest => SendAdapterCommandRequest.decode(value),
+    responseSerialize: (value: AdapterCommandResult): Buffer =>
+      Buffer.from(AdapterCommandResult.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdapterCommandResult => AdapterCommandResult.decode(value),
+  },
+  listRuleSetVersions: {
+    path: "/portfleet.v1.AutomationService/ListRuleSetVersions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRuleSetVersionsRequest): Buffer =>
+      Buffer.from(ListRuleSetVersionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRuleSetVersionsRequest => ListRuleSetVersionsRequest.decode(value),
+    responseSerialize: (value: ListRuleSetVersionsResponse): Buffer =>
+      Buffer.from(ListRuleSetVersionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListRuleSetVersionsResponse => ListRuleSetVersionsResponse.decode(value),
+  },
+  diffRuleSetVersions: {
+    path: "/portfleet.v1.AutomationService/DiffRuleSetVersions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DiffRuleSetVersionsRequest): Buffer =>
+      Buffer.from(DiffRuleSetVersionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DiffRuleSetVersionsRequest => DiffRuleSetVersionsRequest.decode(value),
+    responseSerialize: (value: RuleSetDiff): Buffer => Buffer.from(RuleSetDiff.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RuleSetDiff => RuleSetDiff.decode(value),
+  },
+  updateSettings: {
+    path: "/portfleet.v1.AutomationService/UpdateSettings" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateSettingsRequest): Buffer =>
+      Buffer.from(UpdateSettingsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateSettingsRequest => UpdateSettingsRequest.decode(value),
+    responseSerialize: (value: RuleSetInfo): Buffer => Buffer.from(RuleSetInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RuleSetInfo => RuleSetInfo.decode(value),
+  },
+  exportRules: {
+    path: "/portfleet.v1.AutomationService/ExportRules" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExportRulesRequest): Buffer => Buffer.from(ExportRulesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExportRulesRequest => ExportRulesRequest.decode(value),
+    responseSerialize: (value: ExportRulesResponse): Buffer => Buffer.from(ExportRulesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExportRulesResponse => ExportRulesResponse.decode(value),
+  },
+  importRules: {
+    path: "/portfleet.v1.AutomationService/ImportRules" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImportRulesRequest): Buffer => Buffer.from(ImportRulesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportRulesRequest => ImportRulesRequest.decode(value),
+    responseSerialize: (value: RuleSetInfo): Buffer => Buffer.from(RuleSetInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RuleSetInfo => RuleSetInfo.decode(value),
+  },
+  listPushes: {
+    path: "/portfleet.v1.AutomationService/ListPushes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPushesRequest): Buffer => Buffer.from(ListPushesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPushesRequest => ListPushesRequest.decode(value),
+    responseSerialize: (value: ListPushesResponse): Buffer => Buffer.from(ListPushesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPushesResponse => ListPushesResponse.decode(value),
+  },
+  dryRunPush: {
+    path: "/portfleet.v1.AutomationService/DryRunPush" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreatePushRequest): Buffer => Buffer.from(CreatePushRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreatePushRequest => CreatePushRequest.decode(value),
+    responseSerialize: (value: DryRunResponse): Buffer => Buffer.from(DryRunResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DryRunResponse => DryRunResponse.decode(value),
+  },
+  retryPush: {
+    path: "/portfleet.v1.AutomationService/RetryPush" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPushRequest): Buffer => Buffer.from(GetPushRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPushRequest => GetPushRequest.decode(value),
+    responseSerialize: (value: PushInfo): Buffer => Buffer.from(PushInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PushInfo => PushInfo.decode(value),
+  },
+  rollbackPush: {
+    path: "/portfleet.v1.AutomationService/RollbackPush" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RollbackPushRequest): Buffer => Buffer.from(RollbackPushRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RollbackPushRequest => RollbackPushRequest.decode(value),
+    responseSerialize: (value: PushInfo): Buffer => Buffer.from(PushInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PushInfo => PushInfo.decode(value),
+  },
+  resumePush: {
+    path: "/portfleet.v1.AutomationService/ResumePush" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPushRequest): Buffer => Buffer.from(GetPushRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPushRequest => GetPushRequest.decode(value),
+    responseSerialize: (value: PushInfo): Buffer => Buffer.from(PushInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PushInfo => PushInfo.decode(value),
+  },
+  abortPush: {
+    path: "/portfleet.v1.AutomationService/AbortPush" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPushRequest): Buffer => Buffer.from(GetPushRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPushRequest => GetPushRequest.decode(value),
+    responseSerialize: (value: PushInfo): Buffer => Buffer.from(PushInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PushInfo => PushInfo.decode(value),
+  },
+  getLicense: {
+    path: "/portfleet.v1.AutomationService/GetLicense" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetLicenseRequest): Buffer => Buffer.from(GetLicenseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetLicenseRequest => GetLicenseRequest.decode(value),
+    responseSerialize: (value: LicenseInfo): Buffer => Buffer.from(LicenseInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LicenseInfo => LicenseInfo.decode(value),
+  },
+  activateLicense: {
+    path: "/portfleet.v1.AutomationService/ActivateLicense" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ActivateLicenseRequest): Buffer =>
+      Buffer.from(ActivateLicenseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ActivateLicenseRequest => ActivateLicenseRequest.decode(value),
+    responseSerialize: (value: LicenseInfo): Buffer => Buffer.from(LicenseInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LicenseInfo => LicenseInfo.decode(value),
+  },
+  /**
+   * The live events of the HTTP API's GET /api/events (agent presence, push progress, activity
+   * rates, license), as they happen.
+   */
+  watchEvents: {
+    path: "/portfleet.v1.AutomationService/WatchEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchEventsRequest): Buffer => Buffer.from(WatchEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchEventsRequest => WatchEventsRequest.decode(value),
+    responseSerialize: (value: Event): Buffer => Buffer.from(Event.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Event => Event.decode(value),
+  },
 } as const;
 
 export interface AutomationServiceServer extends UntypedServiceImplementation {
@@ -2762,6 +6869,32 @@ export interface AutomationServiceServer extends UntypedServiceImplementation {
   createPush: handleUnaryCall<CreatePushRequest, PushInfo>;
   getPush: handleUnaryCall<GetPushRequest, PushInfo>;
   getActivity: handleUnaryCall<GetActivityRequest, GetActivityResponse>;
+  updateAgent: handleUnaryCall<UpdateAgentRequest, AgentInfo>;
+  retireAgent: handleUnaryCall<GetAgentRequest, AgentInfo>;
+  listAgentPushes: handleUnaryCall<ListAgentPushesRequest, ListAgentPushesResponse>;
+  /**
+   * Waits for the agent's AdapterCommandResult (FAILED_PRECONDITION when the agent is offline,
+   * DEADLINE_EXCEEDED after 15 s).
+   */
+  sendAdapterCommand: handleUnaryCall<SendAdapterCommandRequest, AdapterCommandResult>;
+  listRuleSetVersions: handleUnaryCall<ListRuleSetVersionsRequest, ListRuleSetVersionsResponse>;
+  diffRuleSetVersions: handleUnaryCall<DiffRuleSetVersionsRequest, RuleSetDiff>;
+  updateSettings: handleUnaryCall<UpdateSettingsRequest, RuleSetInfo>;
+  exportRules: handleUnaryCall<ExportRulesRequest, ExportRulesResponse>;
+  importRules: handleUnaryCall<ImportRulesRequest, RuleSetInfo>;
+  listPushes: handleUnaryCall<ListPushesRequest, ListPushesResponse>;
+  dryRunPush: handleUnaryCall<CreatePushRequest, DryRunResponse>;
+  retryPush: handleUnaryCall<GetPushRequest, PushInfo>;
+  rollbackPush: handleUnaryCall<RollbackPushRequest, PushInfo>;
+  resumePush: handleUnaryCall<GetPushRequest, PushInfo>;
+  abortPush: handleUnaryCall<GetPushRequest, PushInfo>;
+  getLicense: handleUnaryCall<GetLicenseRequest, LicenseInfo>;
+  activateLicense: handleUnaryCall<ActivateLicenseRequest, LicenseInfo>;
+  /**
+   * The live events of the HTTP API's GET /api/events (agent presence, push progress, activity
+   * rates, license), as they happen.
+   */
+  watchEvents: handleServerStreamingCall<WatchEventsRequest, Event>;
 }
 
 export interface AutomationServiceClient extends Client {
@@ -2957,6 +7090,275 @@ export interface AutomationServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetActivityResponse) => void,
   ): ClientUnaryCall;
+  updateAgent(
+    request: UpdateAgentRequest,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
+  updateAgent(
+    request: UpdateAgentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
+  updateAgent(
+    request: UpdateAgentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
+  retireAgent(
+    request: GetAgentRequest,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
+  retireAgent(
+    request: GetAgentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
+  retireAgent(
+    request: GetAgentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
+  listAgentPushes(
+    request: ListAgentPushesRequest,
+    callback: (error: ServiceError | null, response: ListAgentPushesResponse) => void,
+  ): ClientUnaryCall;
+  listAgentPushes(
+    request: ListAgentPushesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAgentPushesResponse) => void,
+  ): ClientUnaryCall;
+  listAgentPushes(
+    request: ListAgentPushesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAgentPushesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Waits for the agent's AdapterCommandResult (FAILED_PRECONDITION when the agent is offline,
+   * DEADLINE_EXCEEDED after 15 s).
+   */
+  sendAdapterCommand(
+    request: SendAdapterCommandRequest,
+    callback: (error: ServiceError | null, response: AdapterCommandResult) => void,
+  ): ClientUnaryCall;
+  sendAdapterCommand(
+    request: SendAdapterCommandRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdapterCommandResult) => void,
+  ): ClientUnaryCall;
+  sendAdapterCommand(
+    request: SendAdapterCommandRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdapterCommandResult) => void,
+  ): ClientUnaryCall;
+  listRuleSetVersions(
+    request: ListRuleSetVersionsRequest,
+    callback: (error: ServiceError | null, response: ListRuleSetVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listRuleSetVersions(
+    request: ListRuleSetVersionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListRuleSetVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listRuleSetVersions(
+    request: ListRuleSetVersionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListRuleSetVersionsResponse) => void,
+  ): ClientUnaryCall;
+  diffRuleSetVersions(
+    request: DiffRuleSetVersionsRequest,
+    callback: (error: ServiceError | null, response: RuleSetDiff) => void,
+  ): ClientUnaryCall;
+  diffRuleSetVersions(
+    request: DiffRuleSetVersionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RuleSetDiff) => void,
+  ): ClientUnaryCall;
+  diffRuleSetVersions(
+    request: DiffRuleSetVersionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RuleSetDiff) => void,
+  ): ClientUnaryCall;
+  updateSettings(
+    request: UpdateSettingsRequest,
+    callback: (error: ServiceError | null, response: RuleSetInfo) => void,
+  ): ClientUnaryCall;
+  updateSettings(
+    request: UpdateSettingsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RuleSetInfo) => void,
+  ): ClientUnaryCall;
+  updateSettings(
+    request: UpdateSettingsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RuleSetInfo) => void,
+  ): ClientUnaryCall;
+  exportRules(
+    request: ExportRulesRequest,
+    callback: (error: ServiceError | null, response: ExportRulesResponse) => void,
+  ): ClientUnaryCall;
+  exportRules(
+    request: ExportRulesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExportRulesResponse) => void,
+  ): ClientUnaryCall;
+  exportRules(
+    request: ExportRulesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExportRulesResponse) => void,
+  ): ClientUnaryCall;
+  importRules(
+    request: ImportRulesRequest,
+    callback: (error: ServiceError | null, response: RuleSetInfo) => void,
+  ): ClientUnaryCall;
+  importRules(
+    request: ImportRulesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RuleSetInfo) => void,
+  ): ClientUnaryCall;
+  importRules(
+    request: ImportRulesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RuleSetInfo) => void,
+  ): ClientUnaryCall;
+  listPushes(
+    request: ListPushesRequest,
+    callback: (error: ServiceError | null, response: ListPushesResponse) => void,
+  ): ClientUnaryCall;
+  listPushes(
+    request: ListPushesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPushesResponse) => void,
+  ): ClientUnaryCall;
+  listPushes(
+    request: ListPushesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPushesResponse) => void,
+  ): ClientUnaryCall;
+  dryRunPush(
+    request: CreatePushRequest,
+    callback: (error: ServiceError | null, response: DryRunResponse) => void,
+  ): ClientUnaryCall;
+  dryRunPush(
+    request: CreatePushRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DryRunResponse) => void,
+  ): ClientUnaryCall;
+  dryRunPush(
+    request: CreatePushRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DryRunResponse) => void,
+  ): ClientUnaryCall;
+  retryPush(
+    request: GetPushRequest,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  retryPush(
+    request: GetPushRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  retryPush(
+    request: GetPushRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  rollbackPush(
+    request: RollbackPushRequest,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  rollbackPush(
+    request: RollbackPushRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  rollbackPush(
+    request: RollbackPushRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  resumePush(
+    request: GetPushRequest,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  resumePush(
+    request: GetPushRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  resumePush(
+    request: GetPushRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  abortPush(
+    request: GetPushRequest,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  abortPush(
+    request: GetPushRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  abortPush(
+    request: GetPushRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PushInfo) => void,
+  ): ClientUnaryCall;
+  getLicense(
+    request: GetLicenseRequest,
+    callback: (error: ServiceError | null, response: LicenseInfo) => void,
+  ): ClientUnaryCall;
+  getLicense(
+    request: GetLicenseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LicenseInfo) => void,
+  ): ClientUnaryCall;
+  getLicense(
+    request: GetLicenseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LicenseInfo) => void,
+  ): ClientUnaryCall;
+  activateLicense(
+    request: ActivateLicenseRequest,
+    callback: (error: ServiceError | null, response: LicenseInfo) => void,
+  ): ClientUnaryCall;
+  activateLicense(
+    request: ActivateLicenseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LicenseInfo) => void,
+  ): ClientUnaryCall;
+  activateLicense(
+    request: ActivateLicenseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LicenseInfo) => void,
+  ): ClientUnaryCall;
+  /**
+   * The live events of the HTTP API's GET /api/events (agent presence, push progress, activity
+   * rates, license), as they happen.
+   */
+  watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<Event>;
+  watchEvents(
+    request: WatchEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<Event>;
 }
 
 export const AutomationServiceClient = makeGenericClientConstructor(
