@@ -26,8 +26,9 @@ export interface LinuxDataPlaneOptions {
   /** Packets the kernel holds for us (NFQA_CFG_QUEUE_MAXLEN). */
   queueMaxLen?: number;
   /**
-   * Fail-open (default): while the agent is down, or its queue is full, packets pass unmodified
-   * (`--queue-bypass`, NFQA_CFG_F_FAIL_OPEN). Fail-closed drops them instead.
+   * Fail-open (default): while no agent listens on the queue (crashed, stopped), packets pass
+   * unmodified (`--queue-bypass`); fail-closed drops them. Either way a full queue drops (see
+   * QueueFlag in nfqueue.ts for why NFQA_CFG_F_FAIL_OPEN is not used).
    */
   failOpen?: boolean;
   /** Take GSO super-packets whole (NFQA_CFG_F_GSO) while no rule needs injection (default true). */
@@ -102,10 +103,10 @@ export class LinuxDataPlane implements DataPlane {
   async open(): Promise<void> {
     await this.steering.cleanStale();
     await this.refreshAdapters();
-    const { queueNum, queueMaxLen, failOpen, gso, slots } = this.options;
+    const { queueNum, queueMaxLen, gso, slots } = this.options;
     try {
-      this.lanes.push(new Lane({ queueNum, maxLen: queueMaxLen, failOpen, gso, slots }));
-      this.lanes.push(new Lane({ queueNum: queueNum + 1, maxLen: queueMaxLen, failOpen, gso: false, slots }));
+      this.lanes.push(new Lane({ queueNum, maxLen: queueMaxLen, gso, slots }));
+      this.lanes.push(new Lane({ queueNum: queueNum + 1, maxLen: queueMaxLen, gso: false, slots }));
     } catch (error) {
       for (const lane of this.lanes.splice(0)) lane.close();
       throw error;
@@ -147,7 +148,7 @@ export class LinuxDataPlane implements DataPlane {
     const injects = rules.some(
       (r) => r.enabled && ((r.forwardAs.reflection ?? 'none') !== 'none' || r.forwardAs.adapter !== undefined || r.forwardAs.clone === true),
     );
-    main.queue.setFlags((this.options.failOpen ? QueueFlag.FailOpen : 0) | (this.options.gso && !injects ? QueueFlag.Gso : 0));
+    main.queue.setFlags(this.options.gso && !injects ? QueueFlag.Gso : 0);
     return [];
   }
 

@@ -16,7 +16,11 @@ const CfgAttr = { Cmd: 1, Params: 2, QueueMaxLen: 3, Mask: 4, Flags: 5 } as cons
 const CfgCmd = { Bind: 1, Unbind: 2 } as const;
 const NFQNL_COPY_PACKET = 2;
 
-/** Queue flags (NFQA_CFG_F_*). */
+/**
+ * Queue flags (NFQA_CFG_F_*). FailOpen is never set: when the queue is full, packets leaking
+ * through unmodified reach the wrong ports mid-conversation (resets, ICMP errors that abort the
+ * peers); dropping them is ordinary congestion loss, as on a saturated kernel NAT path.
+ */
 export const QueueFlag = { FailOpen: 1, Conntrack: 2, Gso: 4 } as const;
 
 /** Attributes of a queued-packet message (NFQA_*). */
@@ -55,8 +59,6 @@ export interface NfQueueOptions {
   queueNum: number;
   /** Packets the kernel holds for us before it bypasses (fail-open) or drops them. */
   maxLen: number;
-  /** NFQA_CFG_F_FAIL_OPEN: accept unmodified instead of dropping when the queue is full. */
-  failOpen: boolean;
   /** NFQA_CFG_F_GSO: take GSO super-packets whole instead of segmenting before queueing. */
   gso: boolean;
   /** recvmmsg slots (packets per receive call). */
@@ -157,11 +159,11 @@ export class NfQueue {
       `configure queue ${queueNum}`,
     );
     this.currentFlags = -1;
-    this.setFlags((this.options.failOpen ? QueueFlag.FailOpen : 0) | (this.options.gso ? QueueFlag.Gso : 0), false);
+    this.setFlags(this.options.gso ? QueueFlag.Gso : 0, false);
   }
 
   /**
-   * Sets the queue flags (FailOpen | Gso at once); takes effect for packets queued after. Before
+   * Sets the queue flags (all of those in the mask at once); takes effect for packets queued after. Before
    * packets flow it waits for the kernel's ack; after, it cannot (the ack would sit behind packets).
    */
   setFlags(flags: number, packetsFlowing = true): void {

@@ -1,0 +1,226 @@
+/**
+ * Linux data-plane throughput and latency (issue 6), as root, in namespaces this run creates and
+ * removes: client ─ router ─ server over veths (198.18.0.0/15, fd00::/8 only). The same forwarded
+ * path is measured three ways in one run:
+ *   direct      the client talks to the server's real port (plain routing)
+ *   kernel_dnat nftables DNAT of the port forward in the router (conntrack)
+ *   portfleet   the agent's engine + Linux data plane in the router doing the same port forward
+ * iperf3 TCP (Gbit/s, one stream) and UDP (received kpps, 1200-byte datagrams), and TCP connect +
+ * 1-byte echo (p50 µs over sequential connections). Human table on stderr, one JSON line last:
+ *   npm run bench:dataplane [-- --seconds 5 --connections 2000 --streams 1]
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { promisify } from 'node:util';
+import { benchArgs } from './bench-args';
+import { machineLoad, note, printResult, printTable, round } from './bench-output';
+
+const exec = promisify(execFile);
+// From the sources (load-tests/bench) or the build (load-tests/dist/bench).
+const ROOT = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '../../..')].find((dir) =>
+  existsSync(path.join(dir, 'agent/test/dataplane/support/runner.ts')),
+)!;
+const SUPPORT = path.join(ROOT, 'agent/test/dataplane/support');
+const { num } = benchArgs({ seconds: 5, connections: 2000, streams: 1 }, {});
+
+const tag = `b${process.pid % 10000}`;
+const NS = { client: `pf${tag}-c`, router: `pf${tag}-r`, server: `pf${tag}-s` };
+const SERVER = '198.18.2.2';
+/** Ports the client uses: the real service, DNAT'ed to it, forwarded by portfleet. */
+const IPERF = { direct: 5201, kernel_dnat: 5202, portfleet: 5203 } as const;
+const ECHO = { direct: 7001, kernel_dnat: 7002, portfleet: 7003 } as const;
+/**
+ * Portfleet forwards to its own instance of each server: its steering leaves the ports it forwards
+ * to untracked (CT --notrack), which would take the kernel DNAT's replies out of conntrack too.
+ */
+const BEHIND_PORTFLEET = { iperf: 5211, echo: 7011 } as const;
+type Way = keyof typeof IPERF;
+const WAYS: Way[] = ['direct', 'kernel_dnat', 'portfleet'];
+
+async function sh(ns: string, command: string): Promise<string> {
+  const { stdout } = await exec('ip', ['netns', 'exec', ns, 'sh', '-c', command], { maxBuffer: 64 << 20 });
+  return stdout;
+}
+
+async function teardown(): Promise<void> {
+  for (const ns of Object.values(NS)) {
+    const pids = await exec('ip', ['netns', 'pids', ns]).then((r) => r.stdout.split('\n').filter(Boolean), () => []);
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await exec('ip', ['netns', 'del', ns]).catch(() => undefined);
+  }
+}
+
+async function setup(): Promise<void> {
+  await teardown();
+  for (const ns of Object.values(NS)) await exec('ip', ['netns', 'add', ns]);
+  for (const ns of Object.values(NS)) await sh(ns, 'ip link set lo up');
+  await sh(NS.router, 'sysctl -qw net.ipv4.ip_forward=1');
+  const link = async (peer: string, subnet: number, role: string) => {
+    const inRouter = `pf${tag}${role}r`;
+    const inPeer = `pf${tag}${role}p`;
+    await exec('ip', ['link', 'add', inRouter, 'netns', NS.router, 'type', 'veth', 'peer', 'name', inPeer, 'netns', peer]);
+    await sh(NS.router, `ip addr add 198.18.${subnet}.1/24 dev ${inRouter} && ip link set ${inRouter} up`);
+    await sh(peer, `ip addr add 198.18.${subnet}.2/24 dev ${inPeer} && ip link set ${inPeer} up && ip route add default via 198.18.${subnet}.1`);
+  };
+  await link(NS.client, 1, 'c');
+  await link(NS.server, 2, 's');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await sh(NS.client, `ping -c1 -W1 ${SERVER} >/dev/null`);
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+  }
+  // Kernel DNAT of the same forwards (TCP and UDP: iperf3 UDP data uses the control port number).
+  await sh(
+    NS.router,
+    `nft -f - <<'EOF'
+table ip pfbench {
+  chain prerouting {
+    type nat hook prerouting priority dstnat;
+    ip daddr ${SERVER} tcp dport ${IPERF.kernel_dnat} dnat to ${SERVER}:${IPERF.direct}
+    ip daddr ${SERVER} udp dport ${IPERF.kernel_dnat} dnat to ${SERVER}:${IPERF.direct}
+    ip daddr ${SERVER} tcp dport ${ECHO.kernel_dnat} dnat to ${SERVER}:${ECHO.direct}
+  }
+}
+EOF`,
+  );
+}
+
+function background(ns: string, command: string[], ready?: RegExp): Promise<ChildProcess> {
+  const child = spawn('ip', ['netns', 'exec', ns, ...command], { stdio: ['pipe', 'pipe', 'pipe'] });
+  if (!ready) return Promise.resolve(child);
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${command.join(' ')}: not ready; output: ${seen}`)), 30_000);
+    const onLine = (line: string) => {
+      seen += `${line}\n`;
+      if (ready.test(line)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    readline.createInterface({ input: child.stdout! }).on('line', onLine);
+    readline.createInterface({ input: child.stderr! }).on('line', onLine);
+    child.on('exit', (code) => reject(new Error(`${command.join(' ')} exited ${code}: ${seen}`)));
+  });
+}
+
+function rule(id: string, protocol: 'tcp' | 'udp', from: number, to: number) {
+  return { id, enabled: true, activityMonitoring: true, selector: { direction: 'inbound', protocol, localPort: from }, forwardAs: { localPort: to } };
+}
+
+async function iperf(way: Way, udp: boolean): Promise<number> {
+  const args = `-c ${SERVER} -p ${IPERF[way]} -t ${num.seconds} -P ${num.streams} -J${udp ? ' -u -b 0 -l 1200' : ''}`;
+  for (let attempt = 1; ; attempt++) {
+    const text = await sh(NS.client, `iperf3 ${args} || true`);
+    const report = JSON.parse(text) as {
+      error?: string;
+      end: { sum_received?: { bits_per_second: number }; sum?: { packets: number; lost_packets: number; seconds: number } };
+    };
+    if (report.error) {
+      // The one-test-at-a-time server may still be closing the previous test.
+      if (/busy/i.test(report.error) && attempt < 10) {
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      throw new Error(`iperf3 ${args}: ${report.error}`);
+    }
+    if (!udp) return report.end.sum_received!.bits_per_second / 1e9;
+    const sum = report.end.sum!;
+    return (sum.packets - sum.lost_packets) / sum.seconds / 1e3;
+  }
+}
+
+/** Sequential TCP connect + 1-byte echo from the client namespace; p50 in microseconds. */
+async function connectEcho(way: Way): Promise<number> {
+  const script = `
+    const net = require('node:net');
+    const times = [];
+    const one = () => new Promise((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      const s = net.connect({ host: '${SERVER}', port: ${ECHO[way]} }, () => s.write('x'));
+      s.once('data', () => { times.push(Number(process.hrtime.bigint() - t0) / 1000); s.destroy(); resolve(); });
+      s.once('error', reject);
+    });
+    (async () => {
+      for (let i = 0; i < ${num.connections}; i++) await one();
+      times.sort((a, b) => a - b);
+      console.log(JSON.stringify({ p50: times[Math.floor(times.length / 2)] }));
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const { stdout } = await exec('ip', ['netns', 'exec', NS.client, process.execPath, '-e', script], { maxBuffer: 1 << 20 });
+  return (JSON.parse(stdout.trim()) as { p50: number }).p50;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench:dataplane needs root (network namespaces, NFQUEUE, nftables)');
+  note(`machine: ${machineLoad()}`);
+  await setup();
+  const children: ChildProcess[] = [];
+  try {
+    for (const port of [IPERF.direct, BEHIND_PORTFLEET.iperf]) {
+      children.push(await background(NS.server, ['iperf3', '-s', '-p', String(port), '--forceflush'], /listening/i));
+    }
+    for (const port of [ECHO.direct, BEHIND_PORTFLEET.echo]) {
+      children.push(await background(NS.server, [process.execPath, path.join(SUPPORT, 'peer.js'), 'tcp-server', SERVER, String(port)], /listening/));
+    }
+    const config = {
+      rules: [
+        rule('iperf-tcp', 'tcp', IPERF.portfleet, BEHIND_PORTFLEET.iperf),
+        rule('iperf-udp', 'udp', IPERF.portfleet, BEHIND_PORTFLEET.iperf),
+        rule('echo', 'tcp', ECHO.portfleet, BEHIND_PORTFLEET.echo),
+      ],
+      settings: { applyDelayMs: 0, tcpTimeoutS: 300, udpTimeoutS: 60 },
+    };
+    children.push(
+      await background(NS.router, [process.execPath, '-r', path.join(SUPPORT, 'register-ts.js'), path.join(SUPPORT, 'runner.ts'), JSON.stringify(config)], /"event":"ready"/),
+    );
+    const tcp = {} as Record<Way, number>;
+    const udp = {} as Record<Way, number>;
+    const latency = {} as Record<Way, number>;
+    for (const way of WAYS) {
+      note(`TCP ${way}`);
+      tcp[way] = await iperf(way, false);
+    }
+    for (const way of WAYS) {
+      note(`UDP ${way}`);
+      udp[way] = await iperf(way, true);
+    }
+    for (const way of WAYS) {
+      note(`connect+echo ${way}`);
+      latency[way] = await connectEcho(way);
+    }
+    printTable(`data plane, forwarded path, ${num.streams} stream(s), ${num.seconds} s each (${machineLoad()})`, [
+      ...WAYS.map((w): [string, number] => [`TCP Gbit/s ${w}`, round(tcp[w], 2)]),
+      ...WAYS.map((w): [string, number] => [`UDP kpps ${w}`, round(udp[w], 1)]),
+      ...WAYS.map((w): [string, number] => [`connect+echo p50 µs ${w}`, round(latency[w], 0)]),
+    ]);
+    printResult({
+      tcp_gbps: Object.fromEntries(WAYS.map((w) => [w, round(tcp[w], 3)])),
+      udp_kpps: Object.fromEntries(WAYS.map((w) => [w, round(udp[w], 1)])),
+      connect_echo_p50_us: Object.fromEntries(WAYS.map((w) => [w, round(latency[w], 0)])),
+      tcp_ratio: round(tcp.portfleet / tcp.kernel_dnat, 3),
+      udp_ratio: round(udp.portfleet / udp.kernel_dnat, 3),
+      latency_ratio: round(latency.portfleet / latency.kernel_dnat, 3),
+    } as unknown as Record<string, number>);
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    await teardown();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:dataplane failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
