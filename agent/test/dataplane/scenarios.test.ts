@@ -3,7 +3,7 @@
  * the agent namespace; real TCP and UDP peers run in the client and server namespaces.
  */
 import type { Rule, Settings } from '@portfleet/proto';
-import { client, createTopology, describeDataPlane, destroyTopology, NsProcess, peerArgs, runnerArgs, setHosts, type Topology, waitFor } from './support/netns';
+import { client, createTopology, describeDataPlane, destroyTopology, NsProcess, peerArgs, runnerArgs, setHosts, sh, type Topology, waitFor } from './support/netns';
 
 jest.setTimeout(60_000);
 
@@ -121,6 +121,24 @@ describeDataPlane('Linux data plane: seed scenarios with real traffic', () => {
       await waitFor(async () => expect(sink.all('datagram')).toHaveLength(10), 3000);
       expect(sink.all('datagram')[0]).toMatchObject({ from: topo.client[family] });
       expect((await stats(runner)).plane.emitted).toBe(10);
+    });
+
+    test(`cloning (${family}): a TCP conversation is copied to a monitor host; the monitor's answers are dropped`, async () => {
+      const a = topo.agent.client[family];
+      const tool = family === 'v4' ? 'iptables-nft' : 'ip6tables-nft';
+      const count = `-p tcp -s ${topo.client[family]} --dport 80`;
+      await sh(topo.monitor.ns, `${tool} -A INPUT ${count}`);
+      await start(topo.agent.ns, peerArgs('tcp-server', family === 'v4' ? '0.0.0.0' : '::', 80));
+      const runner = await agent([rule('c2', { direction: 'inbound', protocol: 'tcp', localPort: 80 }, { clone: true, localAddress: topo.monitor[family] })]);
+      expect(await client(topo.client.ns, 'tcp-client', a, 80, 100_000)).toMatchObject({ ok: true, bytes: 100_000 });
+      const s = await stats(runner);
+      // Every client packet was copied to the monitor (nothing listens there: it answers with
+      // resets, which the agent drops instead of letting them reach the client).
+      const seen = Number(/-c (\d+) /.exec((await sh(topo.monitor.ns, `${tool} -v -S INPUT`)).split('\n').find((l) => l.includes('--dport 80'))!)![1]);
+      expect(s.plane.emitted).toBeGreaterThan(10);
+      expect(seen).toBe(s.plane.emitted);
+      expect(s.plane.dropped).toBeGreaterThan(0);
+      await sh(topo.monitor.ns, `${tool} -D INPUT ${count}`);
     });
 
     test(`scenario 5 (${family}): inbound TCP:80 relayed by mirror reflection to another server's port 8080`, async () => {
