@@ -2,6 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import {
   AgentServiceService,
   type Ack,
+  type AdapterCommand,
+  type AdapterCommandResult,
   type AgentMessage,
   type AgentServiceServer,
   type ApplyRuleSet,
@@ -26,10 +28,14 @@ export interface AgentStream {
   agentId: string;
   authorization: string;
   hello?: Hello;
+  /** Every Hello on this stream (the agent sends a fresh one after an adapter change). */
+  hellos: Hello[];
+  adapterResults: AdapterCommandResult[];
   acks: Ack[];
   heartbeats: number;
   ended: boolean;
   push(message: ApplyRuleSet): void;
+  command(message: AdapterCommand): void;
 }
 
 /**
@@ -45,24 +51,28 @@ export class FakeController {
 
   private constructor(
     private readonly server: grpc.Server,
-    readonly port: number,
+    readonly address: string,
     readonly memory: ControllerMemory,
     private readonly heartbeatIntervalMs: number,
   ) {}
 
-  static async start(options: { port?: number; memory?: ControllerMemory; heartbeatIntervalMs?: number } = {}): Promise<FakeController> {
+  /** `unixSocket`: listen on `unix:<path>` instead of loopback TCP (reachable from other network namespaces). */
+  static async start(options: { port?: number; unixSocket?: string; memory?: ControllerMemory; heartbeatIntervalMs?: number } = {}): Promise<FakeController> {
     const server = new grpc.Server();
     const memory = options.memory ?? newMemory();
+    const bind = options.unixSocket ? `unix:${options.unixSocket}` : `127.0.0.1:${options.port ?? 0}`;
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      server.bindAsync(bind, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
     );
-    const controller = new FakeController(server, port, memory, options.heartbeatIntervalMs ?? 1_000);
+    const address = options.unixSocket ? bind : `127.0.0.1:${port}`;
+    const controller = new FakeController(server, address, memory, options.heartbeatIntervalMs ?? 1_000);
     server.addService(AgentServiceService, controller.implementation());
     return controller;
   }
 
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
+  /** The TCP port (loopback controllers only). */
+  get port(): number {
+    return Number(this.address.split(':').at(-1));
   }
 
   /** Resolves once `check` holds (checked after every event). */
@@ -114,16 +124,25 @@ export class FakeController {
         const stream: AgentStream = {
           agentId,
           authorization,
+          hellos: [],
+          adapterResults: [],
           acks: [],
           heartbeats: 0,
           ended: false,
           push: (value) => send({ body: { $case: 'apply', value } }),
+          command: (value) => send({ body: { $case: 'adapterCommand', value } }),
         };
         this.streams.push(stream);
         call.on('data', (message: AgentMessage) => {
           const body = message.body;
           switch (body?.$case) {
             case 'hello': {
+              stream.hellos.push(body.value);
+              // Only the first Hello opens the session; later ones update the inventory.
+              if (stream.hello) {
+                stream.hello = body.value;
+                break;
+              }
               stream.hello = body.value;
               const seqs = memory.storedSeqs.get(agentId) ?? new Set<number>();
               send({ body: { $case: 'welcome', value: { agentId, heartbeatIntervalMs: this.heartbeatIntervalMs, activitySeqStored: Math.max(0, ...seqs) } } });
@@ -135,6 +154,9 @@ export class FakeController {
               break;
             case 'ack':
               stream.acks.push(body.value);
+              break;
+            case 'adapterResult':
+              stream.adapterResults.push(body.value);
               break;
             case 'activity': {
               if (this.silent) break; // a hung controller stores nothing

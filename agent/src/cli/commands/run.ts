@@ -10,6 +10,7 @@ import { platformMacChanger } from '../../mac/platform-mac-changer';
 import { CliError } from '../cli-error';
 import { createDataPlane, DATAPLANE_KINDS, defaultDataPlane, type DataPlaneKind } from '../dataplane-choice';
 import { EXIT_LICENSE, EXIT_NOT_ENROLLED } from '../exit-codes';
+import { queueRulesFile } from '../standalone-rules';
 import { announce, createLogger } from '../log';
 import { removePidFile, writePidFile } from '../pid-file';
 import { stateDirOption } from '../state-dir-option';
@@ -19,6 +20,7 @@ interface RunOptions {
   standalone?: boolean;
   dataplane?: DataPlaneKind;
   tap?: string;
+  rules?: string;
   reportIntervalMs: number;
 }
 
@@ -40,8 +42,10 @@ export function runCommand(program: Command): void {
     .option('--tap <path|port>', 'memory data plane: listen for packets on this Unix socket path, or loopback TCP port')
     .option('--report-interval-ms <ms>', 'period of activity reports', positiveInteger, 5_000)
     .option('--standalone', 'run without a controller: rules only from `portfleet-agent rules import`, edition from `license activate` (else a 30-day trial)')
+    .option('--rules <file>', 'standalone: this host\'s rule list (rules file format), applied at start and again on SIGHUP; allowed in every edition')
     .addOption(stateDirOption())
     .action(async (options: RunOptions) => {
+      if (options.rules !== undefined && !options.standalone) throw new CliError('--rules needs --standalone (a managed agent gets its rules from the controller)');
       const log = createLogger();
       const store = new StateStore(options.stateDir);
       let credential;
@@ -71,6 +75,7 @@ export function runCommand(program: Command): void {
           `standalone: ${EDITION_NAMES[local.edition]} edition (${local.source === 'trial' ? 'trial' : 'serial key'})`,
         );
         announce(`PORTFLEET_AGENT_EDITION edition=${local.edition} source=${local.source}`);
+        if (options.rules !== undefined) await queueRulesFile(options.rules, local.edition, store.dir);
       }
 
       const chosen = options.dataplane
@@ -96,9 +101,24 @@ export function runCommand(program: Command): void {
         { event: 'agent.starting', agentId: credential?.agentId, controller: credential?.controller ?? 'none (standalone)', stateDir: store.dir, dataplane: plane.capabilities.kind },
         'agent starting',
       );
-      // `rules import` sends SIGHUP to have waiting imports applied at once.
-      const reload = () => void agent.applyImported().catch((error: Error) => log.error({ event: 'rules.import_failed', error: error.message }, 'could not apply imported rules'));
+      // `rules import` sends SIGHUP to have waiting imports applied at once; --rules is read again.
+      const reload = () =>
+        void (async () => {
+          if (options.rules !== undefined && standaloneEdition) await queueRulesFile(options.rules, standaloneEdition, store.dir);
+          await agent.applyImported();
+        })().catch((error: Error) => log.error({ event: 'rules.import_failed', error: error.message }, 'could not apply the rules file; the running list is unchanged'));
       process.on('SIGHUP', reload);
+      // Listening before anything is announced: a supervisor may signal as soon as it reads a line.
+      const stopRequested = new Promise<void>((resolve) => {
+        const shutdown = (signal: string) => {
+          log.info({ event: 'agent.stopping', signal }, 'agent stopping');
+          process.off('SIGINT', shutdown);
+          process.off('SIGTERM', shutdown);
+          resolve();
+        };
+        process.on('SIGINT', shutdown);
+        process.on('SIGTERM', shutdown);
+      });
       try {
         await agent.start();
       } catch (error) {
@@ -109,16 +129,7 @@ export function runCommand(program: Command): void {
       const tap = plane instanceof MemoryDataPlane ? plane.tapAddress() : undefined;
       if (tap) announce(`PORTFLEET_AGENT_TAP listening=${tap}`);
 
-      await new Promise<void>((resolve) => {
-        const shutdown = (signal: string) => {
-          log.info({ event: 'agent.stopping', signal }, 'agent stopping');
-          process.off('SIGINT', shutdown);
-          process.off('SIGTERM', shutdown);
-          resolve();
-        };
-        process.on('SIGINT', shutdown);
-        process.on('SIGTERM', shutdown);
-      });
+      await stopRequested;
       process.off('SIGHUP', reload);
       await agent.stop();
       await removePidFile(store.dir);
