@@ -1,5 +1,5 @@
 import { request } from './http';
-import type { ActivityTotal } from './types';
+import type { ActivityRates, ActivitySeries, ActivityTotal } from './types';
 
 export async function listActivity(filter: { agentId?: string; ruleId?: string } = {}): Promise<ActivityTotal[]> {
   const query = new URLSearchParams();
@@ -8,3 +8,17 @@ export async function listActivity(filter: { agentId?: string; ruleId?: string }
   const suffix = query.size > 0 ? `?${query}` : '';
   return (await request<{ totals: ActivityTotal[] }>('GET', `/api/activity${suffix}`)).totals;
 }
+
+export type SeriesScope = { scope: 'fleet' } | { scope: 'agent'; agentId: string } | { scope: 'rule'; ruleId: string; agentId?: string };
+
+/** The last `minutes` of activity in `bucketSeconds` buckets (zeros where nothing happened). */
+export async function activitySeries(scope: SeriesScope, minutes = 60, bucketSeconds: 60 | 300 | 3600 = 60): Promise<ActivitySeries> {
+  const query = new URLSearchParams(Object.entries(scope).filter(([, v]) => v !== undefined) as [string, string][]);
+  const now = Date.now();
+  query.set('from', new Date(now - minutes * 60_000).toISOString());
+  query.set('to', new Date(now).toISOString());
+  query.set('bucketSeconds', String(bucketSeconds));
+  return request<ActivitySeries>('GET', `/api/activity/series?${query}`);
+}
+
+export const activityRates = () => request<ActivityRates>('GET', '/api/activity/rates');

@@ -3,7 +3,8 @@ export interface FieldProblem {
   field: string;
   code: string;
   message: string;
-  ruleIndex?: number;
+  ruleIndex?: number | null;
+  ruleId?: string | null;
 }
 
 /** A failed API call: HTTP status plus the controller's error body (docs/http-api.md). */

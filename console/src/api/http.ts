@@ -39,3 +39,15 @@ export async function request<T>(method: Method, path: string, body?: unknown): 
   const text = await response.text();
   return (text ? JSON.parse(text) : undefined) as T;
 }
+
+/** A file the controller serves as an attachment: its text and the name it suggests. */
+export async function download(path: string): Promise<{ text: string; filename: string | null }> {
+  const response = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+  if (!response.ok) {
+    if (response.status === 401) onUnauthorized?.();
+    throw await ApiError.fromResponse(response);
+  }
+  const disposition = response.headers.get('content-disposition') ?? '';
+  const filename = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? null;
+  return { text: await response.text(), filename };
+}

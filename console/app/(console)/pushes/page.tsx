@@ -1,8 +1,8 @@
 import type { Metadata } from 'next';
-import { NewPush } from '@/modules/pushes/new-push';
+import { PushList } from '@/modules/pushes/push-list';
 
 export const metadata: Metadata = { title: 'Pushes' };
 
-export default function PushesPage() {
-  return <NewPush />;
+export default function Page() {
+  return <PushList />;
 }

@@ -1,8 +1,8 @@
 import type { Metadata } from 'next';
-import { RuleSetEditor } from '@/modules/rules/rule-set-editor';
+import { RuleSetIndex } from '@/modules/rules/rule-set-index';
 
 export const metadata: Metadata = { title: 'Rules' };
 
-export default function RulesPage() {
-  return <RuleSetEditor />;
+export default function Page() {
+  return <RuleSetIndex />;
 }

@@ -31,3 +31,8 @@ export function DriftBadge({ agent }: { agent: Agent }) {
       return <span className="badge badge-plain">no push yet</span>;
   }
 }
+
+export function EditionBadge({ agent }: { agent: Agent }) {
+  if (!agent.edition) return <span className="muted">—</span>;
+  return <span className="badge badge-plain" style={{ textTransform: 'capitalize' }} data-testid="agent-edition">{agent.edition}</span>;
+}

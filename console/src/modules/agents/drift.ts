@@ -8,6 +8,9 @@ export type Drift = 'none' | 'in-sync' | 'drift';
 
 export function driftOf(agent: Agent): Drift {
   if (agent.desiredVersion === null) return 'none';
-  const same = agent.appliedVersion === agent.desiredVersion && agent.appliedRuleSetId === agent.desiredRuleSetId;
+  // The controller also compares content hashes; without its verdict, compare versions.
+  const same = agent.drift !== undefined
+    ? !agent.drift
+    : agent.appliedVersion === agent.desiredVersion && agent.appliedRuleSetId === agent.desiredRuleSetId;
   return same ? 'in-sync' : 'drift';
 }

@@ -11,18 +11,21 @@ interface Props {
   error?: string;
   /** Adapter names the fleet reported, offered as suggestions. */
   adapterOptions?: readonly string[];
+  /** Why the edition does not allow this field; the field stays off (or can only be turned off). */
+  gated?: string | null;
 }
 
 /** One optional rule field: its own checkbox enables the input (SPEC §1). */
-export function OptionalField({ field, draft, onChange, error, adapterOptions = [] }: Props) {
+export function OptionalField({ field, draft, onChange, error, adapterOptions = [], gated = null }: Props) {
   const id = useId();
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
   const listId = field.kind === 'adapter' && adapterOptions.length > 0 ? `${id}-adapters` : undefined;
   return (
-    <div className={styles.optional} data-field={field.key}>
-      <label className={styles.toggle}>
-        <input type="checkbox" checked={draft.on} onChange={(e) => onChange({ ...draft, on: e.target.checked })} />
+    <div className={styles.optional} data-field={field.key} data-gated={gated ? true : undefined}>
+      <label className={styles.toggle} title={gated ?? undefined}>
+        <input type="checkbox" checked={draft.on} disabled={gated !== null && !draft.on}
+          onChange={(e) => onChange({ ...draft, on: e.target.checked })} />
         {field.label}
       </label>
       <div className={styles.control}>
@@ -44,6 +47,7 @@ export function OptionalField({ field, draft, onChange, error, adapterOptions = 
           </datalist>
         )}
         {field.kind === 'address' && draft.on && <AddressHint id={hintId} value={draft.value} />}
+        {gated && <span className="hint" data-testid="gate-reason">🔒 {gated}</span>}
         {error && <span id={errorId} className="field-error" role="alert">{error}</span>}
       </div>
     </div>

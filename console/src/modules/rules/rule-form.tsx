@@ -1,6 +1,7 @@
 'use client';
 import { useState, type FormEvent } from 'react';
 import type { Direction, NewRule, Protocol, Reflection } from '@/api/types';
+import type { Gate } from './edition-gates';
 import { EndpointSection } from './endpoint-section';
 import { problemsOf, type SaveProblems } from './field-errors';
 import { ruleFromDraft, type RuleDraft } from './rule-draft';
@@ -19,10 +20,13 @@ interface Props {
   onSave: (rule: NewRule) => Promise<void>;
   onCancel: () => void;
   adapterOptions: readonly string[];
+  gate: Gate;
 }
 
 /** Add/edit one rule: a Traffic Selector and a Forward As section; the controller judges it. */
-export function RuleForm({ title, initial, onSave, onCancel, adapterOptions }: Props) {
+export function RuleForm({ title, initial, onSave, onCancel, adapterOptions, gate }: Props) {
+  const descriptionGate = gate('descriptions');
+  const cloneGate = gate('cloneAndReflection');
   const [draft, setDraft] = useState(initial);
   const [problems, setProblems] = useState<SaveProblems>({ byField: {}, general: [] });
   const [saving, setSaving] = useState(false);
@@ -62,12 +66,14 @@ export function RuleForm({ title, initial, onSave, onCancel, adapterOptions }: P
       <label className="field">
         <span>Description</span>
         <input className="input" value={draft.description} placeholder="e.g. Web server on 8080"
+          disabled={descriptionGate !== null && draft.description === ''}
           aria-invalid={err.description ? true : undefined} onChange={(e) => set('description', e.target.value)} />
+        {descriptionGate && <span className="hint" data-testid="gate-reason">🔒 {descriptionGate}</span>}
         {err.description && <span className="field-error" role="alert">{err.description}</span>}
       </label>
       <div className={styles.sections}>
         <EndpointSection legend="Traffic selector" path="selector" fields={draft.selector} errors={err}
-          adapterOptions={adapterOptions} onChange={(fields) => set('selector', fields)}>
+          adapterOptions={adapterOptions} gate={gate} onChange={(fields) => set('selector', fields)}>
           <div className={styles.required}>
             <label className="field">
               <span>Direction</span>
@@ -89,11 +95,11 @@ export function RuleForm({ title, initial, onSave, onCancel, adapterOptions }: P
           </div>
         </EndpointSection>
         <EndpointSection legend="Forward as" path="forwardAs" fields={draft.forwardAs} errors={err}
-          adapterOptions={adapterOptions} onChange={(fields) => set('forwardAs', fields)}>
+          adapterOptions={adapterOptions} gate={gate} onChange={(fields) => set('forwardAs', fields)}>
           <div className={styles.required}>
             <label className="field">
               <span>Reflection</span>
-              <select className="select" value={draft.reflection} onChange={(e) => set('reflection', e.target.value as Reflection)}>
+              <select className="select" value={draft.reflection} disabled={cloneGate !== null && draft.reflection === 'none'} onChange={(e) => set('reflection', e.target.value as Reflection)}>
                 <option value="none">None</option>
                 <option value="mirror">Mirror (swap source and destination)</option>
                 <option value="route">Route (send back unchanged)</option>
@@ -101,9 +107,10 @@ export function RuleForm({ title, initial, onSave, onCancel, adapterOptions }: P
               {err['forwardAs.reflection'] && <span className="field-error" role="alert">{err['forwardAs.reflection']}</span>}
             </label>
             <label className={`${styles.toggle} ${styles.cloneToggle}`}>
-              <input type="checkbox" checked={draft.clone} onChange={(e) => set('clone', e.target.checked)} />
+              <input type="checkbox" checked={draft.clone} disabled={cloneGate !== null && !draft.clone} onChange={(e) => set('clone', e.target.checked)} />
               Clone (send a transformed copy, let the original through)
             </label>
+            {cloneGate && <span className="hint" data-testid="gate-reason" style={{ gridColumn: '1 / -1' }}>🔒 {cloneGate}</span>}
             {err['forwardAs.clone'] && <span className="field-error" role="alert">{err['forwardAs.clone']}</span>}
           </div>
         </EndpointSection>

@@ -2,13 +2,18 @@
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import type { ReactNode } from 'react';
+import { WatermarkBanner } from '@/modules/license/watermark-banner';
 import { useSession } from '@/modules/session/session-provider';
 import styles from './app-shell.module.css';
 
-const NAV = [
+const NAV: { href: string; label: string; icon: string; adminOnly?: boolean }[] = [
   { href: '/agents', label: 'Agents', icon: '▦' },
   { href: '/rules', label: 'Rules', icon: '≡' },
   { href: '/pushes', label: 'Pushes', icon: '↗' },
+  { href: '/licenses', label: 'License', icon: '✦' },
+  { href: '/audit', label: 'Audit log', icon: '☰', adminOnly: true },
+  { href: '/tokens', label: 'API tokens', icon: '⚿', adminOnly: true },
+  { href: '/users', label: 'Users', icon: '☺', adminOnly: true },
 ];
 
 export function AppShell({ children }: { children: ReactNode }) {
@@ -23,7 +28,7 @@ export function AppShell({ children }: { children: ReactNode }) {
           <span>Portfleet</span>
         </Link>
         <nav className={styles.nav} aria-label="Main">
-          {NAV.map((item) => {
+          {NAV.filter((item) => !item.adminOnly || user.role === 'admin').map((item) => {
             const active = pathname === item.href || pathname.startsWith(`${item.href}/`);
             return (
               <Link key={item.href} href={item.href} className={active ? `${styles.link} ${styles.active}` : styles.link}
@@ -45,7 +50,10 @@ export function AppShell({ children }: { children: ReactNode }) {
           <button type="button" className={styles.logout} onClick={() => void logout()}>Log out</button>
         </div>
       </aside>
-      <main className={styles.main}>{children}</main>
+      <main className={styles.main}>
+        <WatermarkBanner />
+        {children}
+      </main>
     </div>
   );
 }
