@@ -35,6 +35,8 @@ export interface Stack {
 export interface StackOptions {
   /** Also start the console (`next start`); needs `npm run build` first. */
   console?: boolean;
+  /** Extra environment for the controller (e.g. `PORTFLEET_LICENSE_PUBLIC_KEY` for test serial keys). */
+  controllerEnv?: Record<string, string>;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       PORTFLEET_DATA_DIR: join(dataDir, 'controller'),
       PORTFLEET_ADMIN_PASSWORD: adminPassword,
       PORTFLEET_PUBLIC_GRPC_URL: grpcAddress,
+      ...options.controllerEnv,
     },
   });
   const services: Service[] = [controller];
