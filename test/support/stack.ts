@@ -28,7 +28,8 @@ export interface Stack {
   dataDir: string;
   controller: Service;
   login(): Promise<ApiSession>;
-  startAgent(options?: { name?: string; reportIntervalMs?: number }): Promise<AgentHandle>;
+  /** `token`: enroll with this enrollment token (e.g. one a browser test created) instead of a new one. */
+  startAgent(options?: { name?: string; reportIntervalMs?: number; token?: string }): Promise<AgentHandle>;
   stop(): Promise<void>;
 }
 
@@ -87,15 +88,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const login = () => ApiSession.login(httpUrl, 'admin', adminPassword);
     let admin: ApiSession | undefined;
 
-    const startAgent = async ({ name = `agent-${services.length}`, reportIntervalMs = 200 } = {}) => {
+    const newToken = async (): Promise<string> => {
       admin ??= await login();
       const token = await admin.post('/api/enrollment-tokens', {});
       if (token.status !== 201) throw new Error(`enrollment token: ${token.status} ${JSON.stringify(token.body)}`);
+      return token.body.token;
+    };
+    const startAgent = async ({ name = `agent-${services.length}`, reportIntervalMs = 200, token = '' } = {}) => {
+      const enrollToken = token || (await newToken());
       const stateDir = join(dataDir, name);
       const tap = join(dataDir, `${name}.tap`);
       const cli = join(REPO, 'agent/bin/portfleet-agent.js');
       const enroll = new Service(`${name}:enroll`, process.execPath, [
-        cli, 'enroll', '--controller', grpcAddress, '--token', token.body.token, '--state-dir', stateDir,
+        cli, 'enroll', '--controller', grpcAddress, '--token', enrollToken, '--state-dir', stateDir,
       ], { cwd: REPO, env: { PORTFLEET_AGENT_HOSTNAME: name } });
       const code = await enroll.exit(30_000);
       if (code !== 0) {
