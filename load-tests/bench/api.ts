@@ -72,6 +72,9 @@ async function main(): Promise<void> {
     ]);
     if (failed > 0) throw new Error(`${failed} requests failed`);
     printResult({ rps: Math.round(result.requests.average), p99_ms: result.latency.p99 });
+  } catch (error) {
+    process.stderr.write(`controller output (last lines):\n${bench.stack.controller.tail(30)}\n`);
+    throw error;
   } finally {
     await fleet?.stop();
     await bench.stop();

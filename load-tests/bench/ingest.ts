@@ -13,6 +13,7 @@ import { Fleet, Percentiles } from '../fleet-sim';
 import { benchArgs } from './bench-args';
 import { machineLoad, note, printResult, printTable } from './bench-output';
 import { createRuleSet, startBenchStack, tokenSource } from './bench-stack';
+import { coresBusy, cpuSeconds } from './process-cpu';
 import { processMemory } from './process-memory';
 
 const { num, str } = benchArgs(
@@ -41,16 +42,19 @@ async function main(): Promise<void> {
     const offered = (num.agents * num.rules * 1000) / num['interval-ms'];
     note(`reporting: ${num.agents} agents × ${num.rules} rules every ${num['interval-ms']} ms = ${Math.round(offered)} samples/s offered`);
     fleet.startActivity(num['interval-ms']);
+    const simCpuStart = process.cpuUsage();
     await sleep(num['warmup-s'] * 1000);
-    const start = { at: Date.now(), samples: fleet.storedSamples, lags: fleet.lagsMs.length };
+    const start = { at: Date.now(), samples: fleet.storedSamples, lags: fleet.lagsMs.length, cpu: cpuSeconds(bench.controllerPid) };
     let peakRss = 0;
     for (let waited = 0; waited < num.seconds * 1000; waited += 250) {
       await sleep(250);
       peakRss = Math.max(peakRss, processMemory(bench.controllerPid).rssMb);
     }
     const end = { at: Date.now(), samples: fleet.storedSamples, lags: fleet.lagsMs.length };
+    const simCpu = process.cpuUsage(simCpuStart);
     fleet.stopActivity();
     const windowS = (end.at - start.at) / 1000;
+    const cores = coresBusy(start.cpu, cpuSeconds(bench.controllerPid), windowS);
     const samplesPerS = (end.samples - start.samples) / windowS;
     const lag = new Percentiles(fleet.lagsMs.slice(start.lags, end.lags));
 
@@ -71,10 +75,14 @@ async function main(): Promise<void> {
       ['lag p50 / p99 / max', `${lag.at(50)} / ${lag.at(99)} / ${lag.max} ms`],
       ['drain after stop', `${drainS.toFixed(1)} s`],
       ['stored sums = reported', `${inDb} packets_in`],
+      ['CPU in window', `controller ${cores.controller.toFixed(2)} cores, its PostgreSQL ${cores.postgres.toFixed(2)}, simulator ${((simCpu.user + simCpu.system) / 1e6 / (num.seconds + num['warmup-s'])).toFixed(2)}`],
       ['controller RSS peak (window)', `${peakRss.toFixed(0)} MB`],
-      ['stream disconnects seen', fleet.disconnects],
+      ['stream disconnects seen', fleet.disconnectSummary()],
     ]);
     printResult({ samples_per_s: Math.round(samplesPerS), lag_p99_ms: lag.count ? lag.at(99) : -1 });
+  } catch (error) {
+    process.stderr.write(`controller output (last lines):\n${bench.stack.controller.tail(30)}\n`);
+    throw error;
   } finally {
     await fleet?.stop();
     await bench.stop();

@@ -11,10 +11,11 @@ import { Fleet, Percentiles } from '../fleet-sim';
 import { benchArgs } from './bench-args';
 import { machineLoad, note, printResult, printTable } from './bench-output';
 import { createRuleSet, startBenchStack, tokenSource } from './bench-stack';
+import { coresBusy, cpuSeconds } from './process-cpu';
 import { processMemory } from './process-memory';
 
 const { num, str } = benchArgs(
-  { agents: 1000, 'per-channel': 100, 'enroll-concurrency': 32, 'poll-ms': 20, 'timeout-s': 180, rules: 3 },
+  { agents: 1000, 'per-channel': 100, 'enroll-concurrency': 32, 'poll-ms': 20, 'timeout-s': 600, rules: 3 },
   { 'log-level': 'info' },
 );
 
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
       },
     );
     const enrollS = (Date.now() - enrollStart) / 1000;
+    const rssEnrolled = processMemory(bench.controllerPid);
     const connectStart = Date.now();
     fleet.start();
     await fleet.waitConnected(num['timeout-s'] * 1000);
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
     const seen = new Map<string, number>();
     let peakRss = rssBefore.rssMb;
     let watching = true;
+    const cpuBefore = cpuSeconds(bench.controllerPid);
     const t0 = Date.now();
     const watcher = (async () => {
       while (watching && seen.size < num.agents) {
@@ -62,16 +65,21 @@ async function main(): Promise<void> {
     })();
 
     note(`pushing v${ruleSet.version} to ${num.agents} agents`);
-    const push = await bench.admin.post('/api/pushes', { ruleSetId: ruleSet.id, version: ruleSet.version, agentIds: fleet.identities.map((i) => i.agentId) });
-    const pushCallMs = Date.now() - t0;
-    if (push.status !== 201) throw new Error(`POST /api/pushes: ${push.status} ${JSON.stringify(push.body)}`);
-    note(`POST /api/pushes answered in ${pushCallMs} ms`);
-
+    // Not awaited first: the controller may answer only after it has delivered to every agent.
+    const pushCall = bench.admin
+      .post('/api/pushes', { ruleSetId: ruleSet.id, version: ruleSet.version, agentIds: fleet.identities.map((i) => i.agentId) })
+      .then((res) => {
+        if (res.status !== 201) watching = false; // nothing will arrive
+        return { res, ms: Date.now() - t0 };
+      });
     const deadline = t0 + num['timeout-s'] * 1000;
-    while (seen.size < num.agents && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (watching && seen.size < num.agents && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     watching = false;
     await watcher;
     const allMs = Date.now() - t0;
+    const { res: push, ms: pushCallMs } = await pushCall;
+    if (push.status !== 201) throw new Error(`POST /api/pushes: ${push.status} ${JSON.stringify(push.body)}`);
+    const cores = coresBusy(cpuBefore, cpuSeconds(bench.controllerPid), allMs / 1000);
 
     const { rows } = await bench.db.query<{ n: string }>(
       `SELECT count(*) AS n FROM agents a JOIN push_targets t ON t.agent_id = a.id
@@ -93,10 +101,12 @@ async function main(): Promise<void> {
       ['durable p50 / p99 / max', `${durable.at(50)} / ${durable.at(99)} / ${durable.max} ms`],
       ['ack sent by agent p50 / p99', `${ackSent.at(50)} / ${ackSent.at(99)} ms`],
       ['all durable after', `${allMs} ms`],
-      ['controller RSS before push', `${rssBefore.rssMb.toFixed(0)} MB`],
+      ['controller CPU in push', `${cores.controller.toFixed(2)} cores (its PostgreSQL ${cores.postgres.toFixed(2)})`],
+      ['controller RSS enrolled, idle', `${rssEnrolled.rssMb.toFixed(0)} MB`],
+      ['controller RSS all connected', `${rssBefore.rssMb.toFixed(0)} MB`],
       ['controller RSS peak in push', `${peakRss.toFixed(0)} MB`],
       ['controller RSS peak (VmHWM)', `${memory.peakRssMb.toFixed(0)} MB`],
-      ['stream disconnects seen', fleet.disconnects],
+      ['stream disconnects seen', fleet.disconnectSummary()],
     ]);
     printResult({
       agents: num.agents,
@@ -105,6 +115,9 @@ async function main(): Promise<void> {
       p99_ms: durable.count ? durable.at(99) : -1,
       controller_rss_mb: Math.round(memory.peakRssMb),
     });
+  } catch (error) {
+    process.stderr.write(`controller output (last lines):\n${bench.stack.controller.tail(30)}\n`);
+    throw error;
   } finally {
     await fleet?.stop();
     await bench.stop();

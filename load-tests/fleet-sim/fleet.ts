@@ -68,6 +68,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
   storedReports = 0;
   storedSamples = 0;
   disconnects = 0;
+  /** Why streams ended, with counts (the controller's status and details). */
+  readonly disconnectReasons = new Map<string, number>();
   private online = 0;
   private wheel: NodeJS.Timeout | undefined;
 
@@ -159,6 +161,13 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return this.waitUntil(() => owing() === 0, timeoutMs, () => `${owing()} agents still owe activity`);
   }
 
+  /** Disconnects with their reasons, most frequent first (for reports). */
+  disconnectSummary(): string {
+    if (this.disconnects === 0) return '0';
+    const top = [...this.disconnectReasons].sort((a, b) => b[1] - a[1]).slice(0, 3);
+    return `${this.disconnects} (${top.map(([r, n]) => `${n}× ${r}`).join('; ')})`;
+  }
+
   /** Sums of everything the agents' simulated data planes counted. */
   recordedTotals(): CounterTotals {
     const sum = zeroTotals();
@@ -192,6 +201,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       disconnected: (agent, reason) => {
         this.online--;
         this.disconnects++;
+        this.disconnectReasons.set(reason, (this.disconnectReasons.get(reason) ?? 0) + 1);
         this.emit('disconnected', agent, reason);
       },
       applied: (agent, push: ApplyRuleSet, ok, atMs) => {
