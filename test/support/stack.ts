@@ -15,8 +15,11 @@ export interface AgentHandle {
   /** Unix socket of the memory data plane's packet tap. */
   tap: string;
   service: Service;
-  /** Starts the agent process again on the same state folder (after stop/kill). */
-  restart(): Promise<void>;
+  /**
+   * Starts the agent process again on the same state folder (after stop/kill). Waits until it is
+   * connected, or with `waitConnected: false` only until its tap listens (controller down).
+   */
+  restart(options?: { waitConnected?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -26,7 +29,10 @@ export interface Stack {
   consoleUrl: string | null;
   adminPassword: string;
   dataDir: string;
+  /** The running controller process (replaced by `restartController`). */
   controller: Service;
+  /** Stops the controller if it still runs (SIGTERM; `controller.kill()` first for a crash) and starts it again on the same data folder and ports. */
+  restartController(): Promise<void>;
   login(): Promise<ApiSession>;
   /** `token`: enroll with this enrollment token (e.g. one a browser test created) instead of a new one. */
   startAgent(options?: { name?: string; reportIntervalMs?: number; token?: string }): Promise<AgentHandle>;
@@ -52,7 +58,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const grpcAddress = `127.0.0.1:${grpcPort}`;
 
-  const controller = new Service('controller', process.execPath, [join(REPO, 'controller/dist/main.js')], {
+  const newController = () => new Service('controller', process.execPath, [join(REPO, 'controller/dist/main.js')], {
     cwd: REPO,
     env: {
       PORTFLEET_HTTP_PORT: String(httpPort),
@@ -63,6 +69,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...options.controllerEnv,
     },
   });
+  const controller = newController();
   const services: Service[] = [controller];
   const stop = async () => {
     for (const service of services.reverse()) await service.stop();
@@ -112,12 +119,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         stateDir,
         tap,
         service: undefined as unknown as Service,
-        restart: async () => {
+        restart: async ({ waitConnected = true } = {}) => {
           handle.service = new Service(name, process.execPath, [
             cli, 'run', '--state-dir', stateDir, '--dataplane', 'memory', '--tap', tap,
             '--report-interval-ms', String(reportIntervalMs),
           ], { cwd: REPO, env: { PORTFLEET_AGENT_HOSTNAME: name } });
           services.push(handle.service);
+          if (!waitConnected) {
+            await handle.service.waitFor(/PORTFLEET_AGENT_TAP /, 30_000);
+            return;
+          }
           const m = await handle.service.waitFor(/PORTFLEET_AGENT_CONNECTED agent=(\S+)/, 30_000);
           handle.id = m[1];
         },
@@ -129,7 +140,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return handle;
     };
 
-    return { httpUrl, grpcAddress, consoleUrl, adminPassword, dataDir, controller, login, startAgent, stop };
+    const stack: Stack = {
+      httpUrl, grpcAddress, consoleUrl, adminPassword, dataDir, controller, login, startAgent, stop,
+      restartController: async () => {
+        await stack.controller.stop();
+        stack.controller = newController();
+        services.push(stack.controller);
+        await stack.controller.waitFor(/PORTFLEET_CONTROLLER_READY/, 120_000);
+        admin = undefined; // sessions may not survive a restart
+      },
+    };
+    return stack;
   } catch (error) {
     await stop();
     throw error;
