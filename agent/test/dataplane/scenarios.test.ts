@@ -162,6 +162,14 @@ describeDataPlane('Linux data plane: seed scenarios with real traffic', () => {
       expect(await client(topo.client.ns, 'tcp-client', server, 80, 300_000)).toMatchObject({ ok: true, bytes: 300_000, remote: { address: server, port: 80 } });
     });
 
+    test(`forwarded traffic (${family}): TCP passing through is redirected to a server on the agent itself`, async () => {
+      const server = topo.server[family];
+      await start(topo.agent.ns, peerArgs('tcp-server', family === 'v4' ? '0.0.0.0' : '::', 8080));
+      await agent([rule('f3', { direction: 'inbound', protocol: 'tcp', localAddress: server, localPort: 80 }, { localAddress: topo.agent.client[family], localPort: 8080 })]);
+      // Large writes: super-packets arriving for another host end up delivered here whole.
+      expect(await client(topo.client.ns, 'tcp-client', server, 80, 5_000_000)).toMatchObject({ ok: true, bytes: 5_000_000, remote: { address: server, port: 80 } });
+    });
+
     test(`forwarded traffic (${family}): the agent as a router rewrites UDP passing through it (outbound rule)`, async () => {
       const server = topo.server[family];
       await start(topo.server.ns, peerArgs('udp-server', server, 8025));

@@ -39,6 +39,8 @@ export interface LinuxDataPlaneOptions {
   mark?: number;
   /** Mark bit telling forwarded packets that travel from a rule's local end (see steering). */
   outboundMark?: number;
+  /** Mark bit telling forwarded packets (see steering). */
+  forwardedMark?: number;
 }
 
 /** Why the fields that need layer 2 cannot be honoured here (for reports and docs). */
@@ -48,6 +50,7 @@ export const LINUX_UNSUPPORTED = {
 
 const DEFAULT_MARK = 0x5046_0000;
 const DEFAULT_OUTBOUND_MARK = 0x0000_0800;
+const DEFAULT_FORWARDED_MARK = 0x0000_0400;
 const POLL_MS = 100;
 
 export class LinuxDataPlane implements DataPlane {
@@ -72,6 +75,12 @@ export class LinuxDataPlane implements DataPlane {
   private infos = new Uint32Array(0);
   /** Per batch index: the adapter it came through, to tell an engine-chosen adapter from it. */
   private arrivedOn = new Uint32Array(0);
+  /**
+   * Per batch index: 1 for a GSO super-packet headed for another host (sent, or forwarded); its
+   * destination address words (4 per packet) are kept to see whether the engine changed them.
+   */
+  private gsoLeaving = new Uint8Array(0);
+  private destination = new Uint32Array(0);
   /** Address of the last two batches' arenas (the pump reuses the same two for ever). */
   private batchData: Uint8Array | undefined;
   private batchAddress = 0;
@@ -89,10 +98,11 @@ export class LinuxDataPlane implements DataPlane {
       slots: options.slots ?? 64,
       mark: options.mark ?? DEFAULT_MARK,
       outboundMark: options.outboundMark ?? DEFAULT_OUTBOUND_MARK,
+      forwardedMark: options.forwardedMark ?? DEFAULT_FORWARDED_MARK,
     };
-    const { queueNum, mark, outboundMark, failOpen } = this.options;
+    const { queueNum, mark, outboundMark, forwardedMark, failOpen } = this.options;
     if (!Number.isInteger(queueNum) || queueNum < 0 || queueNum > 65534) throw new RangeError(`queueNum must be an integer in 0..65534, got ${queueNum}`);
-    this.steering = new Steering({ queueNum, loopbackQueueNum: queueNum + 1, mark, outboundMark, failOpen });
+    this.steering = new Steering({ queueNum, loopbackQueueNum: queueNum + 1, mark, outboundMark, forwardedMark, failOpen });
   }
 
   adapters(): Promise<AdapterInfo[]> {
@@ -164,6 +174,8 @@ export class LinuxDataPlane implements DataPlane {
       this.ids = new Uint32Array(batch.capacity);
       this.infos = new Uint32Array(batch.capacity);
       this.arrivedOn = new Uint32Array(batch.capacity);
+      this.gsoLeaving = new Uint8Array(batch.capacity);
+      this.destination = new Uint32Array(batch.capacity * 4);
     }
     if (this.batchData !== batch.data) {
       this.batchData = batch.data;
@@ -214,7 +226,8 @@ export class LinuxDataPlane implements DataPlane {
       const hook = queue.hook[s]!;
       const sent = hook === Hook.LocalOut || hook === Hook.PostRouting;
       // Forwarded packets are all seen arriving; steering marked those leaving a rule's local end.
-      const outbound = sent || (queue.mark[s]! & this.options.outboundMark) !== 0;
+      const mark = queue.mark[s]!;
+      const outbound = sent || (mark & this.options.outboundMark) !== 0;
       const ifIndex = sent ? queue.outDev[s]! : queue.inDev[s]!;
       batch.offset[i] = at;
       batch.length[i] = length;
@@ -228,7 +241,12 @@ export class LinuxDataPlane implements DataPlane {
       this.laneOf[i] = k;
       lane.saw(queue.id[s]!);
       this.ids[i] = queue.id[s]!;
-      this.infos[i] = queue.skbInfo[s]!;
+      const info = queue.skbInfo[s]!;
+      this.infos[i] = info;
+      // (Traffic between two local addresses has its own lane, which takes no GSO packets.)
+      const leaving = (info & SkbInfo.Gso) !== 0 && (sent || (mark & this.options.forwardedMark) !== 0);
+      this.gsoLeaving[i] = leaving ? 1 : 0;
+      if (leaving) this.saveDestination(batch, i);
       this.counters.received++;
       lane.ringNext++;
     }
@@ -265,11 +283,11 @@ export class LinuxDataPlane implements DataPlane {
         case Verdict.AcceptModified: {
           const info = this.infos[i]!;
           // The field holds only the pseudo-header sum, and after a verdict with payload the
-          // kernel no longer knows that: write the full sum. Exception: an outgoing GSO
-          // super-packet, whose segments get their checksums when the kernel cuts it up. (An
-          // arriving one may be delivered locally whole, where TCP checks the sum as it is.)
+          // kernel no longer knows that: write the full sum. Exception: a GSO super-packet still
+          // headed for another host, whose segments get their checksums when the kernel cuts it
+          // up. (One delivered here stays whole, and TCP checks the sum as it is.)
           const partial = (info & SkbInfo.CsumNotReady) !== 0;
-          const segmentedLater = (info & SkbInfo.Gso) !== 0 && (batch.flags[i]! & PacketFlag.Outbound) !== 0;
+          const segmentedLater = this.gsoLeaving[i] === 1 && this.sameDestination(batch, i);
           if (partial && !segmentedLater) this.fullChecksum(batch, i);
           verdicts.verdict(id, NF_ACCEPT, this.batchAddress + batch.offset[i]!, batch.length[i]!);
           this.counters.modified++;
@@ -322,6 +340,26 @@ export class LinuxDataPlane implements DataPlane {
       if (ok) this.counters.emitted++;
       else this.counters.injectFailures++;
     }
+  }
+
+  private saveDestination(batch: PacketBatch, i: number): void {
+    const at = batch.offset[i]!;
+    const v6 = batch.data[at]! >>> 4 === 6;
+    const view = batch.view;
+    const d = this.destination;
+    d[i * 4] = view.getUint32(at + (v6 ? 24 : 16));
+    d[i * 4 + 1] = v6 ? view.getUint32(at + 28) : 0;
+    d[i * 4 + 2] = v6 ? view.getUint32(at + 32) : 0;
+    d[i * 4 + 3] = v6 ? view.getUint32(at + 36) : 0;
+  }
+
+  private sameDestination(batch: PacketBatch, i: number): boolean {
+    const at = batch.offset[i]!;
+    const v6 = batch.data[at]! >>> 4 === 6;
+    const view = batch.view;
+    const d = this.destination;
+    if (view.getUint32(at + (v6 ? 24 : 16)) !== d[i * 4]) return false;
+    return !v6 || (view.getUint32(at + 28) === d[i * 4 + 1] && view.getUint32(at + 32) === d[i * 4 + 2] && view.getUint32(at + 36) === d[i * 4 + 3]);
   }
 
   private fullChecksum(batch: PacketBatch, i: number): void {

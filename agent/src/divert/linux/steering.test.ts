@@ -1,7 +1,7 @@
 import type { Rule } from '@portfleet/proto';
 import { ruleMatches, steeringScript } from './steering';
 
-const OPTIONS = { queueNum: 7, loopbackQueueNum: 8, mark: 0x50460000, outboundMark: 0x800, failOpen: true };
+const OPTIONS = { queueNum: 7, loopbackQueueNum: 8, mark: 0x50460000, outboundMark: 0x800, forwardedMark: 0x400, failOpen: true };
 
 function rule(selector: Rule['selector'], forwardAs: Rule['forwardAs'] = {}, enabled = true): Rule {
   return { id: 'r', enabled, activityMonitoring: false, selector, forwardAs };
@@ -36,7 +36,7 @@ describe('steering', () => {
     ]);
   });
 
-  test('the script: untracked in raw, injected packets skipped, loopback to its own queue, bypass when fail-open', () => {
+  test('the script: untracked in raw, injected packets skipped, forwarded ones marked, loopback to its own queue, bypass when fail-open', () => {
     const script = steeringScript(4, [rule({ direction: 'inbound', protocol: 'tcp', localPort: 80 }), rule({ direction: 'inbound', protocol: 'udp', localPort: 9 }, {}, false)], new Map(), OPTIONS);
     expect(script.split('\n')).toEqual([
       '*raw',
@@ -49,7 +49,8 @@ describe('steering', () => {
       '-A PORTFLEET -m mark --mark 0x50460000/0x50460000 -j RETURN',
       '-A PORTFLEET -m addrtype --src-type LOCAL --dst-type LOCAL -p tcp -m tcp --sport 80 --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 65000',
       '-A PORTFLEET -m addrtype --src-type LOCAL --dst-type LOCAL -p tcp -m tcp --dport 80 --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 65000',
-      '-A PORTFLEET -m addrtype ! --src-type LOCAL ! --dst-type LOCAL -p tcp -m tcp --sport 80 -j MARK --or-mark 0x800',
+      '-A PORTFLEET -m addrtype ! --src-type LOCAL ! --dst-type LOCAL -p tcp -m tcp --sport 80 -j MARK --or-mark 0xc00',
+      '-A PORTFLEET -m addrtype ! --src-type LOCAL ! --dst-type LOCAL -p tcp -m tcp --dport 80 -j MARK --or-mark 0x400',
       '-A PORTFLEET -m addrtype --src-type LOCAL --dst-type LOCAL -p tcp -m tcp --sport 80 -j NFQUEUE --queue-num 8 --queue-bypass',
       '-A PORTFLEET -m addrtype --src-type LOCAL --dst-type LOCAL -p tcp -m tcp --dport 80 -j NFQUEUE --queue-num 8 --queue-bypass',
       '-A PORTFLEET -p tcp -m tcp --sport 80 -j NFQUEUE --queue-num 7 --queue-bypass',

@@ -11,7 +11,8 @@
  * unchanged.
  * Forwarded packets (neither end is this host) all arrive in PREROUTING, both directions alike; the
  * rule says which end is local, so a forwarded packet travelling from a rule's local end to its
- * remote end gets the `outboundMark` bit, which the data plane reads (NFQA_MARK) as "outbound".
+ * remote end gets the `outboundMark` bit, which the data plane reads (NFQA_MARK) as "outbound";
+ * every forwarded packet gets `forwardedMark` (it will leave through a device, see linux.ts).
  * The jumps carry the comment `portfleet`, so a restart after a crash finds and removes
  * what the crashed agent left.
  */
@@ -37,6 +38,8 @@ export interface SteeringOptions {
   mark: number;
   /** Mark bit set on forwarded packets that go from a rule's local end to its remote end. */
   outboundMark: number;
+  /** Mark bit set on every forwarded packet (neither address local). */
+  forwardedMark: number;
   /**
    * Fail-open (`--queue-bypass`): with no agent listening the packets pass unmodified. Without it
    * they are dropped while the agent is down (fail-closed).
@@ -79,8 +82,9 @@ export function steeringScript(family: Family, rules: Rule[], resolved: Readonly
     if (!m.startsWith('-p tcp ')) continue;
     lines.push(`-A ${STEERING_CHAIN} ${loopback} ${m} --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${LOOPBACK_MSS}`);
   }
-  for (const m of localToRemote) {
-    lines.push(`-A ${STEERING_CHAIN} -m addrtype ! --src-type LOCAL ! --dst-type LOCAL ${m} -j MARK --or-mark ${hex(options.outboundMark)}`);
+  for (const m of matches) {
+    const bits = options.forwardedMark | (localToRemote.has(m) ? options.outboundMark : 0);
+    lines.push(`-A ${STEERING_CHAIN} -m addrtype ! --src-type LOCAL ! --dst-type LOCAL ${m} -j MARK --or-mark ${hex(bits)}`);
   }
   for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${loopback} ${m} -j NFQUEUE --queue-num ${options.loopbackQueueNum}${bypass}`);
   for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${m} ${queue}`);
