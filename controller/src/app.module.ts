@@ -4,6 +4,11 @@ import { AgentsModule } from './agents/agents.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CoreModule, type CoreOptions } from './core.module';
+import { EventsModule } from './events/events.module';
+import { LicensingModule } from './licensing/licensing.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { OpenApiModule } from './openapi/openapi.module';
+import { UsersModule } from './users/users.module';
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { PushesModule } from './pushes/pushes.module';
@@ -16,13 +21,18 @@ export class AppModule {
       module: AppModule,
       imports: [
         CoreModule.forRoot(options),
+        EventsModule,
+        MetricsModule,
         AuditModule,
+        LicensingModule,
         AuthModule,
+        UsersModule,
         AgentsModule,
         RuleSetsModule,
         PushesModule,
         ActivityModule,
         HealthModule,
+        OpenApiModule,
         GrpcModule,
       ],
     };

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { VENDOR_LICENSE_PUBLIC_KEY_PEM, generateLicenseKeyPair } from '@portfleet/proto';
 import { ConfigError, REPO_ROOT, parseConfig } from './config';
 
 describe('parseConfig', () => {
@@ -14,7 +15,14 @@ describe('parseConfig', () => {
       publicGrpcUrl: '127.0.0.1:50051',
       bootstrapEnrollmentToken: undefined,
       logLevel: 'info',
+      licensePublicKeyPem: VENDOR_LICENSE_PUBLIC_KEY_PEM,
     });
+  });
+
+  it('takes the license public key from PORTFLEET_LICENSE_PUBLIC_KEY and rejects one that is not Ed25519', () => {
+    const { publicKeyPem } = generateLicenseKeyPair();
+    expect(parseConfig({ PORTFLEET_LICENSE_PUBLIC_KEY: publicKeyPem }).licensePublicKeyPem.trim()).toBe(publicKeyPem.trim());
+    expect(() => parseConfig({ PORTFLEET_LICENSE_PUBLIC_KEY: 'not a key' })).toThrow(/PORTFLEET_LICENSE_PUBLIC_KEY: must be an Ed25519/);
   });
 
   it('reads every variable', () => {

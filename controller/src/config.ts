@@ -1,4 +1,6 @@
+import { createPublicKey } from 'node:crypto';
 import path from 'node:path';
+import { LICENSE_PUBLIC_KEY_ENV, licensePublicKey } from '@portfleet/proto';
 import { z } from 'zod';
 
 /** The repository root: controller/dist/config.js and controller/src/config.ts both sit two levels below it. */
@@ -35,6 +37,8 @@ export interface Config {
   /** An enrollment token registered at start (valid 1 h, one use): npm start enrolls its local agent with it. */
   bootstrapEnrollmentToken?: string;
   logLevel: string;
+  /** Verifies serial keys: the vendor's key, or PORTFLEET_LICENSE_PUBLIC_KEY (PEM) for tests and staging. */
+  licensePublicKeyPem: string;
 }
 
 export class ConfigError extends Error {
@@ -52,6 +56,12 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
   }
   const e = result.data;
+  const licensePublicKeyPem = licensePublicKey(env);
+  try {
+    if (createPublicKey(licensePublicKeyPem).asymmetricKeyType !== 'ed25519') throw new Error('not Ed25519');
+  } catch {
+    throw new ConfigError(LICENSE_PUBLIC_KEY_ENV, 'must be an Ed25519 public key in PEM (SPKI)');
+  }
   return {
     httpPort: e.PORTFLEET_HTTP_PORT,
     grpcPort: e.PORTFLEET_GRPC_PORT,
@@ -63,5 +73,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicGrpcUrl: e.PORTFLEET_PUBLIC_GRPC_URL ?? `${e.PORTFLEET_HOST}:${e.PORTFLEET_GRPC_PORT}`,
     bootstrapEnrollmentToken: e.PORTFLEET_BOOTSTRAP_ENROLLMENT_TOKEN,
     logLevel: e.PORTFLEET_LOG_LEVEL,
+    licensePublicKeyPem,
   };
 }

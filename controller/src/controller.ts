@@ -10,6 +10,7 @@ import type { Config } from './config';
 import { EmbeddedPostgres } from './db/embedded-postgres';
 import { applyMigrations } from './db/migrate';
 import { GrpcServer } from './grpc/grpc-server';
+import { LicensingService } from './licensing/licensing.service';
 import { DomainExceptionFilter } from './http/domain-exception.filter';
 import { NestPinoLogger } from './nest-logger';
 import { RuleSetsService } from './rulesets/rulesets.service';
@@ -45,6 +46,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     await app.register(fastifyCookie);
     app.useGlobalFilters(new DomainExceptionFilter(logger));
 
+    await app.get(LicensingService).init();
     await app.get(RuleSetsService).ensureDefault();
     if (config.bootstrapEnrollmentToken) await app.get(AgentsService).registerBootstrapToken(config.bootstrapEnrollmentToken);
 

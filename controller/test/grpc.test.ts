@@ -220,7 +220,7 @@ describe('AutomationService', () => {
   const md = () => bearerMetadata(apiToken);
 
   it('requires an API token', async () => {
-    const err = (await call(automation, 'listAgents', { pageSize: 0, pageToken: '' }).catch((e) => e)) as ServiceError;
+    const err = (await call(automation, 'listAgents', { pageSize: 0, pageToken: '', search: '', group: '', label: '', edition: '' }).catch((e) => e)) as ServiceError;
     expect(err.code).toBe(status.UNAUTHENTICATED);
   });
 
@@ -237,7 +237,7 @@ describe('AutomationService', () => {
 
   it('drives rules, a push and its status, and activity', async () => {
     const { agentId, credential } = await enrolledAgent('automation-host');
-    const listed = await call(automation, 'listAgents', { pageSize: 0, pageToken: '' }, md());
+    const listed = await call(automation, 'listAgents', { pageSize: 0, pageToken: '', search: '', group: '', label: '', edition: '' }, md());
     expect(listed.agents.map((a) => a.id)).toContain(agentId);
 
     const set = await call(automation, 'createRuleSet', { name: 'automation-push' }, md());
@@ -257,7 +257,7 @@ describe('AutomationService', () => {
     await conn.next('welcome');
     await until(() => call(automation, 'getAgent', { id: agentId }, md()), (x) => x.online);
 
-    const push = await call(automation, 'createPush', { ruleSetId: set.id, version: 0, agentIds: [agentId], groups: [], labels: [] }, md());
+    const push = await call(automation, 'createPush', { ruleSetId: set.id, version: 0, agentIds: [agentId], groups: [], labels: [], rollout: undefined }, md());
     expect(push.version).toBe(deleted.latest!.version);
     const apply = await conn.next('apply');
     conn.send({ $case: 'ack', value: { pushId: push.id, ruleSetId: set.id, version: push.version, contentHash: apply.ruleSet!.contentHash, applied: true, errors: [] } });

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../db/prisma.service';
+import { ValidationError } from '../errors/domain-error';
 import { Prisma } from '../generated/prisma/client';
+import { MetricsService } from '../metrics/metrics.service';
+import { ActivityRates } from './activity-rates';
 
 export interface RuleCounters {
   ruleId: string;
@@ -30,14 +33,50 @@ export interface ActivityTotal {
 }
 
 const BUCKET_MS = 60_000;
+export const SERIES_BUCKETS_S = [60, 300, 3600];
+const MAX_SERIES_POINTS = 2000;
+
+export interface SeriesQuery {
+  scope: 'fleet' | 'agent' | 'rule';
+  agentId?: string;
+  ruleId?: string;
+  from: Date;
+  to: Date;
+  bucketSeconds: number;
+}
+
+export interface SeriesPoint {
+  t: string;
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  conversations: number;
+  packetsPerSecond: number;
+  bytesPerSecond: number;
+}
 
 /** Per-rule counters from agents, summed into one-minute buckets; each (agent, seq) counts once. */
 @Injectable()
 export class ActivityService {
-  constructor(private readonly db: PrismaService) {}
+  constructor(
+    private readonly db: PrismaService,
+    private readonly metrics: MetricsService,
+    private readonly rates: ActivityRates,
+  ) {}
 
   /** Stores a report unless this agent's seq was stored before; returns whether it was new. */
   async ingest(agentId: string, report: ActivityReportInput): Promise<boolean> {
+    const stored = await this.store(agentId, report);
+    if (stored) {
+      this.metrics.activityReports.inc();
+      this.metrics.activityRules.inc(report.rules.length);
+      this.rates.add(agentId, report.rules);
+    }
+    return stored;
+  }
+
+  private async store(agentId: string, report: ActivityReportInput): Promise<boolean> {
     return this.db.$transaction(async (tx) => {
       const claimed = await tx.activityReport.createMany({
         data: [{ agentId, seq: BigInt(report.seq), periodEnd: new Date(report.periodEndMs) }],
@@ -91,5 +130,42 @@ export class ActivityService {
       conversations: Number(r.conversations),
       lastHitAt: r.last_hit_at ? new Date(r.last_hit_at).toISOString() : null,
     }));
+  }
+
+  /** Sums per time bucket; buckets without activity are zeros, so a chart has no holes. */
+  async series(q: SeriesQuery): Promise<SeriesPoint[]> {
+    const fromS = Math.floor(q.from.getTime() / 1000 / q.bucketSeconds) * q.bucketSeconds;
+    const toS = Math.floor(q.to.getTime() / 1000 / q.bucketSeconds) * q.bucketSeconds;
+    if (toS < fromS) throw new ValidationError('to', 'OUT_OF_RANGE', 'must not be before from');
+    if ((toS - fromS) / q.bucketSeconds + 1 > MAX_SERIES_POINTS) throw new ValidationError('bucketSeconds', 'OUT_OF_RANGE', `the range would need more than ${MAX_SERIES_POINTS} points; choose a larger bucket`);
+    const where = [
+      Prisma.sql`bucket_start >= to_timestamp(${fromS}) AND bucket_start < to_timestamp(${toS + q.bucketSeconds})`,
+      q.agentId !== undefined ? Prisma.sql`agent_id::text = ${q.agentId}` : Prisma.sql`TRUE`,
+      q.ruleId !== undefined ? Prisma.sql`rule_id = ${q.ruleId}` : Prisma.sql`TRUE`,
+    ];
+    const rows = await this.db.$queryRaw<{ t: number; packets_in: bigint; bytes_in: bigint; packets_out: bigint; bytes_out: bigint; conversations: bigint }[]>`
+      SELECT (floor(extract(epoch FROM bucket_start) / ${q.bucketSeconds}) * ${q.bucketSeconds})::float8 AS t,
+             SUM(packets_in)::bigint AS packets_in, SUM(bytes_in)::bigint AS bytes_in,
+             SUM(packets_out)::bigint AS packets_out, SUM(bytes_out)::bigint AS bytes_out,
+             SUM(conversations)::bigint AS conversations
+        FROM activity_buckets WHERE ${Prisma.join(where, ' AND ')}
+       GROUP BY 1`;
+    const byTime = new Map(rows.map((r) => [Number(r.t), r]));
+    const points: SeriesPoint[] = [];
+    for (let t = fromS; t <= toS; t += q.bucketSeconds) {
+      const r = byTime.get(t);
+      const [pi, bi, po, bo, c] = r ? [r.packets_in, r.bytes_in, r.packets_out, r.bytes_out, r.conversations].map(Number) : [0, 0, 0, 0, 0];
+      points.push({
+        t: new Date(t * 1000).toISOString(),
+        packetsIn: pi!,
+        bytesIn: bi!,
+        packetsOut: po!,
+        bytesOut: bo!,
+        conversations: c!,
+        packetsPerSecond: (pi! + po!) / q.bucketSeconds,
+        bytesPerSecond: (bi! + bo!) / q.bucketSeconds,
+      });
+    }
+    return points;
   }
 }

@@ -39,8 +39,19 @@ export class AgentStreams {
     return stream ? stream.send(message) : false;
   }
 
+  onlineIds(): string[] {
+    return [...this.streams.keys()];
+  }
+
   count(): number {
     return this.streams.size;
+  }
+
+  /** Ends the agent's stream (it was retired). */
+  closeAgent(agentId: string): void {
+    const stream = this.streams.get(agentId);
+    this.streams.delete(agentId);
+    stream?.close();
   }
 
   closeAll(): void {

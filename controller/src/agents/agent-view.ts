@@ -22,11 +22,18 @@ export interface AgentView {
   appliedContentHash: string | null;
   desiredRuleSetId: string | null;
   desiredVersion: number | null;
+  /** A desired version exists and the applied one differs from it. */
+  drift: boolean;
+  /** What the agent's seat grants; null = unlicensed. */
+  edition: string | null;
   groups: string[];
   labels: string[];
+  createdAt: string;
+  retiredAt: string | null;
 }
 
-export function agentView(agent: Agent, online: boolean): AgentView {
+/** `licensed`: false when the fleet has no edition (expired), so no seat grants anything. */
+export function agentView(agent: Agent, online: boolean, licensed = true): AgentView {
   return {
     id: agent.id,
     name: agent.name,
@@ -41,7 +48,11 @@ export function agentView(agent: Agent, online: boolean): AgentView {
     appliedContentHash: agent.appliedContentHash,
     desiredRuleSetId: agent.desiredRuleSetId,
     desiredVersion: agent.desiredVersion,
+    drift: agent.desiredRuleSetId !== null && (agent.appliedRuleSetId !== agent.desiredRuleSetId || agent.appliedVersion !== agent.desiredVersion),
+    edition: licensed ? agent.edition : null,
     groups: agent.groups,
     labels: agent.labels,
+    createdAt: agent.createdAt.toISOString(),
+    retiredAt: agent.retiredAt?.toISOString() ?? null,
   };
 }

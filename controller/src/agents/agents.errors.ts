@@ -13,6 +13,12 @@ export class AgentError extends DomainError {
   static enrollmentTokenExpired() {
     return new AgentError('forbidden', 'ENROLLMENT_TOKEN_EXPIRED', 'the enrollment token has expired; create a new one', 'token');
   }
+  static offline(id: string) {
+    return new AgentError('precondition', 'AGENT_OFFLINE', `agent ${id} is not connected; try again when it is online`, 'agentId');
+  }
+  static timeout(id: string) {
+    return new AgentError('timeout', 'AGENT_TIMEOUT', `agent ${id} did not answer within 15 s`, 'agentId');
+  }
   static badCredential() {
     return new AgentError('unauthenticated', 'AGENT_CREDENTIAL_INVALID', 'unknown or revoked agent credential; send authorization: Bearer <agentId>.<credential>', 'authorization');
   }

@@ -1,7 +1,10 @@
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import type { Actor } from '../auth/actor';
 import { Access, CurrentActor } from '../auth/access.decorator';
+import { ValidationError } from '../errors/domain-error';
 import { optionalInt, requireObject } from '../errors/request-fields';
+import { isTimeIdKey, pageRequest } from '../paging/page';
+import { parseAgentChanges, parseEditionFilter as parseEdition, parseMacAction } from './agent-input';
 import { AgentsService } from './agents.service';
 
 @Controller('api')
@@ -10,14 +13,38 @@ export class AgentsHttp {
 
   @Get('agents')
   @Access('viewer')
-  async list() {
-    return { agents: await this.agents.list() };
+  async list(@Query() q: Record<string, string | undefined>) {
+    const page = await this.agents.list(
+      { search: q.search || undefined, online: parseOnline(q.online), group: q.group || undefined, label: q.label || undefined, edition: parseEdition(q.edition) },
+      pageRequest(q.limit, q.cursor, isTimeIdKey),
+    );
+    return { agents: page.items, nextCursor: page.nextCursor };
   }
 
   @Get('agents/:id')
   @Access('viewer')
   get(@Param('id') id: string) {
     return this.agents.get(id);
+  }
+
+  @Patch('agents/:id')
+  @Access('operator')
+  update(@Param('id') id: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.agents.update(actor, id, parseAgentChanges(requireObject(body)));
+  }
+
+  @Post('agents/:id/retire')
+  @Access('operator')
+  @HttpCode(200)
+  retire(@Param('id') id: string, @CurrentActor() actor: Actor) {
+    return this.agents.retire(actor, id);
+  }
+
+  @Post('agents/:id/adapters/:adapter/mac')
+  @Access('operator')
+  @HttpCode(200)
+  changeMac(@Param('id') id: string, @Param('adapter') adapter: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.agents.changeMac(actor, id, adapter, parseMacAction(requireObject(body)));
   }
 
   @Post('enrollment-tokens')
@@ -27,4 +54,10 @@ export class AgentsHttp {
     const token = await this.agents.createEnrollmentToken(actor, ttl);
     return { ...token, expiresAt: token.expiresAt.toISOString() };
   }
+}
+
+function parseOnline(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'true' && value !== 'false') throw new ValidationError('online', 'INVALID_ENUM', 'must be true or false');
+  return value === 'true';
 }

@@ -4,12 +4,32 @@ import { hashSecret, newSecret, sameHash } from '../auth/secret-token';
 import { AuditService } from '../audit/audit.service';
 import { CONFIG } from '../core.module';
 import type { Config } from '../config';
-import { PrismaService } from '../db/prisma.service';
+import { PrismaService, type Db } from '../db/prisma.service';
 import { isUuid } from '../errors/request-fields';
+import { EventBus } from '../events/event-bus';
 import type { Agent, Prisma } from '../generated/prisma/client';
+import { LicensingService } from '../licensing/licensing.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { toPage, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
+import { AdapterCommands, type MacAction } from './adapter-commands';
 import { AgentStreams } from './agent-streams';
 import { agentView, type AdapterView, type AgentView } from './agent-view';
 import { AgentError } from './agents.errors';
+
+export interface AgentFilter {
+  search?: string;
+  online?: boolean;
+  group?: string;
+  label?: string;
+  /** An edition, or 'unlicensed'. */
+  edition?: string;
+}
+
+export interface AgentChanges {
+  name?: string;
+  groups?: string[];
+  labels?: string[];
+}
 
 export const ENROLLMENT_TOKEN_PREFIX = 'pfe_';
 const DEFAULT_ENROLLMENT_TTL_S = 24 * 3600;
@@ -37,20 +57,104 @@ export class AgentsService {
     private readonly db: PrismaService,
     private readonly audit: AuditService,
     private readonly streams: AgentStreams,
+    private readonly licensing: LicensingService,
+    private readonly commands: AdapterCommands,
+    private readonly bus: EventBus,
+    private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
-  async list(): Promise<AgentView[]> {
-    const agents = await this.db.agent.findMany({ where: { retiredAt: null }, orderBy: { createdAt: 'asc' } });
-    return agents.map((a) => agentView(a, this.streams.isOnline(a.id)));
+  /** Enrolled, not retired agents, oldest first, keyset-paged by (createdAt, id). */
+  async list(filter: AgentFilter = {}, page: PageRequest<TimeIdKey> = { limit: 500 }): Promise<Page<AgentView>> {
+    const licensed = (await this.licensing.state()).edition !== null;
+    const where: Prisma.AgentWhereInput[] = [{ retiredAt: null }];
+    if (filter.search) where.push({ OR: [{ name: { contains: filter.search, mode: 'insensitive' } }, { hostname: { contains: filter.search, mode: 'insensitive' } }] });
+    if (filter.online !== undefined) where.push(filter.online ? { id: { in: this.streams.onlineIds() } } : { id: { notIn: this.streams.onlineIds() } });
+    if (filter.group) where.push({ groups: { has: filter.group } });
+    if (filter.label) where.push({ labels: { has: filter.label } });
+    if (filter.edition) {
+      const unlicensed = filter.edition === 'unlicensed';
+      if (!licensed) where.push(unlicensed ? {} : { id: { in: [] } });
+      else where.push({ edition: unlicensed ? null : filter.edition });
+    }
+    if (page.after) {
+      const at = new Date(page.after[0]);
+      where.push({ OR: [{ createdAt: { gt: at } }, { createdAt: at, id: { gt: page.after[1] } }] });
+    }
+    const rows = await this.db.agent.findMany({ where: { AND: where }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: page.limit + 1 });
+    return toPage(rows, page.limit, (a) => [a.createdAt.toISOString(), a.id] as TimeIdKey, (a) => agentView(a, this.streams.isOnline(a.id), licensed));
   }
 
   async get(id: string): Promise<AgentView> {
-    return agentView(await this.find(id), this.streams.isOnline(id));
+    return this.view(await this.find(id));
   }
 
-  async find(id: string, field = 'agentId'): Promise<Agent> {
-    const agent = isUuid(id) ? await this.db.agent.findUnique({ where: { id } }) : null;
+  async update(actor: Actor, id: string, changes: AgentChanges): Promise<AgentView> {
+    const updated = await this.db.$transaction(async (tx) => {
+      const before = await this.find(id, 'id', tx);
+      const after = await tx.agent.update({ where: { id: before.id }, data: changes });
+      await this.audit.record(tx, actor, {
+        action: 'agent.update',
+        target: `agent:${id}`,
+        before: { name: before.name, groups: before.groups, labels: before.labels },
+        after: { name: after.name, groups: after.groups, labels: after.labels },
+      });
+      return after;
+    });
+    return this.publish(updated);
+  }
+
+  /** The credential stops working, the stream is closed and the seat goes to the next agent. */
+  async retire(actor: Actor, id: string): Promise<AgentView> {
+    const retired = await this.db.$transaction(async (tx) => {
+      const before = await this.find(id, 'id', tx);
+      const after = await tx.agent.update({ where: { id: before.id }, data: { retiredAt: new Date(), edition: null } });
+      await tx.pushTarget.updateMany({ where: { agentId: id, state: { in: ['waiting', 'pending', 'delivered'] } }, data: { state: 'cancelled', finishedAt: new Date() } });
+      await this.licensing.reassignSeats(tx);
+      await this.audit.record(tx, actor, { action: 'agent.retire', target: `agent:${id}`, before: { name: before.name, hostname: before.hostname } });
+      return after;
+    });
+    this.streams.closeAgent(id);
+    this.bus.publish('agent', { agentId: id, online: false, retired: true, lastSeenAt: retired.lastSeenAt?.toISOString() ?? null });
+    return agentView(retired, false);
+  }
+
+  /** Sends a MAC change to the agent and waits for its answer (AGENT_OFFLINE, AGENT_TIMEOUT). */
+  async changeMac(actor: Actor, id: string, adapter: string, action: MacAction) {
+    const agent = await this.find(id, 'id');
+    const result = await this.commands.send(agent.id, adapter, action);
+    await this.audit.record(this.db, actor, {
+      action: 'agent.adapter_mac',
+      target: `agent:${id}`,
+      after: { adapter, action: action?.$case, ok: result.ok, error: result.error || null, mac: result.mac || null },
+    });
+    return { commandId: result.commandId, ok: result.ok, error: result.error || null, mac: result.mac || null, adapters: result.adapters };
+  }
+
+  /** Presence changes: the stream attached (Hello) or ended. */
+  connected(agent: Agent): void {
+    this.metrics.connectedAgents.set(this.streams.count());
+    this.bus.publish('agent', presence(agent, true));
+  }
+
+  async disconnected(agentId: string): Promise<void> {
+    this.metrics.connectedAgents.set(this.streams.count());
+    const agent = await this.db.agent.update({ where: { id: agentId }, data: { lastSeenAt: new Date() } }).catch(() => null);
+    if (agent) this.bus.publish('agent', presence(agent, false));
+  }
+
+  private async view(agent: Agent): Promise<AgentView> {
+    return agentView(agent, this.streams.isOnline(agent.id), (await this.licensing.state()).edition !== null);
+  }
+
+  private async publish(agent: Agent): Promise<AgentView> {
+    const view = await this.view(agent);
+    this.bus.publish('agent', { agentId: view.id, online: view.online, lastSeenAt: view.lastSeenAt, appliedRuleSetId: view.appliedRuleSetId, appliedVersion: view.appliedVersion, name: view.name, groups: view.groups, labels: view.labels });
+    return view;
+  }
+
+  async find(id: string, field = 'agentId', db: Db = this.db): Promise<Agent> {
+    const agent = isUuid(id) ? await db.agent.findUnique({ where: { id } }) : null;
     if (!agent || agent.retiredAt) throw AgentError.notFound(id, field);
     return agent;
   }
@@ -80,7 +184,7 @@ export class AgentsService {
   }
 
   /** Spends a one-time token (atomically: two hosts racing with one token cannot both win). */
-  async enroll(input: EnrollInput): Promise<{ agentId: string; credential: string }> {
+  async enroll(input: EnrollInput): Promise<{ agentId: string; credential: string; capabilityPublicKeyPem: string }> {
     const tokenHash = hashSecret(input.token);
     const credential = newSecret('');
     return this.db.$transaction(async (tx) => {
@@ -96,9 +200,10 @@ export class AgentsService {
         data: { name: input.hostname, hostname: input.hostname, platform: input.platform, version: input.version, credentialHash: hashSecret(credential) },
       });
       await tx.enrollmentToken.update({ where: { tokenHash }, data: { usedByAgentId: agent.id } });
+      await this.licensing.reassignSeats(tx);
       const actor: Actor = { kind: 'system', label: `agent:${agent.id}`, role: 'viewer' };
       await this.audit.record(tx, actor, { action: 'agent.enroll', target: `agent:${agent.id}`, after: { hostname: input.hostname, platform: input.platform, version: input.version } });
-      return { agentId: agent.id, credential };
+      return { agentId: agent.id, credential, capabilityPublicKeyPem: this.licensing.capabilityPublicKeyPem() };
     });
   }
 
@@ -141,4 +246,14 @@ export class AgentsService {
   async touch(agentId: string): Promise<void> {
     await this.db.agent.updateMany({ where: { id: agentId }, data: { lastSeenAt: new Date() } });
   }
+}
+
+function presence(agent: Agent, online: boolean) {
+  return {
+    agentId: agent.id,
+    online,
+    lastSeenAt: (online ? new Date() : agent.lastSeenAt)?.toISOString() ?? null,
+    appliedRuleSetId: agent.appliedRuleSetId,
+    appliedVersion: agent.appliedVersion,
+  };
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { Access } from '../auth/access.decorator';
-import { ValidationError } from '../errors/domain-error';
 import { PrismaService } from '../db/prisma.service';
+import { isNumberKey, pageRequest, toPage } from '../paging/page';
 import { AuditService } from './audit.service';
 
 @Controller('api/audit')
@@ -13,20 +13,23 @@ export class AuditHttp {
 
   @Get()
   @Access('admin')
-  async list(@Query('limit') limit?: string) {
-    const n = limit === undefined ? 100 : Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > 1000) throw new ValidationError('limit', 'OUT_OF_RANGE', 'must be an integer 1-1000');
-    const entries = await this.audit.list(this.db, n);
-    return {
-      entries: entries.map((e) => ({
-        id: e.id.toString(),
-        actor: e.actor,
-        action: e.action,
-        target: e.target,
-        before: e.before,
-        after: e.after,
-        createdAt: e.createdAt.toISOString(),
-      })),
-    };
+  async list(@Query() q: Record<string, string | undefined>) {
+    const page = pageRequest(q.limit === undefined ? '100' : q.limit, q.cursor, isNumberKey, 1000);
+    const rows = await this.audit.list(
+      this.db,
+      { action: q.action || undefined, actor: q.actor || undefined, target: q.target || undefined },
+      page.limit + 1,
+      page.after === undefined ? undefined : BigInt(page.after),
+    );
+    const { items, nextCursor } = toPage(rows, page.limit, (e) => Number(e.id), (e) => ({
+      id: e.id.toString(),
+      actor: e.actor,
+      action: e.action,
+      target: e.target,
+      before: e.before,
+      after: e.after,
+      createdAt: e.createdAt.toISOString(),
+    }));
+    return { entries: items, nextCursor };
   }
 }

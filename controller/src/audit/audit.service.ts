@@ -25,8 +25,18 @@ export class AuditService {
     });
   }
 
-  async list(db: Db, limit = 100) {
-    return db.auditEntry.findMany({ orderBy: { id: 'desc' }, take: limit });
+  /** Newest first, keyset-paged by id; `target` filters by prefix. */
+  async list(db: Db, filter: { action?: string; actor?: string; target?: string }, limit = 100, beforeId?: bigint) {
+    return db.auditEntry.findMany({
+      where: {
+        ...(filter.action && { action: filter.action }),
+        ...(filter.actor && { actor: filter.actor }),
+        ...(filter.target && { target: { startsWith: filter.target } }),
+        ...(beforeId !== undefined && { id: { lt: beforeId } }),
+      },
+      orderBy: { id: 'desc' },
+      take: limit,
+    });
   }
 }
 

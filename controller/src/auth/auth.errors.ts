@@ -7,6 +7,9 @@ export class AuthError extends DomainError {
   static notLoggedIn() {
     return new AuthError('unauthenticated', 'UNAUTHENTICATED', 'log in or send an API token');
   }
+  static tooManyAttempts() {
+    return new AuthError('rate_limited', 'TOO_MANY_ATTEMPTS', 'too many failed logins for this user from this address; wait and try again', 'password');
+  }
   static badToken() {
     return new AuthError('unauthenticated', 'INVALID_TOKEN', 'the API token is unknown, revoked or expired');
   }

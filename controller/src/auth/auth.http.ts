@@ -18,7 +18,7 @@ export class AuthHttp {
     const b = requireObject(body);
     const username = requireString(b.username, 'username');
     const password = requireString(b.password, 'password', 1024);
-    const result = await this.auth.login(username, password);
+    const result = await this.auth.login(username, password, req.ip);
     const secure = req.protocol === 'https';
     const common = { path: '/', sameSite: 'strict' as const, secure, expires: result.expiresAt };
     reply.setCookie(SESSION_COOKIE, result.sessionToken, { ...common, httpOnly: true });

@@ -3,10 +3,11 @@ import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth.guard';
 import { AuthHttp } from './auth.http';
 import { AuthService } from './auth.service';
+import { LoginThrottle } from './login-throttle';
 
 @Module({
   controllers: [AuthHttp],
-  providers: [AuthService, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [AuthService, LoginThrottle, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [AuthService],
 })
 export class AuthModule {}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { hash, verify } from '@node-rs/argon2';
 import { AuditService } from '../audit/audit.service';
 import { PrismaService } from '../db/prisma.service';
@@ -7,9 +7,11 @@ import { ValidationError } from '../errors/domain-error';
 import type { Role } from '../generated/prisma/client';
 import { SYSTEM_ACTOR, type Actor } from './actor';
 import { AuthError } from './auth.errors';
+import { LoginThrottle } from './login-throttle';
 import { hashSecret, newSecret } from './secret-token';
 
 const SESSION_TTL_MS = 12 * 3600_000;
+const SESSION_SWEEP_INTERVAL_MS = 10 * 60_000;
 export const API_TOKEN_PREFIX = 'pft_';
 export const API_SCOPES = ['read', 'write'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
@@ -25,11 +27,28 @@ export interface LoginResult extends SessionInfo {
 }
 
 @Injectable()
-export class AuthService {
+export class AuthService implements OnModuleInit, OnModuleDestroy {
+  private sweeper?: NodeJS.Timeout;
+
   constructor(
     private readonly db: PrismaService,
     private readonly audit: AuditService,
+    private readonly throttle: LoginThrottle,
   ) {}
+
+  onModuleInit(): void {
+    this.sweeper = setInterval(() => void this.deleteExpiredSessions().catch(() => undefined), SESSION_SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Returns how many expired sessions were deleted. */
+  async deleteExpiredSessions(now = new Date()): Promise<number> {
+    return (await this.db.session.deleteMany({ where: { expiresAt: { lte: now } } })).count;
+  }
 
   /**
    * First start: creates `admin` with the given password or a generated one. Returns the
@@ -45,11 +64,17 @@ export class AuthService {
     return { username: 'admin', password: chosen, generated: password === undefined };
   }
 
-  async login(username: string, password: string): Promise<LoginResult> {
+  /** `address`: the client's, for the failed-login limit. */
+  async login(username: string, password: string, address = ''): Promise<LoginResult> {
+    this.throttle.check(username, address);
     const user = await this.db.user.findUnique({ where: { username } });
     // Verify against a dummy hash when the user is unknown so timing does not reveal usernames.
     const ok = user ? await verify(user.passwordHash, password) : (await verify(await dummyHash(), password), false);
-    if (!user || !ok) throw AuthError.badCredentials();
+    if (!user || !ok) {
+      this.throttle.failed(username, address);
+      throw AuthError.badCredentials();
+    }
+    this.throttle.succeeded(username, address);
     const sessionToken = newSecret('pfs_');
     const csrfToken = randomBytes(24).toString('base64url');
     const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
@@ -106,7 +131,7 @@ export class AuthService {
   }
 }
 
-function userActor(user: { id: string; username: string; role: Role }): Actor {
+export function userActor(user: { id: string; username: string; role: Role }): Actor {
   return { kind: 'user', label: `user:${user.username}`, userId: user.id, username: user.username, role: user.role };
 }
 

@@ -11,10 +11,15 @@ export type ErrorKind =
   | 'not_found'
   | 'conflict'
   | 'edition'
-  | 'precondition';
+  | 'precondition'
+  | 'rate_limited'
+  | 'timeout';
 
 /** Base of every domain's typed error: a machine code, the offending field path and per-field details. */
 export class DomainError extends Error {
+  /** For rate_limited: seconds until a retry can succeed. */
+  retryAfterS?: number;
+
   constructor(
     readonly kind: ErrorKind,
     readonly code: string,

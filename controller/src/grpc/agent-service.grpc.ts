@@ -10,10 +10,12 @@ import { AgentError } from '../agents/agents.errors';
 import { AgentsService, type HelloInput } from '../agents/agents.service';
 import { LOGGER } from '../core.module';
 import { ValidationError } from '../errors/domain-error';
-import { PushesService } from '../pushes/pushes.service';
+import { AdapterCommands } from '../agents/adapter-commands';
+import { PushDelivery } from '../pushes/push-delivery';
 import { bearer, toGrpcError, unary } from './grpc-status';
 
-const HEARTBEAT_INTERVAL_MS = 15_000;
+/** Agents treat three missed heartbeats as a hung controller (~15 s). */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
 
 /** The agents' side of gRPC: enrollment and the long-lived Connect stream. */
 @Injectable()
@@ -21,7 +23,8 @@ export class AgentServiceGrpc {
   constructor(
     private readonly agents: AgentsService,
     private readonly streams: AgentStreams,
-    private readonly pushes: PushesService,
+    private readonly pushes: PushDelivery,
+    private readonly commands: AdapterCommands,
     private readonly activity: ActivityService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -75,7 +78,7 @@ export class AgentServiceGrpc {
     });
     const finish = () => {
       if (agentId && this.streams.detach(agentId, stream)) {
-        void this.agents.touch(agentId).catch((err) => this.logger.warn({ err, agentId }, 'could not record last seen'));
+        void this.agents.disconnected(agentId).catch((err) => this.logger.warn({ err, agentId }, 'could not record last seen'));
         this.logger.info({ agentId }, 'agent disconnected');
       }
     };
@@ -97,6 +100,7 @@ export class AgentServiceGrpc {
           body: { $case: 'welcome', value: { agentId, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, activitySeqStored: await this.activity.storedSeq(agentId) } },
         });
         this.streams.attach(agentId, stream);
+        this.agents.connected(agent);
         this.logger.info({ agentId, hostname: agent.hostname }, 'agent connected');
         await this.pushes.catchUp(agent);
         return;
@@ -113,10 +117,10 @@ export class AgentServiceGrpc {
         return;
       }
       case 'adapterResult': {
-        // Adapter commands (MAC changes) are not issued yet; keep the inventory it reports.
         const r = body.value;
         this.logger.info({ agentId, commandId: r.commandId, ok: r.ok, error: r.error || undefined }, 'adapter command result');
         if (r.adapters.length > 0) await this.agents.updateAdapters(agentId, r.adapters.map(adapterView));
+        this.commands.settle(agentId, r);
         return;
       }
       case 'heartbeat':

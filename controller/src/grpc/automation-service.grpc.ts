@@ -1,24 +1,28 @@
-import type { Metadata } from '@grpc/grpc-js';
+import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
 import { Inject, Injectable } from '@nestjs/common';
-import { ruleErrorToWire, ruleFromWire, ruleSetVersionToWire } from '@portfleet/proto';
-import { PushAgentState, type AgentInfo, type AutomationServiceServer, type PushInfo, type RuleSetInfo } from '@portfleet/proto/gen/automation';
+import { ruleErrorToWire, ruleFromWire, settingsFromWire } from '@portfleet/proto';
+import type { AutomationServiceServer, Event, WatchEventsRequest } from '@portfleet/proto/gen/automation';
 import type { Logger } from 'pino';
 import { ActivityService } from '../activity/activity.service';
-import type { AgentView } from '../agents/agent-view';
+import { parseAgentChanges, parseEditionFilter, parseMacAction } from '../agents/agent-input';
 import { AgentsService } from '../agents/agents.service';
 import { hasRole, type Actor } from '../auth/actor';
 import { AuthError } from '../auth/auth.errors';
 import { AuthService } from '../auth/auth.service';
 import { LOGGER } from '../core.module';
+import { EventBus } from '../events/event-bus';
 import type { Role } from '../generated/prisma/client';
-import type { PushView } from '../pushes/push-view';
-import { PushesService } from '../pushes/pushes.service';
-import type { RuleSetView } from '../rulesets/rule-set-view';
+import { LicensingService } from '../licensing/licensing.service';
+import { isNumberKey, isTimeIdKey, pageRequest } from '../paging/page';
+import { PushesService, type CreatePushInput } from '../pushes/pushes.service';
+import { parseRollout } from '../pushes/rollout';
 import { RuleSetsService } from '../rulesets/rulesets.service';
-import { bearer, unary } from './grpc-status';
+import { agentInfo, diffMessage, dryRunAgent, licenseInfo, PUSH_STATES, pushInfo, ruleSetInfo } from './automation-wire';
+import { bearer, toGrpcError, unary } from './grpc-status';
 
 const READ: Access = { role: 'viewer', scope: 'read' };
 const WRITE: Access = { role: 'operator', scope: 'write' };
+const ADMIN: Access = { role: 'admin', scope: 'write' };
 interface Access {
   role: Role;
   scope: 'read' | 'write';
@@ -33,6 +37,8 @@ export class AutomationServiceGrpc {
     private readonly ruleSets: RuleSetsService,
     private readonly pushes: PushesService,
     private readonly activity: ActivityService,
+    private readonly licensing: LicensingService,
+    private readonly bus: EventBus,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -40,12 +46,49 @@ export class AutomationServiceGrpc {
     const call = <Req, Res>(access: Access, handler: (req: Req, actor: Actor) => Promise<Res>) =>
       unary<Req, Res>(this.logger, async (req, metadata) => handler(req, await this.actor(metadata, access)));
     return {
-      listAgents: call(READ, async () => ({ agents: (await this.agents.list()).map(agentInfo), nextPageToken: '' })),
+      listAgents: call(READ, async (req) => {
+        const page = await this.agents.list(
+          { search: req.search || undefined, online: req.online, group: req.group || undefined, label: req.label || undefined, edition: parseEditionFilter(req.edition) },
+          pageRequest(req.pageSize, req.pageToken, isTimeIdKey),
+        );
+        return { agents: page.items.map(agentInfo), nextPageToken: page.nextCursor ?? '' };
+      }),
       getAgent: call(READ, async (req) => agentInfo(await this.agents.get(req.id))),
+      updateAgent: call(WRITE, async (req, actor) =>
+        agentInfo(await this.agents.update(actor, req.id, parseAgentChanges({ name: req.name, groups: req.groups?.values, labels: req.labels?.values }))),
+      ),
+      retireAgent: call(WRITE, async (req, actor) => agentInfo(await this.agents.retire(actor, req.id))),
+      listAgentPushes: call(READ, async (req) => {
+        const agent = await this.agents.find(req.agentId);
+        const page = await this.pushes.history(agent.id, pageRequest(req.pageSize, req.pageToken, isTimeIdKey));
+        return {
+          pushes: page.items.map((e) => ({
+            pushId: e.pushId,
+            ruleSetId: e.ruleSetId,
+            version: e.version,
+            state: PUSH_STATES[e.state],
+            errors: e.errors.map(ruleErrorToWire),
+            createdAtMs: Date.parse(e.createdAt),
+            updatedAtMs: Date.parse(e.updatedAt),
+          })),
+          nextPageToken: page.nextCursor ?? '',
+        };
+      }),
+      sendAdapterCommand: call(WRITE, async (req, actor) => {
+        const action = parseMacAction(
+          req.action?.$case === 'setMac' ? { action: 'set', mac: req.action.value }
+          : req.action?.$case === 'randomMacVendor' ? { action: 'random', vendor: req.action.value }
+          : req.action?.$case === 'restoreMac' ? { action: 'restore' }
+          : {},
+        );
+        const r = await this.agents.changeMac(actor, req.agentId, req.adapter, action);
+        return { commandId: r.commandId, ok: r.ok, error: r.error ?? '', mac: r.mac ?? '', adapters: r.adapters };
+      }),
       createEnrollmentToken: call(WRITE, async (req, actor) => {
         const t = await this.agents.createEnrollmentToken(actor, req.ttlS || undefined);
         return { token: t.token, expiresAtMs: t.expiresAt.getTime(), command: t.command };
       }),
+
       listRuleSets: call(READ, async () => {
         const sets = await this.ruleSets.list();
         return { ruleSets: await Promise.all(sets.map(async (s) => ruleSetInfo(await this.ruleSets.get(s.id)))) };
@@ -60,10 +103,36 @@ export class AutomationServiceGrpc {
       ),
       deleteRule: call(WRITE, async (req, actor) => ruleSetInfo(await this.ruleSets.deleteRule(actor, req.ruleSetId, req.ruleId))),
       reorderRules: call(WRITE, async (req, actor) => ruleSetInfo(await this.ruleSets.reorder(actor, req.ruleSetId, req.ruleIds))),
-      createPush: call(WRITE, async (req, actor) =>
-        pushInfo(await this.pushes.create(actor, { ruleSetId: req.ruleSetId, version: req.version || undefined, agentIds: req.agentIds, groups: req.groups, labels: req.labels })),
-      ),
+      listRuleSetVersions: call(READ, async (req) => {
+        const page = await this.ruleSets.versions(req.ruleSetId, pageRequest(req.pageSize, req.pageToken, isNumberKey));
+        return {
+          versions: page.items.map((v) => ({ version: v.version, contentHash: v.contentHash, ruleCount: v.ruleCount, createdAtMs: Date.parse(v.createdAt), createdBy: v.createdBy })),
+          nextPageToken: page.nextCursor ?? '',
+        };
+      }),
+      diffRuleSetVersions: call(READ, async (req) => diffMessage(await this.ruleSets.diff(req.ruleSetId, req.from, req.to || undefined))),
+      updateSettings: call(WRITE, async (req, actor) => ruleSetInfo(await this.ruleSets.updateSettings(actor, req.ruleSetId, settingsFromWire(req.settings)))),
+      exportRules: call(READ, async (req) => this.ruleSets.exportFile(req.ruleSetId, req.version || undefined)),
+      importRules: call(WRITE, async (req, actor) => ruleSetInfo(await this.ruleSets.importFile(actor, req.ruleSetId, req.content))),
+
+      createPush: call(WRITE, async (req, actor) => pushInfo(await this.pushes.create(actor, pushInput(req)))),
+      dryRunPush: call(WRITE, async (req) => {
+        const r = await this.pushes.dryRun(pushInput(req));
+        return { ruleSetId: r.ruleSetId, version: r.version, agents: r.agents.map(dryRunAgent) };
+      }),
       getPush: call(READ, async (req) => pushInfo(await this.pushes.get(req.id))),
+      listPushes: call(READ, async (req) => {
+        const page = await this.pushes.list({ ruleSetId: req.ruleSetId || undefined }, pageRequest(req.pageSize, req.pageToken, isTimeIdKey));
+        return { pushes: page.items.map(pushInfo), nextPageToken: page.nextCursor ?? '' };
+      }),
+      retryPush: call(WRITE, async (req, actor) => pushInfo(await this.pushes.retry(actor, req.id))),
+      rollbackPush: call(WRITE, async (req, actor) => pushInfo(await this.pushes.rollback(actor, req.id, req.version || undefined))),
+      resumePush: call(WRITE, async (req, actor) => pushInfo(await this.pushes.resume(actor, req.id))),
+      abortPush: call(WRITE, async (req, actor) => pushInfo(await this.pushes.abort(actor, req.id))),
+
+      getLicense: call(READ, async () => licenseInfo(await this.licensing.view())),
+      activateLicense: call(ADMIN, async (req, actor) => licenseInfo(await this.licensing.activate(actor, req.key))),
+
       getActivity: call(READ, async (req) => ({
         totals: (await this.activity.totals({ agentId: req.agentId || undefined, ruleId: req.ruleId || undefined })).map((t) => ({
           agentId: t.agentId,
@@ -76,7 +145,24 @@ export class AutomationServiceGrpc {
           lastHitMs: t.lastHitAt ? Date.parse(t.lastHitAt) : 0,
         })),
       })),
+      watchEvents: (stream) => this.watch(stream),
     };
+  }
+
+  /** Server-streams live events until the client cancels. */
+  private watch(stream: ServerWritableStream<WatchEventsRequest, Event>): void {
+    this.actor(stream.metadata, READ).then(
+      () => {
+        const unsubscribe = this.bus.subscribe((e) => {
+          stream.write({ type: e.type, dataJson: JSON.stringify(e.data) });
+        });
+        const end = () => unsubscribe();
+        stream.on('cancelled', end);
+        stream.on('close', end);
+        stream.on('error', end);
+      },
+      (err: unknown) => stream.destroy(Object.assign(new Error(), toGrpcError(err, this.logger))),
+    );
   }
 
   private async actor(metadata: Metadata, access: Access): Promise<Actor> {
@@ -89,47 +175,13 @@ export class AutomationServiceGrpc {
   }
 }
 
-function agentInfo(a: AgentView): AgentInfo {
+function pushInput(req: { ruleSetId: string; version: number; agentIds: string[]; groups: string[]; labels: string[]; rollout?: { waves: number[]; maxFailurePercent: number } }): CreatePushInput {
   return {
-    id: a.id,
-    name: a.name,
-    hostname: a.hostname,
-    platform: a.platform,
-    version: a.version,
-    online: a.online,
-    lastSeenMs: a.lastSeenAt ? Date.parse(a.lastSeenAt) : 0,
-    adapters: a.adapters,
-    appliedRuleSetId: a.appliedRuleSetId ?? '',
-    appliedVersion: a.appliedVersion ?? 0,
-    desiredRuleSetId: a.desiredRuleSetId ?? '',
-    desiredVersion: a.desiredVersion ?? 0,
-    groups: a.groups,
-    labels: a.labels,
-  };
-}
-
-function ruleSetInfo(v: RuleSetView): RuleSetInfo {
-  return {
-    id: v.id,
-    name: v.name,
-    latest: ruleSetVersionToWire({ ruleSetId: v.id, version: v.version, rules: v.rules, settings: v.settings, contentHash: v.contentHash }),
-    warnings: v.warnings.map(ruleErrorToWire),
-  };
-}
-
-const STATES: Record<PushView['targets'][number]['state'], PushAgentState> = {
-  pending: PushAgentState.PUSH_AGENT_STATE_PENDING,
-  delivered: PushAgentState.PUSH_AGENT_STATE_DELIVERED,
-  applied: PushAgentState.PUSH_AGENT_STATE_APPLIED,
-  failed: PushAgentState.PUSH_AGENT_STATE_FAILED,
-};
-
-function pushInfo(p: PushView): PushInfo {
-  return {
-    id: p.id,
-    ruleSetId: p.ruleSetId,
-    version: p.version,
-    createdAtMs: Date.parse(p.createdAt),
-    targets: p.targets.map((t) => ({ agentId: t.agentId, state: STATES[t.state], errors: t.errors.map(ruleErrorToWire), updatedAtMs: Date.parse(t.updatedAt) })),
+    ruleSetId: req.ruleSetId,
+    version: req.version || undefined,
+    agentIds: req.agentIds,
+    groups: req.groups,
+    labels: req.labels,
+    rollout: parseRollout(req.rollout),
   };
 }

@@ -10,6 +10,8 @@ const CODES: Record<ErrorKind, status> = {
   conflict: status.ALREADY_EXISTS,
   edition: status.FAILED_PRECONDITION,
   precondition: status.FAILED_PRECONDITION,
+  rate_limited: status.RESOURCE_EXHAUSTED,
+  timeout: status.DEADLINE_EXCEEDED,
 };
 
 export type GrpcError = Partial<ServiceError> & { code: status; details: string };

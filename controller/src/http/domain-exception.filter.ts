@@ -11,6 +11,8 @@ const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   edition: 422,
   precondition: 409,
+  rate_limited: 429,
+  timeout: 504,
 };
 
 /**
@@ -25,6 +27,7 @@ export class DomainExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const [status, body] = this.toResponse(exception);
+    if (exception instanceof DomainError && exception.retryAfterS !== undefined) void reply.header('retry-after', String(exception.retryAfterS));
     void reply.status(status).send({ error: body });
   }
 

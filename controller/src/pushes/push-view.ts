@@ -1,24 +1,61 @@
 import type { FieldError } from '@portfleet/proto';
 import type { Push, PushTarget, PushTargetState } from '../generated/prisma/client';
 
-/** The API shape of a push (docs/http-api.md `Push`). */
-export interface PushView {
+export const TARGET_STATES: readonly PushTargetState[] = ['waiting', 'pending', 'delivered', 'applied', 'failed', 'superseded', 'cancelled'];
+
+export type PushCounts = Record<PushTargetState, number>;
+
+export function countStates(targets: readonly { state: PushTargetState }[]): PushCounts {
+  const counts = Object.fromEntries(TARGET_STATES.map((s) => [s, 0])) as PushCounts;
+  for (const t of targets) counts[t.state]++;
+  return counts;
+}
+
+export interface PushTargetView {
+  agentId: string;
+  state: PushTargetState;
+  wave: number;
+  errors: FieldError[];
+  updatedAt: string;
+}
+
+/** The API shape of a push (docs/http-api.md `Push`; `PushSummary` has no targets). */
+export interface PushSummary {
   id: string;
   ruleSetId: string;
   version: number;
   createdAt: string;
-  targets: { agentId: string; state: PushTargetState; errors: FieldError[]; updatedAt: string }[];
+  createdBy: string;
+  status: Push['status'];
+  rollout: { waves: number[]; maxFailurePercent: number; currentWave: number } | null;
+  rollbackOf: string | null;
+  counts: PushCounts;
 }
 
-export function pushView(push: Push & { targets: PushTarget[] }): PushView {
+export interface PushView extends PushSummary {
+  targets: PushTargetView[];
+}
+
+export function pushSummary(push: Push, counts: PushCounts): PushSummary {
   return {
     id: push.id,
     ruleSetId: push.ruleSetId,
     version: push.version,
     createdAt: push.createdAt.toISOString(),
+    createdBy: push.createdBy,
+    status: push.status,
+    rollout: push.waves.length > 0 ? { waves: push.waves, maxFailurePercent: push.maxFailurePercent, currentWave: push.currentWave } : null,
+    rollbackOf: push.rollbackOf,
+    counts,
+  };
+}
+
+export function pushView(push: Push & { targets: PushTarget[] }): PushView {
+  return {
+    ...pushSummary(push, countStates(push.targets)),
     targets: push.targets
       .slice()
-      .sort((a, b) => a.agentId.localeCompare(b.agentId))
-      .map((t) => ({ agentId: t.agentId, state: t.state, errors: t.errors as unknown as FieldError[], updatedAt: t.updatedAt.toISOString() })),
+      .sort((a, b) => a.wave - b.wave || a.agentId.localeCompare(b.agentId))
+      .map((t) => ({ agentId: t.agentId, state: t.state, wave: t.wave, errors: t.errors as unknown as FieldError[], updatedAt: t.updatedAt.toISOString() })),
   };
 }

@@ -5,6 +5,18 @@ export class PushError extends DomainError {
     return new PushError('not_found', 'PUSH_NOT_FOUND', `no push ${id}`, 'id');
   }
   static noTargets() {
-    return new PushError('validation', 'REQUIRED', 'choose at least one agent', 'agentIds');
+    return new PushError('validation', 'REQUIRED', 'choose at least one agent (agentIds, groups or labels)', 'agentIds');
+  }
+  static nothingToRetry() {
+    return new PushError('precondition', 'NOTHING_TO_RETRY', 'no target of this push has failed', 'id');
+  }
+  static noPreviousVersion() {
+    return new PushError('precondition', 'NO_PREVIOUS_VERSION', 'version 1 has no previous version; give one in `version`', 'version');
+  }
+  static notHalted(status: string) {
+    return new PushError('precondition', 'NOT_HALTED', `the push is ${status}, not halted`, 'id');
+  }
+  static notRunning(status: string) {
+    return new PushError('precondition', 'NOT_RUNNING', `the push is already ${status}`, 'id');
   }
 }

@@ -1,39 +1,55 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { ruleSetVersionToWire, type FieldError } from '@portfleet/proto';
-import type { Logger } from 'pino';
+import { Injectable } from '@nestjs/common';
+import type { FieldError } from '@portfleet/proto';
 import { AgentStreams } from '../agents/agent-streams';
-import { AgentError } from '../agents/agents.errors';
 import type { Actor } from '../auth/actor';
 import { AuditService } from '../audit/audit.service';
-import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
+import { fromFieldErrors } from '../errors/domain-error';
 import { isUuid } from '../errors/request-fields';
-import type { Agent, Prisma } from '../generated/prisma/client';
+import type { Prisma, PushTargetState } from '../generated/prisma/client';
+import { LicensingService } from '../licensing/licensing.service';
+import { toPage, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
+import { diffRuleSets, type RuleSetDiff } from '../rulesets/rule-set-diff';
 import { RuleSetsService } from '../rulesets/rulesets.service';
-import { pushView, type PushView } from './push-view';
+import { PushDelivery } from './push-delivery';
+import { agentEditionErrors } from './push-edition';
+import { selectAgents, type Selection } from './push-selection';
+import { countStates, pushSummary, pushView, type PushSummary, type PushView } from './push-view';
 import { PushError } from './pushes.errors';
+import { assignWaves, type Rollout } from './rollout';
 
-export interface CreatePushInput {
+export interface CreatePushInput extends Selection {
   ruleSetId: string;
   version?: number;
-  agentIds: string[];
-  /** Agents in any of these groups or with any of these labels are added. */
-  groups?: string[];
-  labels?: string[];
+  rollout?: Rollout;
 }
 
-export interface AckInput {
-  pushId: string;
-  ruleSetId: string;
-  version: number;
-  contentHash: string;
-  applied: boolean;
+export interface DryRunAgent {
+  agentId: string;
+  name: string;
+  online: boolean;
+  edition: string | null;
+  current: { ruleSetId: string; version: number } | null;
+  diff: RuleSetDiff | null;
   errors: FieldError[];
 }
 
+export interface AgentPushEntry {
+  pushId: string;
+  ruleSetId: string;
+  version: number;
+  createdAt: string;
+  createdBy: string;
+  state: PushTargetState;
+  errors: FieldError[];
+  updatedAt: string;
+}
+
+const UNFINISHED: PushTargetState[] = ['waiting', 'pending', 'delivered'];
+
 /**
- * Pushes one rule-set version to agents: pending (recorded, desired version set) → delivered
- * (sent on a live stream, now or on the agent's next Hello) → applied | failed (the agent's Ack).
+ * Pushes of one rule-set version to agents (docs/http-api.md Pushes): editions checked per
+ * target, older unfinished pushes to the same agents superseded, optional staged waves.
  */
 @Injectable()
 export class PushesService {
@@ -41,39 +57,72 @@ export class PushesService {
     private readonly db: PrismaService,
     private readonly audit: AuditService,
     private readonly ruleSets: RuleSetsService,
+    private readonly licensing: LicensingService,
     private readonly streams: AgentStreams,
-    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly delivery: PushDelivery,
   ) {}
 
-  async create(actor: Actor, input: CreatePushInput): Promise<PushView> {
-    const push = await this.db.$transaction(async (tx) => {
+  async create(actor: Actor, input: CreatePushInput, rollbackOf?: string): Promise<PushView> {
+    const { push, superseded } = await this.db.$transaction(async (tx) => {
       const version = await this.ruleSets.get(input.ruleSetId, input.version, tx);
-      for (const [i, id] of input.agentIds.entries()) {
-        const agent = isUuid(id) ? await tx.agent.findUnique({ where: { id } }) : null;
-        if (!agent || agent.retiredAt) throw AgentError.notFound(id, `agentIds[${i}]`);
-      }
-      const groups = input.groups ?? [];
-      const labels = input.labels ?? [];
-      const tagged = groups.length + labels.length === 0 ? [] : await tx.agent.findMany({
-        where: { retiredAt: null, OR: [{ groups: { hasSome: groups } }, { labels: { hasSome: labels } }] },
-        select: { id: true },
-      });
-      const agentIds = [...new Set([...input.agentIds, ...tagged.map((a) => a.id)])];
-      if (agentIds.length === 0) throw PushError.noTargets();
+      await this.licensing.fleetEdition(tx);
+      const agents = await selectAgents(tx, input);
+      const refused: FieldError[] = [];
+      for (const agent of agents) refused.push(...agentEditionErrors(agent, await this.licensing.agentEdition(agent, tx), version.rules));
+      if (refused.length > 0) throw fromFieldErrors('edition', refused[0]!.code, refused);
+
+      const waves = input.rollout ? assignWaves(agents.length, input.rollout.waves) : agents.map(() => 0);
+      const older = await tx.pushTarget.findMany({ where: { agentId: { in: agents.map((a) => a.id) }, state: { in: UNFINISHED } }, select: { pushId: true } });
+      await tx.pushTarget.updateMany({ where: { agentId: { in: agents.map((a) => a.id) }, state: { in: UNFINISHED } }, data: { state: 'superseded', finishedAt: new Date() } });
       const created = await tx.push.create({
-        data: { ruleSetId: version.id, version: version.version, createdBy: actor.label, targets: { create: agentIds.map((agentId) => ({ agentId })) } },
+        data: {
+          ruleSetId: version.id,
+          version: version.version,
+          createdBy: actor.label,
+          waves: input.rollout?.waves ?? [],
+          maxFailurePercent: input.rollout?.maxFailurePercent ?? 0,
+          rollbackOf: rollbackOf ?? null,
+          targets: { create: agents.map((a, i) => ({ agentId: a.id, wave: waves[i]!, state: waves[i] === 0 ? 'pending' : 'waiting' })) },
+        },
         include: { targets: true },
       });
-      await tx.agent.updateMany({ where: { id: { in: agentIds } }, data: { desiredRuleSetId: version.id, desiredVersion: version.version } });
+      const released = agents.filter((_, i) => waves[i] === 0).map((a) => a.id);
+      await tx.agent.updateMany({ where: { id: { in: released } }, data: { desiredRuleSetId: version.id, desiredVersion: version.version } });
       await this.audit.record(tx, actor, {
-        action: 'push.create',
+        action: rollbackOf ? 'push.rollback' : 'push.create',
         target: `push:${created.id}`,
-        after: { ruleSetId: version.id, version: version.version, agentIds },
+        after: { ruleSetId: version.id, version: version.version, agentIds: agents.map((a) => a.id), rollout: input.rollout ?? null, rollbackOf: rollbackOf ?? null },
       });
-      return created;
+      return { push: created, superseded: [...new Set(older.map((o) => o.pushId))] };
     });
-    for (const { agentId } of push.targets) await this.deliver(push.id, agentId);
+    for (const pushId of superseded) await this.delivery.advance(pushId);
+    for (const t of push.targets) {
+      await this.delivery.publish(push.id, t.agentId);
+      if (t.state === 'pending') await this.delivery.deliver(push.id, t.agentId);
+    }
     return this.get(push.id);
+  }
+
+  /** What the push would do on each target; nothing is stored or sent. */
+  async dryRun(input: CreatePushInput): Promise<{ ruleSetId: string; version: number; agents: DryRunAgent[] }> {
+    const target = await this.ruleSets.get(input.ruleSetId, input.version);
+    const agents = await selectAgents(this.db, input);
+    const result: DryRunAgent[] = [];
+    for (const agent of agents) {
+      const edition = await this.licensing.agentEdition(agent);
+      const current = agent.appliedRuleSetId && agent.appliedVersion !== null ? { ruleSetId: agent.appliedRuleSetId, version: agent.appliedVersion } : null;
+      const from = current?.ruleSetId === target.id ? await this.ruleSets.get(target.id, current.version).catch(() => null) : null;
+      result.push({
+        agentId: agent.id,
+        name: agent.name,
+        online: this.streams.isOnline(agent.id),
+        edition,
+        current,
+        diff: diffRuleSets(target.id, from ?? { version: 0, rules: [], settings: null }, target),
+        errors: agentEditionErrors(agent, edition, target.rules),
+      });
+    }
+    return { ruleSetId: target.id, version: target.version, agents: result };
   }
 
   async get(id: string): Promise<PushView> {
@@ -82,56 +131,86 @@ export class PushesService {
     return pushView(push);
   }
 
-  /**
-   * On Hello: when what the agent runs differs from its desired version, (re)send the newest push
-   * of that version to it. Returns the push id sent, if any.
-   */
-  async catchUp(agent: Agent): Promise<string | undefined> {
-    if (!agent.desiredRuleSetId || agent.desiredVersion === null) return undefined;
-    const desired = await this.ruleSets.versionModel(agent.desiredRuleSetId, agent.desiredVersion);
-    const inSync =
-      agent.appliedRuleSetId === desired.ruleSetId && agent.appliedVersion === desired.version && agent.appliedContentHash === desired.contentHash;
-    if (inSync) return undefined;
-    const target = await this.db.pushTarget.findFirst({
-      where: { agentId: agent.id, push: { ruleSetId: desired.ruleSetId, version: desired.version } },
-      orderBy: { push: { createdAt: 'desc' } },
-    });
-    if (!target) return undefined;
-    return (await this.deliver(target.pushId, agent.id)) ? target.pushId : undefined;
+  async list(filter: { ruleSetId?: string }, page: PageRequest<TimeIdKey>): Promise<Page<PushSummary>> {
+    const where: Prisma.PushWhereInput = {
+      ...(filter.ruleSetId !== undefined && { ruleSetId: isUuid(filter.ruleSetId) ? filter.ruleSetId : '00000000-0000-0000-0000-000000000000' }),
+      ...(page.after && { OR: [{ createdAt: { lt: new Date(page.after[0]) } }, { createdAt: new Date(page.after[0]), id: { lt: page.after[1] } }] }),
+    };
+    const rows = await this.db.push.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: page.limit + 1, include: { targets: { select: { state: true } } } });
+    return toPage(rows, page.limit, (p) => [p.createdAt.toISOString(), p.id] as TimeIdKey, (p) => pushSummary(p, countStates(p.targets)));
   }
 
-  /** The agent's answer: the target becomes applied or failed; an applied version becomes the agent's. */
-  async ack(agentId: string, ack: AckInput): Promise<void> {
-    const now = new Date();
+  /** One agent's push history, newest first. */
+  async history(agentId: string, page: PageRequest<TimeIdKey>): Promise<Page<AgentPushEntry>> {
+    const after = page.after;
+    const rows = await this.db.pushTarget.findMany({
+      where: {
+        agentId,
+        ...(after && { push: { OR: [{ createdAt: { lt: new Date(after[0]) } }, { createdAt: new Date(after[0]), id: { lt: after[1] } }] } }),
+      },
+      orderBy: [{ push: { createdAt: 'desc' } }, { pushId: 'desc' }],
+      take: page.limit + 1,
+      include: { push: true },
+    });
+    return toPage(rows, page.limit, (t) => [t.push.createdAt.toISOString(), t.pushId] as TimeIdKey, (t) => ({
+      pushId: t.pushId,
+      ruleSetId: t.push.ruleSetId,
+      version: t.push.version,
+      createdAt: t.push.createdAt.toISOString(),
+      createdBy: t.push.createdBy,
+      state: t.state,
+      errors: t.errors as unknown as FieldError[],
+      updatedAt: t.updatedAt.toISOString(),
+    }));
+  }
+
+  /** Failed targets become pending and are sent again. */
+  async retry(actor: Actor, id: string): Promise<PushView> {
+    const push = await this.get(id);
+    const failed = push.targets.filter((t) => t.state === 'failed').map((t) => t.agentId);
+    if (failed.length === 0) throw PushError.nothingToRetry();
     await this.db.$transaction(async (tx) => {
-      if (isUuid(ack.pushId)) {
-        await tx.pushTarget.updateMany({
-          where: { pushId: ack.pushId, agentId },
-          data: { state: ack.applied ? 'applied' : 'failed', errors: ack.errors as unknown as Prisma.InputJsonValue, finishedAt: now },
-        });
-      }
-      const knownSet = isUuid(ack.ruleSetId) && (await tx.ruleSet.count({ where: { id: ack.ruleSetId } })) > 0;
-      if (ack.applied && knownSet) {
-        await tx.agent.update({
-          where: { id: agentId },
-          data: { appliedRuleSetId: ack.ruleSetId, appliedVersion: ack.version, appliedContentHash: ack.contentHash, lastSeenAt: now },
-        });
-      }
+      await tx.pushTarget.updateMany({ where: { pushId: id, agentId: { in: failed }, state: 'failed' }, data: { state: 'pending', errors: [], finishedAt: null, deliveredAt: null } });
+      if (push.status === 'completed' || push.status === 'halted') await tx.push.update({ where: { id }, data: { status: 'running' } });
+      await tx.agent.updateMany({ where: { id: { in: failed } }, data: { desiredRuleSetId: push.ruleSetId, desiredVersion: push.version } });
+      await this.audit.record(tx, actor, { action: 'push.retry', target: `push:${id}`, after: { agentIds: failed } });
     });
+    for (const agentId of failed) {
+      await this.delivery.publish(id, agentId);
+      await this.delivery.deliver(id, agentId);
+    }
+    return this.get(id);
   }
 
-  /** Sends the push's version on the agent's live stream; marks the target delivered if it went out. */
-  private async deliver(pushId: string, agentId: string): Promise<boolean> {
-    if (!this.streams.isOnline(agentId)) return false;
-    const push = await this.db.push.findUniqueOrThrow({ where: { id: pushId } });
-    const version = await this.ruleSets.versionModel(push.ruleSetId, push.version);
-    const sent = this.streams.send(agentId, { body: { $case: 'apply', value: { pushId, ruleSet: ruleSetVersionToWire(version), capabilities: undefined } } });
-    if (!sent) return false;
-    await this.db.pushTarget.updateMany({
-      where: { pushId, agentId, state: { in: ['pending', 'delivered'] } },
-      data: { state: 'delivered', deliveredAt: new Date() },
+  /** A new push of the previous version (or `version`) to this push's targets. */
+  async rollback(actor: Actor, id: string, version?: number): Promise<PushView> {
+    const push = await this.get(id);
+    const to = version ?? push.version - 1;
+    if (to < 1) throw PushError.noPreviousVersion();
+    const live = await this.db.agent.findMany({ where: { id: { in: push.targets.map((t) => t.agentId) }, retiredAt: null }, select: { id: true } });
+    return this.create(actor, { ruleSetId: push.ruleSetId, version: to, agentIds: live.map((a) => a.id) }, id);
+  }
+
+  async resume(actor: Actor, id: string): Promise<PushView> {
+    const push = await this.get(id);
+    if (push.status !== 'halted') throw PushError.notHalted(push.status);
+    await this.db.$transaction(async (tx) => {
+      await tx.push.update({ where: { id }, data: { status: 'running' } });
+      await this.audit.record(tx, actor, { action: 'push.resume', target: `push:${id}`, before: { status: 'halted' }, after: { status: 'running' } });
     });
-    this.logger.info({ pushId, agentId, version: version.version }, 'rule set delivered');
-    return true;
+    await this.delivery.advance(id, true);
+    return this.get(id);
+  }
+
+  async abort(actor: Actor, id: string): Promise<PushView> {
+    const push = await this.get(id);
+    if (push.status === 'completed' || push.status === 'aborted') throw PushError.notRunning(push.status);
+    await this.db.$transaction(async (tx) => {
+      await tx.pushTarget.updateMany({ where: { pushId: id, state: 'waiting' }, data: { state: 'cancelled', finishedAt: new Date() } });
+      await tx.push.update({ where: { id }, data: { status: 'aborted' } });
+      await this.audit.record(tx, actor, { action: 'push.abort', target: `push:${id}`, before: { status: push.status }, after: { status: 'aborted' } });
+    });
+    await this.delivery.publish(id);
+    return this.get(id);
   }
 }

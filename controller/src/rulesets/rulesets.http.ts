@@ -1,8 +1,10 @@
-import { Body, Controller, Delete, Get, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Put, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import type { Actor } from '../auth/actor';
 import { Access, CurrentActor } from '../auth/access.decorator';
 import { ValidationError } from '../errors/domain-error';
 import { optionalInt, requireObject, requireString, requireStringArray } from '../errors/request-fields';
+import { isNumberKey, pageRequest } from '../paging/page';
 import { RuleSetsService } from './rulesets.service';
 
 @Controller('api/rule-sets')
@@ -27,11 +29,42 @@ export class RuleSetsHttp {
     return this.ruleSets.get(id);
   }
 
+  @Get(':id/versions')
+  @Access('viewer')
+  async versions(@Param('id') id: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string) {
+    const page = await this.ruleSets.versions(id, pageRequest(limit, cursor, isNumberKey));
+    return { versions: page.items, nextCursor: page.nextCursor };
+  }
+
   @Get(':id/versions/:version')
   @Access('viewer')
   version(@Param('id') id: string, @Param('version') version: string) {
-    if (!/^[1-9]\d{0,8}$/.test(version)) throw new ValidationError('version', 'OUT_OF_RANGE', 'must be a positive integer');
-    return this.ruleSets.get(id, Number(version));
+    return this.ruleSets.get(id, versionNumber(version, 'version'));
+  }
+
+  @Get(':id/diff')
+  @Access('viewer')
+  diff(@Param('id') id: string, @Query('from') from?: string, @Query('to') to?: string) {
+    return this.ruleSets.diff(id, versionNumber(from, 'from'), to ? versionNumber(to, 'to') : undefined);
+  }
+
+  @Put(':id/settings')
+  @Access('operator')
+  settings(@Param('id') id: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.ruleSets.updateSettings(actor, id, requireObject(body).settings);
+  }
+
+  @Get(':id/export')
+  @Access('viewer')
+  async export(@Param('id') id: string, @Res() reply: FastifyReply, @Query('version') version?: string) {
+    const file = await this.ruleSets.exportFile(id, version ? versionNumber(version, 'version') : undefined);
+    await reply.header('content-type', 'application/json; charset=utf-8').header('content-disposition', `attachment; filename="${file.fileName.replace(/[^\w.-]/g, '_')}"`).send(file.content);
+  }
+
+  @Post(':id/import')
+  @Access('operator')
+  import(@Param('id') id: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.ruleSets.importFile(actor, id, requireString(requireObject(body).content, 'content', 1024 * 1024));
   }
 
   @Post(':id/rules')
@@ -58,4 +91,9 @@ export class RuleSetsHttp {
   reorder(@Param('id') id: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
     return this.ruleSets.reorder(actor, id, requireStringArray(requireObject(body).ruleIds, 'ruleIds'));
   }
+}
+
+function versionNumber(value: string | undefined, field: string): number {
+  if (value === undefined || !/^[1-9]\d{0,8}$/.test(value)) throw new ValidationError(field, 'OUT_OF_RANGE', 'must be a positive integer');
+  return Number(value);
 }

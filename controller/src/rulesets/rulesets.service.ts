@@ -3,9 +3,13 @@ import { Injectable } from '@nestjs/common';
 import {
   DEFAULT_SETTINGS,
   checkEdition,
+  checkImportExport,
   contentHash,
+  exportRules,
   parseRuleInput,
   parseRuleList,
+  parseRulesFile,
+  parseSettings,
   type Rule,
   type RuleInput,
   type RuleSetVersion as VersionModel,
@@ -18,12 +22,26 @@ import { PrismaService, type Db } from '../db/prisma.service';
 import { ValidationError } from '../errors/domain-error';
 import { isUuid } from '../errors/request-fields';
 import { Prisma } from '../generated/prisma/client';
+import { LicensingService } from '../licensing/licensing.service';
+import { toPage, type Page, type PageRequest } from '../paging/page';
+import { diffRuleSets, type RuleSetDiff } from './rule-set-diff';
 import { ruleSetView, type RuleSetView } from './rule-set-view';
 import { RuleSetError } from './rulesets.errors';
 
 export const DEFAULT_RULE_SET = 'default';
-/** Editions arrive with licensing (issue 4); until then every agent runs the Trial. */
-const EDITION = 'trial';
+
+export interface VersionSummary {
+  version: number;
+  contentHash: string;
+  ruleCount: number;
+  createdAt: string;
+  createdBy: string;
+}
+
+interface Edit {
+  rules: Rule[];
+  settings: Settings;
+}
 
 /**
  * Rule sets and their immutable versions. Every change reads the latest version, builds the new
@@ -35,6 +53,7 @@ export class RuleSetsService {
   constructor(
     private readonly db: PrismaService,
     private readonly audit: AuditService,
+    private readonly licensing: LicensingService,
   ) {}
 
   async ensureDefault(): Promise<void> {
@@ -116,21 +135,71 @@ export class RuleSetsService {
     });
   }
 
+  async updateSettings(actor: Actor, id: string, input: unknown): Promise<RuleSetView> {
+    const parsed = parseSettings(input);
+    if (!parsed.ok) throw RuleSetError.invalidRule(parsed.errors.map((e) => ({ ...e, field: e.field ? `settings.${e.field}` : 'settings' })));
+    return this.changeAll(actor, id, 'rule_set.settings', (current) => ({ rules: current.rules, settings: parsed.value }));
+  }
+
+  async versions(id: string, page: PageRequest<number>): Promise<Page<VersionSummary>> {
+    await this.findSet(this.db, id);
+    const rows = await this.db.ruleSetVersion.findMany({
+      where: { ruleSetId: id, ...(page.after !== undefined && { version: { lt: page.after } }) },
+      orderBy: { version: 'desc' },
+      take: page.limit + 1,
+    });
+    const summaries = rows.map((v) => ({
+      version: v.version,
+      contentHash: v.contentHash,
+      ruleCount: (v.rules as unknown as Rule[]).length,
+      createdAt: v.createdAt.toISOString(),
+      createdBy: v.createdBy,
+    }));
+    return toPage(summaries, page.limit, (v) => v.version);
+  }
+
+  async diff(id: string, from: number, to?: number): Promise<RuleSetDiff> {
+    const a = await this.get(id, from).catch(renameVersionField('from'));
+    const b = await this.get(id, to).catch(renameVersionField('to'));
+    return diffRuleSets(id, a, b);
+  }
+
+  /** The rules file of one version (latest when absent); needs import/export in the fleet edition. */
+  async exportFile(id: string, version?: number): Promise<{ fileName: string; content: string }> {
+    const gate = checkImportExport(await this.licensing.fleetEdition());
+    if (gate.length > 0) throw RuleSetError.edition(gate.map((e) => ({ ...e, field: 'importExport' })));
+    const v = await this.get(id, version);
+    return { fileName: `${v.name}-v${v.version}.portfleet-rules.json`, content: exportRules(v.rules, v.settings) };
+  }
+
+  /** A new version holding the file's rules and settings; every error at once, nothing stored on any. */
+  async importFile(actor: Actor, id: string, text: string): Promise<RuleSetView> {
+    const gate = checkImportExport(await this.licensing.fleetEdition());
+    if (gate.length > 0) throw RuleSetError.edition(gate.map((e) => ({ ...e, field: 'importExport' })));
+    const parsed = parseRulesFile(text);
+    if (!parsed.ok) throw RuleSetError.invalidRule(parsed.errors);
+    return this.changeAll(actor, id, 'rule_set.import', () => ({ rules: parsed.value.rules, settings: parsed.value.settings }));
+  }
+
   private async change(actor: Actor, id: string, action: string, edit: (rules: Rule[]) => Rule[]): Promise<RuleSetView> {
+    return this.changeAll(actor, id, action, (current) => ({ rules: edit(current.rules), settings: current.settings }));
+  }
+
+  private async changeAll(actor: Actor, id: string, action: string, edit: (current: Edit) => Edit): Promise<RuleSetView> {
     return this.db.$transaction(async (tx) => {
       await this.lockSet(tx, id);
       const before = await this.get(id, undefined, tx);
-      const rules = edit(before.rules);
-      const checked = parseRuleList(rules);
+      const next = edit({ rules: before.rules, settings: before.settings });
+      const checked = parseRuleList(next.rules);
       if (!checked.ok) throw RuleSetError.invalidRule(checked.errors);
-      const editionErrors = checkEdition(EDITION, checked.value);
+      const editionErrors = checkEdition(await this.licensing.fleetEdition(tx), checked.value);
       if (editionErrors.length > 0) throw RuleSetError.edition(editionErrors);
-      const version = await this.insertVersion(tx, actor, before.id, before.version + 1, checked.value, before.settings);
+      const version = await this.insertVersion(tx, actor, before.id, before.version + 1, checked.value, next.settings);
       await this.audit.record(tx, actor, {
         action,
         target: `rule_set:${id}`,
-        before: { version: before.version, rules: before.rules },
-        after: { version: version.version, rules: version.rules },
+        before: { version: before.version, rules: before.rules, settings: before.settings },
+        after: { version: version.version, rules: version.rules, settings: version.settings },
       });
       return version;
     });
@@ -168,6 +237,13 @@ function indexOfRule(rules: readonly Rule[], ruleId: string): number {
   const index = rules.findIndex((r) => r.id === ruleId);
   if (index < 0) throw RuleSetError.ruleNotFound(ruleId);
   return index;
+}
+
+function renameVersionField(field: string) {
+  return (err: unknown): never => {
+    if (err instanceof RuleSetError && err.code === 'VERSION_NOT_FOUND') throw new RuleSetError('not_found', err.code, err.message.replace(/^version: /, ''), field);
+    throw err;
+  };
 }
 
 function toJson(value: unknown): Prisma.InputJsonValue {

@@ -1,9 +1,21 @@
 import path from 'node:path';
+import { generateLicenseKeyPair, issueLicenseKey, newLicenseSerial, type Edition } from '@portfleet/proto';
 import type { Config } from '../../src/config';
 import { startController, type RunningController } from '../../src/controller';
 import { quietLogger, reachableTempDir } from './test-postgres';
 
 export const ADMIN_PASSWORD = 'test-admin-password';
+
+/** The tests' own vendor key pair: test controllers trust its public half (never the product key). */
+export const TEST_VENDOR_KEYS = generateLicenseKeyPair();
+
+/** A serial key signed with the tests' vendor key. */
+export function testLicenseKey(edition: Edition, seats = 100, extra: { issuedTo?: string; expiresAtMs?: number | null; privateKeyPem?: string } = {}): string {
+  return issueLicenseKey(
+    { serial: newLicenseSerial(), edition, seats, issuedTo: extra.issuedTo ?? 'Portfleet Tests', issuedAtMs: Date.now() - 1000, expiresAtMs: extra.expiresAtMs ?? null },
+    extra.privateKeyPem ?? TEST_VENDOR_KEYS.privateKeyPem,
+  );
+}
 
 export interface TestController extends RunningController {
   dataDir: string;
@@ -22,6 +34,7 @@ export async function startTestController(overrides: Partial<Config> = {}): Prom
     adminPassword: ADMIN_PASSWORD,
     publicGrpcUrl: 'controller.example:50051',
     logLevel: 'silent',
+    licensePublicKeyPem: TEST_VENDOR_KEYS.publicKeyPem,
     ...overrides,
   };
   const running = await startController(config, quietLogger());
@@ -38,6 +51,7 @@ export async function startTestController(overrides: Partial<Config> = {}): Prom
 export interface Reply<T = any> {
   status: number;
   body: T;
+  headers?: Headers;
 }
 
 /** An HTTP client that keeps cookies like a browser and sends the CSRF header on changes. */
@@ -63,6 +77,7 @@ export class HttpClient {
   post = (p: string, body?: unknown) => this.request('POST', p, body);
   put = (p: string, body?: unknown) => this.request('PUT', p, body);
   delete = (p: string) => this.request('DELETE', p);
+  patch = (p: string, body?: unknown) => this.request('PATCH', p, body);
 
   cookie(name: string): string | undefined {
     return this.cookies.get(name);
@@ -84,7 +99,8 @@ export class HttpClient {
       else this.cookies.set(name, value);
     }
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    const json = (res.headers.get('content-type') ?? '').includes('json');
+    return { status: res.status, body: text && json ? JSON.parse(text) : text || undefined, headers: res.headers };
   }
 }
 

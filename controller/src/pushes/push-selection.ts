@@ -1,0 +1,29 @@
+import { AgentError } from '../agents/agents.errors';
+import type { Db } from '../db/prisma.service';
+import { isUuid } from '../errors/request-fields';
+import type { Agent } from '../generated/prisma/client';
+import { PushError } from './pushes.errors';
+
+export interface Selection {
+  agentIds?: readonly string[];
+  /** Agents in any of these groups or with any of these labels are added. */
+  groups?: readonly string[];
+  labels?: readonly string[];
+}
+
+/** The union of the listed agents and those in the groups/labels, oldest first; unknown ids name their index. */
+export async function selectAgents(db: Db, selection: Selection): Promise<Agent[]> {
+  const ids = selection.agentIds ?? [];
+  for (const [i, id] of ids.entries()) {
+    const agent = isUuid(id) ? await db.agent.findUnique({ where: { id }, select: { retiredAt: true } }) : null;
+    if (!agent || agent.retiredAt) throw AgentError.notFound(id, `agentIds[${i}]`);
+  }
+  const groups = [...(selection.groups ?? [])];
+  const labels = [...(selection.labels ?? [])];
+  const agents = await db.agent.findMany({
+    where: { retiredAt: null, OR: [{ id: { in: [...ids] } }, { groups: { hasSome: groups } }, { labels: { hasSome: labels } }] },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+  });
+  if (agents.length === 0) throw PushError.noTargets();
+  return agents;
+}
