@@ -162,12 +162,15 @@ export class NsProcess {
   private readonly lines: Record<string, unknown>[] = [];
   private readonly waiters: { match: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }[] = [];
   stderr = '';
+  /** Every stdout line as text (for programs that do not speak JSON). */
+  readonly text: string[] = [];
   private exited: Promise<number | null>;
 
   constructor(ns: string, args: string[]) {
     this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      this.text.push(line);
       let message: Record<string, unknown>;
       try {
         message = JSON.parse(line) as Record<string, unknown>;
@@ -207,6 +210,20 @@ export class NsProcess {
         }
       });
     });
+  }
+
+  /** Waits until a stdout line matches `pattern`. */
+  async line(pattern: RegExp, ms = 30_000): Promise<string> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = this.text.find((l) => pattern.test(l));
+      if (found) return found;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`process exited (${this.child.exitCode ?? this.child.signalCode}) before ${pattern}; stdout: ${this.text.join('\n')}; stderr: ${this.stderr}`);
+      }
+      if (Date.now() > deadline) throw new Error(`no ${pattern} within ${ms} ms; stdout: ${this.text.join('\n')}; stderr: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   all(event: string): Record<string, unknown>[] {
