@@ -90,7 +90,12 @@ describe('agent resilience against the real controller', () => {
 
     // Traffic all along: before, across the crash and after the restart.
     let sent = await sendWebPackets(agent.tap, 40, 10_000);
+    // With an apply delay the agent is still applying when the controller dies: its ack is owed
+    // and must arrive after the restart (or the restarted controller re-sends the push).
+    const delayed = await api.put(`/api/rule-sets/${ruleSetId}/settings`, { settings: { applyDelayMs: 1_500, tcpTimeoutS: 120, udpTimeoutS: 60 } });
+    expect(delayed.status).toBe(200);
     const second = await pushNewRule(ruleSetId, agent, 81, 8181);
+    await agent.service.waitFor(new RegExp(`"event":"rules.received".*"version":${second.version}\\b`), 15_000);
     await stack.controller.kill();
     sent += await sendWebPackets(agent.tap, 40, 20_000);
     await stack.restartController();

@@ -82,6 +82,7 @@ export class Agent {
       void this.reporter.onConnected(welcome.activitySeqStored);
     });
     link.on('apply', (message) => {
+      log.info({ event: 'rules.received', pushId: message.pushId, version: message.ruleSet?.version }, 'rule set received');
       void this.applier.handle(message).then((ack) => {
         const reply: AgentMessage = { body: { $case: 'ack', value: ack } };
         if (!link.send(reply)) this.owedAcks.push(reply);
