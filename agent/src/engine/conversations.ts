@@ -126,6 +126,18 @@ export class ConversationTable {
     this.freeTop = capacity;
   }
 
+  /**
+   * Reads the first word of the home slot of `hashes[0 .. count)`. A tight loop of independent
+   * loads, so their cache misses overlap; returns their sum (for the caller to keep).
+   */
+  touch(hashes: Uint32Array, count: number): number {
+    const records = this.records;
+    const mask = this.mask;
+    let sum = 0;
+    for (let i = 0; i < count; i++) sum = (sum + records[(hashes[i]! & mask) * Layout.RECORD_WORDS]!) | 0;
+    return sum;
+  }
+
   /** The slot whose key equals `key[base .. base+Layout.KEY_WORDS)`, or -1. */
   find(key: Uint32Array, base: number, hash: number): number {
     const records = this.records;

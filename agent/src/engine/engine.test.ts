@@ -172,3 +172,44 @@ describe('UDP checksums', () => {
     expect(batch.bytes(0)).toEqual(udp(1001, 9, payload));
   });
 });
+
+describe('many conversations (the hash-and-warm pass runs from 16,384 on)', () => {
+  it('handles established, new, malformed and unmatched packets alike in one batch', () => {
+    const engine = new Engine({ maxConversations: 20_000 });
+    engine.apply({
+      rules: [rule({ selector: { direction: 'inbound', protocol: 'tcp', localPort: 80 }, forwardAs: { localPort: 8080 } })],
+      settings: DEFAULT_SETTINGS,
+      resolved: new Map(),
+      adapters: [],
+      capabilities: caps,
+    });
+    const client = (n: number) => `198.18.${n >>> 8}.${n & 255}`;
+    const request = (n: number, port = 80) => buildPacket({ protocol: 'tcp', src: client(n), dst: '198.19.0.1', srcPort: 40000, dstPort: port });
+    const batch = new PacketBatch(256);
+    const none = new PacketBatch(1);
+    for (let n = 0; n < 17_000; n += 256) {
+      batch.clear();
+      for (let k = n; k < Math.min(n + 256, 17_000); k++) batch.push(request(k), 0, 1);
+      engine.process(batch, none, 1);
+    }
+    expect(engine.stats().conversations).toBe(17_000);
+    batch.clear();
+    batch.push(request(5), 0, 1); // established
+    batch.push(Uint8Array.of(0x45, 0, 0), 0, 1); // malformed
+    batch.push(buildPacket({ protocol: 'tcp', src: '198.19.0.1', dst: client(6), srcPort: 8080, dstPort: 40000 }), PacketFlag.Outbound, 1); // reply
+    batch.push(request(17_001), 0, 1); // new
+    batch.push(request(7, 22), 0, 1); // no rule
+    engine.process(batch, none, 2);
+    expect(Array.from(batch.verdict.subarray(0, 5))).toEqual([
+      Verdict.AcceptModified,
+      Verdict.Accept,
+      Verdict.AcceptModified,
+      Verdict.AcceptModified,
+      Verdict.Accept,
+    ]);
+    expect(batch.bytes(0)).toEqual(request(5, 8080));
+    expect(batch.bytes(2)).toEqual(buildPacket({ protocol: 'tcp', src: '198.19.0.1', dst: client(6), srcPort: 80, dstPort: 40000 }));
+    expect(batch.bytes(3)).toEqual(request(17_001, 8080));
+    expect(engine.stats()).toMatchObject({ conversations: 17_001, malformed: 1 });
+  });
+});
