@@ -128,6 +128,7 @@ export function runCommand(program: Command): void {
       await writePidFile(store.dir);
       const tap = plane instanceof MemoryDataPlane ? plane.tapAddress() : undefined;
       if (tap) announce(`PORTFLEET_AGENT_TAP listening=${tap}`);
+      announce(`PORTFLEET_AGENT_STARTED dataplane=${chosen.kind}`);
 
       await stopRequested;
       process.off('SIGHUP', reload);
