@@ -6,7 +6,8 @@
  * must come to exactly the number sent — no report lost, none counted twice.
  * Needs `npm run build` first.
  */
-import { writeFileSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ApiSession } from '../../test/support/api';
 import { startStack, type AgentHandle, type Stack } from '../../test/support/stack';
@@ -83,6 +84,10 @@ describe('agent resilience against the real controller', () => {
 
   it('converges and counts activity exactly once when the controller is killed during a push', async () => {
     const agent = await stack.startAgent({ name: 'edge-push', reportIntervalMs: 200 });
+    // Enrollment kept the key the controller signs capability snapshots with; every push below
+    // carries a snapshot the agent verifies with it.
+    const credential = JSON.parse(readFileSync(path.join(agent.stateDir, 'credential.json'), 'utf8')) as { controllerPublicKey?: string };
+    expect(createPublicKey(credential.controllerPublicKey!).asymmetricKeyType).toBe('ed25519');
     const ruleSetId = await newRuleSet('resilience-push');
     const first = await pushNewRule(ruleSetId, agent, 80, 8080);
     await eventually(async () => ((await appliedVersion(agent.id)) === first.version ? true : undefined), 'first push applied');
