@@ -3,14 +3,16 @@
  * real grpc-js AgentService in the test, with packets through the memory data plane's tap.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { capabilitiesFor, signCapabilities } from '@portfleet/proto';
 import { Service } from '../../test/support/service';
 import { TapClient } from '../src/divert/tap-client';
 import { FakeController, newMemory } from './support/fake-controller';
 import { ipv4Packet, parseIpv4 } from './support/packets';
-import { forward80to8080, pushOf } from './support/rule-sets';
+import { forward80to8080, forward80to9090, pushOf } from './support/rule-sets';
 
 const REPO = path.join(__dirname, '..', '..');
 const CLI = path.join(REPO, 'agent/bin/portfleet-agent.js');
@@ -104,6 +106,36 @@ describe('agent process', () => {
 
     const status = await cli(['status', '--json', '--state-dir', stateDir]);
     expect(JSON.parse(status.stdout)).toMatchObject({ enrolled: true, agentId: 'agent-1', applied: null, reportsOwed: 0 });
+  }, 60_000);
+
+  it('keeps the capability key from enrollment and refuses a tampered snapshot, keeping its rules', async () => {
+    const keys = generateKeyPairSync('ed25519');
+    const pem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const controller = await startController({ memory: newMemory(['tok-a', 'tok-b']), capabilityPublicKeyPem: pem });
+    // A pinned key that differs from the controller's: nothing stored.
+    const otherKey = path.join(work, 'other.pem');
+    writeFileSync(otherKey, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+    const pinned = await cli(['enroll', '--controller', controller.address, '--token', 'tok-a', '--controller-key', otherKey, '--state-dir', stateDir]);
+    expect(pinned).toMatchObject({ code: 1, stderr: expect.stringMatching(/signs capabilities with a different key than --controller-key/) });
+    expect(existsSync(path.join(stateDir, 'credential.json'))).toBe(false);
+
+    const agentId = await enrollWith(controller, 'tok-b');
+    expect(JSON.parse(readFileSync(path.join(stateDir, 'credential.json'), 'utf8')).controllerPublicKey).toBe(pem);
+    const agent = run();
+    await agent.waitFor(/^PORTFLEET_AGENT_CONNECTED /, 15_000);
+    const stream = controller.streams.at(-1)!;
+    const snapshot = signCapabilities(capabilitiesFor(agentId, 'basic', Date.now(), null), keys.privateKey);
+    stream.push(pushOf({ version: 1, rules: [forward80to8080()], capabilities: snapshot }));
+    await controller.until(() => stream.acks.length === 1, 10_000, 'ack');
+    expect(stream.acks[0]).toMatchObject({ version: 1, applied: true });
+
+    // Basic → Ultimate in the payload, the signature left alone.
+    const payload = { ...JSON.parse(Buffer.from(snapshot.payload).toString('utf8')), edition: 'ultimate', maxRules: 50 };
+    const tampered = { payload: Buffer.from(JSON.stringify(payload)), signature: snapshot.signature };
+    stream.push(pushOf({ version: 2, rules: [{ ...forward80to9090(), description: 'needs more than Basic' }], capabilities: tampered }));
+    await controller.until(() => stream.acks.length === 2, 10_000, 'second ack');
+    expect(stream.acks[1]).toMatchObject({ version: 2, applied: false, errors: [expect.objectContaining({ field: 'capabilities.signature', code: 'INVALID_SIGNATURE' })] });
+    expect(await dportThroughTap(tap, 45_000)).toBe(8080);
   }, 60_000);
 
   it('says clearly when the controller cannot be reached at enrollment', async () => {

@@ -54,10 +54,14 @@ export class FakeController {
     readonly address: string,
     readonly memory: ControllerMemory,
     private readonly heartbeatIntervalMs: number,
+    /** Sent at enrollment, as the real controller sends the key its capability snapshots are signed with. */
+    private readonly capabilityPublicKeyPem?: string,
   ) {}
 
   /** `unixSocket`: listen on `unix:<path>` instead of loopback TCP (reachable from other network namespaces). */
-  static async start(options: { port?: number; unixSocket?: string; memory?: ControllerMemory; heartbeatIntervalMs?: number } = {}): Promise<FakeController> {
+  static async start(
+    options: { port?: number; unixSocket?: string; memory?: ControllerMemory; heartbeatIntervalMs?: number; capabilityPublicKeyPem?: string } = {},
+  ): Promise<FakeController> {
     const server = new grpc.Server();
     const memory = options.memory ?? newMemory();
     const bind = options.unixSocket ? `unix:${options.unixSocket}` : `127.0.0.1:${options.port ?? 0}`;
@@ -65,7 +69,7 @@ export class FakeController {
       server.bindAsync(bind, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
     );
     const address = options.unixSocket ? bind : `127.0.0.1:${port}`;
-    const controller = new FakeController(server, address, memory, options.heartbeatIntervalMs ?? 1_000);
+    const controller = new FakeController(server, address, memory, options.heartbeatIntervalMs ?? 1_000, options.capabilityPublicKeyPem);
     server.addService(AgentServiceService, controller.implementation());
     return controller;
   }
@@ -108,7 +112,7 @@ export class FakeController {
         const agentId = `agent-${memory.agents.size + 1}`;
         const credential = `secret-${agentId}`;
         memory.agents.set(agentId, credential);
-        callback(null, { agentId, credential });
+        callback(null, { agentId, credential, capabilityPublicKeyPem: this.capabilityPublicKeyPem });
       },
       connect: (call) => {
         const authorization = String(call.metadata.get('authorization')[0] ?? '');
