@@ -107,7 +107,7 @@ export class PushDelivery {
 
   /**
    * Moves a running push on: halt, release the next wave (and send it), or complete. `resumed`:
-   * the operator resumed a halted rollout, so the failures that halted it release the next wave once.
+   * the operator resumed a halted rollout, so the wave that halted it releases the next one.
    */
   async advance(pushId: string, resumed = false): Promise<void> {
     let overrideHalt = resumed;

@@ -31,6 +31,10 @@ describe('rollout', () => {
     expect(rolloutStep([t('failed', 0), t('applied', 0), t('waiting', 1)], 2, 0, 50)).toBe('next');
     expect(rolloutStep([t('failed', 0), t('failed', 0), t('applied', 0), t('waiting', 1)], 2, 0, 50)).toBe('halt');
     expect(rolloutStep([t('applied', 0), t('superseded', 1)], 2, 1, 0)).toBe('complete');
+    // Judged per wave: the failure of wave 0 (accepted by a resume) does not halt after wave 1.
+    expect(rolloutStep([t('failed', 0), t('applied', 1), t('waiting', 2)], 3, 1, 0)).toBe('next');
+    // After the last wave there is nothing left to hold back.
+    expect(rolloutStep([t('failed', 0), t('failed', 1)], 2, 1, 0)).toBe('complete');
     expect(rolloutStep([t('applied', 0), t('pending', 0)], 0, 0, 0)).toBe('wait');
     expect(rolloutStep([t('applied', 0), t('failed', 0)], 0, 0, 0)).toBe('complete');
   });

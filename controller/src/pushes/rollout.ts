@@ -41,14 +41,15 @@ export type RolloutStep = 'wait' | 'halt' | 'next' | 'complete';
 const UNFINISHED: readonly PushTargetState[] = ['waiting', 'pending', 'delivered'];
 
 /**
- * What a running push does next, given its targets: wait for answers, halt (too many of the
- * released targets failed), release the next wave, or complete.
+ * What a running push does next, given its targets: wait for answers, halt (failed targets of the
+ * wave just finished exceed the threshold, and waves remain), release the next wave, or complete.
+ * Each wave is judged on its own, so resuming accepts the failures that halted it.
  */
 export function rolloutStep(targets: readonly { state: PushTargetState; wave: number }[], waveCount: number, currentWave: number, maxFailurePercent: number): RolloutStep {
   if (waveCount === 0) return targets.some((t) => UNFINISHED.includes(t.state)) ? 'wait' : 'complete';
-  const released = targets.filter((t) => t.wave <= currentWave && t.state !== 'cancelled');
-  if (released.some((t) => t.state === 'pending' || t.state === 'delivered')) return 'wait';
-  const failed = released.filter((t) => t.state === 'failed').length;
-  if (failed > 0 && failed * 100 > maxFailurePercent * released.length) return 'halt';
-  return currentWave < waveCount - 1 ? 'next' : 'complete';
+  if (targets.some((t) => t.wave <= currentWave && (t.state === 'pending' || t.state === 'delivered'))) return 'wait';
+  if (currentWave >= waveCount - 1) return 'complete';
+  const wave = targets.filter((t) => t.wave === currentWave && t.state !== 'cancelled' && t.state !== 'superseded');
+  const failed = wave.filter((t) => t.state === 'failed').length;
+  return failed > 0 && failed * 100 > maxFailurePercent * wave.length ? 'halt' : 'next';
 }
