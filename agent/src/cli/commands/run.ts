@@ -1,7 +1,6 @@
-import { EDITION_NAMES, formatFieldErrors, licensePublicKey, type Edition } from '@portfleet/proto';
+import type { Edition } from '@portfleet/proto';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Agent } from '../../control/agent';
-import { localEdition } from '../../control/local-edition';
 import { StateFileCorruptError, StateStore } from '../../control/state-store';
 import { MemoryDataPlane } from '../../divert/memory';
 import { Engine } from '../../engine/engine';
@@ -9,7 +8,8 @@ import { AdapterMacService } from '../../mac/adapter-mac-service';
 import { platformMacChanger } from '../../mac/platform-mac-changer';
 import { CliError } from '../cli-error';
 import { createDataPlane, DATAPLANE_KINDS, defaultDataPlane, type DataPlaneKind } from '../dataplane-choice';
-import { EXIT_LICENSE, EXIT_NOT_ENROLLED } from '../exit-codes';
+import { EXIT_NOT_ENROLLED } from '../exit-codes';
+import { standaloneEditionOf } from '../standalone-edition';
 import { queueRulesFile } from '../standalone-rules';
 import { announce, createLogger } from '../log';
 import { removePidFile, writePidFile } from '../pid-file';
@@ -41,7 +41,7 @@ export function runCommand(program: Command): void {
     )
     .option('--tap <path|port>', 'memory data plane: listen for packets on this Unix socket path, or loopback TCP port')
     .option('--report-interval-ms <ms>', 'period of activity reports', positiveInteger, 5_000)
-    .option('--standalone', 'run without a controller: rules only from `portfleet-agent rules import`, edition from `license activate` (else a 30-day trial)')
+    .option('--standalone', 'run without a controller: rules from --rules or `portfleet-agent rules import`, edition from `license activate` (else a 30-day trial)')
     .option('--rules <file>', 'standalone: this host\'s rule list (rules file format), applied at start and again on SIGHUP; allowed in every edition')
     .addOption(stateDirOption())
     .action(async (options: RunOptions) => {
@@ -66,16 +66,8 @@ export function runCommand(program: Command): void {
 
       let standaloneEdition: Edition | undefined;
       if (options.standalone) {
-        await store.init();
-        const local = await localEdition(store, { publicKey: licensePublicKey(), startTrial: true });
-        if (!local.ok) throw new CliError(`cannot run standalone: no usable edition:\n${formatFieldErrors(local.errors)}`, EXIT_LICENSE);
-        standaloneEdition = local.edition;
-        log.info(
-          { event: 'license.edition', edition: local.edition, source: local.source, ...(local.source === 'trial' ? { trialEndsAt: new Date(local.expiresAtMs).toISOString() } : { serial: local.license.serial }) },
-          `standalone: ${EDITION_NAMES[local.edition]} edition (${local.source === 'trial' ? 'trial' : 'serial key'})`,
-        );
-        announce(`PORTFLEET_AGENT_EDITION edition=${local.edition} source=${local.source}`);
-        if (options.rules !== undefined) await queueRulesFile(options.rules, local.edition, store.dir);
+        standaloneEdition = await standaloneEditionOf(store, log);
+        if (options.rules !== undefined) await queueRulesFile(options.rules, standaloneEdition, store.dir);
       }
 
       const chosen = options.dataplane
