@@ -21,7 +21,7 @@ import { processMemory } from './process-memory';
 
 const { num, str } = benchArgs(
   { agents: 10_000, connections: 10, seconds: 10, 'page-size': 100, 'warmup-s': 2, 'enroll-concurrency': 32 },
-  { seed: 'sql', 'log-level': 'info' },
+  { seed: 'sql', 'log-level': 'info', 'node-options': '' },
 );
 
 const CURSORS: Record<string, string> = { nextCursor: 'cursor', nextPageToken: 'pageToken' };
@@ -29,7 +29,7 @@ const CURSORS: Record<string, string> = { nextCursor: 'cursor', nextPageToken: '
 async function main(): Promise<void> {
   const loadBefore = machineLoad();
   note(`starting the controller (${loadBefore})`);
-  const bench = await startBenchStack({ logLevel: str['log-level'] });
+  const bench = await startBenchStack({ logLevel: str['log-level'], nodeOptions: str['node-options'] });
   let fleet: Fleet | undefined;
   try {
     note(`seeding ${num.agents} agents (${str.seed})`);
@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     printResult({ rps: Math.round(result.requests.average), p99_ms: result.latency.p99 });
   } catch (error) {
     process.stderr.write(`controller output (last lines):\n${bench.stack.controller.tail(30)}\n`);
+    if (fleet) note(`simulator: ${fleet.onlineCount}/${fleet.agents.length} online, disconnects ${fleet.disconnectSummary()}`);
     throw error;
   } finally {
     await fleet?.stop();

@@ -16,13 +16,15 @@ export interface BenchStack {
 
 /**
  * The real controller on its own embedded PostgreSQL (the system-test harness), started with the
- * given log level and a known database port so the benchmark can read the database itself.
+ * given log level (and NODE_OPTIONS, e.g. a heap cap) and a known database port so the benchmark
+ * can read the database itself.
  */
-export async function startBenchStack(options: { logLevel: string }): Promise<BenchStack> {
+export async function startBenchStack(options: { logLevel: string; nodeOptions?: string }): Promise<BenchStack> {
   const pgPort = await freePort();
   // The harness passes our environment on to the controller.
   process.env.PORTFLEET_PG_PORT = String(pgPort);
   process.env.PORTFLEET_LOG_LEVEL = options.logLevel;
+  if (options.nodeOptions) process.env.NODE_OPTIONS = options.nodeOptions;
   const stack = await startStack();
   try {
     const admin = await stack.login();

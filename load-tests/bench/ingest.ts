@@ -18,13 +18,13 @@ import { processMemory } from './process-memory';
 
 const { num, str } = benchArgs(
   { agents: 1000, 'interval-ms': 1000, rules: 3, seconds: 20, 'warmup-s': 5, 'per-channel': 100, 'enroll-concurrency': 32, 'drain-timeout-s': 120 },
-  { 'log-level': 'info' },
+  { 'log-level': 'info', 'node-options': '' },
 );
 
 async function main(): Promise<void> {
   const loadBefore = machineLoad();
   note(`starting the controller (${loadBefore})`);
-  const bench = await startBenchStack({ logLevel: str['log-level'] });
+  const bench = await startBenchStack({ logLevel: str['log-level'], nodeOptions: str['node-options'] });
   let fleet: Fleet | undefined;
   try {
     const ruleSet = await createRuleSet(bench.admin, 'bench-ingest', num.rules);
@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     printResult({ samples_per_s: Math.round(samplesPerS), lag_p99_ms: lag.count ? lag.at(99) : -1 });
   } catch (error) {
     process.stderr.write(`controller output (last lines):\n${bench.stack.controller.tail(30)}\n`);
+    if (fleet) note(`simulator: ${fleet.onlineCount}/${fleet.agents.length} online, disconnects ${fleet.disconnectSummary()}`);
     throw error;
   } finally {
     await fleet?.stop();

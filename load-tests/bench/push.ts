@@ -16,13 +16,13 @@ import { processMemory } from './process-memory';
 
 const { num, str } = benchArgs(
   { agents: 1000, 'per-channel': 100, 'enroll-concurrency': 32, 'poll-ms': 20, 'timeout-s': 600, rules: 3 },
-  { 'log-level': 'info' },
+  { 'log-level': 'info', 'node-options': '' },
 );
 
 async function main(): Promise<void> {
   const loadBefore = machineLoad();
   note(`starting the controller (${loadBefore})`);
-  const bench = await startBenchStack({ logLevel: str['log-level'] });
+  const bench = await startBenchStack({ logLevel: str['log-level'], nodeOptions: str['node-options'] });
   let fleet: Fleet | undefined;
   try {
     const ruleSet = await createRuleSet(bench.admin, 'bench-push', num.rules);
@@ -117,6 +117,7 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     process.stderr.write(`controller output (last lines):\n${bench.stack.controller.tail(30)}\n`);
+    if (fleet) note(`simulator: ${fleet.onlineCount}/${fleet.agents.length} online, disconnects ${fleet.disconnectSummary()}`);
     throw error;
   } finally {
     await fleet?.stop();
