@@ -1,15 +1,18 @@
 /**
  * MAC changes for real (issue 5): a veth pair inside a network namespace this suite creates, the
  * agent CLI run in that namespace (`ip netns exec`), the kernel's view read back with `ip -j link`.
- * Also the controller's AdapterCommand over a real gRPC stream (the fake controller listens on a
- * Unix socket, which the namespaced agent can reach). Needs root; skipped with the reason
+ * Also the controller's AdapterCommand over a real gRPC stream: from the fake controller (on a Unix
+ * socket the namespaced agent can reach) and from the real one through its HTTP API (built
+ * controller, reached through a Unix socket relay; needs `npm run build`). Needs root; skipped with the reason
  * otherwise, and fails instead under CI=true.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { Service } from '../../test/support/service';
+import { startStack } from '../../test/support/stack';
 import { OUI_VENDORS } from '../src/mac/oui-vendors';
 import { FakeController, newMemory } from './support/fake-controller';
 
@@ -107,6 +110,47 @@ suite(`adapter MAC changes in a network namespace${reason ? ` (skipped: ${reason
     expect(link('pfm0').address).toBe(ORIGINAL);
     expect(link('pfm1').flags).toContain('UP');
   }, 60_000);
+
+  it('changes a MAC through the real controller\'s HTTP API (set, random by vendor, restore) and the inventory follows', async () => {
+    // The namespaced agent reaches the controller's loopback gRPC port through a Unix socket relay.
+    const stack = await startStack();
+    const relayPath = path.join(work, 'grpc.sock');
+    const [host, port] = [stack.grpcAddress.split(':')[0]!, Number(stack.grpcAddress.split(':')[1])];
+    const relay = net.createServer((socket) => socket.pipe(net.connect(port, host)).pipe(socket).on('error', () => socket.destroy()));
+    await new Promise<void>((resolve) => relay.listen(relayPath, resolve));
+    let agent: Service | undefined;
+    try {
+      const api = await stack.login();
+      const token = (await api.post('/api/enrollment-tokens', {})).body.token as string;
+      expect((await cli(['enroll', '--controller', `unix:${relayPath}`, '--token', token, '--state-dir', stateDir])).code).toBe(0);
+      agent = new Service('agent', 'ip', ['netns', 'exec', NS, process.execPath, CLI, 'run', '--state-dir', stateDir, '--dataplane', 'memory'], { cwd: REPO });
+      const agentId = (await agent.waitFor(/PORTFLEET_AGENT_CONNECTED agent=(\S+)/, 30_000))[1]!;
+      const pfm0 = async () => ((await api.get(`/api/agents/${agentId}`)).body.adapters as { name: string; macs: string[] }[]).find((a) => a.name === 'pfm0');
+      expect(await pfm0()).toMatchObject({ macs: [ORIGINAL] });
+
+      const set = await api.post(`/api/agents/${agentId}/adapters/pfm0/mac`, { action: 'set', mac: '00:1c:73:aa:bb:cc' });
+      expect(set.status).toBe(200);
+      expect(set.body).toMatchObject({ ok: true, mac: '00:1c:73:aa:bb:cc' });
+      expect(link('pfm0').address).toBe('00:1c:73:aa:bb:cc');
+      expect(await pfm0()).toMatchObject({ macs: ['00:1c:73:aa:bb:cc'] });
+
+      const random = await api.post(`/api/agents/${agentId}/adapters/${link('pfm0').ifindex}/mac`, { action: 'random', vendor: 'Raspberry Pi' });
+      expect(random.body).toMatchObject({ ok: true });
+      expect(OUI_VENDORS.find((v) => v.name === 'Raspberry Pi')!.ouis).toContain(link('pfm0').address.slice(0, 8));
+
+      const refused = await api.post(`/api/agents/${agentId}/adapters/pfm0/mac`, { action: 'set', mac: 'ff:ff:ff:ff:ff:ff' });
+      expect(refused.body).toMatchObject({ ok: false, error: expect.stringMatching(/multicast/) });
+
+      const restored = await api.post(`/api/agents/${agentId}/adapters/pfm0/mac`, { action: 'restore' });
+      expect(restored.body).toMatchObject({ ok: true, mac: ORIGINAL });
+      expect(link('pfm0').address).toBe(ORIGINAL);
+      expect(await pfm0()).toMatchObject({ macs: [ORIGINAL] });
+    } finally {
+      await agent?.stop();
+      relay.close();
+      await stack.stop();
+    }
+  }, 240_000);
 
   it('carries out the controller\'s AdapterCommand and answers with the result, the inventory and a fresh Hello', async () => {
     const memory = newMemory(['tok-mac']);
