@@ -1,12 +1,16 @@
-// `npm start` (after the build): runs the whole system in one supervisor — the controller (with
+// `npm start`: builds (incrementally), then runs the whole system in one supervisor — the controller (with
 // embedded PostgreSQL unless DATABASE_URL is set), the console and a local agent — prefixes their
 // output, and on Ctrl-C / SIGTERM stops them all and waits for them, so nothing is left orphaned.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPO, bin, log } from './lib/repo.mjs';
+
+// One process from `npm start` down (no `sh -c a && b`), so signals reach this supervisor.
+const build = spawnSync(process.execPath, [join(REPO, 'scripts/build.mjs')], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
 
 const env = process.env;
 const dataDir = env.PORTFLEET_DATA_DIR ?? join(REPO, '.data');
