@@ -33,7 +33,7 @@ export function AgentTagsEditor({ agent, onSaved, onCancel }: { agent: Agent; on
       <label className="field"><span>Groups</span>
         <input className="input" value={groups} placeholder="web, eu-west" onChange={(e) => setGroups(e.target.value)} /></label>
       <label className="field"><span>Labels</span>
-        <input className="input" value={labels} placeholder="env=prod, rack=3" onChange={(e) => setLabels(e.target.value)} /></label>
+        <input className="input" value={labels} placeholder="env:prod, rack:3" onChange={(e) => setLabels(e.target.value)} /></label>
       <div className={styles.tagsButtons}>
         <button type="button" className="btn btn-small" onClick={onCancel} disabled={saving}>Cancel</button>
         <button type="submit" className="btn btn-small btn-primary" disabled={saving}>{saving ? 'Saving…' : 'Save'}</button>

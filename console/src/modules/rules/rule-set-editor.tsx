@@ -152,7 +152,7 @@ export function RuleSetEditor({ id }: { id: string }) {
         title="Rules"
         subtitle={
           <>
-            Rule set <strong>{ruleSet.name}</strong> · <span data-testid="rule-set-version">version {ruleSet.version}</span>
+            Rule set <strong data-testid="rule-set-name">{ruleSet.name}</strong> · <span data-testid="rule-set-version">version {ruleSet.version}</span>
             {' · '}{rules.length}{maxRules !== undefined ? ` of ${maxRules}` : ''} {rules.length === 1 ? 'rule' : 'rules'} · first match wins, top to bottom
           </>
         }

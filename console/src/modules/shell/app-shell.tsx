@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import type { ReactNode } from 'react';
 import { WatermarkBanner } from '@/modules/license/watermark-banner';
+import { LiveStatus } from '@/modules/live/live-status';
 import { useSession } from '@/modules/session/session-provider';
 import styles from './app-shell.module.css';
 
@@ -12,7 +13,7 @@ const NAV: { href: string; label: string; icon: string; adminOnly?: boolean }[] 
   { href: '/pushes', label: 'Pushes', icon: '↗' },
   { href: '/licenses', label: 'License', icon: '✦' },
   { href: '/audit', label: 'Audit log', icon: '☰', adminOnly: true },
-  { href: '/tokens', label: 'API tokens', icon: '⚿', adminOnly: true },
+  { href: '/tokens', label: 'API tokens', icon: '#', adminOnly: true },
   { href: '/users', label: 'Users', icon: '☺', adminOnly: true },
 ];
 
@@ -39,6 +40,7 @@ export function AppShell({ children }: { children: ReactNode }) {
             );
           })}
         </nav>
+        <LiveStatus />
         <div className={styles.user}>
           <div className={styles.who}>
             <span className={styles.avatar} aria-hidden>{user.username.slice(0, 1).toUpperCase()}</span>
