@@ -8,7 +8,7 @@
  * Seeding: `--seed sql` (default) inserts agents shaped like enrolled, inventoried hosts straight
  * into the agents table; `--seed enroll` enrolls them for real with the fleet simulator (slower).
  * Human table on stderr, one JSON line last on stdout.
- *   npm run bench:api -- [--agents 10000] [--connections 10] [--seconds 10] [--page-size 100]
+ *   npm run bench:api -- [--agents 10000] [--connections 10] [--seconds 10] [--page-size 100] [--auth token|session]
  */
 import autocannon from 'autocannon';
 import type { ApiSession } from '../api';
@@ -17,11 +17,12 @@ import { simulatedHostname, simulatedInventory } from '../fleet-sim/inventory';
 import { benchArgs } from './bench-args';
 import { machineLoad, note, printResult, printTable } from './bench-output';
 import { startBenchStack, tokenSource, type BenchStack } from './bench-stack';
+import { coresBusy, cpuSeconds } from './process-cpu';
 import { processMemory } from './process-memory';
 
 const { num, str } = benchArgs(
   { agents: 10_000, connections: 10, seconds: 10, 'page-size': 100, 'warmup-s': 2, 'enroll-concurrency': 32 },
-  { seed: 'sql', 'log-level': 'info', 'node-options': '' },
+  { seed: 'sql', auth: 'token', 'log-level': 'info', 'node-options': '' },
 );
 
 const CURSORS: Record<string, string> = { nextCursor: 'cursor', nextPageToken: 'pageToken' };
@@ -46,17 +47,17 @@ async function main(): Promise<void> {
       throw new Error(`--seed: expected sql or enroll, got "${str.seed}"`);
     }
 
-    const token = await bench.admin.post('/api/api-tokens', { name: 'bench-api', scopes: ['read'] });
-    if (token.status !== 201) throw new Error(`POST /api/api-tokens: ${token.status} ${JSON.stringify(token.body)}`);
+    const headers = await authHeaders(bench, str.auth);
     const pages = await pagePaths(bench.admin, num['page-size']);
     const paged = pages.agentsPerResponse <= num['page-size'];
     if (!paged) note(`WARNING: GET /api/agents ignored limit=${num['page-size']}: every response carries ${pages.agentsPerResponse} agents`);
     note(`${pages.paths.length} page(s), ${pages.agentsPerResponse} agents in the first; ${num.connections} connections for ${num.seconds} s`);
 
-    const headers = { authorization: `Bearer ${token.body.token}` };
     const requests = pages.paths.map((path) => ({ method: 'GET' as const, path }));
     await autocannon({ url: bench.stack.httpUrl, connections: num.connections, duration: num['warmup-s'], headers, requests });
+    const cpuBefore = cpuSeconds(bench.controllerPid);
     const result = await autocannon({ url: bench.stack.httpUrl, connections: num.connections, duration: num.seconds, headers, requests });
+    const cores = coresBusy(cpuBefore, cpuSeconds(bench.controllerPid), result.duration);
     const failed = result.non2xx + result.errors + result.timeouts;
     const memory = processMemory(bench.controllerPid);
 
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
       ['requests', `${result.requests.total} (${failed} failed: non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`],
       ['rps mean / p50 (per s)', `${result.requests.average} / ${result.requests.p50}`],
       ['latency p50 / p99 / max', `${result.latency.p50} / ${result.latency.p99} / ${result.latency.max} ms`],
+      ['auth', str.auth === 'token' ? 'API token (Authorization: Bearer pft_…)' : 'session cookie'],
+      ['CPU', `controller ${cores.controller.toFixed(2)} cores, its PostgreSQL ${cores.postgres.toFixed(2)}`],
       ['throughput', `${(result.throughput.average / 1e6).toFixed(1)} MB/s`],
       ['controller RSS now / peak', `${memory.rssMb.toFixed(0)} / ${memory.peakRssMb.toFixed(0)} MB`],
     ]);
@@ -95,6 +98,23 @@ async function seedAgents(bench: BenchStack, count: number): Promise<void> {
       [hostnames, adapters],
     );
   }
+}
+
+/** An API token with read scope (the default), or the admin's session cookie (GETs need no CSRF). */
+async function authHeaders(bench: BenchStack, auth: string): Promise<Record<string, string>> {
+  if (auth === 'token') {
+    const token = await bench.admin.post('/api/api-tokens', { name: 'bench-api', scopes: ['read'] });
+    if (token.status !== 201) throw new Error(`POST /api/api-tokens: ${token.status} ${JSON.stringify(token.body)}`);
+    return { authorization: `Bearer ${token.body.token}` };
+  }
+  if (auth !== 'session') throw new Error(`--auth: expected token or session, got "${auth}"`);
+  const res = await fetch(`${bench.stack.httpUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: bench.stack.adminPassword }),
+  });
+  if (res.status !== 200) throw new Error(`login: ${res.status}`);
+  return { cookie: res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') };
 }
 
 /** Walks the listing once and returns the path of every page. */
