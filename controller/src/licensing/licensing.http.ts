@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import type { Actor } from '../auth/actor';
 import { Access, CurrentActor } from '../auth/access.decorator';
 import { requireObject, requireString } from '../errors/request-fields';
@@ -16,6 +16,7 @@ export class LicensingHttp {
 
   @Post()
   @Access('admin')
+  @HttpCode(200)
   activate(@Body() body: unknown, @CurrentActor() actor: Actor) {
     return this.licensing.activate(actor, requireString(requireObject(body).key, 'key', 4096));
   }

@@ -12,7 +12,7 @@ export const TEST_VENDOR_KEYS = generateLicenseKeyPair();
 /** A serial key signed with the tests' vendor key. */
 export function testLicenseKey(edition: Edition, seats = 100, extra: { issuedTo?: string; expiresAtMs?: number | null; privateKeyPem?: string } = {}): string {
   return issueLicenseKey(
-    { serial: newLicenseSerial(), edition, seats, issuedTo: extra.issuedTo ?? 'Portfleet Tests', issuedAtMs: Date.now() - 1000, expiresAtMs: extra.expiresAtMs ?? null },
+    { serial: newLicenseSerial(), edition, seats, issuedTo: extra.issuedTo ?? 'Portfleet Tests', issuedAtMs: Date.now() - 60_000, expiresAtMs: extra.expiresAtMs ?? null },
     extra.privateKeyPem ?? TEST_VENDOR_KEYS.privateKeyPem,
   );
 }
