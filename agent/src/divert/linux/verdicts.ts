@@ -26,6 +26,8 @@ export class VerdictSender {
   private readonly iovecsAddress: number;
   private readonly msghdr: Uint8Array;
   private readonly msghdrView: DataView;
+  /** Zero bytes that pad a payload to 4 bytes (their address goes into iovecs). */
+  private readonly pad = nativeBytes(8);
   private readonly padAddress: number;
   /** Iovec index where message k starts (k = 0..messages). */
   private readonly messageStart: Uint16Array;
@@ -53,14 +55,9 @@ export class VerdictSender {
     this.iovecsAddress = addressOf(this.iovecs);
     this.msghdr = nativeBytes(56);
     this.msghdrView = new DataView(this.msghdr.buffer);
-    const pad = nativeBytes(8);
-    this.padAddress = addressOf(pad);
-    this.keep = pad;
+    this.padAddress = addressOf(this.pad);
     this.messageStart = new Uint16Array(maxMessages + 1);
   }
-
-  /** Holds the padding bytes alive (their address is in iovecs). */
-  private readonly keep: Uint8Array;
 
   /**
    * One verdict for packet `id`; with `payloadLength` > 0 the packet's bytes are replaced by
