@@ -21,7 +21,21 @@ import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import type { Rule } from '@portfleet/proto';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+
+/** Runs an iptables tool; a missing tool is named with the package that brings it. */
+async function run(tool: string, args: string[]): Promise<{ stdout: string }> {
+  try {
+    return await execFileAsync(tool, args);
+  } catch (error) {
+    throw missingTool(tool, error);
+  }
+}
+
+function missingTool(tool: string, error: unknown): unknown {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return error;
+  return new Error(`${tool} not found: the Linux data plane steers packets with iptables-nft (Debian/Ubuntu package "iptables")`);
+}
 
 export const STEERING_CHAIN = 'PORTFLEET';
 export const STEERING_COMMENT = 'portfleet';
@@ -205,7 +219,8 @@ export class Steering {
     const tool = `${Steering.tool(family)}-restore`;
     await new Promise<void>((resolve, reject) => {
       const child = execFile(tool, ['--noflush'], (error, _stdout, stderr) => {
-        if (error) reject(new Error(`${tool} failed: ${stderr.trim() || error.message}\n${script}`));
+        if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') reject(missingTool(tool, error));
+        else if (error) reject(new Error(`${tool} failed: ${stderr.trim() || error.message}\n${script}`));
         else resolve();
       });
       child.stdin?.end(script);
