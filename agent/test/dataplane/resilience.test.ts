@@ -76,6 +76,24 @@ describeDataPlane('Linux data plane: hostile hosts and crashes', () => {
     }
   });
 
+  test('fail-closed (failOpen: false): while no agent listens, the selected traffic is dropped', async () => {
+    await start(topo.agent.ns, peerArgs('tcp-server', '::', 8080));
+    const agent = await start(topo.agent.ns, runnerArgs({ rules: [PORT_80_TO_8080], settings: SETTINGS, plane: { failOpen: false } }), 'ready');
+    expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 10_000)).toMatchObject({ ok: true });
+    expect((await steeringRules(topo.agent.ns)).join('\n')).not.toContain('--queue-bypass');
+    await agent.stop('SIGKILL');
+    process.env.PEER_TIMEOUT_MS = '2000';
+    try {
+      // 8080 is among the selected ports (the rule forwards to it): nothing gets through now.
+      expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 8080, 10)).toMatchObject({ ok: false, error: 'timeout' });
+    } finally {
+      delete process.env.PEER_TIMEOUT_MS;
+    }
+    // A new agent takes over (cleaning the dead one's rules) and traffic flows again.
+    await start(topo.agent.ns, runnerArgs({ rules: [PORT_80_TO_8080], settings: SETTINGS, plane: { failOpen: false } }), 'ready');
+    expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 10_000)).toMatchObject({ ok: true });
+  });
+
   test('SIGKILL: traffic passes unmodified (fail-open), a restart cleans the stale rules and forwards again', async () => {
     await start(topo.agent.ns, peerArgs('tcp-server', '::', 8080));
     const first = await start(topo.agent.ns, runnerArgs({ rules: [PORT_80_TO_8080], settings: SETTINGS }), 'ready');
