@@ -11,7 +11,7 @@ import { Action, CONTROL, ConversationTable, hashKey, K, Layout, MAX_CONVERSATIO
 import { RuleCounterTable, type RuleCounters } from './counters';
 import { matchRule } from './match';
 import { rewritePacket } from './rewrite';
-import { describeConversation, sameKey } from './transform';
+import { describeConversation, sameKey, stayOnLoopback } from './transform';
 
 export type { AdapterInfo, ApplyInput, DataPlaneCapabilities, EngineFieldError } from './compile';
 export type { RuleCounters } from './counters';
@@ -56,6 +56,8 @@ const SWEEP_PER_BATCH = 256;
  */
 const REBASE_AT = 2 ** 31;
 const REBASE_KEEP = 2 ** 30;
+/** How WinDivert and Linux's OUTPUT hook report a packet to a local address. */
+const LOOPBACK_OUT = PacketFlag.Outbound | PacketFlag.Loopback;
 
 export class Engine {
   private rules: CompiledRule[] = [];
@@ -170,9 +172,16 @@ export class Engine {
         slot = -1;
       }
       if (slot < 0) {
-        const r = matchRule(this.rules, pv, data, dv, outbound, batch.ifIndex[i]!);
+        let r = matchRule(this.rules, pv, data, dv, outbound, batch.ifIndex[i]!);
+        let as = outbound;
+        // A loopback packet leaves this host and arrives at it: outbound rules first, then inbound.
+        const loopback = (flags & LOOPBACK_OUT) === LOOPBACK_OUT;
+        if (r < 0 && loopback) {
+          r = matchRule(this.rules, pv, data, dv, 0, batch.ifIndex[i]!);
+          as = 0;
+        }
         if (r < 0) continue;
-        slot = this.open(r, hash, batch.ifIndex[i]!, data, now);
+        slot = this.open(r, hash, batch.ifIndex[i]!, data, now, as, loopback);
       }
       this.handle(batch, i, emitted, slot * Layout.RECORD_WORDS, nowMs, now);
     }
@@ -215,12 +224,18 @@ export class Engine {
    * Creates the conversation for the first packet (key in `this.key`, hash `hash`, known to be
    * absent from the table); returns the slot of its role 0.
    */
-  private open(r: number, hash: number, ifIndex: number, data: Uint8Array, now: number): number {
+  private open(r: number, hash: number, ifIndex: number, data: Uint8Array, now: number, as: number, loopback: boolean): number {
     const table = this.table;
     const rule = this.rules[r]!;
     const c = table.allocate(now, this.tcpTimeoutMs, this.udpTimeoutMs, this.stat);
     const draft = this.draft;
-    describeConversation(draft, table.macs, table.out6, c, rule, this.key, this.pv, data, ifIndex);
+    const key = this.key;
+    const meta = key[K.META]!;
+    // The rule's direction decides local and remote; `as` differs only for loopback (inbound rule).
+    key[K.META] = as ? meta | Meta.OUTBOUND : meta & ~Meta.OUTBOUND;
+    describeConversation(draft, table.macs, table.out6, c, rule, key, this.pv, data, ifIndex);
+    key[K.META] = meta;
+    if (loopback) stayOnLoopback(draft, rule.toAdapter >= 0);
     const slot = this.ruleSlots[r]!;
     for (let at = 0; at < Layout.ROLES * Layout.RECORD_WORDS; at += Layout.RECORD_WORDS) {
       draft[at + R.SLOT] = slot;

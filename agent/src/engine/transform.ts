@@ -160,3 +160,19 @@ export function sameKey(records: Uint32Array, a: number, b: number): boolean {
   for (const w of [2, 3, 4, 6, 7, 8]) if (records[a + w] !== records[b + w]) return false;
   return true;
 }
+
+/**
+ * Loopback conversations (first packet flagged outbound + loopback): every packet of them, either
+ * way, is seen leaving this host, so every role's key carries the outbound direction and every
+ * output goes on outbound (loopback); only an adapter rule reroutes. Rewrites `records` (the
+ * three role records `describeConversation` wrote) in place.
+ */
+export function stayOnLoopback(records: Uint32Array, toAdapter: boolean): void {
+  const verdict = toAdapter ? Verdict.Reroute : Verdict.AcceptModified;
+  const keep = ~((3 << CONTROL.VERDICT_SHIFT) | (1 << CONTROL.DIRECTION_SHIFT));
+  for (let at = 0; at < Layout.ROLES * Layout.RECORD_WORDS; at += Layout.RECORD_WORDS) {
+    records[at + K.META] = records[at + K.META]! | Meta.OUTBOUND;
+    const control = records[at + R.CONTROL]!;
+    records[at + R.CONTROL] = ((control & keep) | (verdict << CONTROL.VERDICT_SHIFT) | (1 << CONTROL.DIRECTION_SHIFT)) >>> 0;
+  }
+}
