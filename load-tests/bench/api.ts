@@ -13,15 +13,15 @@
 import autocannon from 'autocannon';
 import type { ApiSession } from '../api';
 import { Fleet } from '../fleet-sim';
-import { simulatedHostname, simulatedInventory } from '../fleet-sim/inventory';
 import { benchArgs } from './bench-args';
 import { machineLoad, note, printResult, printTable } from './bench-output';
 import { startBenchStack, tokenSource, type BenchStack } from './bench-stack';
 import { coresBusy, cpuSeconds } from './process-cpu';
 import { processMemory } from './process-memory';
+import { seedAgents } from './seed-agents';
 
 const { num, str } = benchArgs(
-  { agents: 10_000, connections: 10, seconds: 10, 'page-size': 100, 'warmup-s': 2, 'enroll-concurrency': 32 },
+  { agents: 10_000, connections: 10, seconds: 10, 'page-size': 100, 'warmup-s': 2, 'enroll-concurrency': 16 },
   { seed: 'sql', auth: 'token', 'log-level': 'info', 'node-options': '' },
 );
 
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
       fleet.start();
       await fleet.waitConnected(300_000);
     } else if (str.seed === 'sql') {
-      await seedAgents(bench, num.agents);
+      await seedAgents(bench.db, { count: num.agents, hostnamePrefix: 'api' });
     } else {
       throw new Error(`--seed: expected sql or enroll, got "${str.seed}"`);
     }
@@ -82,21 +82,6 @@ async function main(): Promise<void> {
   } finally {
     await fleet?.stop();
     await bench.stop();
-  }
-}
-
-/** Inventoried, never-connected agents in one statement per 1000 (the shape enrollment + Hello leave). */
-async function seedAgents(bench: BenchStack, count: number): Promise<void> {
-  for (let first = 0; first < count; first += 1000) {
-    const n = Math.min(1000, count - first);
-    const hostnames = Array.from({ length: n }, (_, i) => simulatedHostname('api', first + i));
-    const adapters = hostnames.map((h, i) => JSON.stringify(simulatedInventory(first + i, h).adapters));
-    await bench.db.query(
-      `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, adapters, last_seen_at)
-       SELECT gen_random_uuid(), h, h, 'linux', 'fleet-sim/0.1.0', encode(sha256(convert_to(h, 'UTF8')), 'hex'), a::jsonb, now()
-         FROM unnest($1::text[], $2::text[]) AS s(h, a)`,
-      [hostnames, adapters],
-    );
   }
 }
 

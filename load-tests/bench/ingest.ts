@@ -7,18 +7,18 @@
  * drained and the stored sums in PostgreSQL must equal what the agents reported.
  * Offered load = agents × rules / interval; the result is what the controller made durable.
  * Human table on stderr, one JSON line last on stdout.
- *   npm run bench:ingest -- [--agents 1000] [--interval-ms 1000] [--rules 3] [--seconds 20]
+ *   npm run bench:ingest -- [--agents 1000] [--interval-ms 1000] [--rules 3] [--seconds 20] [--seed enroll|sql]
  */
-import { Fleet, Percentiles } from '../fleet-sim';
+import { type Fleet, Percentiles } from '../fleet-sim';
 import { benchArgs } from './bench-args';
 import { machineLoad, note, printResult, printTable } from './bench-output';
-import { createRuleSet, startBenchStack, tokenSource } from './bench-stack';
+import { benchFleet, createRuleSet, startBenchStack } from './bench-stack';
 import { coresBusy, cpuSeconds } from './process-cpu';
 import { processMemory } from './process-memory';
 
 const { num, str } = benchArgs(
-  { agents: 1000, 'interval-ms': 1000, rules: 3, seconds: 20, 'warmup-s': 5, 'per-channel': 100, 'enroll-concurrency': 32, 'drain-timeout-s': 120 },
-  { 'log-level': 'info', 'node-options': '' },
+  { agents: 1000, 'interval-ms': 1000, rules: 3, seconds: 20, 'warmup-s': 5, 'per-channel': 100, 'enroll-concurrency': 16, 'drain-timeout-s': 120 },
+  { seed: 'enroll', 'log-level': 'info', 'node-options': '' },
 );
 
 async function main(): Promise<void> {
@@ -28,11 +28,8 @@ async function main(): Promise<void> {
   let fleet: Fleet | undefined;
   try {
     const ruleSet = await createRuleSet(bench.admin, 'bench-ingest', num.rules);
-    note(`enrolling ${num.agents} agents`);
-    fleet = await Fleet.enroll(
-      { target: bench.stack.grpcAddress, agentsPerChannel: num['per-channel'] },
-      { count: num.agents, concurrency: num['enroll-concurrency'], hostnamePrefix: 'ingest', tokens: tokenSource(bench.admin) },
-    );
+    note(`${str.seed === 'sql' ? 'seeding' : 'enrolling'} ${num.agents} agents`);
+    fleet = (await benchFleet(bench, { seed: str.seed, count: num.agents, concurrency: num['enroll-concurrency'], agentsPerChannel: num['per-channel'], hostnamePrefix: 'ingest' })).fleet;
     fleet.start();
     await fleet.waitConnected(120_000);
     const push = await bench.admin.post('/api/pushes', { ruleSetId: ruleSet.id, version: ruleSet.version, agentIds: fleet.identities.map((i) => i.agentId) });

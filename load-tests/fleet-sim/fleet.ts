@@ -23,6 +23,7 @@ export interface EnrollOptions {
   firstIndex?: number;
   concurrency?: number;
   progress?: (done: number) => void;
+  retried?: (reason: string) => void;
 }
 
 /** The latest ApplyRuleSet an agent answered. */
