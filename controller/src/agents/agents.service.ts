@@ -65,7 +65,7 @@ export class AgentsService {
   ) {}
 
   /** Enrolled, not retired agents, oldest first, keyset-paged by (createdAt, id). */
-  async list(filter: AgentFilter = {}, page: PageRequest<TimeIdKey> = { limit: 500 }): Promise<Page<AgentView>> {
+  async list(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<Page<AgentView>> {
     const licensed = (await this.licensing.state()).edition !== null;
     const where: Prisma.AgentWhereInput[] = [{ retiredAt: null }];
     if (filter.search) where.push({ OR: [{ name: { contains: filter.search, mode: 'insensitive' } }, { hostname: { contains: filter.search, mode: 'insensitive' } }] });
@@ -187,7 +187,7 @@ export class AgentsService {
   async enroll(input: EnrollInput): Promise<{ agentId: string; credential: string; capabilityPublicKeyPem: string }> {
     const tokenHash = hashSecret(input.token);
     const credential = newSecret('');
-    return this.db.$transaction(async (tx) => {
+    const enrolled = await this.db.$transaction(async (tx) => {
       const now = new Date();
       const spent = await tx.enrollmentToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
       if (spent.count !== 1) {
@@ -205,6 +205,8 @@ export class AgentsService {
       await this.audit.record(tx, actor, { action: 'agent.enroll', target: `agent:${agent.id}`, after: { hostname: input.hostname, platform: input.platform, version: input.version } });
       return { agentId: agent.id, credential, capabilityPublicKeyPem: this.licensing.capabilityPublicKeyPem() };
     });
+    this.bus.publish('agent', { agentId: enrolled.agentId, online: false, lastSeenAt: null, name: input.hostname, enrolled: true });
+    return enrolled;
   }
 
   /** `<agentId>.<credential>` → the agent, or AGENT_CREDENTIAL_INVALID. */
