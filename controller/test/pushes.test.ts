@@ -161,7 +161,7 @@ describe('pushes over HTTP', () => {
     expect(list.pushes[0].targets).toBeUndefined();
   });
 
-  it('streams agent presence and push progress over SSE', async () => {
+  it('streams agent presence, push progress and activity rates over SSE', async () => {
     const set = await ruleSet('sse');
     const res = await fetch(`${controller.httpUrl}/api/events`, { headers: { cookie: `pf_session=${admin.cookie('pf_session')}` } });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -193,6 +193,9 @@ describe('pushes over HTTP', () => {
     await answer(a, true);
     const applied = await waitFor((e) => e.event === 'push' && e.data.pushId === push.id && e.data.state === 'applied');
     expect(applied.data.counts.applied).toBe(1);
+    a.conn.send({ $case: 'activity', value: { seq: 1, periodStartMs: Date.now() - 1000, periodEndMs: Date.now(), rules: [{ ruleId: 'sse-rule', packetsIn: 120, bytesIn: 12000, packetsOut: 0, bytesOut: 0, conversationsActive: 1, conversationsNew: 1, lastHitMs: Date.now() }] } });
+    const activity = await waitFor((e) => e.event === 'activity' && e.data.rules.some((r: { ruleId: string }) => r.ruleId === 'sse-rule'));
+    expect(activity.data.agents.find((x: { agentId: string }) => x.agentId === a.agentId)).toEqual({ agentId: a.agentId, packetsPerSecond: 2, bytesPerSecond: 200 });
     a.conn.close();
     await waitFor((e) => e.event === 'agent' && e.data.agentId === a.agentId && e.data.online === false);
     await reader.cancel();
