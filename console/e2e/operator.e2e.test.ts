@@ -147,7 +147,7 @@ test('a rule set holds every field type; the Trial limit of 3 rules is shown wit
         'Local port': '5353', 'Remote port': '53', 'Local address': '192.0.2.10', 'Remote address': 'dns.example.com',
         'Local MAC': '02:00:00:00:00:01', 'Remote MAC': '02:00:00:00:00:02', Adapter: 'lo',
       },
-      forwardAs: { 'Remote address': '2001:db8::53', 'Remote port': '5300' },
+      forwardAs: { 'Remote address': '198.51.100.53', 'Remote port': '5300' },
     });
     await addRule(page, {
       description: 'every forward-as field', direction: 'inbound', protocol: 'tcp', selector: { 'Local port': '80' },
@@ -157,15 +157,15 @@ test('a rule set holds every field type; the Trial limit of 3 rules is shown wit
       },
       reflection: 'mirror', clone: true,
     });
-    await addRule(page, { description: 'route reflection', protocol: 'tcp', selector: { 'Local port': '443' }, reflection: 'route' });
+    await addRule(page, { description: 'route reflection', protocol: 'tcp', selector: { 'Local port': '443', 'Remote address': '2001:db8::443' }, reflection: 'route' });
 
     const rows = ruleRows(page);
     expect(await rows.count()).toBe(3);
     expect(await rows.nth(0).innerText()).toContain(
-      'outbound UDP local 192.0.2.10:5353 (02:00:00:00:00:01) remote dns.example.com:53 (02:00:00:00:00:02) on lo → remote [2001:db8::53]:5300');
+      'outbound UDP local 192.0.2.10:5353 (02:00:00:00:00:01) remote dns.example.com:53 (02:00:00:00:00:02) on lo → remote 198.51.100.53:5300');
     expect(await rows.nth(1).innerText()).toContain(
       'inbound TCP local :80 → local 192.0.2.50:8080 (02:00:00:00:00:03) remote 198.51.100.9:40000 (02:00:00:00:00:04) via 1 mirror reflection as a clone');
-    expect(await rows.nth(2).innerText()).toContain('inbound TCP local :443 → route reflection');
+    expect(await rows.nth(2).innerText()).toContain('inbound TCP local :443 remote 2001:db8::443 → route reflection');
 
     // Three rules is all the Trial allows: adding is off, and the page says why.
     expect(await page.getByRole('button', { name: 'Add rule' }).isDisabled()).toBe(true);
@@ -229,10 +229,12 @@ test('the version history shows what changed between two versions', () =>
     expect(await history.getByRole('table', { name: 'Versions' }).locator('tbody tr').count()).toBe(latest);
     // latest-1 → latest removed the shadowed rule
     const diff = page.getByTestId('version-diff');
-    expect(await eventually(() => diff.innerText(), (t) => t.includes('removed'))).toMatch(/rule 1 removed: Port 80 elsewhere/);
-    await history.getByLabel(`From v${latest - 3}`).check();
-    expect(await eventually(() => diff.innerText(), (t) => t.includes(`v${latest - 3} → v${latest}`) && !t.includes('Loading')))
-      .toMatch(/rule 2 added: Web server on 8080/);
+    expect(await eventually(() => diff.innerText(), (t) => t.includes('removed'))).toMatch(/rule 2 removed: Port 80 elsewhere/);
+    // From the empty first version everything is new.
+    await history.getByLabel('From v1').check();
+    const fromFirst = await eventually(() => diff.innerText(), (t) => t.includes(`v1 → v${latest}`) && t.includes('added'));
+    expect(fromFirst).toMatch(/rule 1 added: Web server on 8080/);
+    expect(fromFirst).not.toContain('Port 80 elsewhere');
     await screenshot(page, '06-rules-history');
     await page.getByRole('button', { name: 'History' }).click();
   }));
