@@ -256,7 +256,11 @@ export function peerArgs(...args: (string | number)[]): string[] {
 export async function client(ns: string, ...args: (string | number)[]): Promise<Record<string, unknown>> {
   const result = await exec('ip', ['netns', 'exec', ns, process.execPath, ...peerArgs(...args)]).then(
     (r) => r.stdout,
-    (error: { stdout?: string; stderr?: string }) => error.stdout || JSON.stringify({ ok: false, error: error.stderr }),
+    (error: { stdout?: string; stderr?: string; message?: string }) =>
+      error.stdout || JSON.stringify({ ok: false, error: `${error.message ?? 'failed'}; stderr: ${error.stderr ?? ''}` }),
   );
-  return JSON.parse(result.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+  const parsed = JSON.parse(result.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+  // Failures are sometimes the point of a test; either way the whole answer helps when one is not.
+  if (parsed.ok !== true) process.stderr.write(`peer client in ${ns} ${args.join(' ')}: ${JSON.stringify(parsed)}\n`);
+  return parsed;
 }
