@@ -343,6 +343,29 @@ test('a push is rolled back to the previous version and both agents apply it', (
     }
   }));
 
+test('a push the agent cannot apply fails, and the progress view gives the agent\'s reason', () =>
+  step('push-failed', async () => {
+    await nav('Rules');
+    await page.getByTestId('rule-set-version').waitFor();
+    await page.getByRole('button', { name: 'New rule set' }).click();
+    await page.getByLabel('Rule set name').fill('broken');
+    await page.getByRole('form', { name: 'New rule set' }).getByRole('button', { name: 'Create' }).click();
+    await page.getByTestId('rule-set-name').filter({ hasText: /^broken$/ }).waitFor();
+    await addRule(page, { description: 'on a missing adapter', selector: { 'Local port': '8443', Adapter: 'nope0' } });
+
+    await page.getByRole('link', { name: /^Push version/ }).click();
+    await page.getByLabel('Push to db-1').check();
+    await page.getByRole('button', { name: /^Push v/ }).click();
+    await page.waitForURL(/\/pushes\/[^/]+$/);
+    await page.getByTestId('push-finished').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('count-failed').innerText()).toBe('1');
+    const target = page.locator('table[aria-label="Push targets"] tbody tr', { hasText: 'db-1' });
+    expect(await target.locator('[data-push-state]').getAttribute('data-push-state')).toBe('failed');
+    expect(await target.innerText()).toMatch(/rule 1 · selector\.adapter: this host has no adapter "nope0"/);
+    await page.getByRole('button', { name: 'Retry failed' }).waitFor();
+    await screenshot(page, '13-push-failed');
+  }));
+
 test('importing a file with errors lists every error and changes nothing; export gives the rules file', () =>
   step('import', async () => {
     await nav('Rules');
@@ -365,7 +388,7 @@ test('importing a file with errors lists every error and changes nothing; export
     expect(items.some((t) => /^Rule 2 · forwardAs\.remoteAddress: /.test(t))).toBe(true);
     expect(items.some((t) => /^Rule 3 · selector\.direction: /.test(t))).toBe(true);
     expect(await shownVersion(page)).toBe(before);
-    await screenshot(page, '13-import-errors');
+    await screenshot(page, '14-import-errors');
 
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export' }).click();
@@ -406,6 +429,18 @@ test('activating a Pro serial key drops the watermark and gates MAC and adapter 
     expect(await form.getByRole('group', { name: 'Forward as' }).getByLabel(/^Clone/).isDisabled()).toBe(true);
     await screenshot(page, '15-rule-form-gated');
     await form.getByRole('button', { name: 'Cancel' }).click();
+
+    // Pushing the lab set (MACs, adapters, cloning) to a Pro agent is refused, with the reason.
+    await nav('Pushes');
+    await page.getByRole('link', { name: 'New push' }).click();
+    const ruleSet = page.getByLabel('Rule set', { exact: true });
+    await ruleSet.selectOption(await ruleSet.locator('option', { hasText: 'lab' }).getAttribute('value') ?? '');
+    await page.getByLabel('Push to web-1').check();
+    await page.getByRole('button', { name: /^Push v/ }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: /not included in the Pro edition/ });
+    await refusal.waitFor();
+    expect(await refusal.innerText()).toMatch(/MAC address select\/rewrite|adapter select\/rewrite|cloning/);
+    expect(page.url()).toMatch(/\/pushes\/new$/);
   }));
 
 test('the audit log lists the changes, and API tokens are shown once and revoked', () =>
