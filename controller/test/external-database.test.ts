@@ -1,4 +1,6 @@
-import { HttpClient, startTestController, type TestController } from './support/test-controller';
+import { agentClient } from './support/grpc-clients';
+import { answer, simAgent, until } from './support/sim-agent';
+import { HttpClient, plainRule, startTestController, testLicenseKey, type TestController } from './support/test-controller';
 import { startTestPostgres } from './support/test-postgres';
 
 jest.setTimeout(120_000);
@@ -21,6 +23,18 @@ describe('with DATABASE_URL (an external server)', () => {
     const admin = await HttpClient.login(controller.httpUrl);
     expect((await admin.get('/api/rule-sets')).body.ruleSets.map((s: { name: string }) => s.name)).toEqual(['default']);
     expect((await fetch(`${controller.httpUrl}/healthz`)).status).toBe(200);
+
+    // Licensing and a push work the same on an external server.
+    expect((await admin.post('/api/license', { key: testLicenseKey('pro', 5) })).body.edition).toBe('pro');
+    const agents = agentClient(controller.grpcAddress);
+    const agent = await simAgent(admin, agents, 'external-host');
+    const set = (await admin.get('/api/rule-sets')).body.ruleSets[0];
+    expect((await admin.post(`/api/rule-sets/${set.id}/rules`, { rule: plainRule(80, 8080) })).status).toBe(201);
+    const push = (await admin.post('/api/pushes', { ruleSetId: set.id, agentIds: [agent.agentId] })).body;
+    expect((await answer(agent, true)).capabilities).toBeDefined();
+    expect((await until(() => admin.get(`/api/pushes/${push.id}`), (r) => r.body.status === 'completed')).body.targets[0].state).toBe('applied');
+    agent.conn.close();
+    agents.close();
 
     await pg.stop();
     const down = await fetch(`${controller.httpUrl}/healthz`);

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { Client } from 'pg';
 import { generateLicenseKeyPair, issueLicenseKey, newLicenseSerial, type Edition } from '@portfleet/proto';
 import type { Config } from '../../src/config';
 import { startController, type RunningController } from '../../src/controller';
@@ -23,8 +25,35 @@ export interface TestController extends RunningController {
   shutdown(): Promise<void>;
 }
 
-/** The real controller (embedded PostgreSQL in a temp folder, HTTP and gRPC on free loopback ports). */
+/** The server `PORTFLEET_TEST_DATABASE_URL` names: every suite then runs on an external PostgreSQL. */
+const EXTERNAL_DATABASE_URL = process.env.PORTFLEET_TEST_DATABASE_URL;
+
+/** A fresh database on the external server for one controller (dropped by shutdown). */
+async function externalDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `pf_test_${randomBytes(6).toString('hex')}`;
+  const admin = new Client({ connectionString: EXTERNAL_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(EXTERNAL_DATABASE_URL!);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new Client({ connectionString: EXTERNAL_DATABASE_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/**
+ * The real controller (embedded PostgreSQL in a temp folder, or a fresh database on
+ * PORTFLEET_TEST_DATABASE_URL; HTTP and gRPC on free loopback ports).
+ */
 export async function startTestController(overrides: Partial<Config> = {}): Promise<TestController> {
+  const external = EXTERNAL_DATABASE_URL && !overrides.databaseUrl ? await externalDatabase() : undefined;
   const tmp = reachableTempDir('pf-ctl-');
   const config: Config = {
     httpPort: 0,
@@ -35,6 +64,7 @@ export async function startTestController(overrides: Partial<Config> = {}): Prom
     publicGrpcUrl: 'controller.example:50051',
     logLevel: 'silent',
     licensePublicKeyPem: TEST_VENDOR_KEYS.publicKeyPem,
+    ...(external && { databaseUrl: external.url }),
     ...overrides,
   };
   const running = await startController(config, quietLogger());
@@ -43,6 +73,7 @@ export async function startTestController(overrides: Partial<Config> = {}): Prom
     dataDir: config.dataDir,
     shutdown: async () => {
       await running.stop();
+      await external?.drop();
       tmp.remove();
     },
   };
@@ -114,4 +145,9 @@ export function rule(localPort: number, forwardPort: number, extra: Record<strin
     forwardAs: { localPort: forwardPort },
     ...extra,
   };
+}
+
+/** A rule every edition allows (no description, addresses, MACs, adapters, cloning). */
+export function plainRule(localPort: number, forwardPort: number) {
+  return { enabled: true, activityMonitoring: true, selector: { direction: 'inbound', protocol: 'tcp', localPort }, forwardAs: { localPort: forwardPort } };
 }
