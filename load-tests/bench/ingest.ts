@@ -13,7 +13,7 @@ import { type Fleet, Percentiles } from '../fleet-sim';
 import { benchArgs } from './bench-args';
 import { machineLoad, note, printResult, printTable } from './bench-output';
 import { benchFleet, createRuleSet, startBenchStack } from './bench-stack';
-import { coresBusy, cpuSeconds } from './process-cpu';
+import { coresBusy, cpuSeconds, waitIdle } from './process-cpu';
 import { processMemory } from './process-memory';
 
 const { num, str } = benchArgs(
@@ -34,7 +34,8 @@ async function main(): Promise<void> {
     await fleet.waitConnected(120_000);
     const push = await bench.admin.post('/api/pushes', { ruleSetId: ruleSet.id, version: ruleSet.version, agentIds: fleet.identities.map((i) => i.agentId) });
     if (push.status !== 201) throw new Error(`POST /api/pushes: ${push.status} ${JSON.stringify(push.body)}`);
-    await fleet.waitApplied(ruleSet.version, 120_000);
+    await fleet.waitApplied(ruleSet.version, 300_000);
+    await waitIdle(bench.controllerPid);
 
     const offered = (num.agents * num.rules * 1000) / num['interval-ms'];
     note(`reporting: ${num.agents} agents × ${num.rules} rules every ${num['interval-ms']} ms = ${Math.round(offered)} samples/s offered`);

@@ -43,3 +43,21 @@ export function cpuSeconds(pid: number): CpuSeconds {
 export function coresBusy(before: CpuSeconds, after: CpuSeconds, seconds: number): { controller: number; postgres: number } {
   return { controller: (after.self - before.self) / seconds, postgres: (after.children - before.children) / seconds };
 }
+
+/**
+ * Waits until the process (with its PostgreSQL) has used less than `maxCores` over a whole second,
+ * so a measurement starts after the work that came before it (connect storms) has finished.
+ * Returns the seconds waited; gives up after `timeoutS`.
+ */
+export async function waitIdle(pid: number, maxCores = 0.1, timeoutS = 120): Promise<number> {
+  const started = Date.now();
+  let before = cpuSeconds(pid);
+  while ((Date.now() - started) / 1000 < timeoutS) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = cpuSeconds(pid);
+    const used = now.self - before.self + (now.children - before.children);
+    before = now;
+    if (used < maxCores) break;
+  }
+  return (Date.now() - started) / 1000;
+}

@@ -14,7 +14,7 @@ import { type Fleet, Percentiles } from '../fleet-sim';
 import { benchArgs } from './bench-args';
 import { machineLoad, note, printResult, printTable } from './bench-output';
 import { benchFleet, createRuleSet, startBenchStack } from './bench-stack';
-import { coresBusy, cpuSeconds } from './process-cpu';
+import { coresBusy, cpuSeconds, waitIdle } from './process-cpu';
 import { processMemory } from './process-memory';
 
 const { num, str } = benchArgs(
@@ -45,8 +45,8 @@ async function main(): Promise<void> {
     fleet.start();
     await fleet.waitConnected(num['timeout-s'] * 1000);
     const connectS = (Date.now() - connectStart) / 1000;
-    note(`${fleet.onlineCount} agents connected on ${fleet.pool.channels} channels in ${connectS.toFixed(1)} s; settling`);
-    await new Promise((r) => setTimeout(r, 2000));
+    note(`${fleet.onlineCount} agents connected on ${fleet.pool.channels} channels in ${connectS.toFixed(1)} s; waiting until the controller is idle`);
+    const settleS = await waitIdle(bench.controllerPid);
     const rssBefore = processMemory(bench.controllerPid);
 
     // Durability watcher: which targets are committed as applied, and when we first saw them.
@@ -79,17 +79,18 @@ async function main(): Promise<void> {
     await watcher;
     const allMs = Date.now() - t0;
     const { res: push, ms: pushCallMs } = await pushCall;
-    if (push.status !== 201) throw new Error(`POST /api/pushes: ${push.status} ${JSON.stringify(push.body)}`);
+    // A refused push is a result too (applied 0): the table and JSON still say what happened.
+    const pushError = push.status === 201 ? '' : `POST /api/pushes: ${push.status} ${JSON.stringify(push.body).slice(0, 200)}`;
     const cores = coresBusy(cpuBefore, cpuSeconds(bench.controllerPid), allMs / 1000);
 
     const { rows } = await bench.db.query<{ n: string }>(
       `SELECT count(*) AS n FROM agents a JOIN push_targets t ON t.agent_id = a.id
         WHERE t.push_id = $1 AND t.state = 'applied' AND a.applied_rule_set_id = $2 AND a.applied_version = $3 AND a.applied_content_hash = $4`,
-      [push.body.id, ruleSet.id, ruleSet.version, ruleSet.contentHash],
+      [pushError ? '00000000-0000-0000-0000-000000000000' : push.body.id, ruleSet.id, ruleSet.version, ruleSet.contentHash],
     );
     const applied = Number(rows[0].n);
     const durable = new Percentiles(seen.values());
-    const ackSent = new Percentiles([...fleet.applies.values()].filter((r) => r.pushId === push.body.id && r.ok).map((r) => r.atMs - t0));
+    const ackSent = new Percentiles([...fleet.applies.values()].filter((r) => !pushError && r.pushId === push.body.id && r.ok).map((r) => r.atMs - t0));
     const memory = processMemory(bench.controllerPid);
 
     printTable(`push fan-out: ${num.agents} agents, ${fleet.pool.channels} channels, ${num.rules}-rule set (log level ${str['log-level']})`, [
@@ -97,8 +98,8 @@ async function main(): Promise<void> {
       ['machine after', machineLoad()],
       ['enrollment', str.seed === 'sql' ? `SQL seed + 1 enrolled: ${enrollS.toFixed(1)} s` : `${enrollS.toFixed(1)} s (${Math.round(num.agents / enrollS)}/s, ${num['enroll-concurrency']} at a time)`],
       ['enrollment retries', enrollRetries.size === 0 ? '0' : [...enrollRetries].map(([r, n]) => `${n}× ${r.slice(0, 60)}`).join('; ')],
-      ['connect (all welcomed)', `${connectS.toFixed(1)} s`],
-      ['POST /api/pushes answered', `${pushCallMs} ms`],
+      ['connect (all welcomed)', `${connectS.toFixed(1)} s, then ${settleS.toFixed(0)} s until the controller was idle`],
+      ['POST /api/pushes answered', `${pushCallMs} ms${pushError ? ` — FAILED: ${pushError}` : ''}`],
       ['applied (durable, verified)', `${applied}/${num.agents}`],
       ['durable p50 / p99 / max', `${durable.at(50)} / ${durable.at(99)} / ${durable.max} ms`],
       ['ack sent by agent p50 / p99', `${ackSent.at(50)} / ${ackSent.at(99)} ms`],
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
       p99_ms: durable.count ? durable.at(99) : -1,
       controller_rss_mb: Math.round(memory.peakRssMb),
     });
+    if (pushError || applied < num.agents) process.exitCode = 1;
   } catch (error) {
     process.stderr.write(`controller output (last lines):\n${bench.stack.controller.tail(30)}\n`);
     if (fleet) note(`simulator: ${fleet.onlineCount}/${fleet.agents.length} online, disconnects ${fleet.disconnectSummary()}`);
