@@ -19,6 +19,11 @@ const CAPABILITY_KEY = 'capability_signing_key';
  * Trial, serial keys, seats and signed capability snapshots. Seat policy (docs/http-api.md
  * Licensing): the license's seats go to the oldest enrolled agents; the trial has no seat limit.
  */
+/** What an agent's stored seat grants under `state` (nothing once the trial/license expired). */
+export function seatEdition(state: LicenseState, agent: { edition: string | null }): Edition | null {
+  return state.edition ? (agent.edition as Edition | null) : null;
+}
+
 @Injectable()
 export class LicensingService {
   private signingKey?: KeyObject;
@@ -63,12 +68,6 @@ export class LicensingService {
     return edition;
   }
 
-  /** The edition an agent's seat grants now; null = unlicensed. */
-  async agentEdition(agent: { edition: string | null }, db: Db = this.db): Promise<Edition | null> {
-    const { edition } = await this.state(db);
-    return edition ? (agent.edition as Edition | null) : null;
-  }
-
   async activate(actor: Actor, key: string): Promise<LicenseView> {
     const verified = verifyLicenseKey(key, this.config.licensePublicKeyPem);
     if (!verified.ok) throw LicenseError.invalidKey(verified.errors);
@@ -108,9 +107,8 @@ export class LicensingService {
   }
 
   /** The signed snapshot an agent receives with every rule set: its edition until the license ends. */
-  async snapshot(agentId: string, edition: Edition): Promise<CapabilitySnapshot> {
-    const { expiresAt } = await this.state();
-    return signCapabilities(capabilitiesFor(agentId, edition, Date.now(), expiresAt?.getTime() ?? null), this.key());
+  snapshot(state: LicenseState, agentId: string, edition: Edition): CapabilitySnapshot {
+    return signCapabilities(capabilitiesFor(agentId, edition, Date.now(), state.expiresAt?.getTime() ?? null), this.key());
   }
 
   private key(): KeyObject {

@@ -6,8 +6,8 @@ import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
 import { isUuid } from '../errors/request-fields';
 import { EventBus } from '../events/event-bus';
-import type { Agent, Prisma } from '../generated/prisma/client';
-import { LicensingService } from '../licensing/licensing.service';
+import type { Agent, Prisma, PushTargetState } from '../generated/prisma/client';
+import { LicensingService, seatEdition } from '../licensing/licensing.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RuleSetsService } from '../rulesets/rulesets.service';
 import { agentEditionErrors } from './push-edition';
@@ -40,28 +40,39 @@ export class PushDelivery {
   ) {}
 
   /**
-   * Sends the push's version on the agent's live stream; marks the target delivered if it went out.
-   * `resend` sends a finished target's version again (an agent that lost what it had applied).
+   * Sends the push's version to those of `agentIds` that are online (one signed capability
+   * snapshot each) and marks them delivered. Loads the push, version and license once, so a push
+   * to thousands of agents costs a handful of queries. `resend` also sends finished targets again
+   * (an agent that lost what it had applied). Returns the agents it went out to.
    */
-  async deliver(pushId: string, agentId: string, resend = false): Promise<boolean> {
-    if (!this.streams.isOnline(agentId)) return false;
-    const target = await this.db.pushTarget.findUnique({ where: { pushId_agentId: { pushId, agentId } }, include: { push: true, agent: true } });
-    const sendable = resend ? ['pending', 'delivered', 'applied', 'failed'] : ['pending', 'delivered'];
-    if (!target || !sendable.includes(target.state)) return false;
-    const version = await this.ruleSets.versionModel(target.push.ruleSetId, target.push.version);
-    const edition = await this.licensing.agentEdition(target.agent);
-    // The license may have changed since the push was made: never send what the seat does not allow.
-    const refused = agentEditionErrors(target.agent, edition, version.rules);
-    if (edition === null || refused.length > 0) {
-      await this.finish(pushId, agentId, false, refused);
-      return false;
+  async deliver(pushId: string, agentIds: readonly string[], options: { resend?: boolean; publish?: boolean } = {}): Promise<string[]> {
+    const online = agentIds.filter((id) => this.streams.isOnline(id));
+    if (online.length === 0) return [];
+    const push = await this.db.push.findUnique({ where: { id: pushId } });
+    if (!push) return [];
+    const sendable: PushTargetState[] = options.resend ? ['pending', 'delivered', 'applied', 'failed'] : ['pending', 'delivered'];
+    const targets = await this.db.pushTarget.findMany({ where: { pushId, agentId: { in: online }, state: { in: sendable } }, include: { agent: true } });
+    if (targets.length === 0) return [];
+    const version = await this.ruleSets.versionModel(push.ruleSetId, push.version);
+    const ruleSet = ruleSetVersionToWire(version);
+    const license = await this.licensing.state();
+    const sent: string[] = [];
+    for (const { agent } of targets) {
+      const edition = seatEdition(license, agent);
+      // The license may have changed since the push was made: never send what the seat does not allow.
+      const refused = agentEditionErrors(agent, edition, version.rules);
+      if (edition === null || refused.length > 0) {
+        await this.finish(pushId, agent.id, false, refused);
+        continue;
+      }
+      const capabilities = this.licensing.snapshot(license, agent.id, edition);
+      if (this.streams.send(agent.id, { body: { $case: 'apply', value: { pushId, ruleSet, capabilities } } })) sent.push(agent.id);
     }
-    const capabilities = await this.licensing.snapshot(agentId, edition);
-    if (!this.streams.send(agentId, { body: { $case: 'apply', value: { pushId, ruleSet: ruleSetVersionToWire(version), capabilities } } })) return false;
-    await this.db.pushTarget.updateMany({ where: { pushId, agentId, state: { in: ['pending', 'delivered'] } }, data: { state: 'delivered', deliveredAt: new Date() } });
-    this.logger.info({ pushId, agentId, version: version.version }, 'rule set delivered');
-    await this.publish(pushId, agentId);
-    return true;
+    if (sent.length === 0) return [];
+    await this.db.pushTarget.updateMany({ where: { pushId, agentId: { in: sent }, state: { in: ['pending', 'delivered'] } }, data: { state: 'delivered', deliveredAt: new Date() } });
+    this.logger.info({ pushId, agents: sent.length, version: version.version }, 'rule set delivered');
+    if (options.publish !== false) await this.publish(pushId, sent.length === 1 ? sent[0] : undefined);
+    return sent;
   }
 
   /**
@@ -81,7 +92,7 @@ export class PushDelivery {
         await this.finish(unfinished.pushId, agent.id, true, []);
         return undefined;
       }
-      return (await this.deliver(unfinished.pushId, agent.id)) ? unfinished.pushId : undefined;
+      return (await this.deliver(unfinished.pushId, [agent.id])).length > 0 ? unfinished.pushId : undefined;
     }
     if (!agent.desiredRuleSetId || agent.desiredVersion === null) return undefined;
     if (runs(await this.ruleSets.versionModel(agent.desiredRuleSetId, agent.desiredVersion))) return undefined;
@@ -89,7 +100,7 @@ export class PushDelivery {
       where: { agentId: agent.id, state: { in: ['applied', 'failed'] }, push: { ruleSetId: agent.desiredRuleSetId, version: agent.desiredVersion } },
       orderBy: { push: { createdAt: 'desc' } },
     });
-    return last && (await this.deliver(last.pushId, agent.id, true)) ? last.pushId : undefined;
+    return last && (await this.deliver(last.pushId, [agent.id], { resend: true })).length > 0 ? last.pushId : undefined;
   }
 
   /** The agent's answer: the target becomes applied or failed; an applied version becomes the agent's. */
@@ -114,9 +125,11 @@ export class PushDelivery {
     for (;;) {
       const released = await this.db.$transaction(async (tx) => {
         await tx.$queryRaw`SELECT id FROM pushes WHERE id = ${pushId}::uuid FOR UPDATE`;
-        const push = await tx.push.findUnique({ where: { id: pushId }, include: { targets: { select: { state: true, wave: true } } } });
+        const push = await tx.push.findUnique({ where: { id: pushId } });
         if (!push || push.status !== 'running') return null;
-        let step = rolloutStep(push.targets, push.waves.length, push.currentWave, push.maxFailurePercent);
+        const groups = await tx.pushTarget.groupBy({ by: ['wave', 'state'], where: { pushId }, _count: { _all: true } });
+        const counts = groups.map((g) => ({ wave: g.wave, state: g.state, count: g._count._all }));
+        let step = rolloutStep(counts, push.waves.length, push.currentWave, push.maxFailurePercent);
         if (step === 'halt' && overrideHalt) step = push.currentWave < push.waves.length - 1 ? 'next' : 'complete';
         overrideHalt = false;
         if (step === 'wait') return null;
@@ -132,20 +145,20 @@ export class PushDelivery {
         return next;
       });
       if (released === null) break;
-      for (const { agentId } of released) {
-        await this.publish(pushId, agentId);
-        await this.deliver(pushId, agentId);
-      }
+      await this.deliver(pushId, released.map((t) => t.agentId), { publish: false });
     }
     await this.publish(pushId);
   }
 
-  /** Publishes a push event (one target's state, the push's status and counts). */
+  /** Publishes a push event (one target's state when given, the push's status and counts). */
   async publish(pushId: string, agentId?: string): Promise<void> {
-    const push = await this.db.push.findUnique({ where: { id: pushId }, include: { targets: { select: { agentId: true, state: true } } } });
+    const push = await this.db.push.findUnique({ where: { id: pushId } });
     if (!push) return;
-    const state = agentId ? push.targets.find((t) => t.agentId === agentId)?.state : undefined;
-    this.bus.publish('push', { pushId, agentId: agentId ?? null, state: state ?? null, status: push.status, counts: countStates(push.targets) });
+    const groups = await this.db.pushTarget.groupBy({ by: ['state'], where: { pushId }, _count: { _all: true } });
+    const counts = countStates([]);
+    for (const g of groups) counts[g.state] = g._count._all;
+    const target = agentId ? await this.db.pushTarget.findUnique({ where: { pushId_agentId: { pushId, agentId } }, select: { state: true } }) : null;
+    this.bus.publish('push', { pushId, agentId: agentId ?? null, state: target?.state ?? null, status: push.status, counts });
   }
 
   private async finish(pushId: string, agentId: string, applied: boolean, errors: FieldError[]): Promise<void> {

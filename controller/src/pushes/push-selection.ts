@@ -14,10 +14,11 @@ export interface Selection {
 /** The union of the listed agents and those in the groups/labels, oldest first; unknown ids name their index. */
 export async function selectAgents(db: Db, selection: Selection): Promise<Agent[]> {
   const ids = selection.agentIds ?? [];
-  for (const [i, id] of ids.entries()) {
-    const agent = isUuid(id) ? await db.agent.findUnique({ where: { id }, select: { retiredAt: true } }) : null;
-    if (!agent || agent.retiredAt) throw AgentError.notFound(id, `agentIds[${i}]`);
-  }
+  const bad = ids.findIndex((id) => !isUuid(id));
+  if (bad >= 0) throw AgentError.notFound(ids[bad]!, `agentIds[${bad}]`);
+  const known = new Set((await db.agent.findMany({ where: { id: { in: [...ids] }, retiredAt: null }, select: { id: true } })).map((a) => a.id));
+  const missing = ids.findIndex((id) => !known.has(id));
+  if (missing >= 0) throw AgentError.notFound(ids[missing]!, `agentIds[${missing}]`);
   const groups = [...(selection.groups ?? [])];
   const labels = [...(selection.labels ?? [])];
   const agents = await db.agent.findMany({

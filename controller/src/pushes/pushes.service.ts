@@ -7,7 +7,8 @@ import { PrismaService } from '../db/prisma.service';
 import { fromFieldErrors } from '../errors/domain-error';
 import { isUuid } from '../errors/request-fields';
 import type { Prisma, PushTargetState } from '../generated/prisma/client';
-import { LicensingService } from '../licensing/licensing.service';
+import { LicensingService, seatEdition } from '../licensing/licensing.service';
+import { LicenseError } from '../licensing/licensing.errors';
 import { toPage, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
 import { diffRuleSets, type RuleSetDiff } from '../rulesets/rule-set-diff';
 import { RuleSetsService } from '../rulesets/rulesets.service';
@@ -65,10 +66,10 @@ export class PushesService {
   async create(actor: Actor, input: CreatePushInput, rollbackOf?: string): Promise<PushView> {
     const { push, superseded } = await this.db.$transaction(async (tx) => {
       const version = await this.ruleSets.get(input.ruleSetId, input.version, tx);
-      await this.licensing.fleetEdition(tx);
+      const license = await this.licensing.state(tx);
+      if (!license.edition) throw LicenseError.required();
       const agents = await selectAgents(tx, input);
-      const refused: FieldError[] = [];
-      for (const agent of agents) refused.push(...agentEditionErrors(agent, await this.licensing.agentEdition(agent, tx), version.rules));
+      const refused = agents.flatMap((agent) => agentEditionErrors(agent, seatEdition(license, agent), version.rules));
       if (refused.length > 0) throw fromFieldErrors('edition', refused[0]!.code, refused);
 
       const waves = input.rollout ? assignWaves(agents.length, input.rollout.waves) : agents.map(() => 0);
@@ -96,10 +97,8 @@ export class PushesService {
       return { push: created, superseded: [...new Set(older.map((o) => o.pushId))] };
     });
     for (const pushId of superseded) await this.delivery.advance(pushId);
-    for (const t of push.targets) {
-      await this.delivery.publish(push.id, t.agentId);
-      if (t.state === 'pending') await this.delivery.deliver(push.id, t.agentId);
-    }
+    await this.delivery.deliver(push.id, push.targets.filter((t) => t.state === 'pending').map((t) => t.agentId), { publish: false });
+    await this.delivery.publish(push.id);
     return this.get(push.id);
   }
 
@@ -107,9 +106,10 @@ export class PushesService {
   async dryRun(input: CreatePushInput): Promise<{ ruleSetId: string; version: number; agents: DryRunAgent[] }> {
     const target = await this.ruleSets.get(input.ruleSetId, input.version);
     const agents = await selectAgents(this.db, input);
+    const license = await this.licensing.state();
     const result: DryRunAgent[] = [];
     for (const agent of agents) {
-      const edition = await this.licensing.agentEdition(agent);
+      const edition = seatEdition(license, agent);
       const current = agent.appliedRuleSetId && agent.appliedVersion !== null ? { ruleSetId: agent.appliedRuleSetId, version: agent.appliedVersion } : null;
       const from = current?.ruleSetId === target.id ? await this.ruleSets.get(target.id, current.version).catch(() => null) : null;
       result.push({
@@ -175,10 +175,8 @@ export class PushesService {
       await tx.agent.updateMany({ where: { id: { in: failed } }, data: { desiredRuleSetId: push.ruleSetId, desiredVersion: push.version } });
       await this.audit.record(tx, actor, { action: 'push.retry', target: `push:${id}`, after: { agentIds: failed } });
     });
-    for (const agentId of failed) {
-      await this.delivery.publish(id, agentId);
-      await this.delivery.deliver(id, agentId);
-    }
+    await this.delivery.deliver(id, failed, { publish: false });
+    await this.delivery.publish(id);
     return this.get(id);
   }
 

@@ -37,5 +37,8 @@ describe('rollout', () => {
     expect(rolloutStep([t('failed', 0), t('failed', 1)], 2, 1, 0)).toBe('complete');
     expect(rolloutStep([t('applied', 0), t('pending', 0)], 0, 0, 0)).toBe('wait');
     expect(rolloutStep([t('applied', 0), t('failed', 0)], 0, 0, 0)).toBe('complete');
+    // Grouped counts weigh like single rows.
+    expect(rolloutStep([{ state: 'failed', wave: 0, count: 1 }, { state: 'applied', wave: 0, count: 9 }, t('waiting', 1)], 2, 0, 10)).toBe('next');
+    expect(rolloutStep([{ state: 'failed', wave: 0, count: 2 }, { state: 'applied', wave: 0, count: 8 }, t('waiting', 1)], 2, 0, 10)).toBe('halt');
   });
 });

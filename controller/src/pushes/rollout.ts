@@ -38,6 +38,13 @@ export function assignWaves(count: number, waves: readonly number[]): number[] {
 
 export type RolloutStep = 'wait' | 'halt' | 'next' | 'complete';
 
+/** Targets in one state and wave; `count` (default 1) lets callers pass grouped counts. */
+export interface TargetCount {
+  state: PushTargetState;
+  wave: number;
+  count?: number;
+}
+
 const UNFINISHED: readonly PushTargetState[] = ['waiting', 'pending', 'delivered'];
 
 /**
@@ -45,11 +52,12 @@ const UNFINISHED: readonly PushTargetState[] = ['waiting', 'pending', 'delivered
  * wave just finished exceed the threshold, and waves remain), release the next wave, or complete.
  * Each wave is judged on its own, so resuming accepts the failures that halted it.
  */
-export function rolloutStep(targets: readonly { state: PushTargetState; wave: number }[], waveCount: number, currentWave: number, maxFailurePercent: number): RolloutStep {
+export function rolloutStep(targets: readonly TargetCount[], waveCount: number, currentWave: number, maxFailurePercent: number): RolloutStep {
+  const sum = (rows: readonly TargetCount[]) => rows.reduce((n, t) => n + (t.count ?? 1), 0);
   if (waveCount === 0) return targets.some((t) => UNFINISHED.includes(t.state)) ? 'wait' : 'complete';
   if (targets.some((t) => t.wave <= currentWave && (t.state === 'pending' || t.state === 'delivered'))) return 'wait';
   if (currentWave >= waveCount - 1) return 'complete';
   const wave = targets.filter((t) => t.wave === currentWave && t.state !== 'cancelled' && t.state !== 'superseded');
-  const failed = wave.filter((t) => t.state === 'failed').length;
-  return failed > 0 && failed * 100 > maxFailurePercent * wave.length ? 'halt' : 'next';
+  const failed = sum(wave.filter((t) => t.state === 'failed'));
+  return failed > 0 && failed * 100 > maxFailurePercent * sum(wave) ? 'halt' : 'next';
 }
