@@ -1,17 +1,19 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { Inject, Injectable } from '@nestjs/common';
 import { ruleErrorFromWire } from '@portfleet/proto';
-import type { Adapter, AgentMessage, AgentServiceServer, ControllerMessage, Hello } from '@portfleet/proto/gen/agent';
+import type { Adapter, AgentMessage, AgentServiceServer, ControllerMessage, EnrollRequest, EnrollResponse, Hello } from '@portfleet/proto/gen/agent';
 import type { AdapterView } from '../agents/agent-view';
 import type { Logger } from 'pino';
 import { ActivityService } from '../activity/activity.service';
 import { AgentStreams, type AgentStream } from '../agents/agent-streams';
 import { AgentError } from '../agents/agents.errors';
-import { AgentsService, type HelloInput } from '../agents/agents.service';
+import { AgentsService, ENROLLMENT_TOKEN_PREFIX, type HelloInput } from '../agents/agents.service';
 import { LOGGER } from '../core.module';
 import { ValidationError } from '../errors/domain-error';
 import { AdapterCommands } from '../agents/adapter-commands';
 import { PushDelivery } from '../pushes/push-delivery';
+import { peerCertificateDer } from '../tls/agent-peer';
+import { AgentTls } from '../tls/agent-tls';
 import { bearer, toGrpcError, unary } from './grpc-status';
 
 /** Agents treat three missed heartbeats as a hung controller (~15 s). */
@@ -26,20 +28,40 @@ export class AgentServiceGrpc {
     private readonly pushes: PushDelivery,
     private readonly commands: AdapterCommands,
     private readonly activity: ActivityService,
+    private readonly tls: AgentTls,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   implementation(): AgentServiceServer {
     return {
-      enroll: unary(this.logger, async (req) => {
-        if (!req.token) throw new ValidationError('token', 'REQUIRED', 'is required');
-        if (!req.hostname) throw new ValidationError('hostname', 'REQUIRED', 'is required');
-        const enrolled = await this.agents.enroll(req);
-        this.logger.info({ agentId: enrolled.agentId, hostname: req.hostname }, 'agent enrolled');
-        return enrolled;
-      }),
+      enroll: (call, callback) => unary(this.logger, (req: EnrollRequest) => this.enroll(req, peerCertificateDer(call)))(call, callback),
       connect: (call) => this.connect(call),
     };
+  }
+
+  private async enroll(req: EnrollRequest, peer: Buffer | undefined): Promise<EnrollResponse> {
+    if (!req.token) throw new ValidationError('token', 'REQUIRED', 'is required');
+    if (this.tls.enabled && !req.token.startsWith(ENROLLMENT_TOKEN_PREFIX)) return this.renewCertificate(req, peer);
+    if (!req.hostname) throw new ValidationError('hostname', 'REQUIRED', 'is required');
+    await this.tls.checkCsr(req.csrPem);
+    const enrolled = await this.agents.enroll(req);
+    const issued = await this.tls.issue(enrolled.agentId, req.csrPem);
+    this.logger.info({ agentId: enrolled.agentId, hostname: req.hostname }, 'agent enrolled');
+    return { ...enrolled, ...(issued && { clientCertificatePem: issued.certificatePem, caCertificatePem: issued.caPem }) };
+  }
+
+  /**
+   * Certificate rotation (docs/security.md): an enrolled agent calls Enroll with its own credential
+   * as the token, over mutual TLS with its current certificate, and a CSR for a new key. Both
+   * proofs must name the same agent; the answer carries no new credential.
+   */
+  private async renewCertificate(req: EnrollRequest, peer: Buffer | undefined): Promise<EnrollResponse> {
+    const agent = await this.agents.authenticate(req.token);
+    await this.tls.requirePeer(peer, agent.id);
+    await this.tls.checkCsr(req.csrPem);
+    const issued = (await this.tls.issue(agent.id, req.csrPem))!;
+    this.logger.info({ agentId: agent.id, serial: issued.serial }, 'agent certificate renewed');
+    return { agentId: agent.id, credential: '', clientCertificatePem: issued.certificatePem, caCertificatePem: issued.caPem };
   }
 
   private connect(call: ServerDuplexStream<AgentMessage, ControllerMessage>): void {
@@ -65,7 +87,10 @@ export class AgentServiceGrpc {
     let queue: Promise<void> = (async () => {
       const token = bearer(call.metadata);
       if (!token) throw AgentError.badCredential();
-      agentId = (await this.agents.authenticate(token)).id;
+      const id = (await this.agents.authenticate(token)).id;
+      // The bearer credential and the TLS client certificate must name the same agent.
+      await this.tls.requirePeer(peerCertificateDer(call), id);
+      agentId = id;
     })();
     queue.catch(fail);
 

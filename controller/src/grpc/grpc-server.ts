@@ -1,18 +1,19 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AgentServiceService } from '@portfleet/proto/gen/agent';
 import { AutomationServiceService } from '@portfleet/proto/gen/automation';
 import type { Logger } from 'pino';
 import { AgentStreams } from '../agents/agent-streams';
 import { LOGGER } from '../core.module';
+import { AgentTls } from '../tls/agent-tls';
 import { AgentServiceGrpc } from './agent-service.grpc';
 import { AutomationServiceGrpc } from './automation-service.grpc';
 
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /**
- * The plain grpc-js server for AgentService and AutomationService. Plaintext for now (TLS with
- * agent certificates is issue 7), so main.ts binds it to PORTFLEET_HOST (loopback by default).
+ * The plain grpc-js server for AgentService and AutomationService, with TLS from the controller's
+ * own CA (tls/agent-tls.ts); plaintext only in development mode on loopback.
  */
 @Injectable()
 export class GrpcServer implements OnApplicationShutdown {
@@ -22,6 +23,7 @@ export class GrpcServer implements OnApplicationShutdown {
     private readonly agentService: AgentServiceGrpc,
     private readonly automationService: AutomationServiceGrpc,
     private readonly streams: AgentStreams,
+    private readonly tls: AgentTls,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -36,13 +38,12 @@ export class GrpcServer implements OnApplicationShutdown {
     server.addService(AgentServiceService, this.agentService.implementation());
     server.addService(AutomationServiceService, this.automationService.implementation());
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    // TLS (docs/security.md) unless development mode on loopback; AgentTls logs that loudly.
+    const credentials = await this.tls.serverCredentials();
     const bound = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(address, credentials, (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.server = server;
-    if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') {
-      this.logger.warn({ host }, 'gRPC runs WITHOUT TLS on a non-loopback address: agents credentials travel in plaintext');
-    }
     return bound;
   }
 
