@@ -1,26 +1,25 @@
 /**
- * The conversation table: one open-addressing hash table whose slots ARE the records (linear
- * probing, backward-shift deletion, no tombstones), so finding a packet's conversation and reading
- * what to do with it is one memory access. Fixed-size typed arrays, no strings, nothing allocated
- * after construction.
+ * The conversation table: one open-addressing hash table of 32-byte slots (linear probing,
+ * backward-shift deletion, no tombstones) holding each key with what an IPv4 packet carrying it
+ * needs (output tuple, checksum deltas), so the random read of an established packet touches half
+ * a cache line of a table small enough to stay mostly in cache (docs/engine.md "Performance").
+ * The rest (control word, adapter, last-seen time, counter slot, IPv6 key words) lives in side
+ * arrays indexed by role. Fixed-size typed arrays, no strings, nothing allocated after construction.
  *
  * A conversation has up to three keys ("roles"): 0 the first packet's tuple (forward), 1 the tuple
- * its replies arrive with (reverse), 2 for clones only: replies to the original. Each role is a
- * record in the table holding its key and what to do with a packet that carries it; the output
- * tuple of role 0 is role 1's key turned around and vice versa.
+ * its replies arrive with (reverse), 2 for clones only: replies to the original. The output tuple
+ * of role 0 is role 1's key turned around and vice versa. A conversation is described first in
+ * 16-word draft records (K, V4_OUT, R below), which `place` packs into the table.
  */
 
-/** Words of a key: meta (used | family | direction | protocol), source ×4, destination ×4, ports. */
+/** Words of a key (draft records, the engine's packet key): meta (used | family | direction | protocol), source ×4, destination ×4, ports. */
 export const enum K {
   META = 0,
   SRC = 1,
   DST = 5,
   PORTS = 9,
 }
-/**
- * An IPv4 key uses words META, SRC, DST and PORTS only; words 2-4 of its record hold the role's
- * output tuple (as the packet will carry it), so an IPv4 packet reads a single record.
- */
+/** An IPv4 key uses words META, SRC, DST and PORTS only; words 2-4 of its draft record hold the role's output tuple. */
 export const enum V4_OUT {
   SRC = 2,
   DST = 3,
@@ -32,7 +31,7 @@ export const enum V4_OUT {
  */
 export const enum Layout {
   KEY_WORDS = 10,
-  /** Words of a record (64 bytes): the key, then the action fields. */
+  /** Words of a draft record: the key, then the action fields (R). */
   RECORD_WORDS = 16,
   ROLES = 3,
   /** Bytes of the MAC pair (destination, source) stored per conversation for roles 0 and 1. */
@@ -41,7 +40,56 @@ export const enum Layout {
   KEEP_ADAPTER = 0xffffffff,
   /** Words of an IPv6 output tuple (source ×4, destination ×4, ports) per conversation and role 0/1. */
   OUT6_WORDS = 9,
+  /** IPv6 key words kept beside the table (source and destination words 0-2) per role. */
+  KEY6_WORDS = 6,
 }
+/**
+ * Words of a table slot (32 bytes). TAG = key kind << 28 | hot control bits << 22 | role
+ * reference (conversation · 4 + role). IPv6 slots hold the last address words; the others are in
+ * `keys6`.
+ */
+export const enum S {
+  TAG = 0,
+  SRC = 1,
+  DST = 2,
+  PORTS = 3,
+  /** IPv4 output tuple, as the packet will carry it. */
+  OUT_SRC = 4,
+  OUT_DST = 5,
+  OUT_PORTS = 6,
+  /** Transport checksum delta | IPv4 header checksum delta << 16. */
+  DELTAS = 7,
+  WORDS = 8,
+}
+/**
+ * A slot's TAG: the key kind in the top 4 bits (used, IPv6, outbound, UDP: the protocol is TCP or
+ * UDP), the control word's low 6 bits (action, verdict, output direction, MACs) and the role
+ * reference, so a packet learns what to do from its slot alone.
+ */
+export const enum TAG {
+  KIND_SHIFT = 28,
+  USED = 8,
+  IPV6 = 4,
+  OUTBOUND = 2,
+  UDP = 1,
+  CONTROL_SHIFT = 22,
+  CONTROL_MASK = 0x3f,
+  REF_MASK = 0x3fffff,
+  /** Role references are conversation · REF_STRIDE + role. */
+  REF_STRIDE = 4,
+  REF_SHIFT = 2,
+}
+/** Words per conversation in `ConversationTable.conv`. */
+export const enum CONV {
+  /** Last packet in any direction, in ms since the table's epoch (see `rebase`). */
+  SEEN = 0,
+  /** Counter slot of the conversation's rule | UDP_BIT. */
+  COUNTER = 1,
+  WORDS = 2,
+  UDP_BIT = 0x80000000,
+  COUNTER_MASK = 0x7fffffff,
+}
+/** Action fields of a draft record. */
 export const enum R {
   /** See CONTROL below. */
   CONTROL = 10,
@@ -49,7 +97,6 @@ export const enum R {
   DELTAS = 11,
   /** Output adapter, Layout.KEEP_ADAPTER to leave it. */
   ADAPTER = 12,
-  HASH = 13,
   /** Last packet with this role's key, in ms since the table's epoch (see `rebase`). */
   LAST_SEEN = 14,
   /** Counter slot of the conversation's rule. */
@@ -62,17 +109,18 @@ export const enum Meta {
   OUTBOUND = 1 << 8,
   PROTOCOL = 0xff,
 }
-/** Control word: action | verdict << 2 | output direction << 4 | write MACs << 5 | role << 6 | conversation << 8. */
+/**
+ * Control word of a draft record: action | verdict << 2 | output direction << 4 | write MACs << 5.
+ * The table keeps these 6 bits in the slot's TAG.
+ */
 export const enum CONTROL {
   ACTION = 3,
   VERDICT_SHIFT = 2,
   DIRECTION_SHIFT = 4,
   MACS = 1 << 5,
-  ROLE_SHIFT = 6,
-  CONVERSATION_SHIFT = 8,
 }
-/** Conversations are numbered in the control word's top 24 bits. */
-export const MAX_CONVERSATIONS = 1 << 24;
+/** Conversations are numbered in the 20 top bits of a slot's role reference. */
+export const MAX_CONVERSATIONS = 1 << 20;
 
 export const enum Action {
   /** Pass unchanged (monitoring-only rules, replies to a clone's original). */
@@ -88,42 +136,63 @@ export const enum Action {
 /** Called when a conversation leaves the table, with its counter slot. */
 export type OnRelease = (counterSlot: number) => void;
 
+/** Table slots per conversation of capacity: two keys each at a load of at most 0.8. */
+const SLOTS_PER_CONVERSATION = 2.5;
+
 export class ConversationTable {
   readonly capacity: number;
-  /** The hash table: Layout.RECORD_WORDS per slot. */
-  readonly records: Uint32Array;
-  /** Slot of each conversation's role r at [c * Layout.ROLES + r], -1 when absent. */
+  /** The hash table: S.WORDS per slot. */
+  readonly slots: Uint32Array;
+  /** Per conversation: CONV.WORDS (last seen, counter slot): the one other place a packet touches. */
+  readonly conv: Uint32Array;
+  /** Per role reference (c · 4 + role): output adapter, Layout.KEEP_ADAPTER to leave it. */
+  readonly adapter: Uint32Array;
+  /** Slot of each role reference, -1 when absent. */
   readonly roleSlot: Int32Array;
   /** Per conversation and role 0/1: destination MAC then source MAC to write. */
   readonly macs: Uint8Array;
-  /** Per conversation and role 0/1: the IPv6 output tuple (IPv4 keeps it inside its record). */
+  /** Per conversation and role 0/1: the IPv6 output tuple (IPv4 keeps it in its slot). */
   readonly out6: Uint32Array;
-  private readonly mask: number;
+  /** Per role reference of an IPv6 key: source words 0-2, destination words 0-2. */
+  private readonly keys6: Uint32Array;
+  /** Per slot: the hash of its key (read only when deleting). */
+  private readonly hashes: Uint32Array;
+  private readonly size: number;
+  /** size / 2^24: a hash's top 24 bits times this is its home slot. */
+  private readonly scale: number;
   private readonly free: Int32Array;
   private freeTop: number;
+  /** Keys in the table; kept below `size` (clones have three keys, see `allocate`). */
+  private keys = 0;
   /** Clock hand over conversation numbers (eviction when full). */
   private hand = 0;
-  /** Clock hand over table slots (expiry sweep). */
+  /** Clock hand over conversation numbers (expiry sweep). */
   private sweepHand = 0;
   active = 0;
 
   constructor(capacity: number, private readonly onRelease: OnRelease) {
     this.capacity = capacity;
-    // Two keys per conversation (three for clones): the load stays near or below 0.5.
-    let size = 1;
-    while (size < capacity * 4) size <<= 1;
-    this.mask = size - 1;
-    this.records = new Uint32Array(size * Layout.RECORD_WORDS);
-    this.roleSlot = new Int32Array(capacity * Layout.ROLES).fill(-1);
+    this.size = Math.ceil(capacity * SLOTS_PER_CONVERSATION) + Layout.ROLES + 1;
+    this.scale = this.size / 2 ** 24;
+    const refs = capacity * TAG.REF_STRIDE;
+    this.slots = new Uint32Array(this.size * S.WORDS);
+    this.hashes = new Uint32Array(this.size);
+    this.conv = new Uint32Array(capacity * CONV.WORDS);
+    this.adapter = new Uint32Array(refs);
+    this.keys6 = new Uint32Array(refs * Layout.KEY6_WORDS);
+    this.roleSlot = new Int32Array(refs).fill(-1);
     this.macs = new Uint8Array(capacity * 2 * Layout.MAC_PAIR);
     this.out6 = new Uint32Array(capacity * 2 * Layout.OUT6_WORDS);
     // Touch every page now, so first packets do not pay the kernel's page faults.
-    this.records.fill(0);
-    this.macs.fill(0);
-    this.out6.fill(0);
+    for (const a of [this.slots, this.hashes, this.conv, this.adapter, this.keys6, this.macs, this.out6]) a.fill(0);
     this.free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
     this.freeTop = capacity;
+  }
+
+  /** The slot a key with hash `hash` probes first. */
+  home(hash: number): number {
+    return ((hash >>> 8) * this.scale) | 0;
   }
 
   /**
@@ -131,56 +200,94 @@ export class ConversationTable {
    * loads, so their cache misses overlap; returns their sum (for the caller to keep).
    */
   touch(hashes: Uint32Array, count: number): number {
-    const records = this.records;
-    const mask = this.mask;
+    const slots = this.slots;
+    const scale = this.scale;
     let sum = 0;
-    for (let i = 0; i < count; i++) sum = (sum + records[(hashes[i]! & mask) * Layout.RECORD_WORDS]!) | 0;
+    for (let i = 0; i < count; i++) sum = (sum + slots[(((hashes[i]! >>> 8) * scale) | 0) * S.WORDS]!) | 0;
     return sum;
   }
 
-  /** The slot whose key equals `key[base .. base+Layout.KEY_WORDS)`, or -1. */
+  /** The slot whose key equals the draft-format key at `key[base ..]`, or -1. */
   find(key: Uint32Array, base: number, hash: number): number {
-    const records = this.records;
+    const slots = this.slots;
+    const size = this.size;
     const meta = key[base]!;
-    const mask = this.mask;
-    let i = hash & mask;
+    const kind = kindOf(meta);
+    const v6 = (meta & Meta.IPV6) !== 0;
+    const src = key[base + K.SRC + (v6 ? 3 : 0)]!;
+    const dst = key[base + K.DST + (v6 ? 3 : 0)]!;
+    const ports = key[base + K.PORTS]!;
+    let i = ((hash >>> 8) * this.scale) | 0;
     for (;;) {
-      const at = i * Layout.RECORD_WORDS;
-      const m = records[at]!;
-      if (m === 0) return -1;
+      const at = i * S.WORDS;
+      const tag = slots[at]!;
+      if (tag === 0) return -1;
       if (
-        m === meta &&
-        records[at + R.HASH] === hash &&
-        records[at + K.SRC] === key[base + K.SRC] &&
-        records[at + K.DST] === key[base + K.DST] &&
-        records[at + K.PORTS] === key[base + K.PORTS] &&
-        ((meta & Meta.IPV6) === 0 || sameV6Rest(records, at, key, base))
+        tag >>> TAG.KIND_SHIFT === kind &&
+        slots[at + S.SRC] === src &&
+        slots[at + S.DST] === dst &&
+        slots[at + S.PORTS] === ports &&
+        (!v6 || this.sameV6(tag & TAG.REF_MASK, key, base))
       ) {
         return i;
       }
-      i = (i + 1) & mask;
+      i = i + 1 === size ? 0 : i + 1;
     }
   }
 
+  /** Conversation of the key in `slot`. */
+  conversationAt(slot: number): number {
+    return (this.slots[slot * S.WORDS]! & TAG.REF_MASK) >>> TAG.REF_SHIFT;
+  }
+
   /**
-   * Copies the record at `from[fromAt ..]` into a free slot as role `role` of conversation c;
+   * Packs the draft record at `from[fromAt ..]` into a free slot as role `role` of conversation c;
    * `hash` is hashKey of its key. Returns the slot.
    */
   place(from: Uint32Array, fromAt: number, hash: number, c: number, role: number): number {
-    const records = this.records;
-    let i = hash & this.mask;
-    while (records[i * Layout.RECORD_WORDS] !== 0) i = (i + 1) & this.mask;
-    const at = i * Layout.RECORD_WORDS;
-    for (let w = 0; w < Layout.RECORD_WORDS; w++) records[at + w] = from[fromAt + w]!;
-    records[at + R.HASH] = hash;
-    records[at + R.CONTROL] = (from[fromAt + R.CONTROL]! & 0x3f) | (role << CONTROL.ROLE_SHIFT) | (c << CONTROL.CONVERSATION_SHIFT);
-    this.roleSlot[c * Layout.ROLES + role] = i;
+    const slots = this.slots;
+    const size = this.size;
+    let i = this.home(hash);
+    while (slots[i * S.WORDS] !== 0) i = i + 1 === size ? 0 : i + 1;
+    const at = i * S.WORDS;
+    const ref = c * TAG.REF_STRIDE + role;
+    const meta = from[fromAt + K.META]!;
+    const control = from[fromAt + R.CONTROL]! & TAG.CONTROL_MASK;
+    slots[at + S.TAG] = ((kindOf(meta) << TAG.KIND_SHIFT) | (control << TAG.CONTROL_SHIFT) | ref) >>> 0;
+    slots[at + S.PORTS] = from[fromAt + K.PORTS]!;
+    slots[at + S.DELTAS] = from[fromAt + R.DELTAS]!;
+    if ((meta & Meta.IPV6) === 0) {
+      slots[at + S.SRC] = from[fromAt + K.SRC]!;
+      slots[at + S.DST] = from[fromAt + K.DST]!;
+      slots[at + S.OUT_SRC] = from[fromAt + V4_OUT.SRC]!;
+      slots[at + S.OUT_DST] = from[fromAt + V4_OUT.DST]!;
+      slots[at + S.OUT_PORTS] = from[fromAt + V4_OUT.PORTS]!;
+    } else {
+      slots[at + S.SRC] = from[fromAt + K.SRC + 3]!;
+      slots[at + S.DST] = from[fromAt + K.DST + 3]!;
+      const k6 = ref * Layout.KEY6_WORDS;
+      for (let w = 0; w < 3; w++) {
+        this.keys6[k6 + w] = from[fromAt + K.SRC + w]!;
+        this.keys6[k6 + 3 + w] = from[fromAt + K.DST + w]!;
+      }
+    }
+    this.hashes[i] = hash;
+    this.adapter[ref] = from[fromAt + R.ADAPTER]!;
+    if (role === 0) {
+      this.conv[c * CONV.WORDS + CONV.SEEN] = from[fromAt + R.LAST_SEEN]!;
+      this.conv[c * CONV.WORDS + CONV.COUNTER] = (from[fromAt + R.SLOT]! | ((meta & Meta.PROTOCOL) === 17 ? CONV.UDP_BIT : 0)) >>> 0;
+    }
+    this.roleSlot[ref] = i;
+    this.keys++;
     return i;
   }
 
-  /** Takes a free conversation number, expiring or evicting one when the table is full. */
+  /**
+   * Takes a free conversation number, expiring or evicting conversations while the table is full
+   * (out of numbers, or without room for three more keys).
+   */
   allocate(now: number, tcpTimeoutMs: number, udpTimeoutMs: number, stats: { evictions: number; expired: number }): number {
-    if (this.freeTop === 0) {
+    while (this.freeTop === 0 || this.keys + Layout.ROLES >= this.size) {
       // Look at a few conversations after the clock hand: reuse an expired one, else evict the
       // least recently seen of them (approximate LRU, constant time).
       let victim = -1;
@@ -189,6 +296,7 @@ export class ConversationTable {
       for (let n = 0; n < 8 && !expired; n++) {
         const c = this.hand;
         this.hand = c + 1 === this.capacity ? 0 : c + 1;
+        if (this.roleSlot[c * TAG.REF_STRIDE]! < 0) continue;
         const age = now - this.lastSeen(c);
         expired = age > this.timeout(c, tcpTimeoutMs, udpTimeoutMs);
         if (expired || age > victimAge) {
@@ -196,6 +304,7 @@ export class ConversationTable {
           victimAge = age;
         }
       }
+      if (victim < 0) continue;
       if (expired) stats.expired++;
       else stats.evictions++;
       this.release(victim);
@@ -204,49 +313,32 @@ export class ConversationTable {
     return this.free[--this.freeTop]!;
   }
 
-  /** Latest LAST_SEEN over the conversation's roles. */
+  /** Last packet of conversation c, in ms since the table's epoch. */
   lastSeen(c: number): number {
-    let last = 0;
-    for (let role = 0; role < Layout.ROLES; role++) {
-      const slot = this.roleSlot[c * Layout.ROLES + role]!;
-      if (slot >= 0) last = Math.max(last, this.records[slot * Layout.RECORD_WORDS + R.LAST_SEEN]!);
-    }
-    return last;
+    return this.conv[c * CONV.WORDS + CONV.SEEN]!;
   }
 
   private timeout(c: number, tcpTimeoutMs: number, udpTimeoutMs: number): number {
-    const at = this.roleSlot[c * Layout.ROLES]! * Layout.RECORD_WORDS;
-    return (this.records[at]! & Meta.PROTOCOL) === 6 ? tcpTimeoutMs : udpTimeoutMs;
+    return (this.conv[c * CONV.WORDS + CONV.COUNTER]! & CONV.UDP_BIT) === 0 ? tcpTimeoutMs : udpTimeoutMs;
+  }
+
+  /** Whether the conversation of the key in `slot` timed out. */
+  isExpired(slot: number, now: number, tcpTimeoutMs: number, udpTimeoutMs: number): boolean {
+    const c = this.conversationAt(slot);
+    return now - this.lastSeen(c) > this.timeout(c, tcpTimeoutMs, udpTimeoutMs);
   }
 
   /**
-   * Whether the conversation of the record at `at` timed out. The record's own LAST_SEEN decides
-   * the common case without touching the other roles' records.
-   */
-  isExpired(at: number, now: number, tcpTimeoutMs: number, udpTimeoutMs: number): boolean {
-    const records = this.records;
-    const timeout = (records[at]! & Meta.PROTOCOL) === 6 ? tcpTimeoutMs : udpTimeoutMs;
-    if (now - records[at + R.LAST_SEEN]! <= timeout) return false;
-    return now - this.lastSeen(records[at + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT) > timeout;
-  }
-
-  /**
-   * Looks at the next `budget` slots of the table (a sequential read, cheap for the cache) and
-   * ends the conversations found there that timed out; returns how many ended.
+   * Looks at the next `budget` conversation numbers (a sequential read of `conv`, cheap for the
+   * cache) and ends those that timed out; returns how many ended.
    */
   sweep(budget: number, now: number, tcpTimeoutMs: number, udpTimeoutMs: number): number {
-    const records = this.records;
     let ended = 0;
     for (let n = 0; n < budget; n++) {
-      const slot = this.sweepHand;
-      this.sweepHand = (slot + 1) & this.mask;
-      const at = slot * Layout.RECORD_WORDS;
-      const meta = records[at]!;
-      if (meta === 0) continue;
-      const timeout = (meta & Meta.PROTOCOL) === 6 ? tcpTimeoutMs : udpTimeoutMs;
-      if (now - records[at + R.LAST_SEEN]! <= timeout) continue;
-      const c = records[at + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT;
-      if (now - this.lastSeen(c) > timeout) {
+      const c = this.sweepHand;
+      this.sweepHand = c + 1 === this.capacity ? 0 : c + 1;
+      if (this.roleSlot[c * TAG.REF_STRIDE]! < 0) continue;
+      if (now - this.lastSeen(c) > this.timeout(c, tcpTimeoutMs, udpTimeoutMs)) {
         this.release(c);
         ended++;
       }
@@ -254,88 +346,101 @@ export class ConversationTable {
     return ended;
   }
 
-  /** Moves the time base `by` ms forward: every LAST_SEEN drops by it (not below 0). */
+  /** Moves the time base `by` ms forward: every last-seen time drops by it (not below 0). */
   rebase(by: number): void {
-    const records = this.records;
-    for (let at = 0; at < records.length; at += Layout.RECORD_WORDS) {
-      if (records[at] !== 0) records[at + R.LAST_SEEN] = Math.max(0, records[at + R.LAST_SEEN]! - by);
+    for (let c = 0; c < this.capacity; c++) {
+      const at = c * CONV.WORDS + CONV.SEEN;
+      this.conv[at] = Math.max(0, this.conv[at]! - by);
     }
   }
 
   /** Removes conversation c from the table and frees its number. */
   release(c: number): void {
-    const first = this.roleSlot[c * Layout.ROLES]!;
-    if (first < 0) return;
-    const counterSlot = this.records[first * Layout.RECORD_WORDS + R.SLOT]!;
+    if (this.roleSlot[c * TAG.REF_STRIDE]! < 0) return;
     for (let role = 0; role < Layout.ROLES; role++) this.unindexRole(c, role);
     this.free[this.freeTop++] = c;
     this.active--;
-    this.onRelease(counterSlot);
+    this.onRelease(this.conv[c * CONV.WORDS + CONV.COUNTER]! & CONV.COUNTER_MASK);
   }
 
   /** Takes role r of conversation c out of the table. */
   unindexRole(c: number, role: number): void {
-    const slot = this.roleSlot[c * Layout.ROLES + role]!;
+    const slot = this.roleSlot[c * TAG.REF_STRIDE + role]!;
     if (slot < 0) return;
-    this.roleSlot[c * Layout.ROLES + role] = -1;
+    this.roleSlot[c * TAG.REF_STRIDE + role] = -1;
+    this.keys--;
     this.removeSlot(slot);
   }
 
-  /** Backward-shift deletion: later records of the run move into the hole when their home allows. */
+  /** Backward-shift deletion: later slots of the run move into the hole when their home allows. */
   private removeSlot(slot: number): void {
-    const records = this.records;
-    const mask = this.mask;
+    const slots = this.slots;
+    const size = this.size;
     let hole = slot;
-    let j = (slot + 1) & mask;
+    let j = slot + 1 === size ? 0 : slot + 1;
     for (;;) {
-      const at = j * Layout.RECORD_WORDS;
-      if (records[at] === 0) break;
-      const home = records[at + R.HASH]! & mask;
-      if (((j - home) & mask) >= ((j - hole) & mask)) {
-        const to = hole * Layout.RECORD_WORDS;
-        for (let w = 0; w < Layout.RECORD_WORDS; w++) records[to + w] = records[at + w]!;
-        const control = records[at + R.CONTROL]!;
-        this.roleSlot[(control >>> CONTROL.CONVERSATION_SHIFT) * Layout.ROLES + ((control >>> CONTROL.ROLE_SHIFT) & 3)] = hole;
+      const at = j * S.WORDS;
+      if (slots[at] === 0) break;
+      const home = this.home(this.hashes[j]!);
+      // Distances along the probe sequence (which wraps at `size`).
+      let fromHome = j - home;
+      if (fromHome < 0) fromHome += size;
+      let fromHole = j - hole;
+      if (fromHole < 0) fromHole += size;
+      if (fromHome >= fromHole) {
+        const to = hole * S.WORDS;
+        for (let w = 0; w < S.WORDS; w++) slots[to + w] = slots[at + w]!;
+        this.hashes[hole] = this.hashes[j]!;
+        this.roleSlot[slots[at]! & TAG.REF_MASK] = hole;
         hole = j;
       }
-      j = (j + 1) & mask;
+      j = j + 1 === size ? 0 : j + 1;
     }
-    records[hole * Layout.RECORD_WORDS] = 0;
+    slots[hole * S.WORDS] = 0;
+  }
+
+  private sameV6(ref: number, key: Uint32Array, base: number): boolean {
+    const keys6 = this.keys6;
+    const at = ref * Layout.KEY6_WORDS;
+    return (
+      keys6[at] === key[base + K.SRC] &&
+      keys6[at + 1] === key[base + K.SRC + 1] &&
+      keys6[at + 2] === key[base + K.SRC + 2] &&
+      keys6[at + 3] === key[base + K.DST] &&
+      keys6[at + 4] === key[base + K.DST + 1] &&
+      keys6[at + 5] === key[base + K.DST + 2]
+    );
   }
 }
 
-function sameV6Rest(records: Uint32Array, at: number, key: Uint32Array, base: number): boolean {
+/** The TAG kind bits (used, IPv6, outbound, UDP) of a key's meta word. */
+function kindOf(meta: number): number {
   return (
-    records[at + 2] === key[base + 2] &&
-    records[at + 3] === key[base + 3] &&
-    records[at + 4] === key[base + 4] &&
-    records[at + 6] === key[base + 6] &&
-    records[at + 7] === key[base + 7] &&
-    records[at + 8] === key[base + 8]
+    TAG.USED |
+    ((meta & Meta.IPV6) !== 0 ? TAG.IPV6 : 0) |
+    ((meta & Meta.OUTBOUND) !== 0 ? TAG.OUTBOUND : 0) |
+    ((meta & Meta.PROTOCOL) === 17 ? TAG.UDP : 0)
   );
 }
 
-/** Hash of the key at `words[at ..]` (IPv4 keys use only their meaningful words), as uint32. */
+/**
+ * Hash of the key at `words[at ..]` (IPv4 keys use only their meaningful words), as uint32:
+ * multiply-xorshift rounds written out (a helper per round was not inlined on the packet path).
+ */
 export function hashKey(words: Uint32Array, at: number): number {
-  let h = mix(0x2545f491, words[at]!);
-  h = mix(h, words[at + K.SRC]!);
-  h = mix(h, words[at + K.DST]!);
-  h = mix(h, words[at + K.PORTS]!);
+  let h = Math.imul(0x2545f491 ^ words[at]!, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ words[at + K.SRC]!, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ words[at + K.DST]!, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ words[at + K.PORTS]!, 0x9e3779b1);
   if ((words[at]! & Meta.IPV6) !== 0) {
-    h = mix(h, words[at + 2]!);
-    h = mix(h, words[at + 3]!);
-    h = mix(h, words[at + 4]!);
-    h = mix(h, words[at + 6]!);
-    h = mix(h, words[at + 7]!);
-    h = mix(h, words[at + 8]!);
+    for (const w of V6_REST) h = Math.imul(h ^ (h >>> 15) ^ words[at + w]!, 0x9e3779b1);
   }
+  h ^= h >>> 15;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h >>> 0;
 }
 
-function mix(h: number, w: number): number {
-  h = Math.imul(h ^ w, 0x9e3779b1);
-  return h ^ (h >>> 15);
-}
+/** Words of an IPv6 key beyond the ones every key has. */
+const V6_REST = [2, 3, 4, 6, 7, 8] as const;

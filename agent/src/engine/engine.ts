@@ -7,7 +7,7 @@
 import { ParseStatus, PacketView } from '../packet/view';
 import { PacketBatch, PacketFlag, Verdict } from './batch';
 import { type ApplyInput, type CompiledRule, type EngineFieldError, compileRules } from './compile';
-import { Action, CONTROL, ConversationTable, hashKey, K, Layout, MAX_CONVERSATIONS, Meta, R } from './conversations';
+import { Action, CONTROL, ConversationTable, hashKey, K, Layout, MAX_CONVERSATIONS, Meta, R, S, TAG, CONV } from './conversations';
 import { RuleCounterTable, type RuleCounters } from './counters';
 import { matchRule } from './match';
 import { rewritePacket } from './rewrite';
@@ -46,7 +46,7 @@ export interface EngineOptions {
   maxConversations?: number;
 }
 
-/** Conversations from which `process` warms the cache with a hash pass first (~2 MB of records). */
+/** Conversations from which `process` warms the cache with a hash pass first (~1.3 MB of slots). */
 const PREFETCH_FROM = 16_384;
 /** Table slots checked for expiry per processed batch, so the table drains without a timer. */
 const SWEEP_PER_BATCH = 256;
@@ -166,8 +166,8 @@ export class Engine {
       this.fillKey(dv, outbound);
       const hash = prefetch ? hashes[i]! : hashKey(key, 0);
       let slot = table.find(key, 0, hash);
-      if (slot >= 0 && table.isExpired(slot * Layout.RECORD_WORDS, now, tcpMs, udpMs)) {
-        table.release(table.records[slot * Layout.RECORD_WORDS + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT);
+      if (slot >= 0 && table.isExpired(slot, now, tcpMs, udpMs)) {
+        table.release(table.conversationAt(slot));
         this.stat.expired++;
         slot = -1;
       }
@@ -183,7 +183,7 @@ export class Engine {
         if (r < 0) continue;
         slot = this.open(r, hash, batch.ifIndex[i]!, data, now, as, loopback);
       }
-      this.handle(batch, i, emitted, slot * Layout.RECORD_WORDS, nowMs, now);
+      this.handle(batch, i, emitted, slot, nowMs, now);
     }
   }
 
@@ -252,7 +252,7 @@ export class Engine {
     if (originalReplies) this.claim(c, 2, at2);
     this.counterTable.active[slot]!++;
     this.counterTable.total[slot]!++;
-    return table.roleSlot[c * Layout.ROLES]!;
+    return table.roleSlot[c * TAG.REF_STRIDE]!;
   }
 
   /** Places role `role` of c, first ending any other conversation that holds the same key. */
@@ -262,45 +262,48 @@ export class Engine {
     const hash = hashKey(draft, at);
     const other = table.find(draft, at, hash);
     if (other >= 0) {
-      table.release(table.records[other * Layout.RECORD_WORDS + R.CONTROL]! >>> CONTROL.CONVERSATION_SHIFT);
+      table.release(table.conversationAt(other));
       this.stat.collisions++;
     }
     table.place(draft, at, hash, c, role);
   }
 
-  private handle(batch: PacketBatch, i: number, emitted: PacketBatch, at: number, nowMs: number, now: number): void {
+  private handle(batch: PacketBatch, i: number, emitted: PacketBatch, slot: number, nowMs: number, now: number): void {
     const table = this.table;
-    const records = table.records;
-    const control = records[at + R.CONTROL]!;
+    const at = slot * S.WORDS;
+    const tag = table.slots[at]!;
+    const control = (tag >>> TAG.CONTROL_SHIFT) & TAG.CONTROL_MASK;
     const action = control & 3;
-    const slot = records[at + R.SLOT]!;
-    records[at + R.LAST_SEEN] = now;
+    const ref = tag & TAG.REF_MASK;
+    const c = ref >>> TAG.REF_SHIFT;
+    const conv = table.conv;
+    conv[c * CONV.WORDS + CONV.SEEN] = now;
+    const counter = conv[c * CONV.WORDS + CONV.COUNTER]! & CONV.COUNTER_MASK;
     const counters = this.counterTable;
     const length = batch.length[i]!;
     if (batch.flags[i]! & PacketFlag.Outbound) {
-      counters.packetsOut[slot]!++;
-      counters.bytesOut[slot]! += length;
+      counters.packetsOut[counter]!++;
+      counters.bytesOut[counter]! += length;
     } else {
-      counters.packetsIn[slot]!++;
-      counters.bytesIn[slot]! += length;
+      counters.packetsIn[counter]!++;
+      counters.bytesIn[counter]! += length;
     }
-    counters.lastHit[slot] = nowMs;
-    batch.rule[i] = counters.ruleIndex[slot]!;
+    counters.lastHit[counter] = nowMs;
+    batch.rule[i] = counters.ruleIndex[counter]!;
     if (action === Action.Accept) return;
     if (action === Action.Drop) {
       batch.verdict[i] = Verdict.Drop;
       return;
     }
-    // Role 0 turns into role 1's key reversed and vice versa (kept with the record / in out6).
-    const c = control >>> CONTROL.CONVERSATION_SHIFT;
-    const role = (control >>> CONTROL.ROLE_SHIFT) & 1;
+    // Role 0 turns into role 1's key reversed and vice versa (kept in the slot / in out6).
+    const role = ref & 1;
     const out6At = (c * 2 + role) * Layout.OUT6_WORDS;
     const macAt = (c * 2 + role) * Layout.MAC_PAIR;
     const verdict = (control >>> CONTROL.VERDICT_SHIFT) & 3;
     const outDir = (control >>> CONTROL.DIRECTION_SHIFT) & 1;
-    const adapter = records[at + R.ADAPTER]!;
+    const adapter = verdict === Verdict.Reroute ? table.adapter[ref]! : Layout.KEEP_ADAPTER;
     if (action === Action.Rewrite) {
-      rewritePacket(batch.view, this.pv, 0, records, at, table.out6, out6At, table.macs, macAt);
+      rewritePacket(batch.view, this.pv, 0, table.slots, at, control, table.out6, out6At, table.macs, macAt);
       batch.verdict[i] = verdict;
       batch.flags[i] = (batch.flags[i]! & ~PacketFlag.Outbound) | outDir;
       if (adapter !== Layout.KEEP_ADAPTER) batch.ifIndex[i] = adapter;
@@ -312,7 +315,7 @@ export class Engine {
       this.stat.emitOverflow++;
       return;
     }
-    rewritePacket(emitted.view, this.pv, emitted.offset[j]! - batch.offset[i]!, records, at, table.out6, out6At, table.macs, macAt);
+    rewritePacket(emitted.view, this.pv, emitted.offset[j]! - batch.offset[i]!, table.slots, at, control, table.out6, out6At, table.macs, macAt);
     emitted.verdict[j] = verdict;
     emitted.rule[j] = batch.rule[i]!;
     emitted.flags[j] = (emitted.flags[j]! & ~PacketFlag.Outbound) | outDir;

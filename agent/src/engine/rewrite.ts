@@ -1,38 +1,39 @@
 /**
- * Rewrites one packet in place from a conversation record: the output tuple is the other role's
- * key turned around; checksums change by the record's precomputed RFC 1624 deltas.
+ * Rewrites one packet in place from its conversation table slot: the output tuple is the other
+ * role's key turned around; checksums change by the slot's precomputed RFC 1624 deltas.
  */
 import { applyDelta } from '../packet/checksum';
 import { IPV4 } from '../packet/ipv4';
 import type { PacketView } from '../packet/view';
-import { CONTROL, Layout, R, V4_OUT } from './conversations';
+import { CONTROL, Layout, S } from './conversations';
 
 export const IP_CHECKSUM_SHIFT = 16;
 
 /**
- * IPv4 takes its output tuple from its own record, IPv6 from `out6[out6At ..]`.
+ * IPv4 takes its output tuple from its slot `slots[at ..]`, IPv6 from `out6[out6At ..]`.
  * `shift` moves every offset of `pv` (a clone is rewritten in another arena at another offset).
- * `macAt` is the record's MAC pair in `macs`.
+ * `control` is the role's control word, `macAt` its MAC pair in `macs`.
  */
 export function rewritePacket(
   dv: DataView,
   pv: PacketView,
   shift: number,
-  records: Uint32Array,
+  slots: Uint32Array,
   at: number,
+  control: number,
   out6: Uint32Array,
   out6At: number,
   macs: Uint8Array,
   macAt: number,
 ): void {
-  const deltas = records[at + R.DELTAS]!;
+  const deltas = slots[at + S.DELTAS]!;
   const src = pv.src + shift;
   const dst = pv.dst + shift;
   const l4 = pv.l4 + shift;
   if (pv.family === 4) {
-    dv.setUint32(src, records[at + V4_OUT.SRC]!);
-    dv.setUint32(dst, records[at + V4_OUT.DST]!);
-    dv.setUint32(l4, records[at + V4_OUT.PORTS]!);
+    dv.setUint32(src, slots[at + S.OUT_SRC]!);
+    dv.setUint32(dst, slots[at + S.OUT_DST]!);
+    dv.setUint32(l4, slots[at + S.OUT_PORTS]!);
     const ipChecksum = pv.l3 + shift + IPV4.CHECKSUM;
     dv.setUint16(ipChecksum, applyDelta(dv.getUint16(ipChecksum), deltas >>> IP_CHECKSUM_SHIFT));
   } else {
@@ -51,7 +52,7 @@ export function rewritePacket(
     const updated = applyDelta(checksum, deltas & 0xffff);
     dv.setUint16(checksumAt, updated === 0 ? 0xffff : updated);
   }
-  if ((records[at + R.CONTROL]! & CONTROL.MACS) !== 0 && pv.l2 >= 0) {
+  if ((control & CONTROL.MACS) !== 0 && pv.l2 >= 0) {
     const frame = pv.l2 + shift;
     for (let b = 0; b < Layout.MAC_PAIR; b++) dv.setUint8(frame + b, macs[macAt + b]!);
   }
