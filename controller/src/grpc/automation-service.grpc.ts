@@ -161,7 +161,8 @@ export class AutomationServiceGrpc {
         stream.on('close', end);
         stream.on('error', end);
       },
-      (err: unknown) => stream.destroy(Object.assign(new Error(), toGrpcError(err, this.logger))),
+      // emit('error') sends the status; destroy() closed nothing and left a refused caller hanging.
+      (err: unknown) => stream.emit('error', toGrpcError(err, this.logger)),
     );
   }
 
