@@ -43,7 +43,8 @@ async function main(): Promise<void> {
     const rssEnrolled = processMemory(bench.controllerPid);
     const connectStart = Date.now();
     fleet.start();
-    await fleet.waitConnected(num['timeout-s'] * 1000);
+    const progress = setInterval(() => note(`  ${fleet!.onlineCount}/${num.agents} welcomed, disconnects ${fleet!.disconnectSummary()}`), 15_000);
+    await fleet.waitConnected(num['timeout-s'] * 1000).finally(() => clearInterval(progress));
     const connectS = (Date.now() - connectStart) / 1000;
     note(`${fleet.onlineCount} agents connected on ${fleet.pool.channels} channels in ${connectS.toFixed(1)} s; waiting until the controller is idle`);
     const settleS = await waitIdle(bench.controllerPid);
