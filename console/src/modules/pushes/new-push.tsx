@@ -111,11 +111,11 @@ export function NewPush() {
               <h2 style={{ margin: 0 }}>What</h2>
               <div className={styles.row}>
                 <label className="field"><span>Rule set</span>
-                  <select className="select" value={ruleSet.id} onChange={(e) => { setRuleSetId(e.target.value); setVersion(undefined); }}>
+                  <select className="select" aria-label="Rule set" value={ruleSet.id} onChange={(e) => { setRuleSetId(e.target.value); setVersion(undefined); }}>
                     {data.ruleSets.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
                   </select></label>
                 <label className="field"><span>Version</span>
-                  <select className="select" value={pushVersion} onChange={(e) => setVersion(Number(e.target.value))} data-testid="push-version-select">
+                  <select className="select" aria-label="Version" value={pushVersion} onChange={(e) => setVersion(Number(e.target.value))} data-testid="push-version-select">
                     {Array.from({ length: ruleSet.latestVersion }, (_, i) => ruleSet.latestVersion - i).map((v) => (
                       <option key={v} value={v}>v{v}{v === ruleSet.latestVersion ? ' (latest)' : ''}</option>
                     ))}
