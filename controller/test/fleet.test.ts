@@ -2,7 +2,8 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { AgentServiceClient } from '@portfleet/proto/gen/agent';
 import type { AutomationServiceClient } from '@portfleet/proto/gen/automation';
 import { Client } from 'pg';
-import { agentClient, automationClient, bearerMetadata, call, status } from './support/grpc-clients';
+import { AuthService } from '../src/auth/auth.service';
+import { AgentConnection, agentClient, automationClient, bearerMetadata, call, status } from './support/grpc-clients';
 import { simAgent, until, type SimAgent } from './support/sim-agent';
 import { HttpClient, rule, startTestController, type TestController } from './support/test-controller';
 
@@ -121,7 +122,6 @@ describe('agents', () => {
     expect(res.body.retiredAt).not.toBeNull();
     expect(names(await listQuery('limit=50'))).not.toContain('delta-db');
     expect((await admin.get(`/api/agents/${victim.agentId}`)).status).toBe(404);
-    const { AgentConnection } = jest.requireActual('./support/grpc-clients');
     const again = new AgentConnection(agents, victim.agentId, victim.credential);
     again.send({ $case: 'heartbeat', value: { sentAtMs: 1 } });
     expect((await again.failure()).code).toBe(status.UNAUTHENTICATED);
@@ -237,6 +237,14 @@ describe('users, tokens and login', () => {
     expect([limited.status, limited.body.error.code]).toEqual([429, 'TOO_MANY_ATTEMPTS']);
     expect(Number(limited.headers!.get('retry-after'))).toBeGreaterThan(800);
     expect((await anon.post('/api/auth/login', { username: 'admin', password: 'test-admin-password' })).status).toBe(200);
+  });
+
+  it('sweeps expired sessions', async () => {
+    const user = await db.query("SELECT id FROM users WHERE username = 'admin'");
+    await db.query("INSERT INTO sessions (id, user_id, token_hash, csrf_token, expires_at) VALUES (gen_random_uuid(), $1, 'expired-hash', 'x', now() - interval '1 minute')", [user.rows[0].id]);
+    expect(await controller.app.get(AuthService).deleteExpiredSessions()).toBe(1);
+    expect(Number((await db.query("SELECT count(*) FROM sessions WHERE token_hash = 'expired-hash'")).rows[0].count)).toBe(0);
+    expect((await admin.get('/api/auth/me')).status).toBe(200);
   });
 
   it('pages the audit log by cursor', async () => {
