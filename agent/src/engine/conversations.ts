@@ -12,6 +12,8 @@
  * 16-word draft records (K, V4_OUT, R below), which `place` packs into the table.
  */
 
+import { Verdict } from './batch';
+
 /** Words of a key (draft records, the engine's packet key): meta (used | family | direction | protocol), source ×4, destination ×4, ports. */
 export const enum K {
   META = 0,
@@ -155,8 +157,8 @@ export class ConversationTable {
   readonly out6: Uint32Array;
   /** Per role reference of an IPv6 key: source words 0-2, destination words 0-2. */
   private readonly keys6: Uint32Array;
-  /** Per slot: the hash of its key (read only when deleting). */
-  private readonly hashes: Uint32Array;
+  /** A key rebuilt from a slot (deletion recomputes hashes rather than storing them). */
+  private readonly scratch = new Uint32Array(Layout.RECORD_WORDS);
   private readonly size: number;
   /** size / 2^24: a hash's top 24 bits times this is its home slot. */
   private readonly scale: number;
@@ -176,7 +178,6 @@ export class ConversationTable {
     this.scale = this.size / 2 ** 24;
     const refs = capacity * TAG.REF_STRIDE;
     this.slots = new Uint32Array(this.size * S.WORDS);
-    this.hashes = new Uint32Array(this.size);
     this.conv = new Uint32Array(capacity * CONV.WORDS);
     this.adapter = new Uint32Array(refs);
     this.keys6 = new Uint32Array(refs * Layout.KEY6_WORDS);
@@ -184,7 +185,7 @@ export class ConversationTable {
     this.macs = new Uint8Array(capacity * 2 * Layout.MAC_PAIR);
     this.out6 = new Uint32Array(capacity * 2 * Layout.OUT6_WORDS);
     // Touch every page now, so first packets do not pay the kernel's page faults.
-    for (const a of [this.slots, this.hashes, this.conv, this.adapter, this.keys6, this.macs, this.out6]) a.fill(0);
+    for (const a of [this.slots, this.conv, this.adapter, this.keys6, this.macs, this.out6]) a.fill(0);
     this.free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i;
     this.freeTop = capacity;
@@ -271,8 +272,8 @@ export class ConversationTable {
         this.keys6[k6 + 3 + w] = from[fromAt + K.DST + w]!;
       }
     }
-    this.hashes[i] = hash;
-    this.adapter[ref] = from[fromAt + R.ADAPTER]!;
+    // Read only for Reroute (the only verdict with an adapter), so other roles skip the write.
+    if (((control >>> CONTROL.VERDICT_SHIFT) & 3) === Verdict.Reroute) this.adapter[ref] = from[fromAt + R.ADAPTER]!;
     if (role === 0) {
       this.conv[c * CONV.WORDS + CONV.SEEN] = from[fromAt + R.LAST_SEEN]!;
       this.conv[c * CONV.WORDS + CONV.COUNTER] = (from[fromAt + R.SLOT]! | ((meta & Meta.PROTOCOL) === 17 ? CONV.UDP_BIT : 0)) >>> 0;
@@ -381,7 +382,7 @@ export class ConversationTable {
     for (;;) {
       const at = j * S.WORDS;
       if (slots[at] === 0) break;
-      const home = this.home(this.hashes[j]!);
+      const home = this.home(this.slotHash(j));
       // Distances along the probe sequence (which wraps at `size`).
       let fromHome = j - home;
       if (fromHome < 0) fromHome += size;
@@ -390,13 +391,37 @@ export class ConversationTable {
       if (fromHome >= fromHole) {
         const to = hole * S.WORDS;
         for (let w = 0; w < S.WORDS; w++) slots[to + w] = slots[at + w]!;
-        this.hashes[hole] = this.hashes[j]!;
         this.roleSlot[slots[at]! & TAG.REF_MASK] = hole;
         hole = j;
       }
       j = j + 1 === size ? 0 : j + 1;
     }
     slots[hole * S.WORDS] = 0;
+  }
+
+  /** hashKey of the key in slot i, rebuilt from the slot (and `keys6`). */
+  private slotHash(i: number): number {
+    const slots = this.slots;
+    const key = this.scratch;
+    const at = i * S.WORDS;
+    const tag = slots[at]!;
+    const kind = tag >>> TAG.KIND_SHIFT;
+    const v6 = (kind & TAG.IPV6) !== 0;
+    key[K.META] = Meta.USED | (v6 ? Meta.IPV6 : 0) | ((kind & TAG.OUTBOUND) !== 0 ? Meta.OUTBOUND : 0) | ((kind & TAG.UDP) !== 0 ? 17 : 6);
+    key[K.PORTS] = slots[at + S.PORTS]!;
+    if (!v6) {
+      key[K.SRC] = slots[at + S.SRC]!;
+      key[K.DST] = slots[at + S.DST]!;
+    } else {
+      const k6 = (tag & TAG.REF_MASK) * Layout.KEY6_WORDS;
+      for (let w = 0; w < 3; w++) {
+        key[K.SRC + w] = this.keys6[k6 + w]!;
+        key[K.DST + w] = this.keys6[k6 + 3 + w]!;
+      }
+      key[K.SRC + 3] = slots[at + S.SRC]!;
+      key[K.DST + 3] = slots[at + S.DST]!;
+    }
+    return hashKey(key, 0);
   }
 
   private sameV6(ref: number, key: Uint32Array, base: number): boolean {
