@@ -177,7 +177,8 @@ export class RuleSetsService {
     const gate = checkImportExport(await this.licensing.fleetEdition());
     if (gate.length > 0) throw RuleSetError.edition(gate.map((e) => ({ ...e, field: 'importExport' })));
     const parsed = parseRulesFile(text);
-    if (!parsed.ok) throw RuleSetError.invalidRule(parsed.errors);
+    // A file that does not parse at all has no field inside it: the request's `content` is at fault.
+    if (!parsed.ok) throw RuleSetError.invalidRule(parsed.errors.map((e) => (e.field ? e : { ...e, field: 'content' })));
     return this.changeAll(actor, id, 'rule_set.import', () => ({ rules: parsed.value.rules, settings: parsed.value.settings }));
   }
 
