@@ -364,6 +364,26 @@ test('a push the agent cannot apply fails, and the progress view gives the agent
     expect(await target.innerText()).toMatch(/rule 1 · selector\.adapter: this host has no adapter "nope0"/);
     await page.getByRole('button', { name: 'Retry failed' }).waitFor();
     await screenshot(page, '13-push-failed');
+
+    // In waves, the failing first wave halts the rollout; aborting cancels the wave still waiting.
+    await page.getByRole('link', { name: '← Pushes' }).click();
+    await page.getByRole('link', { name: 'New push' }).click();
+    const ruleSet = page.getByLabel('Rule set', { exact: true });
+    await ruleSet.selectOption(await ruleSet.locator('option', { hasText: 'broken' }).getAttribute('value') ?? '');
+    await page.getByLabel('Push to web-1').check();
+    await page.getByLabel('Push to web-2').check();
+    await page.getByLabel(/^Staged rollout/).check();
+    await page.getByLabel('Waves (cumulative %)').fill('50, 100');
+    await page.getByRole('button', { name: /^Push v/ }).click();
+    await page.waitForURL(/\/pushes\/[^/]+$/);
+    await page.locator('[data-push-status="halted"]').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('count-failed').innerText()).toBe('1');
+    expect(await page.getByTestId('count-waiting').innerText()).toBe('1');
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    await screenshot(page, '13-push-halted');
+    await page.getByRole('button', { name: 'Abort' }).click();
+    await page.locator('[data-push-status="aborted"]').waitFor();
+    expect(await page.getByTestId('count-cancelled').innerText()).toBe('1');
   }));
 
 test('importing a file with errors lists every error and changes nothing; export gives the rules file', () =>
