@@ -187,6 +187,28 @@ describe('HTTP authorization matrix', () => {
     expect(wrong).toEqual([]);
   }, 120_000);
 
+  it('session cookies are HttpOnly and SameSite=Strict; the CSRF cookie is readable', async () => {
+    const res = await fetch(`${stack.httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: stack.adminPassword }) });
+    expect(res.status).toBe(200);
+    const cookies = res.headers.getSetCookie();
+    const session = cookies.find((c) => c.startsWith('pf_session='));
+    const csrf = cookies.find((c) => c.startsWith('pf_csrf='));
+    expect(session).toMatch(/;\s*HttpOnly/i);
+    expect(session).toMatch(/;\s*SameSite=Strict/i);
+    expect(csrf).toMatch(/;\s*SameSite=Strict/i);
+    expect(csrf).not.toMatch(/HttpOnly/i);
+    // Served over plain HTTP here, so not Secure (docs/http-api.md: Secure when served over HTTPS).
+    expect(session).not.toMatch(/;\s*Secure/i);
+  });
+
+  it('login is rate limited: the 6th failure within 15 minutes gets 429 with Retry-After', async () => {
+    const attempt = () => fetch(`${stack.httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'u-viewer', password: 'wrong-password' }) });
+    for (let i = 0; i < 5; i++) expect((await attempt()).status).toBe(401);
+    const limited = await attempt();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
   it('no password or token appears in the controller log', () => {
     const log = stack.controller.tail(100_000);
     expect(secrets.length).toBeGreaterThan(5);
