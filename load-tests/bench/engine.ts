@@ -208,6 +208,7 @@ process.stderr.write(
     row('bare loop', bare),
     row('established', est),
     row('new conversation', created),
+    `  established / bare loop ${(est.packets / est.cpuNs / (bare.packets / bare.cpuNs)).toFixed(2)} (CPU rates; the ratio survives a noisy machine better than the rates)`,
     `  evictions ${stats.evictions}, load average ${loadavg()[0]!.toFixed(2)}`,
     '',
   ].join('\n'),
