@@ -31,7 +31,7 @@ let admin: ApiSession;
 let caPem: string;
 
 beforeAll(async () => {
-  stack = await startStack({ controllerEnv: { PORTFLEET_GRPC_INSECURE: '0' } });
+  stack = await startStack({ tls: true });
   admin = await stack.login();
   caPem = readFileSync(join(stack.dataDir, 'controller', 'tls', 'ca.pem'), 'utf8');
 });
@@ -187,6 +187,18 @@ describe('agent ↔ controller TLS', () => {
     await expect(enrollCall(client(grpc.credentials.createSsl(Buffer.from(caPem))), { token: a.bearer, csrPem: next.csrPem })).rejects.toMatchObject({
       code: grpc.status.UNAUTHENTICATED,
     });
+  });
+
+  it('the real agent CLI enrolls with --ca-sha256 and runs over mutual TLS', async () => {
+    const agent = await stack.startAgent({ name: 'cli-agent' });
+    expect(agent.id).toMatch(/\S/);
+    for (const file of ['agent-key.pem', 'agent-cert.pem', 'controller-ca.pem']) {
+      expect([file, statSync(join(agent.stateDir, file)).mode & 0o777]).toEqual([file, 0o600]);
+    }
+    const cert = new X509Certificate(readFileSync(join(agent.stateDir, 'agent-cert.pem')));
+    expect(cert.subjectAltName).toBe(`URI:urn:portfleet:agent:${agent.id}`);
+    expect(stack.controller.tail(400)).toMatch(new RegExp(`"agentId":"${agent.id}"[^\n]*agent connected`));
+    await agent.stop();
   });
 
   it('retiring an agent revokes its certificates and ends its access', async () => {

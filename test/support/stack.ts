@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { ApiSession } from './api';
 import { freePort } from './ports';
 import { Service } from './service';
@@ -44,6 +44,8 @@ export interface StackOptions {
   console?: boolean;
   /** Extra environment for the controller (e.g. `PORTFLEET_LICENSE_PUBLIC_KEY` for test serial keys). */
   controllerEnv?: Record<string, string>;
+  /** gRPC over TLS (PORTFLEET_GRPC_INSECURE=0); agents enroll with the CA fingerprint and use mutual TLS. */
+  tls?: boolean;
 }
 
 /**
@@ -66,6 +68,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       PORTFLEET_DATA_DIR: join(dataDir, 'controller'),
       PORTFLEET_ADMIN_PASSWORD: adminPassword,
       PORTFLEET_PUBLIC_GRPC_URL: grpcAddress,
+      ...(options.tls && { PORTFLEET_GRPC_INSECURE: '0' }),
       ...options.controllerEnv,
     },
   });
@@ -93,6 +96,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
 
     const login = () => ApiSession.login(httpUrl, 'admin', adminPassword);
+    // What an operator copies from the console: the SHA-256 of the controller's CA certificate.
+    const caFingerprint = () =>
+      new X509Certificate(readFileSync(join(dataDir, 'controller', 'tls', 'ca.pem'))).fingerprint256.replace(/:/g, '').toLowerCase();
     let admin: ApiSession | undefined;
 
     const newToken = async (): Promise<string> => {
@@ -108,6 +114,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const cli = join(REPO, 'agent/bin/portfleet-agent.js');
       const enroll = new Service(`${name}:enroll`, process.execPath, [
         cli, 'enroll', '--controller', grpcAddress, '--token', enrollToken, '--state-dir', stateDir,
+        ...(options.tls ? ['--ca-sha256', caFingerprint()] : []),
       ], { cwd: REPO, env: { PORTFLEET_AGENT_HOSTNAME: name } });
       const code = await enroll.exit(30_000);
       if (code !== 0) {

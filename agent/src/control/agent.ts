@@ -7,6 +7,7 @@ import { PacketPump, type PacketProcessor } from '../divert/pump';
 import { RuleApplier, type RuleEngine } from './apply';
 import type { BackoffOptions } from './backoff';
 import { ControllerLink } from './client';
+import type { AgentTlsFiles } from './tls/agent-identity';
 import { agentHostname, agentPlatform, agentVersion } from './host-info';
 import { ActivityReporter, type RuleCounters } from './reporter';
 import { RuleInbox } from './rule-inbox';
@@ -20,6 +21,8 @@ export interface AgentEngine extends RuleEngine, PacketProcessor {
 export interface AgentOptions {
   /** Absent: standalone, rules only from local imports, no controller. */
   credential?: Credential;
+  /** The TLS identity stored at enrollment; absent when the controller ran without TLS. */
+  tls?: AgentTlsFiles;
   /** Standalone: the edition every list is held to (from the local serial key or the trial). */
   standaloneEdition?: Edition;
   store: StateStore;
@@ -74,7 +77,7 @@ export class Agent {
     });
     if (!credential) return;
 
-    const link = new ControllerLink({ credential, log, backoff: options.backoff, hello: () => this.hello() });
+    const link = new ControllerLink({ credential, tls: options.tls, log, backoff: options.backoff, hello: () => this.hello() });
     this.link = link;
     link.on('connected', (welcome) => {
       announce(`PORTFLEET_AGENT_CONNECTED agent=${welcome.agentId || credential.agentId}`);

@@ -13,14 +13,16 @@ import {
 import type { Logger } from 'pino';
 import { Backoff, DEFAULT_RECONNECT_BACKOFF, type BackoffOptions } from './backoff';
 import type { Credential } from './state-store';
+import { type AgentTlsFiles, tlsChannelCredentials } from './tls/agent-identity';
 
 /** The controller's address as the CLI takes it: `host:port` (a `grpc://` or `http://` prefix is dropped). */
 export function controllerTarget(controller: string): string {
   return controller.replace(/^(grpc|http):\/\//, '').replace(/\/+$/, '');
 }
 
-function newClient(controller: string, maxReconnectMs = DEFAULT_RECONNECT_BACKOFF.maxMs): AgentServiceClient {
-  return new AgentServiceClient(controllerTarget(controller), grpc.credentials.createInsecure(), {
+/** Plaintext only when the agent enrolled without TLS (the controller's development mode on loopback). */
+function newClient(controller: string, maxReconnectMs = DEFAULT_RECONNECT_BACKOFF.maxMs, credentials = grpc.credentials.createInsecure()): AgentServiceClient {
+  return new AgentServiceClient(controllerTarget(controller), credentials, {
     // Transport keepalive finds a vanished controller (no PING answer) even when no message is due.
     'grpc.keepalive_time_ms': 5_000,
     'grpc.keepalive_timeout_ms': 5_000,
@@ -43,10 +45,11 @@ export class EnrollError extends Error {
 
 export async function enroll(
   controller: string,
-  request: { token: string; hostname: string; platform: string; version: string },
+  request: { token: string; hostname: string; platform: string; version: string; csrPem?: string },
   timeoutMs = 15_000,
+  credentials?: grpc.ChannelCredentials,
 ): Promise<EnrollResponse> {
-  const client = newClient(controller);
+  const client = newClient(controller, undefined, credentials);
   try {
     return await new Promise<EnrollResponse>((resolve, reject) => {
       client.enroll(request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
@@ -65,6 +68,8 @@ export async function enroll(
 
 export interface ControllerLinkOptions {
   credential: Credential;
+  /** The agent's TLS identity from enrollment (tls/agent-identity.ts): mutual TLS with the CA pinned. */
+  tls?: AgentTlsFiles;
   /** Built anew for every connection, so it carries what the agent runs at that moment. */
   hello: () => Promise<Hello>;
   log: Logger;
@@ -102,7 +107,7 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
   constructor(private readonly options: ControllerLinkOptions) {
     super();
     const backoff = options.backoff ?? DEFAULT_RECONNECT_BACKOFF;
-    this.client = newClient(options.credential.controller, backoff.maxMs);
+    this.client = newClient(options.credential.controller, backoff.maxMs, options.tls && tlsChannelCredentials(options.tls));
     this.backoff = new Backoff(backoff);
   }
 

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { enroll, EnrollError } from '../../control/client';
 import { agentHostname, agentPlatform, agentVersion } from '../../control/host-info';
 import { StateStore, StateFileCorruptError } from '../../control/state-store';
+import { checkIssued, enrollChannelCredentials, fetchPinnedCa, newKeyAndCsr, removeTlsFiles, saveTlsFiles } from '../../control/tls/agent-identity';
 import { CliError } from '../cli-error';
 import { announce } from '../log';
 import { stateDirOption } from '../state-dir-option';
@@ -13,6 +14,7 @@ interface EnrollOptions {
   token: string;
   stateDir: string;
   controllerKey?: string;
+  caSha256?: string;
   force?: boolean;
 }
 
@@ -23,6 +25,7 @@ export function enrollCommand(program: Command): void {
     .requiredOption('--controller <host:port>', 'the controller\'s gRPC address, e.g. 10.0.0.5:50051')
     .requiredOption('--token <token>', 'one-time enrollment token from the console or POST /api/enrollment-tokens')
     .option('--controller-key <file>', 'expected PEM public key the controller signs capability snapshots with (pins it; the controller sends its key at enrollment)')
+    .option('--ca-sha256 <hex>', 'SHA-256 fingerprint of the controller CA (shown with the enrollment command): enroll over TLS and get a client certificate; without it, plaintext (controller development mode on loopback)')
     .option('--force', 'replace an existing enrollment')
     .addOption(stateDirOption())
     .action(async (options: EnrollOptions) => {
@@ -40,9 +43,29 @@ export function enrollCommand(program: Command): void {
       if (controllerPublicKey !== undefined && !isEd25519PublicKey(controllerPublicKey)) {
         throw new CliError(`--controller-key: ${options.controllerKey} is not an Ed25519 public key in PEM`);
       }
+      if (options.caSha256 !== undefined && !/^(sha256:)?([0-9a-f]{2}:?){32}$/i.test(options.caSha256)) {
+        throw new CliError('--ca-sha256: must be the 64 hex digits of the controller CA fingerprint');
+      }
       let response;
+      let tls;
       try {
-        response = await enroll(options.controller, { token: options.token, hostname: agentHostname(), platform: agentPlatform(), version: agentVersion() });
+        const request = { token: options.token, hostname: agentHostname(), platform: agentPlatform(), version: agentVersion() };
+        if (options.caSha256 === undefined) {
+          response = await enroll(options.controller, request);
+        } else {
+          // The CA is fetched and pinned before the token travels (docs/security.md).
+          const caPem = await fetchPinnedCa(options.controller, options.caSha256).catch((error: Error) => {
+            throw new CliError(`enrollment failed: ${error.message}`);
+          });
+          const { keyPem, csrPem } = await newKeyAndCsr(request.hostname);
+          response = await enroll(options.controller, { ...request, csrPem }, undefined, enrollChannelCredentials(caPem));
+          tls = { keyPem, caPem, certificatePem: response.clientCertificatePem ?? '' };
+          try {
+            checkIssued(tls, response.agentId);
+          } catch (error) {
+            throw new CliError(`the controller's answer is not usable (${(error as Error).message}); nothing was stored`);
+          }
+        }
       } catch (error) {
         if (error instanceof EnrollError) throw new CliError(`enrollment failed: ${error.message}`);
         throw error;
@@ -52,6 +75,8 @@ export function enrollCommand(program: Command): void {
         throw new CliError(`the controller signs capabilities with a different key than --controller-key ${options.controllerKey}; nothing was stored (the enrollment token is used up: ask for a new one)`);
       }
       const publicKey = sentKey || controllerPublicKey?.trim();
+      if (tls) await saveTlsFiles(store.dir, tls);
+      else await removeTlsFiles(store.dir);
       await store.writeCredential({
         controller: options.controller,
         agentId: response.agentId,

@@ -61,6 +61,11 @@ export async function saveTlsFiles(stateDir: string, files: AgentTlsFiles): Prom
   await writeFileAtomic(path.join(stateDir, CERTIFICATE_FILE), files.certificatePem, 0o600);
 }
 
+/** A re-enrollment without TLS must not leave an identity from another controller behind. */
+export async function removeTlsFiles(stateDir: string): Promise<void> {
+  await Promise.all([KEY_FILE, CERTIFICATE_FILE, CA_FILE].map((name) => fs.rm(path.join(stateDir, name), { force: true })));
+}
+
 /** The stored identity, or undefined when the agent enrolled without TLS (development mode). */
 export async function loadTlsFiles(stateDir: string): Promise<AgentTlsFiles | undefined> {
   const read = (name: string) =>
