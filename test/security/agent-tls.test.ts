@@ -189,6 +189,11 @@ describe('agent ↔ controller TLS', () => {
     });
   });
 
+  it('the enrollment command the console shows pins the CA', async () => {
+    const res = await admin.post('/api/enrollment-tokens', {});
+    expect(res.body.command).toBe(`portfleet-agent enroll --controller ${stack.grpcAddress} --token ${res.body.token} --ca-sha256 ${caFingerprint(caPem)}`);
+  });
+
   it('the real agent CLI enrolls with --ca-sha256 and runs over mutual TLS', async () => {
     const agent = await stack.startAgent({ name: 'cli-agent' });
     expect(agent.id).toMatch(/\S/);

@@ -9,6 +9,7 @@ import { isUuid } from '../errors/request-fields';
 import { EventBus } from '../events/event-bus';
 import type { Agent, Prisma } from '../generated/prisma/client';
 import { LicensingService } from '../licensing/licensing.service';
+import { enrollmentCaPin } from '../tls/enrollment-pin';
 import { MetricsService } from '../metrics/metrics.service';
 import { toPage, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
 import { AdapterCommands, type MacAction } from './adapter-commands';
@@ -180,7 +181,8 @@ export class AgentsService {
   }
 
   enrollCommand(token: string): string {
-    return `portfleet-agent enroll --controller ${this.config.publicGrpcUrl} --token ${token}`;
+    const pin = enrollmentCaPin(this.config.dataDir, this.config.host);
+    return `portfleet-agent enroll --controller ${this.config.publicGrpcUrl} --token ${token}${pin ? ` --ca-sha256 ${pin}` : ''}`;
   }
 
   /** Spends a one-time token (atomically: two hosts racing with one token cannot both win). */
