@@ -23,6 +23,7 @@ import {
   newKeyAndCsr,
   tlsChannelCredentials,
 } from '../../agent/src/control/tls/agent-identity';
+import { renewIfDue } from '../../agent/src/control/tls/renewal';
 import type { ApiSession } from '../support/api';
 import { startStack, type Stack } from '../support/stack';
 
@@ -203,6 +204,19 @@ describe('agent ↔ controller TLS', () => {
     const cert = new X509Certificate(readFileSync(join(agent.stateDir, 'agent-cert.pem')));
     expect(cert.subjectAltName).toBe(`URI:urn:portfleet:agent:${agent.id}`);
     expect(stack.controller.tail(400)).toMatch(new RegExp(`"agentId":"${agent.id}"[^\n]*agent connected`));
+    await agent.stop();
+
+    // Rotation as `run` does it at start, 21 days on (a third of 30 left): a new key and serial,
+    // and the agent reconnects with them.
+    const credential = JSON.parse(readFileSync(join(agent.stateDir, 'credential.json'), 'utf8'));
+    expect(await renewIfDue(agent.stateDir, credential, 'cli-agent')).toMatchObject({ renewed: false });
+    const later = new Date(Date.now() + 21 * 86_400_000);
+    expect(await renewIfDue(agent.stateDir, credential, 'cli-agent', later)).toMatchObject({ renewed: true });
+    const renewed = new X509Certificate(readFileSync(join(agent.stateDir, 'agent-cert.pem')));
+    expect(renewed.serialNumber).not.toBe(cert.serialNumber);
+    expect(renewed.subjectAltName).toBe(cert.subjectAltName);
+    await agent.restart();
+    expect(agent.id).toMatch(/\S/);
     await agent.stop();
   });
 

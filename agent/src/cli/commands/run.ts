@@ -2,7 +2,8 @@ import type { Edition } from '@portfleet/proto';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Agent } from '../../control/agent';
 import { StateFileCorruptError, StateStore } from '../../control/state-store';
-import { loadTlsFiles } from '../../control/tls/agent-identity';
+import { agentHostname } from '../../control/host-info';
+import { startupTlsFiles } from '../../control/tls/renewal';
 import { MemoryDataPlane } from '../../divert/memory';
 import { Engine } from '../../engine/engine';
 import { AdapterMacService } from '../../mac/adapter-mac-service';
@@ -81,7 +82,7 @@ export function runCommand(program: Command): void {
       const changer = platformMacChanger();
       const agent = new Agent({
         credential,
-        tls: credential ? await loadTlsFiles(store.dir) : undefined,
+        tls: credential ? await startupTlsFiles(store.dir, credential, agentHostname(), log) : undefined,
         standaloneEdition,
         macs: changer && new AdapterMacService({ store, changer, listAdapters: () => plane.adapters() }),
         store,
