@@ -98,6 +98,20 @@ export class CertificateAuthority {
     return new CertificateAuthority(dir, keys, cert, new NodeCertificate(cert.toString('pem')), issued);
   }
 
+  /** Parses a CSR and checks its proof of possession; throws CsrError (field csr_pem). */
+  static async checkCsr(csrPem: string): Promise<x509.Pkcs10CertificateRequest> {
+    let csr: x509.Pkcs10CertificateRequest;
+    try {
+      csr = new x509.Pkcs10CertificateRequest(csrPem);
+    } catch {
+      throw new CsrError('is not a PEM certificate signing request');
+    }
+    const alg = csr.publicKey.algorithm as { name?: string };
+    if (alg.name !== 'ECDSA' && alg.name !== 'RSASSA-PKCS1-v1_5') throw new CsrError(`key algorithm ${alg.name ?? 'unknown'} is not accepted (ECDSA or RSA)`);
+    if (!(await csr.verify().catch(() => false))) throw new CsrError('signature does not match its public key');
+    return csr;
+  }
+
   get caPem(): string {
     return this.caCert.toString('pem');
   }
@@ -161,22 +175,6 @@ export class CertificateAuthority {
     const normalized = new NodeCertificate(cert.toString('pem')).serialNumber;
     await this.issued.record({ serial: normalized, agentId, notAfter: notAfter.toISOString() });
     return { certificatePem: cert.toString('pem'), caPem: this.caPem, serial: normalized, notAfter };
-  }
-}
-
-export namespace CertificateAuthority {
-  /** Parses a CSR and checks its proof of possession; throws CsrError (field csr_pem). */
-  export async function checkCsr(csrPem: string): Promise<x509.Pkcs10CertificateRequest> {
-    let csr: x509.Pkcs10CertificateRequest;
-    try {
-      csr = new x509.Pkcs10CertificateRequest(csrPem);
-    } catch {
-      throw new CsrError('is not a PEM certificate signing request');
-    }
-    const alg = csr.publicKey.algorithm as { name?: string };
-    if (alg.name !== 'ECDSA' && alg.name !== 'RSASSA-PKCS1-v1_5') throw new CsrError(`key algorithm ${alg.name ?? 'unknown'} is not accepted (ECDSA or RSA)`);
-    if (!(await csr.verify().catch(() => false))) throw new CsrError('signature does not match its public key');
-    return csr;
   }
 }
 
