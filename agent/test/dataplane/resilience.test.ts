@@ -4,7 +4,7 @@
  * next start removes what the dead agent left).
  */
 import type { Rule, Settings } from '@portfleet/proto';
-import { client, createTopology, describeDataPlane, destroyTopology, NsProcess, peerArgs, runnerArgs, sh, type Topology } from './support/netns';
+import { client, createTopology, describeDataPlane, destroyTopology, NsProcess, peerArgs, runnerArgs, sh, STARTUP_MS, type Topology } from './support/netns';
 
 jest.setTimeout(60_000);
 
@@ -48,7 +48,7 @@ describeDataPlane('Linux data plane: hostile hosts and crashes', () => {
   async function start(ns: string, args: string[], ready = 'listening'): Promise<NsProcess> {
     const p = new NsProcess(ns, args);
     running.push(p);
-    await p.next(ready);
+    await p.next(ready, STARTUP_MS);
     return p;
   }
 

@@ -3,7 +3,7 @@
  * the agent namespace; real TCP and UDP peers run in the client and server namespaces.
  */
 import type { Rule, Settings } from '@portfleet/proto';
-import { client, createTopology, describeDataPlane, destroyTopology, NsProcess, peerArgs, runnerArgs, setHosts, sh, type Topology, waitFor } from './support/netns';
+import { client, createTopology, describeDataPlane, destroyTopology, NsProcess, peerArgs, runnerArgs, setHosts, sh, STARTUP_MS, type Topology, waitFor } from './support/netns';
 
 jest.setTimeout(60_000);
 
@@ -32,7 +32,7 @@ describeDataPlane('Linux data plane: seed scenarios with real traffic', () => {
   async function start(ns: string, args: string[], ready = 'listening'): Promise<NsProcess> {
     const p = new NsProcess(ns, args);
     running.push(p);
-    await p.next(ready);
+    await p.next(ready, STARTUP_MS);
     return p;
   }
 

@@ -157,6 +157,12 @@ export async function waitFor(check: () => Promise<unknown>, ms: number): Promis
 }
 
 /** A long-running process in a namespace that talks JSON lines on stdout. */
+/**
+ * Wait for a child to be up. A runner compiles the agent through SWC and loads koffi before it
+ * binds its queues: over 20 s was seen at load average 15 on 2 cores.
+ */
+export const STARTUP_MS = 45_000;
+
 export class NsProcess {
   readonly child: ChildProcess;
   private readonly lines: Record<string, unknown>[] = [];
