@@ -1,10 +1,13 @@
 /**
  * Linux data-plane throughput and latency (issue 6), as root, in namespaces this run creates and
  * removes: client ─ router ─ server over veths (198.18.0.0/15, fd00::/8 only). The same forwarded
- * path is measured three ways in one run:
+ * path is measured four ways in one run:
  *   direct      the client talks to the server's real port (plain routing)
  *   kernel_dnat nftables DNAT of the port forward in the router (conntrack)
  *   portfleet   the agent's engine + Linux data plane in the router doing the same port forward
+ *   kernel_mangle  the same forward as stateless nftables payload rewrites of untracked packets
+ *               (`tcp dport set …`, checksums fixed by the kernel): what a conversation offloaded
+ *               to the kernel would run at — the ceiling of issue 11's offload direction
  * iperf3 TCP (Gbit/s, one stream) and UDP (received kpps, 1200-byte datagrams), and TCP connect +
  * 1-byte echo (p50 µs over sequential connections). Human table on stderr, one JSON line last:
  *   npm run bench:dataplane [-- --seconds 5 --connections 2000 --streams 1]
@@ -29,15 +32,17 @@ const tag = `b${process.pid % 10000}`;
 const NS = { client: `pf${tag}-c`, router: `pf${tag}-r`, server: `pf${tag}-s` };
 const SERVER = '198.18.2.2';
 /** Ports the client uses: the real service, DNAT'ed to it, forwarded by portfleet. */
-const IPERF = { direct: 5201, kernel_dnat: 5202, portfleet: 5203 } as const;
-const ECHO = { direct: 7001, kernel_dnat: 7002, portfleet: 7003 } as const;
+const IPERF = { direct: 5201, kernel_dnat: 5202, portfleet: 5203, kernel_mangle: 5204 } as const;
+const ECHO = { direct: 7001, kernel_dnat: 7002, portfleet: 7003, kernel_mangle: 7004 } as const;
 /**
  * Portfleet forwards to its own instance of each server: its steering leaves the ports it forwards
  * to untracked (CT --notrack), which would take the kernel DNAT's replies out of conntrack too.
  */
 const BEHIND_PORTFLEET = { iperf: 5211, echo: 7011 } as const;
+/** The stateless kernel rewrite has its own server instances too (its ports are untracked). */
+const BEHIND_MANGLE = { iperf: 5221, echo: 7021 } as const;
 type Way = keyof typeof IPERF;
-const WAYS: Way[] = ['direct', 'kernel_dnat', 'portfleet'];
+const WAYS: Way[] = ['direct', 'kernel_dnat', 'portfleet', 'kernel_mangle'];
 
 async function sh(ns: string, command: string): Promise<string> {
   const { stdout } = await exec('ip', ['netns', 'exec', ns, 'sh', '-c', command], { maxBuffer: 64 << 20 });
@@ -91,6 +96,20 @@ table ip pfbench {
     ip daddr ${SERVER} tcp dport ${IPERF.kernel_dnat} dnat to ${SERVER}:${IPERF.direct}
     ip daddr ${SERVER} udp dport ${IPERF.kernel_dnat} dnat to ${SERVER}:${IPERF.direct}
     ip daddr ${SERVER} tcp dport ${ECHO.kernel_dnat} dnat to ${SERVER}:${ECHO.direct}
+  }
+  chain untrack {
+    type filter hook prerouting priority raw;
+    ip daddr ${SERVER} th dport { ${IPERF.kernel_mangle}, ${ECHO.kernel_mangle} } notrack
+    ip saddr ${SERVER} th sport { ${BEHIND_MANGLE.iperf}, ${BEHIND_MANGLE.echo} } notrack
+  }
+  chain mangle {
+    type filter hook prerouting priority mangle;
+    ip daddr ${SERVER} tcp dport ${IPERF.kernel_mangle} tcp dport set ${BEHIND_MANGLE.iperf}
+    ip daddr ${SERVER} udp dport ${IPERF.kernel_mangle} udp dport set ${BEHIND_MANGLE.iperf}
+    ip daddr ${SERVER} tcp dport ${ECHO.kernel_mangle} tcp dport set ${BEHIND_MANGLE.echo}
+    ip saddr ${SERVER} tcp sport ${BEHIND_MANGLE.iperf} tcp sport set ${IPERF.kernel_mangle}
+    ip saddr ${SERVER} udp sport ${BEHIND_MANGLE.iperf} udp sport set ${IPERF.kernel_mangle}
+    ip saddr ${SERVER} tcp sport ${BEHIND_MANGLE.echo} tcp sport set ${ECHO.kernel_mangle}
   }
 }
 EOF`,
@@ -168,10 +187,10 @@ async function main(): Promise<void> {
   await setup();
   const children: ChildProcess[] = [];
   try {
-    for (const port of [IPERF.direct, BEHIND_PORTFLEET.iperf]) {
+    for (const port of [IPERF.direct, BEHIND_PORTFLEET.iperf, BEHIND_MANGLE.iperf]) {
       children.push(await background(NS.server, ['iperf3', '-s', '-p', String(port), '--forceflush'], /listening/i));
     }
-    for (const port of [ECHO.direct, BEHIND_PORTFLEET.echo]) {
+    for (const port of [ECHO.direct, BEHIND_PORTFLEET.echo, BEHIND_MANGLE.echo]) {
       children.push(await background(NS.server, [process.execPath, path.join(SUPPORT, 'peer.js'), 'tcp-server', SERVER, String(port)], /listening/));
     }
     const config = {
@@ -212,6 +231,10 @@ async function main(): Promise<void> {
       tcp_ratio: round(tcp.portfleet / tcp.kernel_dnat, 3),
       udp_ratio: round(udp.portfleet / udp.kernel_dnat, 3),
       latency_ratio: round(latency.portfleet / latency.kernel_dnat, 3),
+      // What a kernel offload of established conversations could reach (same run, same path).
+      mangle_tcp_ratio: round(tcp.kernel_mangle / tcp.kernel_dnat, 3),
+      mangle_udp_ratio: round(udp.kernel_mangle / udp.kernel_dnat, 3),
+      mangle_latency_ratio: round(latency.kernel_mangle / latency.kernel_dnat, 3),
     } as unknown as Record<string, number>);
   } finally {
     for (const child of children) child.kill('SIGTERM');
