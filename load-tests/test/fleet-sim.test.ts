@@ -33,7 +33,7 @@ describe('fleet simulator against the real controller', () => {
     fleet.start();
     await fleet.waitConnected(30_000);
 
-    const listed = await admin.get('/api/agents');
+    const listed = await admin.get('/api/agents?limit=500');
     const ours = listed.body.agents.filter((a: { hostname: string }) => a.hostname.startsWith('fleet-test-'));
     expect(ours).toHaveLength(AGENTS);
     expect(ours.every((a: { online: boolean }) => a.online)).toBe(true);
@@ -58,7 +58,7 @@ describe('fleet simulator against the real controller', () => {
       return p.targets.every((t: { state: string }) => t.state === 'applied') ? p : undefined;
     });
     expect(applied.targets).toHaveLength(AGENTS);
-    const after = (await admin.get('/api/agents')).body.agents.filter((a: { hostname: string }) => a.hostname.startsWith('fleet-test-'));
+    const after = (await admin.get('/api/agents?limit=500')).body.agents.filter((a: { hostname: string }) => a.hostname.startsWith('fleet-test-'));
     expect(after.every((a: { appliedVersion: number; appliedContentHash: string }) => a.appliedVersion === version.version && a.appliedContentHash === version.contentHash)).toBe(true);
 
     // Activity, with a tenth of the fleet dropping its stream twice on the way.
