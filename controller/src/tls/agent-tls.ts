@@ -45,7 +45,7 @@ export class AgentTls implements OnModuleDestroy {
   /** The server's credentials: TLS with a client certificate asked for but not required (Enroll has none yet). */
   async serverCredentials(): Promise<ServerCredentials> {
     if (!this.enabled) {
-      this.logger.warn({ host: this.config.host }, 'gRPC runs WITHOUT TLS (PORTFLEET_GRPC_INSECURE=1, loopback only): development mode, agent credentials travel in plaintext');
+      this.logger.warn({ host: this.config.host }, 'gRPC runs WITHOUT TLS: development mode on loopback only, agent credentials travel in plaintext (PORTFLEET_GRPC_INSECURE=0 serves TLS; any other listen address always does)');
       return ServerCredentials.createInsecure();
     }
     const ca = await this.authority();
