@@ -1,30 +1,13 @@
 import type { FieldError, Rule, Settings } from '@portfleet/proto';
 import type { PacketBatch } from '../engine/batch';
+import type { AdapterInfo, DataPlaneCapabilities } from '../engine/engine';
 
 /**
- * What a data plane can do, reported to the controller in Hello and given to the engine, which
- * rejects (per rule, UNSUPPORTED_BY_DATAPLANE) what the plane cannot carry out.
+ * What a data plane can do (reported to the controller in Hello; the engine rejects, per rule,
+ * what the plane cannot carry out) and the adapters it reports: the engine's own types, since the
+ * engine compiles against exactly these.
  */
-export interface DataPlaneCapabilities {
-  /** `memory`, `nfqueue`, `windivert`. */
-  kind: string;
-  /** Sees and writes Ethernet headers (MAC selectors and rewrites). */
-  layer2: boolean;
-  /** Can send a packet back the way it came (mirror / route). */
-  reflection: boolean;
-  /** Can select by and send through a chosen adapter. */
-  adapters: boolean;
-  /** Can inject extra copies of a packet. */
-  clone: boolean;
-}
-
-/** A network adapter of the host as the agent reports it (SPEC §1: selectable by name or index). */
-export interface AdapterInfo {
-  name: string;
-  index: number;
-  macs: string[];
-  addresses: string[];
-}
+export type { AdapterInfo, DataPlaneCapabilities };
 
 /** What a rule list needs diverted (the same input the engine compiled). */
 export interface DataPlaneSelection {
