@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { Service } from '../../test/support/service';
 import { startStack } from '../../test/support/stack';
 import { OUI_VENDORS } from '../src/mac/oui-vendors';
+import { describeWhenAble } from './support/describe-when-able';
 import { FakeController, newMemory } from './support/fake-controller';
 
 const REPO = path.join(__dirname, '..', '..');
@@ -44,15 +45,11 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-const reason = cannotRun();
-const suite = reason && process.env.CI !== 'true' ? describe.skip : describe;
-
-suite(`adapter MAC changes in a network namespace${reason ? ` (skipped: ${reason})` : ''}`, () => {
+describeWhenAble('adapter MAC changes in a network namespace', cannotRun(), () => {
   let work: string;
   let stateDir: string;
 
   beforeAll(() => {
-    if (reason) throw new Error(`CI=true but the MAC suite cannot run: ${reason}`);
     spawnSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'agent'], { cwd: REPO });
     if (!existsSync(path.join(REPO, 'agent/dist/cli/main.js'))) throw new Error('tsc -b agent built no CLI');
     execFileSync('ip', ['netns', 'add', NS]);

@@ -8,6 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { promisify } from 'node:util';
+import { describeWhenAble } from '../../support/describe-when-able';
 
 const exec = promisify(execFile);
 const SUPPORT = __dirname;
@@ -31,22 +32,9 @@ export function cannotRun(): string | null {
   return null;
 }
 
-/** `describe` that runs, or skips with the reason when it cannot — except under CI, where it fails. */
+/** The data-plane suites' `describe`: skipped with the reason locally, failing under CI. */
 export function describeDataPlane(name: string, body: () => void): void {
-  const reason = cannotRun();
-  if (reason && process.env.CI !== 'true') {
-    describe.skip(`${name} (skipped: ${reason})`, body);
-    return;
-  }
-  describe(name, () => {
-    if (reason) {
-      test('environment', () => {
-        throw new Error(`CI=true but the data-plane suite cannot run: ${reason}`);
-      });
-      return;
-    }
-    body();
-  });
+  describeWhenAble(name, cannotRun(), body);
 }
 
 export interface Host {
