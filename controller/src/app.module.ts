@@ -3,6 +3,7 @@ import { ActivityModule } from './activity/activity.module';
 import { AgentsModule } from './agents/agents.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { ClusterModule } from './cluster/cluster.module';
 import { CoreModule, type CoreOptions } from './core.module';
 import { EventsModule } from './events/events.module';
 import { LicensingModule } from './licensing/licensing.module';
@@ -21,6 +22,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         CoreModule.forRoot(options),
+        ClusterModule.forRoot(options.databaseUrl),
         EventsModule,
         MetricsModule,
         AuditModule,
