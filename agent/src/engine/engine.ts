@@ -120,6 +120,42 @@ export class Engine {
   }
 
   /**
+   * Traffic a data plane carried for a conversation outside `process` (the Linux kernel fast
+   * path, docs/linux-dataplane.md): counts it for the conversation's rule and keeps the
+   * conversation alive, as if those packets had been processed. `tuple` is the key of that
+   * direction's packets as they arrive: source words 0-3, destination words 0-3 (IPv4: word 0
+   * only), then source port << 16 | destination port. False when the engine no longer holds
+   * the conversation (expired, evicted): the data plane must stop carrying it then.
+   */
+  addOffloaded(ipv6: boolean, protocol: number, outbound: boolean, tuple: Uint32Array, packets: number, bytes: number, nowMs: number): boolean {
+    const key = this.key;
+    key[K.META] = Meta.USED | (ipv6 ? Meta.IPV6 : 0) | (outbound ? Meta.OUTBOUND : 0) | protocol;
+    for (let w = 0; w < 4; w++) {
+      key[K.SRC + w] = ipv6 || w === 0 ? tuple[w]! : 0;
+      key[K.DST + w] = ipv6 || w === 0 ? tuple[4 + w]! : 0;
+    }
+    key[K.PORTS] = tuple[8]!;
+    const table = this.table;
+    const slot = table.find(key, 0, hashKey(key, 0));
+    const now = this.tableTime(nowMs);
+    if (slot < 0 || table.isExpired(slot, now, this.tcpTimeoutMs, this.udpTimeoutMs)) return false;
+    if (packets === 0) return true;
+    const c = table.conversationAt(slot);
+    table.conv[c * CONV.WORDS + CONV.SEEN] = now;
+    const counter = table.conv[c * CONV.WORDS + CONV.COUNTER]! & CONV.COUNTER_MASK;
+    const counters = this.counterTable;
+    if (outbound) {
+      counters.packetsOut[counter]! += packets;
+      counters.bytesOut[counter]! += bytes;
+    } else {
+      counters.packetsIn[counter]! += packets;
+      counters.bytesIn[counter]! += bytes;
+    }
+    counters.lastHit[counter] = nowMs;
+    return true;
+  }
+
+  /**
    * Handles every packet of `batch`; clones are appended to `emitted` (not cleared here).
    *
    * With many conversations the table is larger than the cache and every lookup waits for memory.
