@@ -1,4 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ClusterBus } from '../cluster/cluster-bus';
+import { LOGGER } from '../core.module';
+import { ClusterRelay } from './cluster-relay';
 
 export type LiveEventType = 'agent' | 'push' | 'activity' | 'license';
 
@@ -9,22 +14,47 @@ export interface LiveEvent {
 
 export type LiveEventListener = (event: LiveEvent) => void;
 
+const CHANNEL = 'live_events';
+
 /**
- * What happened, for whoever watches live (SSE for the console, WatchEvents for automation).
- * In-process and best effort: a listener that throws is dropped, never the publisher.
+ * What happened, for whoever watches live (SSE for the console, WatchEvents for automation), on
+ * every replica: an event is delivered to this replica's listeners at once and relayed to the
+ * others over the ClusterBus (batched per turn of the event loop). Best effort: a listener that
+ * throws is dropped, never the publisher; events published while PostgreSQL is unreachable reach
+ * only this replica's listeners.
  */
 @Injectable()
-export class EventBus {
+export class EventBus implements OnModuleInit {
   private readonly listeners = new Set<LiveEventListener>();
+  private readonly relay = new ClusterRelay(randomUUID());
+  private outbox: LiveEvent[] = [];
+  private relayFailing = false;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly cluster: ClusterBus,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'event-bus' });
+  }
+
+  onModuleInit(): void {
+    this.cluster.subscribe(CHANNEL, (payload) => {
+      let events: LiveEvent[];
+      try {
+        events = this.relay.decode(payload);
+      } catch (err) {
+        this.logger.warn({ err }, 'unreadable live event from another replica');
+        return;
+      }
+      for (const event of events) this.deliver(event);
+    });
+  }
 
   publish(type: LiveEventType, data: unknown): void {
-    for (const listener of this.listeners) {
-      try {
-        listener({ type, data });
-      } catch {
-        this.listeners.delete(listener);
-      }
-    }
+    const event = { type, data };
+    this.deliver(event);
+    if (this.outbox.push(event) === 1) setImmediate(() => this.relayOutbox());
   }
 
   /** Returns the unsubscribe function. */
@@ -35,5 +65,32 @@ export class EventBus {
 
   listenerCount(): number {
     return this.listeners.size;
+  }
+
+  private deliver(event: LiveEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        this.listeners.delete(listener);
+      }
+    }
+  }
+
+  private relayOutbox(): void {
+    const events = this.outbox;
+    this.outbox = [];
+    for (const message of this.relay.encode(events)) {
+      this.cluster.publish(CHANNEL, message).then(
+        () => {
+          this.relayFailing = false;
+        },
+        (err: unknown) => {
+          // Once per outage: every event fails the same way while PostgreSQL is away.
+          if (!this.relayFailing) this.logger.warn({ err: String(err) }, 'live events not relayed to the other replicas');
+          this.relayFailing = true;
+        },
+      );
+    }
   }
 }
