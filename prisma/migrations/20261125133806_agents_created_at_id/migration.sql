@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "agents_created_at_id_idx" ON "agents"("created_at", "id");
