@@ -1,7 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ActivityRates } from './activity-rates';
+import { ActivityRetention } from './activity-retention';
+import { ACTIVITY_SETTINGS, activitySettings } from './activity-settings';
+import { ActivityWriter } from './activity-writer';
 import { ActivityHttp } from './activity.http';
 import { ActivityService } from './activity.service';
 
-@Module({ controllers: [ActivityHttp], providers: [ActivityService, ActivityRates], exports: [ActivityService, ActivityRates] })
+@Module({
+  controllers: [ActivityHttp],
+  providers: [{ provide: ACTIVITY_SETTINGS, useFactory: () => activitySettings() }, ActivityWriter, ActivityRetention, ActivityService, ActivityRates],
+  exports: [ActivityService, ActivityRates],
+})
 export class ActivityModule {}

@@ -4,6 +4,8 @@ import { ValidationError } from '../errors/domain-error';
 import { Prisma } from '../generated/prisma/client';
 import { MetricsService } from '../metrics/metrics.service';
 import { ActivityRates } from './activity-rates';
+import { ActivityWriter } from './activity-writer';
+import { checkReport } from './activity.errors';
 
 export interface RuleCounters {
   ruleId: string;
@@ -32,7 +34,6 @@ export interface ActivityTotal {
   lastHitAt: string | null;
 }
 
-const BUCKET_MS = 60_000;
 export const SERIES_BUCKETS_S = [60, 300, 3600];
 const MAX_SERIES_POINTS = 2000;
 
@@ -56,49 +57,34 @@ export interface SeriesPoint {
   bytesPerSecond: number;
 }
 
-/** Per-rule counters from agents, summed into one-minute buckets; each (agent, seq) counts once. */
+/**
+ * Per-rule counters from agents, summed into time buckets (a minute; an hour once older than the
+ * minute retention); each (agent, seq) counts once. Writes go through the batched ActivityWriter.
+ */
 @Injectable()
 export class ActivityService {
   constructor(
     private readonly db: PrismaService,
+    private readonly writer: ActivityWriter,
     private readonly metrics: MetricsService,
     private readonly rates: ActivityRates,
   ) {}
 
-  /** Stores a report unless this agent's seq was stored before; returns whether it was new. */
-  async ingest(agentId: string, report: ActivityReportInput): Promise<boolean> {
-    const stored = await this.store(agentId, report);
-    if (stored) {
-      this.metrics.activityReports.inc();
-      this.metrics.activityRules.inc(report.rules.length);
-      this.rates.add(agentId, report.rules);
-    }
-    return stored;
-  }
-
-  private async store(agentId: string, report: ActivityReportInput): Promise<boolean> {
-    return this.db.$transaction(async (tx) => {
-      const claimed = await tx.activityReport.createMany({
-        data: [{ agentId, seq: BigInt(report.seq), periodEnd: new Date(report.periodEndMs) }],
-        skipDuplicates: true,
-      });
-      if (claimed.count === 0) return false;
-      const bucket = new Date(Math.floor(report.periodEndMs / BUCKET_MS) * BUCKET_MS);
-      for (const r of report.rules) {
-        const lastHit = r.lastHitMs > 0 ? new Date(r.lastHitMs) : null;
-        await tx.$executeRaw`
-          INSERT INTO activity_buckets (agent_id, rule_id, bucket_start, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_at)
-          VALUES (${agentId}::uuid, ${r.ruleId}, ${bucket}, ${r.packetsIn}, ${r.bytesIn}, ${r.packetsOut}, ${r.bytesOut}, ${r.conversationsNew}, ${lastHit})
-          ON CONFLICT (agent_id, rule_id, bucket_start) DO UPDATE SET
-            packets_in = activity_buckets.packets_in + EXCLUDED.packets_in,
-            bytes_in = activity_buckets.bytes_in + EXCLUDED.bytes_in,
-            packets_out = activity_buckets.packets_out + EXCLUDED.packets_out,
-            bytes_out = activity_buckets.bytes_out + EXCLUDED.bytes_out,
-            conversations = activity_buckets.conversations + EXCLUDED.conversations,
-            last_hit_at = GREATEST(activity_buckets.last_hit_at, EXCLUDED.last_hit_at)`;
+  /**
+   * Queues a report; the promise resolves once it is durable — true when stored now or before
+   * (a resend), false when its agent no longer exists. Throws at once (ValidationError, or
+   * ActivityError.overloaded when the queue is full) so the caller can refuse the stream; reports
+   * queued before stay queued and are stored in order.
+   */
+  submit(agentId: string, report: ActivityReportInput): Promise<boolean> {
+    checkReport(report);
+    return this.writer.submit(agentId, report).then((outcome) => {
+      if (outcome === 'stored') {
+        this.metrics.activityReports.inc();
+        this.metrics.activityRules.inc(report.rules.length);
+        this.rates.add(agentId, report.rules);
       }
-      await tx.$executeRaw`UPDATE agents SET last_activity_seq = GREATEST(last_activity_seq, ${BigInt(report.seq)}) WHERE id = ${agentId}::uuid`;
-      return true;
+      return outcome !== 'unknown_agent';
     });
   }
 

@@ -4,7 +4,8 @@ import { PrismaClient, type Prisma } from '../generated/prisma/client';
 
 /** The Prisma 7 client over node-postgres (no native engine). */
 export class PrismaService extends PrismaClient implements OnModuleDestroy {
-  constructor(databaseUrl: string) {
+  /** The URL is kept for the few paths that talk to PostgreSQL without Prisma (the activity writer). */
+  constructor(readonly databaseUrl: string) {
     super({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
   }
 

@@ -137,8 +137,10 @@ export class AgentServiceGrpc {
       }
       case 'activity': {
         const r = body.value;
-        await this.activity.ingest(agentId, { seq: r.seq, periodEndMs: r.periodEndMs, rules: r.rules });
-        stream.send({ body: { $case: 'activityAck', value: { seq: r.seq } } });
+        // Queued now, in stream order (a full queue throws and refuses the stream); acked once its
+        // batch committed, while the stream goes on with its next messages.
+        const durable = this.activity.submit(agentId, { seq: r.seq, periodEndMs: r.periodEndMs, rules: r.rules });
+        void durable.then((stored) => stored && stream.send({ body: { $case: 'activityAck', value: { seq: r.seq } } }));
         return;
       }
       case 'adapterResult': {

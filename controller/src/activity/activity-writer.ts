@@ -1,0 +1,134 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { LOGGER } from '../core.module';
+import { PrismaService } from '../db/prisma.service';
+import type { QueuedReport, ReportOutcome } from './activity-batch';
+import { bucketStartMs, minuteCutoffMs } from './activity-buckets';
+import { ActivityError } from './activity.errors';
+import type { ActivityReportInput } from './activity.service';
+import { ACTIVITY_SETTINGS, type ActivitySettings } from './activity-settings';
+import { storeBatch } from './store-batch';
+
+/** A batch is written once it holds this many reports… */
+const MAX_BATCH_REPORTS = 2000;
+/** …or this long after the writer found reports waiting (more arrive meanwhile: fewer, larger transactions). */
+const LINGER_MS = 20;
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5_000;
+/** On shutdown, what is queued gets this long to be written. */
+const STOP_FLUSH_MS = 5_000;
+
+interface Pending extends QueuedReport {
+  resolve: (outcome: ReportOutcome) => void;
+}
+
+/**
+ * The activity ingest queue: reports from every stream, written in batches (store-batch.ts) by a
+ * few writer connections of its own (plain node-postgres: the hot path needs no ORM). An agent's
+ * reports always go to the same writer, so they are stored in the order they arrived. A batch that
+ * fails (PostgreSQL down, restarting, a lost connection) stays at the head of its queue and is
+ * retried with backoff until it commits; a report's promise resolves only after its batch commits.
+ * The queue is bounded: when full, `submit` throws ActivityError.overloaded.
+ */
+@Injectable()
+export class ActivityWriter implements OnModuleDestroy {
+  private readonly pool: Pool;
+  private readonly queues: Pending[][];
+  private readonly running: Promise<void>[];
+  private readonly wake: ((() => void) | undefined)[];
+  private queued = 0;
+  private stopAt = Infinity;
+
+  constructor(
+    db: PrismaService,
+    @Inject(ACTIVITY_SETTINGS) private readonly settings: ActivitySettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.pool = new Pool({ connectionString: db.databaseUrl, max: settings.writers, connectionTimeoutMillis: 5_000, query_timeout: 60_000 });
+    // A backend killed while a connection is idle (PostgreSQL restarting) must not crash the process.
+    this.pool.on('error', (err) => this.logger.warn({ err }, 'activity writer: idle connection lost'));
+    this.pool.on('connect', (client) => client.on('error', (err) => this.logger.debug({ err }, 'activity writer: connection error')));
+    this.queues = Array.from({ length: settings.writers }, () => []);
+    this.wake = this.queues.map(() => undefined);
+    this.running = this.queues.map((_, i) => this.run(i));
+  }
+
+  /** Reports waiting to be written. */
+  get depth(): number {
+    return this.queued;
+  }
+
+  /** Resolves once the report's batch committed: stored, a duplicate, or its agent is gone. */
+  submit(agentId: string, report: ActivityReportInput): Promise<ReportOutcome> {
+    if (this.stopAt !== Infinity) throw ActivityError.overloaded(5);
+    if (this.queued >= this.settings.queueReports) throw ActivityError.overloaded(5);
+    const shard = writerOf(agentId, this.queues.length);
+    this.queued++;
+    return new Promise<ReportOutcome>((resolve) => {
+      this.queues[shard]!.push({ agentId, report, resolve });
+      this.wake[shard]?.();
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopAt = Date.now() + STOP_FLUSH_MS;
+    for (const wake of this.wake) wake?.();
+    await Promise.race([Promise.all(this.running), sleep(STOP_FLUSH_MS + 1_000)]);
+    if (this.queued > 0) this.logger.warn({ reports: this.queued }, 'activity writer stopped with reports unwritten (their agents resend them)');
+    await Promise.race([this.pool.end(), sleep(1_000)]);
+  }
+
+  private async run(shard: number): Promise<void> {
+    const queue = this.queues[shard]!;
+    for (;;) {
+      if (queue.length === 0) {
+        if (this.stopAt !== Infinity) return;
+        await new Promise<void>((resolve) => (this.wake[shard] = resolve));
+        this.wake[shard] = undefined;
+        continue;
+      }
+      if (queue.length < MAX_BATCH_REPORTS && this.stopAt === Infinity) await sleep(LINGER_MS);
+      const batch = queue.slice(0, MAX_BATCH_REPORTS);
+      const outcomes = await this.write(batch);
+      if (!outcomes) return;
+      queue.splice(0, batch.length);
+      this.queued -= batch.length;
+      batch.forEach((p, i) => p.resolve(outcomes[i]!));
+    }
+  }
+
+  /** Writes one batch, retrying until it commits; undefined when shutting down gave up on it. */
+  private async write(batch: Pending[]): Promise<ReportOutcome[] | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const client = await this.pool.connect();
+        try {
+          const cutoff = minuteCutoffMs(Date.now(), this.settings.minuteRetentionMs);
+          const outcomes = await storeBatch(client, batch, (end) => bucketStartMs(end, cutoff));
+          client.release();
+          if (attempt > 0) this.logger.info({ attempts: attempt + 1, reports: batch.length }, 'activity writer: batch stored after retries');
+          return outcomes;
+        } catch (err) {
+          client.release(err as Error);
+          throw err;
+        }
+      } catch (err) {
+        if (Date.now() >= this.stopAt) return undefined;
+        const waitMs = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt);
+        if (attempt === 0 || waitMs === RETRY_MAX_MS) this.logger.warn({ err, attempt: attempt + 1, reports: batch.length, queued: this.queued }, `activity writer: batch not stored, retrying in ${waitMs} ms`);
+        await sleep(waitMs);
+      }
+    }
+  }
+}
+
+/** The writer an agent's reports go through: the same one every time, which keeps them in order. */
+function writerOf(agentId: string, writers: number): number {
+  let h = 0;
+  for (let i = 0; i < agentId.length; i++) h = (h * 31 + agentId.charCodeAt(i)) | 0;
+  return (h >>> 0) % writers;
+}
+
+// Unref'd: a writer waiting or backing off never keeps a stopping process alive.
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
