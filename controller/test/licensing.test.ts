@@ -213,8 +213,24 @@ describe('seats', () => {
     expect((await admin.get(`/api/agents/${fresh.agentId}`)).body.edition).toBe('pro');
   });
 
+  it('an enrolling host takes a seat while one is left; hosts enrolling at once get them in enrollment order', async () => {
+    const used = (await admin.get('/api/license')).body.seatsUsed as number;
+    await activate('pro', used + 2);
+    const hosts = await Promise.all(['race-a', 'race-b', 'race-c', 'race-d'].map((name) => simAgent(admin, agents, name)));
+    live.push(...hosts);
+    const mine = new Set(hosts.map((h) => h.agentId));
+    const listed = (await admin.get('/api/agents?limit=500')).body.agents.filter((a: { id: string }) => mine.has(a.id));
+    expect(listed.map((a: { edition: string | null }) => a.edition)).toEqual(['pro', 'pro', null, null]);
+    expect((await admin.get('/api/license')).body).toMatchObject({ seats: used + 2, seatsUsed: used + 2 });
+  });
+
   it('when the license has expired, edits and pushes need a new key and no agent holds a seat', async () => {
-    await db.query("UPDATE licenses SET expires_at = now() - interval '1 second'");
+    // Expiry is a matter of time, not of a write: the controller keeps the license it read and
+    // still notices the moment it ends.
+    const expiresAtMs = Date.now() + 2_000;
+    const res = await admin.post('/api/license', { key: testLicenseKey('pro', 100, { expiresAtMs }) });
+    expect([res.status, res.body.status]).toEqual([200, 'licensed']);
+    await new Promise((resolve) => setTimeout(resolve, expiresAtMs - Date.now() + 50));
     const license = (await admin.get('/api/license')).body;
     expect([license.status, license.edition, license.watermark]).toEqual(['expired', null, true]);
     const set = await newSet('expired');

@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { AdapterCommands } from './adapter-commands';
 import { AgentStreams } from './agent-streams';
 import { AgentsHttp } from './agents.http';
+import { AgentPresence } from './agent-presence';
 import { AgentsService } from './agents.service';
 
-@Module({ controllers: [AgentsHttp], providers: [AgentsService, AgentStreams, AdapterCommands], exports: [AgentsService, AgentStreams, AdapterCommands] })
+@Module({ controllers: [AgentsHttp], providers: [AgentsService, AgentPresence, AgentStreams, AdapterCommands], exports: [AgentsService, AgentPresence, AgentStreams, AdapterCommands] })
 export class AgentsModule {}

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SYSTEM_ACTOR, type Actor } from '../auth/actor';
-import { hashSecret, newSecret, sameHash } from '../auth/secret-token';
+import { hashSecret, newSecret } from '../auth/secret-token';
 import { AuditService } from '../audit/audit.service';
 import { CONFIG } from '../core.module';
 import type { Config } from '../config';
@@ -10,11 +10,10 @@ import { EventBus } from '../events/event-bus';
 import type { Agent, Prisma } from '../generated/prisma/client';
 import { LicensingService } from '../licensing/licensing.service';
 import { enrollmentCaPin } from '../tls/enrollment-pin';
-import { MetricsService } from '../metrics/metrics.service';
 import { toPage, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
 import { AdapterCommands, type MacAction } from './adapter-commands';
 import { AgentStreams } from './agent-streams';
-import { agentView, type AdapterView, type AgentView } from './agent-view';
+import { AGENT_VIEW_COLUMNS, agentView, type AgentView } from './agent-view';
 import { AgentError } from './agents.errors';
 
 export interface AgentFilter {
@@ -35,15 +34,6 @@ export interface AgentChanges {
 export const ENROLLMENT_TOKEN_PREFIX = 'pfe_';
 const DEFAULT_ENROLLMENT_TTL_S = 24 * 3600;
 
-export interface HelloInput {
-  hostname: string;
-  platform: string;
-  version: string;
-  adapters: AdapterView[];
-  dataplane?: unknown;
-  applied?: { ruleSetId: string; version: number; contentHash: string };
-}
-
 export interface EnrollInput {
   token: string;
   hostname: string;
@@ -61,7 +51,6 @@ export class AgentsService {
     private readonly licensing: LicensingService,
     private readonly commands: AdapterCommands,
     private readonly bus: EventBus,
-    private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -82,7 +71,7 @@ export class AgentsService {
       const at = new Date(page.after[0]);
       where.push({ OR: [{ createdAt: { gt: at } }, { createdAt: at, id: { gt: page.after[1] } }] });
     }
-    const rows = await this.db.agent.findMany({ where: { AND: where }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: page.limit + 1 });
+    const rows = await this.db.agent.findMany({ where: { AND: where }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: page.limit + 1, select: AGENT_VIEW_COLUMNS });
     return toPage(rows, page.limit, (a) => [a.createdAt.toISOString(), a.id] as TimeIdKey, (a) => agentView(a, this.streams.isOnline(a.id), licensed));
   }
 
@@ -111,7 +100,7 @@ export class AgentsService {
       const before = await this.find(id, 'id', tx);
       const after = await tx.agent.update({ where: { id: before.id }, data: { retiredAt: new Date(), edition: null } });
       await tx.pushTarget.updateMany({ where: { agentId: id, state: { in: ['waiting', 'pending', 'delivered'] } }, data: { state: 'cancelled', finishedAt: new Date() } });
-      await this.licensing.reassignSeats(tx);
+      await this.licensing.releaseSeat(tx, before.edition);
       await this.audit.record(tx, actor, { action: 'agent.retire', target: `agent:${id}`, before: { name: before.name, hostname: before.hostname } });
       return after;
     });
@@ -130,18 +119,6 @@ export class AgentsService {
       after: { adapter, action: action?.$case, ok: result.ok, error: result.error || null, mac: result.mac || null },
     });
     return { commandId: result.commandId, ok: result.ok, error: result.error || null, mac: result.mac || null, adapters: result.adapters };
-  }
-
-  /** Presence changes: the stream attached (Hello) or ended. */
-  connected(agent: Agent): void {
-    this.metrics.connectedAgents.set(this.streams.count());
-    this.bus.publish('agent', presence(agent, true));
-  }
-
-  async disconnected(agentId: string): Promise<void> {
-    this.metrics.connectedAgents.set(this.streams.count());
-    const agent = await this.db.agent.update({ where: { id: agentId }, data: { lastSeenAt: new Date() } }).catch(() => null);
-    if (agent) this.bus.publish('agent', presence(agent, false));
   }
 
   private async view(agent: Agent): Promise<AgentView> {
@@ -198,11 +175,11 @@ export class AgentsService {
         if (row.usedAt) throw AgentError.enrollmentTokenUsed();
         throw AgentError.enrollmentTokenExpired();
       }
+      const edition = await this.licensing.seatForNewAgent(tx);
       const agent = await tx.agent.create({
-        data: { name: input.hostname, hostname: input.hostname, platform: input.platform, version: input.version, credentialHash: hashSecret(credential) },
+        data: { name: input.hostname, hostname: input.hostname, platform: input.platform, version: input.version, credentialHash: hashSecret(credential), edition, createdAt: new Date() },
       });
       await tx.enrollmentToken.update({ where: { tokenHash }, data: { usedByAgentId: agent.id } });
-      await this.licensing.reassignSeats(tx);
       const actor: Actor = { kind: 'system', label: `agent:${agent.id}`, role: 'viewer' };
       await this.audit.record(tx, actor, { action: 'agent.enroll', target: `agent:${agent.id}`, after: { hostname: input.hostname, platform: input.platform, version: input.version } });
       return { agentId: agent.id, credential, capabilityPublicKeyPem: this.licensing.capabilityPublicKeyPem() };
@@ -211,53 +188,4 @@ export class AgentsService {
     return enrolled;
   }
 
-  /** `<agentId>.<credential>` → the agent, or AGENT_CREDENTIAL_INVALID. */
-  async authenticate(bearer: string): Promise<Agent> {
-    const dot = bearer.indexOf('.');
-    const id = dot > 0 ? bearer.slice(0, dot) : '';
-    const secret = dot > 0 ? bearer.slice(dot + 1) : '';
-    const agent = isUuid(id) ? await this.db.agent.findUnique({ where: { id } }) : null;
-    if (!agent || agent.retiredAt || !secret || !sameHash(secret, agent.credentialHash)) throw AgentError.badCredential();
-    return agent;
-  }
-
-  /** Records what the agent reported on connecting; returns the updated row. */
-  async hello(agentId: string, hello: HelloInput): Promise<Agent> {
-    // What the agent says it runs is only recorded when it names a rule set we know.
-    const applied = hello.applied && isUuid(hello.applied.ruleSetId) && (await this.db.ruleSet.count({ where: { id: hello.applied.ruleSetId } })) > 0
-      ? hello.applied
-      : undefined;
-    return this.db.agent.update({
-      where: { id: agentId },
-      data: {
-        hostname: hello.hostname,
-        platform: hello.platform,
-        version: hello.version,
-        adapters: hello.adapters as unknown as Prisma.InputJsonValue,
-        dataplane: (hello.dataplane ?? undefined) as Prisma.InputJsonValue | undefined,
-        lastSeenAt: new Date(),
-        appliedRuleSetId: applied?.ruleSetId ?? null,
-        appliedVersion: applied?.version ?? null,
-        appliedContentHash: applied?.contentHash ?? null,
-      },
-    });
-  }
-
-  async updateAdapters(agentId: string, adapters: AdapterView[]): Promise<void> {
-    await this.db.agent.update({ where: { id: agentId }, data: { adapters: adapters as unknown as Prisma.InputJsonValue, lastSeenAt: new Date() } });
-  }
-
-  async touch(agentId: string): Promise<void> {
-    await this.db.agent.updateMany({ where: { id: agentId }, data: { lastSeenAt: new Date() } });
-  }
-}
-
-function presence(agent: Agent, online: boolean) {
-  return {
-    agentId: agent.id,
-    online,
-    lastSeenAt: (online ? new Date() : agent.lastSeenAt)?.toISOString() ?? null,
-    appliedRuleSetId: agent.appliedRuleSetId,
-    appliedVersion: agent.appliedVersion,
-  };
 }

@@ -7,11 +7,20 @@ import { ValidationError } from '../errors/domain-error';
 import type { Role } from '../generated/prisma/client';
 import { SYSTEM_ACTOR, type Actor } from './actor';
 import { AuthError } from './auth.errors';
+import { CredentialCache } from './credential-cache';
 import { LoginThrottle } from './login-throttle';
 import { hashSecret, newSecret } from './secret-token';
 
 const SESSION_TTL_MS = 12 * 3600_000;
 const SESSION_SWEEP_INTERVAL_MS = 10 * 60_000;
+/**
+ * How long a resolved token or session is trusted without asking the database. Revocation, role
+ * and password changes, logout and user deletion forget it at once in this process (see
+ * `credentialsChanged`); another replica of the controller notices within this time.
+ */
+export const CREDENTIAL_CACHE_TTL_MS = 5_000;
+/** `last_used_at` is written at most this often per token (one hot row must not take a write per request). */
+const LAST_USED_GRANULARITY_MS = 60_000;
 export const API_TOKEN_PREFIX = 'pft_';
 export const API_SCOPES = ['read', 'write'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
@@ -19,6 +28,18 @@ export type ApiScope = (typeof API_SCOPES)[number];
 export interface SessionInfo {
   actor: Actor;
   csrfToken: string;
+}
+
+interface CachedToken {
+  userId: string;
+  tokenId: string;
+  actor: Actor;
+  expiresAtMs: number | null;
+}
+
+interface CachedSession extends SessionInfo {
+  userId: string;
+  expiresAtMs: number;
 }
 
 export interface LoginResult extends SessionInfo {
@@ -29,6 +50,10 @@ export interface LoginResult extends SessionInfo {
 @Injectable()
 export class AuthService implements OnModuleInit, OnModuleDestroy {
   private sweeper?: NodeJS.Timeout;
+  private readonly tokens = new CredentialCache<CachedToken>(CREDENTIAL_CACHE_TTL_MS);
+  private readonly sessions = new CredentialCache<CachedSession>(CREDENTIAL_CACHE_TTL_MS);
+  /** Token id → when its last_used_at was last written. */
+  private readonly lastUsedWritten = new Map<string, number>();
 
   constructor(
     private readonly db: PrismaService,
@@ -87,28 +112,70 @@ export class AuthService implements OnModuleInit, OnModuleDestroy {
   }
 
   async logout(sessionToken: string): Promise<void> {
-    const session = await this.db.session.findUnique({ where: { tokenHash: hashSecret(sessionToken) }, include: { user: true } });
+    const tokenHash = hashSecret(sessionToken);
+    const session = await this.db.session.findUnique({ where: { tokenHash }, include: { user: true } });
     if (!session) return;
     await this.db.$transaction(async (tx) => {
       await tx.session.delete({ where: { id: session.id } });
       await this.audit.record(tx, userActor(session.user), { action: 'session.delete', target: `session:${session.id}` });
     });
+    this.sessions.forget(tokenHash);
   }
 
   async session(sessionToken: string): Promise<SessionInfo | null> {
-    const session = await this.db.session.findUnique({ where: { tokenHash: hashSecret(sessionToken) }, include: { user: true } });
-    if (!session || session.expiresAt.getTime() <= Date.now()) return null;
-    return { actor: userActor(session.user), csrfToken: session.csrfToken };
+    const tokenHash = hashSecret(sessionToken);
+    const now = Date.now();
+    let cached = this.sessions.get(tokenHash, now);
+    if (!cached) {
+      const version = this.sessions.version();
+      const row = await this.db.session.findUnique({
+        where: { tokenHash },
+        select: { csrfToken: true, expiresAt: true, user: { select: { id: true, username: true, role: true } } },
+      });
+      if (!row) return null;
+      cached = { userId: row.user.id, actor: userActor(row.user), csrfToken: row.csrfToken, expiresAtMs: row.expiresAt.getTime() };
+      this.sessions.set(tokenHash, cached, version, now);
+    }
+    if (cached.expiresAtMs <= now) return null;
+    return { actor: cached.actor, csrfToken: cached.csrfToken };
   }
 
   /** The actor behind an API token; throws when the token is unknown, revoked or expired. */
   async tokenActor(token: string): Promise<Actor> {
-    const row = token.startsWith(API_TOKEN_PREFIX)
-      ? await this.db.apiToken.findUnique({ where: { tokenHash: hashSecret(token) }, include: { user: true } })
-      : null;
-    if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) throw AuthError.badToken();
-    await this.db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
-    return { kind: 'token', label: `token:${row.prefix}`, userId: row.userId, username: row.user.username, role: row.user.role, scopes: row.scopes };
+    if (!token.startsWith(API_TOKEN_PREFIX)) throw AuthError.badToken();
+    const tokenHash = hashSecret(token);
+    const now = Date.now();
+    let cached = this.tokens.get(tokenHash, now);
+    if (!cached) {
+      const version = this.tokens.version();
+      const row = await this.db.apiToken.findUnique({
+        where: { tokenHash },
+        select: { id: true, prefix: true, scopes: true, expiresAt: true, revokedAt: true, user: { select: { id: true, username: true, role: true } } },
+      });
+      if (!row || row.revokedAt) throw AuthError.badToken();
+      const actor: Actor = { kind: 'token', label: `token:${row.prefix}`, userId: row.user.id, username: row.user.username, role: row.user.role, scopes: row.scopes };
+      cached = { userId: row.user.id, tokenId: row.id, actor, expiresAtMs: row.expiresAt?.getTime() ?? null };
+      this.tokens.set(tokenHash, cached, version, now);
+    }
+    if (cached.expiresAtMs !== null && cached.expiresAtMs <= now) throw AuthError.badToken();
+    await this.noteUse(cached.tokenId, now);
+    return cached.actor;
+  }
+
+  /**
+   * A user's credentials changed (a token revoked, role or password changed, user deleted): what
+   * this process remembers about the user's tokens and sessions is dropped, so the next request
+   * asks the database.
+   */
+  credentialsChanged(userId: string): void {
+    this.tokens.forgetUser(userId);
+    this.sessions.forgetUser(userId);
+  }
+
+  private async noteUse(tokenId: string, now: number): Promise<void> {
+    if (now - (this.lastUsedWritten.get(tokenId) ?? -Infinity) < LAST_USED_GRANULARITY_MS) return;
+    this.lastUsedWritten.set(tokenId, now);
+    await this.db.apiToken.updateMany({ where: { id: tokenId }, data: { lastUsedAt: new Date(now) } });
   }
 
   async createApiToken(actor: Actor, input: { name: string; scopes?: string[]; ttlSeconds?: number }) {

@@ -3,11 +3,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ruleErrorFromWire } from '@portfleet/proto';
 import type { Adapter, AgentMessage, AgentServiceServer, ControllerMessage, EnrollRequest, EnrollResponse, Hello } from '@portfleet/proto/gen/agent';
 import type { AdapterView } from '../agents/agent-view';
+import { Admission } from '../agents/admission';
+import { AgentPresence, type HelloInput } from '../agents/agent-presence';
+import type { Agent } from '../generated/prisma/client';
 import type { Logger } from 'pino';
 import { ActivityService } from '../activity/activity.service';
 import { AgentStreams, type AgentStream } from '../agents/agent-streams';
 import { AgentError } from '../agents/agents.errors';
-import { AgentsService, ENROLLMENT_TOKEN_PREFIX, type HelloInput } from '../agents/agents.service';
+import { AgentsService, ENROLLMENT_TOKEN_PREFIX } from '../agents/agents.service';
 import { LOGGER } from '../core.module';
 import { ValidationError } from '../errors/domain-error';
 import { AdapterCommands } from '../agents/adapter-commands';
@@ -18,12 +21,23 @@ import { bearer, toGrpcError, unary } from './grpc-status';
 
 /** Agents treat three missed heartbeats as a hung controller (~15 s). */
 export const HEARTBEAT_INTERVAL_MS = 5_000;
+/** Hellos whose catch-up runs at once; the rest wait in line (a connect storm must not flood the pool). */
+const CATCH_UPS_IN_FLIGHT = 32;
+
+/** What the stream learned when it opened: the agent's row (one read) and whether the agent is still there. */
+interface Connection {
+  agent: Agent;
+  abandoned: () => boolean;
+}
 
 /** The agents' side of gRPC: enrollment and the long-lived Connect stream. */
 @Injectable()
 export class AgentServiceGrpc {
+  private readonly catchUps = new Admission(CATCH_UPS_IN_FLIGHT);
+
   constructor(
     private readonly agents: AgentsService,
+    private readonly presence: AgentPresence,
     private readonly streams: AgentStreams,
     private readonly pushes: PushDelivery,
     private readonly commands: AdapterCommands,
@@ -56,7 +70,7 @@ export class AgentServiceGrpc {
    * proofs must name the same agent; the answer carries no new credential.
    */
   private async renewCertificate(req: EnrollRequest, peer: Buffer | undefined): Promise<EnrollResponse> {
-    const agent = await this.agents.authenticate(req.token);
+    const agent = await this.presence.authenticate(req.token);
     await this.tls.requirePeer(peer, agent.id);
     await this.tls.checkCsr(req.csrPem);
     const issued = (await this.tls.issue(agent.id, req.csrPem))!;
@@ -65,7 +79,7 @@ export class AgentServiceGrpc {
   }
 
   private connect(call: ServerDuplexStream<AgentMessage, ControllerMessage>): void {
-    let agentId: string | undefined;
+    let connection: Connection | undefined;
     let ended = false;
     const stream: AgentStream = {
       send: (message) => {
@@ -87,23 +101,24 @@ export class AgentServiceGrpc {
     let queue: Promise<void> = (async () => {
       const token = bearer(call.metadata);
       if (!token) throw AgentError.badCredential();
-      const id = (await this.agents.authenticate(token)).id;
+      const agent = await this.presence.authenticate(token);
       // The bearer credential and the TLS client certificate must name the same agent.
-      await this.tls.requirePeer(peerCertificateDer(call), id);
-      agentId = id;
+      await this.tls.requirePeer(peerCertificateDer(call), agent.id);
+      connection = { agent, abandoned: () => ended || call.cancelled || call.destroyed };
     })();
     queue.catch(fail);
 
     call.on('data', (message: AgentMessage) => {
-      queue = queue.then(() => this.handle(agentId!, message, stream)).catch((err) => {
+      queue = queue.then(() => this.handle(connection!.agent.id, message, stream, connection!)).catch((err) => {
         fail(err);
         throw err; // keep the chain failed: nothing after a failure is handled
       });
       queue.catch(() => undefined);
     });
     const finish = () => {
+      const agentId = connection?.agent.id;
       if (agentId && this.streams.detach(agentId, stream)) {
-        void this.agents.disconnected(agentId).catch((err) => this.logger.warn({ err, agentId }, 'could not record last seen'));
+        void this.presence.disconnected(agentId).catch((err) => this.logger.warn({ err, agentId }, 'could not record last seen'));
         this.logger.info({ agentId }, 'agent disconnected');
       }
     };
@@ -116,18 +131,21 @@ export class AgentServiceGrpc {
     call.on('error', finish);
   }
 
-  private async handle(agentId: string, message: AgentMessage, stream: AgentStream): Promise<void> {
+  private async handle(agentId: string, message: AgentMessage, stream: AgentStream, connection: Connection): Promise<void> {
     const body = message.body;
     switch (body?.$case) {
       case 'hello': {
-        const agent = await this.agents.hello(agentId, helloInput(body.value));
-        stream.send({
-          body: { $case: 'welcome', value: { agentId, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, activitySeqStored: await this.activity.storedSeq(agentId) } },
-        });
+        // The Welcome needs nothing but the row read when the stream opened.
+        const stored = connection.agent.lastActivitySeq;
+        stream.send({ body: { $case: 'welcome', value: { agentId, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, activitySeqStored: Number(stored) } } });
+        // Written (batched) before the agent shows online and before anything else of this stream is
+        // handled (a later ack's applied version wins).
+        const agent = await this.presence.hello(connection.agent, helloInput(body.value));
+        if (connection.abandoned()) return;
         this.streams.attach(agentId, stream);
-        this.agents.connected(agent);
+        this.presence.connected(agent);
         this.logger.info({ agentId, hostname: agent.hostname }, 'agent connected');
-        await this.pushes.catchUp(agent);
+        await this.catchUps.run(connection.abandoned, () => this.pushes.catchUp(agent));
         return;
       }
       case 'ack': {
@@ -146,12 +164,12 @@ export class AgentServiceGrpc {
       case 'adapterResult': {
         const r = body.value;
         this.logger.info({ agentId, commandId: r.commandId, ok: r.ok, error: r.error || undefined }, 'adapter command result');
-        if (r.adapters.length > 0) await this.agents.updateAdapters(agentId, r.adapters.map(adapterView));
+        if (r.adapters.length > 0) await this.presence.updateAdapters(agentId, r.adapters.map(adapterView));
         this.commands.settle(agentId, r);
         return;
       }
       case 'heartbeat':
-        await this.agents.touch(agentId);
+        // Nothing is written: an online agent's last-seen is "now" (AgentPresence writes it when it leaves).
         stream.send({ body: { $case: 'heartbeat', value: { sentAtMs: Date.now() } } });
         return;
       default:

@@ -7,6 +7,7 @@ import { AuditService } from '../audit/audit.service';
 import type { Config } from '../config';
 import { CONFIG } from '../core.module';
 import { PrismaService, type Db } from '../db/prisma.service';
+import { Prisma, type License } from '../generated/prisma/client';
 import { EventBus } from '../events/event-bus';
 import { keepOnce } from './controller-state';
 import { licenseState, licenseView, type LicenseState, type LicenseView } from './license-state';
@@ -14,6 +15,14 @@ import { LicenseError } from './licensing.errors';
 
 const TRIAL_STARTED_AT = 'trial_started_at';
 const CAPABILITY_KEY = 'capability_signing_key';
+/**
+ * How long the license row is trusted without reading it again. Activation here forgets it at
+ * once; an activation on another replica of the controller is seen within this time. Expiry needs
+ * no refresh: it is computed from the cached row at every call.
+ */
+const LICENSE_CACHE_TTL_MS = 5_000;
+/** Enrollments, retirements and activations that change seats take this transaction lock in turn. */
+const SEATS_LOCK = Prisma.sql`SELECT pg_advisory_xact_lock(hashtext('portfleet.seats'))`;
 
 /**
  * Trial, serial keys, seats and signed capability snapshots. Seat policy (docs/http-api.md
@@ -28,6 +37,9 @@ export function seatEdition(state: LicenseState, agent: { edition: string | null
 export class LicensingService {
   private signingKey?: KeyObject;
   private trialStartedAt?: Date;
+  private cached?: { license: License | null; until: number };
+  /** Bumped on activation: a read begun before it must not be cached. */
+  private generation = 0;
 
   constructor(
     private readonly db: PrismaService,
@@ -43,16 +55,25 @@ export class LicensingService {
       generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     );
     this.signingKey = createPrivateKey(pem);
-    await this.reassignSeats(this.db);
+    await this.db.$transaction((tx) => this.reassignSeats(tx));
   }
 
   capabilityPublicKeyPem(): string {
     return createPublicKey(this.key()).export({ type: 'spki', format: 'pem' }).toString();
   }
 
+  /** Inside a transaction (`db` given) the license is read there; otherwise from a short cache. */
   async state(db: Db = this.db): Promise<LicenseState> {
-    const license = await db.license.findFirst({ orderBy: { activatedAt: 'desc' } });
-    return licenseState(this.trialStart(), license, Date.now());
+    if (db !== this.db) return licenseState(this.trialStart(), await currentLicense(db), Date.now());
+    let now = Date.now();
+    if (!this.cached || this.cached.until <= now) {
+      const generation = this.generation;
+      const license = await currentLicense(this.db);
+      now = Date.now();
+      if (generation === this.generation) this.cached = { license, until: now + LICENSE_CACHE_TTL_MS };
+      return licenseState(this.trialStart(), license, now);
+    }
+    return licenseState(this.trialStart(), this.cached.license, now);
   }
 
   async view(): Promise<LicenseView> {
@@ -88,22 +109,51 @@ export class LicensingService {
       await this.reassignSeats(tx);
       await this.audit.record(tx, actor, { action: 'license.activate', target: `license:${row.id}`, after: { serial: l.serial, edition: l.edition, seats: l.seats, issuedTo: l.issuedTo } });
     });
+    this.generation++;
+    this.cached = undefined;
     const view = await this.view();
     this.bus.publish('license', view);
     return view;
   }
 
   /**
-   * Gives seats to the oldest agents (the trial: everyone). Runs after every enrollment,
-   * retirement and activation, in their transaction.
+   * Gives seats to the oldest agents (the trial: everyone), from scratch: on start and on
+   * activation, in its transaction. Only rows whose seat changes are written.
    */
-  async reassignSeats(db: Db): Promise<void> {
-    const { edition, seats } = await this.state(db);
-    await db.$executeRaw`UPDATE agents SET edition = NULL WHERE retired_at IS NOT NULL AND edition IS NOT NULL`;
-    await db.$executeRaw`
-      UPDATE agents a SET edition = CASE WHEN ${edition}::text IS NOT NULL AND (${seats}::int IS NULL OR r.rank <= ${seats}::int) THEN ${edition}::text END
-        FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS rank FROM agents WHERE retired_at IS NULL) r
-       WHERE a.id = r.id`;
+  async reassignSeats(tx: Prisma.TransactionClient): Promise<void> {
+    await tx.$executeRaw(SEATS_LOCK);
+    const { edition, seats } = await this.state(tx);
+    await tx.$executeRaw`UPDATE agents SET edition = NULL WHERE retired_at IS NOT NULL AND edition IS NOT NULL`;
+    await tx.$executeRaw`
+      UPDATE agents a SET edition = r.seat
+        FROM (SELECT id, CASE WHEN ${edition}::text IS NOT NULL AND (${seats}::int IS NULL OR row_number() OVER (ORDER BY created_at, id) <= ${seats}::int) THEN ${edition}::text END AS seat
+                FROM agents WHERE retired_at IS NULL) r
+       WHERE a.id = r.id AND a.edition IS DISTINCT FROM r.seat`;
+  }
+
+  /**
+   * The seat of an agent about to be enrolled, in the enrollment's transaction: it is the newest
+   * agent, so it gets one while seats are left. Takes the seats lock first; the caller stamps the
+   * agent's `createdAt` after this returns, so creation order is the order seats were given in.
+   */
+  async seatForNewAgent(tx: Prisma.TransactionClient): Promise<Edition | null> {
+    await tx.$executeRaw(SEATS_LOCK);
+    const { edition, seats } = await this.state(tx);
+    if (!edition) return null;
+    if (seats === null) return edition;
+    const enrolled = await tx.agent.count({ where: { retiredAt: null } });
+    return enrolled < seats ? edition : null;
+  }
+
+  /** An agent holding a seat was retired (in its transaction): the oldest agent without one gets it. */
+  async releaseSeat(tx: Prisma.TransactionClient, freed: string | null): Promise<void> {
+    if (freed === null) return;
+    await tx.$executeRaw(SEATS_LOCK);
+    const { edition, seats } = await this.state(tx);
+    if (!edition || seats === null) return;
+    await tx.$executeRaw`
+      UPDATE agents SET edition = ${edition}
+       WHERE id = (SELECT id FROM agents WHERE retired_at IS NULL AND edition IS NULL ORDER BY created_at, id LIMIT 1)`;
   }
 
   /** The signed snapshot an agent receives with every rule set: its edition until the license ends. */
@@ -120,4 +170,8 @@ export class LicensingService {
     if (!this.trialStartedAt) throw new Error('LicensingService.init() has not run');
     return this.trialStartedAt;
   }
+}
+
+function currentLicense(db: Db): Promise<License | null> {
+  return db.license.findFirst({ orderBy: { activatedAt: 'desc' } });
 }

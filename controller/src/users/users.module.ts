@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { UsersHttp } from './users.http';
 import { UsersService } from './users.service';
 
-@Module({ controllers: [UsersHttp], providers: [UsersService] })
+@Module({ imports: [AuthModule], controllers: [UsersHttp], providers: [UsersService] })
 export class UsersModule {}

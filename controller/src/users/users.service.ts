@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { hash } from '@node-rs/argon2';
 import type { Actor } from '../auth/actor';
+import { AuthService } from '../auth/auth.service';
 import { AuditService } from '../audit/audit.service';
 import { PrismaService, type Db } from '../db/prisma.service';
 import { ValidationError } from '../errors/domain-error';
@@ -24,6 +25,7 @@ export class UsersService {
   constructor(
     private readonly db: PrismaService,
     private readonly audit: AuditService,
+    private readonly auth: AuthService,
   ) {}
 
   async list(): Promise<UserView[]> {
@@ -50,7 +52,7 @@ export class UsersService {
   async update(actor: Actor, id: string, input: { role?: unknown; password?: unknown }): Promise<UserView> {
     const role = input.role === undefined ? undefined : parseRole(input.role);
     const passwordHash = input.password === undefined ? undefined : await hash(parsePassword(input.password));
-    return this.db.$transaction(async (tx) => {
+    const updated = await this.db.$transaction(async (tx) => {
       await tx.$executeRaw`LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`;
       const before = await find(tx, id);
       if (before.role === 'admin' && role !== undefined && role !== 'admin') await assertNotLastAdmin(tx);
@@ -60,6 +62,8 @@ export class UsersService {
       await this.audit.record(tx, actor, { action: 'user.update', target: `user:${id}`, before: { role: before.role }, after: { role: after.role, passwordChanged: passwordHash !== undefined } });
       return userView(after);
     });
+    this.auth.credentialsChanged(id);
+    return updated;
   }
 
   async remove(actor: Actor, id: string): Promise<void> {
@@ -71,6 +75,7 @@ export class UsersService {
       await tx.user.delete({ where: { id } });
       await this.audit.record(tx, actor, { action: 'user.delete', target: `user:${id}`, before: { username: user.username, role: user.role } });
     });
+    this.auth.credentialsChanged(id);
   }
 
   async listTokens() {
@@ -89,13 +94,15 @@ export class UsersService {
   }
 
   async revokeToken(actor: Actor, id: string): Promise<void> {
-    await this.db.$transaction(async (tx) => {
+    const userId = await this.db.$transaction(async (tx) => {
       const token = isUuid(id) ? await tx.apiToken.findUnique({ where: { id } }) : null;
       if (!token) throw UserError.tokenNotFound(id);
-      if (token.revokedAt) return;
+      if (token.revokedAt) return token.userId;
       await tx.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
       await this.audit.record(tx, actor, { action: 'api_token.revoke', target: `api_token:${id}`, before: { name: token.name, prefix: token.prefix } });
+      return token.userId;
     });
+    this.auth.credentialsChanged(userId);
   }
 }
 
