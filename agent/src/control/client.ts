@@ -20,6 +20,16 @@ export function controllerTarget(controller: string): string {
   return controller.replace(/^(grpc|http):\/\//, '').replace(/\/+$/, '');
 }
 
+/**
+ * The controller replicas an agent may dial, from `a:50051,b:50051` (one address is a list of one).
+ * Empty entries are an error naming the option.
+ */
+export function controllerTargets(controllers: string): string[] {
+  const targets = controllers.split(',').map((c) => controllerTarget(c.trim()));
+  if (targets.some((t) => t === '')) throw new RangeError(`controller: an empty address in "${controllers}" (expected host:port[,host:port…])`);
+  return targets;
+}
+
 /** Plaintext only when the agent enrolled without TLS (the controller's development mode on loopback). */
 function newClient(controller: string, maxReconnectMs = DEFAULT_RECONNECT_BACKOFF.maxMs, credentials = grpc.credentials.createInsecure()): AgentServiceClient {
   return new AgentServiceClient(controllerTarget(controller), credentials, {
@@ -43,10 +53,31 @@ export class EnrollError extends Error {
   }
 }
 
+/**
+ * Enrolls with the first controller replica that answers: an address that cannot be reached at all
+ * (UNAVAILABLE) moves on to the next; any answer (accepted or refused) is final, since the token
+ * may already be used up.
+ */
 export async function enroll(
-  controller: string,
+  controllers: string,
   request: { token: string; hostname: string; platform: string; version: string; csrPem?: string },
   timeoutMs = 15_000,
+  credentials?: grpc.ChannelCredentials,
+): Promise<EnrollResponse> {
+  const targets = controllerTargets(controllers);
+  for (let i = 0; ; i++) {
+    try {
+      return await enrollWith(targets[i]!, request, timeoutMs, credentials);
+    } catch (error) {
+      if (!(error instanceof EnrollError) || error.grpcCode !== grpc.status.UNAVAILABLE || i === targets.length - 1) throw error;
+    }
+  }
+}
+
+async function enrollWith(
+  controller: string,
+  request: { token: string; hostname: string; platform: string; version: string; csrPem?: string },
+  timeoutMs: number,
   credentials?: grpc.ChannelCredentials,
 ): Promise<EnrollResponse> {
   const client = newClient(controller, undefined, credentials);
@@ -93,10 +124,16 @@ const MISSED_HEARTBEATS = 3;
 /**
  * Holds the one Connect stream to the controller for as long as the agent runs: says Hello,
  * heartbeats, notices a dead stream within seconds and reconnects with capped, jittered backoff.
+ * With several controller replicas (`credential.controller` = `a:50051,b:50051`) each new stream
+ * dials the replica after the one the last stream used, so an agent whose replica died lands on
+ * a live one within a backoff step or two.
  * What travels on the stream is the business of the apply pipeline and the reporter.
  */
 export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
-  private readonly client: AgentServiceClient;
+  private readonly targets: string[];
+  private readonly clients: AgentServiceClient[];
+  /** Streams opened so far; stream k dials targets[k mod n]. */
+  private attempts = 0;
   private readonly backoff: Backoff;
   private call: grpc.ClientDuplexStream<AgentMessage, ControllerMessage> | undefined;
   private established = false;
@@ -107,7 +144,9 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
   constructor(private readonly options: ControllerLinkOptions) {
     super();
     const backoff = options.backoff ?? DEFAULT_RECONNECT_BACKOFF;
-    this.client = newClient(options.credential.controller, backoff.maxMs, options.tls && tlsChannelCredentials(options.tls));
+    const credentials = options.tls && tlsChannelCredentials(options.tls);
+    this.targets = controllerTargets(options.credential.controller);
+    this.clients = this.targets.map((target) => newClient(target, backoff.maxMs, credentials));
     this.backoff = new Backoff(backoff);
   }
 
@@ -141,7 +180,7 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
       clearTimeout(timer);
     }
     await this.running;
-    this.client.close();
+    for (const client of this.clients) client.close();
   }
 
   private async loop(): Promise<void> {
@@ -170,7 +209,8 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
     const { credential, log } = this.options;
     const metadata = new grpc.Metadata();
     metadata.set('authorization', `Bearer ${credential.agentId}.${credential.credential}`);
-    const call = this.client.connect(metadata);
+    const index = this.attempts++ % this.targets.length;
+    const call = this.clients[index]!.connect(metadata);
     this.call = call;
 
     return new Promise((resolve) => {
@@ -214,7 +254,7 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
               if (!this.stopped) call.write({ body: { $case: 'heartbeat', value: { sentAtMs: Date.now() } } });
             }, heartbeatMs);
             this.established = true;
-            log.info({ event: 'controller.connected', agentId: body.value.agentId, heartbeatMs }, 'controller stream established');
+            log.info({ event: 'controller.connected', agentId: body.value.agentId, controller: this.targets[index], heartbeatMs }, 'controller stream established');
             this.emit('connected', body.value);
             return;
           }

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { enroll, EnrollError } from '../../control/client';
+import { controllerTargets, enroll, EnrollError } from '../../control/client';
 import { agentHostname, agentPlatform, agentVersion } from '../../control/host-info';
 import { StateStore, StateFileCorruptError } from '../../control/state-store';
 import { checkIssued, enrollChannelCredentials, fetchPinnedCa, newKeyAndCsr, removeTlsFiles, saveTlsFiles } from '../../control/tls/agent-identity';
@@ -22,7 +22,7 @@ export function enrollCommand(program: Command): void {
   program
     .command('enroll')
     .description('enroll this host with a controller using a one-time token; stores the credential in the state folder')
-    .requiredOption('--controller <host:port>', 'the controller\'s gRPC address, e.g. 10.0.0.5:50051')
+    .requiredOption('--controller <host:port[,host:port…]>', 'the controller\'s gRPC address, e.g. 10.0.0.5:50051, or its replicas\' addresses comma-separated (the agent fails over between them)')
     .requiredOption('--token <token>', 'one-time enrollment token from the console or POST /api/enrollment-tokens')
     .option('--controller-key <file>', 'expected PEM public key the controller signs capability snapshots with (pins it; the controller sends its key at enrollment)')
     .option('--ca-sha256 <hex>', 'SHA-256 fingerprint of the controller CA (shown with the enrollment command): enroll over TLS and get a client certificate; without it, plaintext (controller development mode on loopback)')
@@ -46,6 +46,12 @@ export function enrollCommand(program: Command): void {
       if (options.caSha256 !== undefined && !/^(sha256:)?([0-9a-f]{2}:?){32}$/i.test(options.caSha256)) {
         throw new CliError('--ca-sha256: must be the 64 hex digits of the controller CA fingerprint');
       }
+      let targets: string[];
+      try {
+        targets = controllerTargets(options.controller);
+      } catch (error) {
+        throw new CliError(`--${(error as Error).message}`);
+      }
       let response;
       let tls;
       try {
@@ -54,9 +60,7 @@ export function enrollCommand(program: Command): void {
           response = await enroll(options.controller, request);
         } else {
           // The CA is fetched and pinned before the token travels (docs/security.md).
-          const caPem = await fetchPinnedCa(options.controller, options.caSha256).catch((error: Error) => {
-            throw new CliError(`enrollment failed: ${error.message}`);
-          });
+          const caPem = await firstPinnedCa(targets, options.caSha256);
           const { keyPem, csrPem } = await newKeyAndCsr(request.hostname);
           response = await enroll(options.controller, { ...request, csrPem }, undefined, enrollChannelCredentials(caPem));
           tls = { keyPem, caPem, certificatePem: response.clientCertificatePem ?? '' };
@@ -103,4 +107,17 @@ function isEd25519PublicKey(pem: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The pinned CA from the first replica that answers the TLS handshake (all share one CA). */
+async function firstPinnedCa(targets: readonly string[], caSha256: string): Promise<string> {
+  const failures: string[] = [];
+  for (const target of targets) {
+    try {
+      return await fetchPinnedCa(target, caSha256);
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+  }
+  throw new CliError(`enrollment failed: ${failures.join('; ')}`);
 }

@@ -1,6 +1,7 @@
 import type { Edition } from '@portfleet/proto';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Agent } from '../../control/agent';
+import { controllerTargets } from '../../control/client';
 import { StateFileCorruptError, StateStore } from '../../control/state-store';
 import { agentHostname } from '../../control/host-info';
 import { startupTlsFiles } from '../../control/tls/renewal';
@@ -24,6 +25,7 @@ interface RunOptions {
   tap?: string;
   rules?: string;
   reportIntervalMs: number;
+  controller?: string;
 }
 
 function positiveInteger(value: string): number {
@@ -43,6 +45,7 @@ export function runCommand(program: Command): void {
     )
     .option('--tap <path|port>', 'memory data plane: listen for packets on this Unix socket path, or loopback TCP port')
     .option('--report-interval-ms <ms>', 'period of activity reports', positiveInteger, 5_000)
+    .option('--controller <host:port[,host:port…]>', 'dial these controller replicas instead of the address(es) given at enrollment (failover in this order)')
     .option('--standalone', 'run without a controller: rules from --rules or `portfleet-agent rules import`, edition from `license activate` (else a 30-day trial)')
     .option('--rules <file>', 'standalone: this host\'s rule list (rules file format), applied at start and again on SIGHUP; allowed in every edition')
     .addOption(stateDirOption())
@@ -64,6 +67,16 @@ export function runCommand(program: Command): void {
           `not enrolled (no ${store.path('credential')}); run \`portfleet-agent enroll --controller HOST:PORT --token T\` first, or \`run --standalone\``,
           EXIT_NOT_ENROLLED,
         );
+      }
+
+      if (options.controller !== undefined) {
+        if (!credential) throw new CliError('--controller needs an enrolled agent (not --standalone)');
+        try {
+          controllerTargets(options.controller);
+        } catch (error) {
+          throw new CliError(`--${(error as Error).message}`);
+        }
+        credential = { ...credential, controller: options.controller };
       }
 
       let standaloneEdition: Edition | undefined;
