@@ -9,35 +9,52 @@ export const DEFAULT_AGENTS_PER_CHANNEL = 100;
  * agents need 100 sockets, not 10,000 (a process has ~20,000 open files here). Each channel gets
  * its own subchannel pool: grpc-js would otherwise share one connection between all clients of
  * the same target and put every stream on it.
+ *
+ * With several targets (controller replicas) channel c starts on target c mod T, so the fleet is
+ * spread over the replicas as a TCP load balancer would spread it, and attempt k of an agent uses
+ * the target k places after that one (failover to the next replica).
  */
 export class ChannelPool {
-  private readonly clients: AgentServiceClient[] = [];
+  readonly targets: readonly string[];
+  /** Per target, its channels. */
+  private readonly clients: AgentServiceClient[][];
 
   constructor(
-    readonly target: string,
+    targets: string | readonly string[],
     readonly perChannel = DEFAULT_AGENTS_PER_CHANNEL,
   ) {
     if (!Number.isInteger(perChannel) || perChannel < 1) throw new RangeError('agentsPerChannel must be an integer ≥ 1');
+    this.targets = typeof targets === 'string' ? [targets] : [...targets];
+    if (this.targets.length === 0) throw new RangeError('at least one target is needed');
+    this.clients = this.targets.map(() => []);
   }
 
-  clientFor(agentIndex: number): AgentServiceClient {
+  /** Index into `targets` of agent `agentIndex`'s attempt `attempt` (0 = where it starts). */
+  targetIndex(agentIndex: number, attempt = 0): number {
+    return (Math.floor(agentIndex / this.perChannel) + attempt) % this.targets.length;
+  }
+
+  clientFor(agentIndex: number, attempt = 0): AgentServiceClient {
     const channel = Math.floor(agentIndex / this.perChannel);
-    this.clients[channel] ??= new AgentServiceClient(this.target, grpc.credentials.createInsecure(), {
+    const t = this.targetIndex(agentIndex, attempt);
+    this.clients[t][channel] ??= new AgentServiceClient(this.targets[t], grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.initial_reconnect_backoff_ms': 250,
       'grpc.max_reconnect_backoff_ms': 5_000,
     });
-    return this.clients[channel];
+    return this.clients[t][channel];
   }
 
   get channels(): number {
-    return this.clients.filter(Boolean).length;
+    return this.clients.reduce((n, perTarget) => n + perTarget.filter(Boolean).length, 0);
   }
 
   close(): void {
-    for (const client of this.clients) client?.close();
-    this.clients.length = 0;
+    for (const perTarget of this.clients) {
+      for (const client of perTarget) client?.close();
+      perTarget.length = 0;
+    }
   }
 }

@@ -7,8 +7,8 @@ import { enrollFleet, type TokenSource } from './enrollment';
 import { SimAgent, type AgentIdentity, type AgentListener } from './sim-agent';
 
 export interface FleetOptions {
-  /** The controller's gRPC address, `host:port`. */
-  target: string;
+  /** The controller's gRPC address, `host:port`, or the addresses of its replicas (see ChannelPool). */
+  target: string | readonly string[];
   agentsPerChannel?: number;
   heartbeats?: boolean;
   backoff?: BackoffOptions;
@@ -87,7 +87,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
       (identity) =>
         new SimAgent({
           identity,
-          client: this.pool.clientFor(identity.index),
+          client: (attempt) => this.pool.clientFor(identity.index, attempt),
+          targetOf: (attempt) => this.pool.targetIndex(identity.index, attempt),
           listener,
           backoff: options.backoff ?? { initialMs: 250, maxMs: 10_000 },
           handshakeTimeoutMs: options.handshakeTimeoutMs ?? 30_000,
@@ -160,6 +161,13 @@ export class Fleet extends EventEmitter<FleetEvents> {
   drainActivity(timeoutMs = 60_000): Promise<void> {
     const owing = () => this.agents.filter((a) => a.activityOwed > 0).length;
     return this.waitUntil(() => owing() === 0, timeoutMs, () => `${owing()} agents still owe activity`);
+  }
+
+  /** How many agents are welcomed on each target right now (index as in `options.target`). */
+  onlinePerTarget(): number[] {
+    const counts = this.pool.targets.map(() => 0);
+    for (const agent of this.agents) if (agent.connected) counts[agent.targetIndex]++;
+    return counts;
   }
 
   /** Disconnects with their reasons, most frequent first (for reports). */

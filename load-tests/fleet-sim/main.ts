@@ -1,6 +1,6 @@
 /**
  * The fleet simulator as a command: N agents in this process against a running controller.
- *   node load-tests/dist/fleet-sim/main.js --controller 127.0.0.1:50051 --http http://127.0.0.1:8080 \
+ *   node load-tests/dist/fleet-sim/main.js --controller 127.0.0.1:50051[,127.0.0.1:50052…] --http http://127.0.0.1:8080 \
  *     --agents 1000 [--api-token pft_… | --admin-user admin (password in PORTFLEET_ADMIN_PASSWORD)] \
  *     [--state fleet.json] [--per-channel 100] [--enroll-concurrency 16] [--report-interval-ms 5000] \
  *     [--duration-s 0] [--no-heartbeats]
@@ -14,7 +14,7 @@ import { readIdentities, writeIdentities } from './identity-file';
 import { Percentiles } from './percentiles';
 import type { AgentIdentity } from './sim-agent';
 
-const USAGE = 'usage: fleet-sim --controller HOST:PORT --agents N [--http URL (--api-token T | --admin-user U)] [--state FILE] [--per-channel 100] [--enroll-concurrency 16] [--report-interval-ms 5000] [--duration-s 0] [--no-heartbeats]';
+const USAGE = 'usage: fleet-sim --controller HOST:PORT[,HOST:PORT…] --agents N [--http URL (--api-token T | --admin-user U)] [--state FILE] [--per-channel 100] [--enroll-concurrency 16] [--report-interval-ms 5000] [--duration-s 0] [--no-heartbeats]';
 
 function options() {
   const { values } = parseArgs({
@@ -43,9 +43,11 @@ function options() {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer ≥ ${min}, got "${values[name]}"`);
     return n;
   };
-  if (!values.controller) throw new Error('--controller: required (the gRPC address, host:port)');
+  if (!values.controller) throw new Error('--controller: required (the gRPC address, host:port, or several comma-separated)');
+  const controllers = values.controller.split(',').map((a) => a.trim().replace(/^(grpc|http):\/\//, ''));
+  if (controllers.some((a) => !a)) throw new Error(`--controller: an empty address in "${values.controller}"`);
   return {
-    controller: values.controller.replace(/^(grpc|http):\/\//, ''),
+    controller: controllers,
     http: values.http,
     agents: int('agents', 1),
     auth: values['api-token']

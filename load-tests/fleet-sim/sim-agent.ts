@@ -33,7 +33,10 @@ export interface AgentListener {
 
 export interface SimAgentOptions {
   identity: AgentIdentity;
-  client: AgentServiceClient;
+  /** The client for connection attempt k: with several controller replicas, each lost stream moves on to the next. */
+  client: (attempt: number) => AgentServiceClient;
+  /** Which target (replica) attempt k dials, for the fleet's counts. */
+  targetOf?: (attempt: number) => number;
   listener: AgentListener;
   backoff: BackoffOptions;
   /** A stream not welcomed within this time is abandoned and retried. */
@@ -57,8 +60,10 @@ export class SimAgent {
   private readonly backoff: Backoff;
   private readonly ledger = new ActivityLedger(Date.now());
   private ticks = 0;
-  /** Streams opened so far (reconnects included). */
+  /** Streams opened so far (reconnects included); stream k is dialled with `client(k)`. */
   connects = 0;
+  /** Index of the target the current (or last) stream was dialled to. */
+  targetIndex = 0;
   /** Everything this agent's simulated data plane counted, reported or not. */
   readonly recorded = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, conversations: 0 };
 
@@ -122,10 +127,11 @@ export class SimAgent {
   }
 
   private open(): void {
-    const { identity, client } = this.options;
+    const { identity } = this.options;
     const metadata = new grpc.Metadata();
     metadata.set('authorization', `Bearer ${identity.agentId}.${identity.credential}`);
-    const call = client.connect(metadata);
+    const call = this.options.client(this.connects).connect(metadata);
+    this.targetIndex = this.options.targetOf?.(this.connects) ?? 0;
     this.call = call;
     this.connects++;
     const handshake = setTimeout(() => this.close('no Welcome in time', call), this.options.handshakeTimeoutMs);

@@ -18,6 +18,11 @@ export class ApiSession {
     return session;
   }
 
+  /** The session's cookies as a `cookie` header (for requests this class does not make, e.g. SSE). */
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
   get = (path: string) => this.request('GET', path);
   post = (path: string, body?: unknown) => this.request('POST', path, body);
   put = (path: string, body?: unknown) => this.request('PUT', path, body);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { ApiSession } from './api';
+import { TestDatabase } from './database';
 import { freePort } from './ports';
 import { Service } from './service';
 
@@ -23,6 +24,17 @@ export interface AgentHandle {
   stop(): Promise<void>;
 }
 
+/** A further controller replica on the stack's database (`sharedDatabase`). */
+export interface Replica {
+  httpUrl: string;
+  grpcAddress: string;
+  /** The running process (replaced by `restart`). */
+  service: Service;
+  /** Starts it again (after `service.kill()` or `stop`) on the same ports. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 export interface Stack {
   httpUrl: string;
   grpcAddress: string;
@@ -31,11 +43,19 @@ export interface Stack {
   dataDir: string;
   /** The running controller process (replaced by `restartController`). */
   controller: Service;
+  /** With `sharedDatabase`: the PostgreSQL the controllers share (stop/start it under them). */
+  database: TestDatabase | null;
+  /** With `sharedDatabase`: another controller replica on the same database (and data folder, so the same TLS CA). */
+  startReplica(): Promise<Replica>;
   /** Stops the controller if it still runs (SIGTERM; `controller.kill()` first for a crash) and starts it again on the same data folder and ports. */
   restartController(): Promise<void>;
   login(): Promise<ApiSession>;
-  /** `token`: enroll with this enrollment token (e.g. one a browser test created) instead of a new one. */
-  startAgent(options?: { name?: string; reportIntervalMs?: number; token?: string }): Promise<AgentHandle>;
+  /**
+   * `token`: enroll with this enrollment token (e.g. one a browser test created) instead of a new one.
+   * `controllers`: the gRPC addresses the agent enrolls with and fails over between (default: the
+   * first controller's).
+   */
+  startAgent(options?: { name?: string; reportIntervalMs?: number; token?: string; controllers?: string[] }): Promise<AgentHandle>;
   stop(): Promise<void>;
 }
 
@@ -46,6 +66,11 @@ export interface StackOptions {
   controllerEnv?: Record<string, string>;
   /** gRPC over TLS (PORTFLEET_GRPC_INSECURE=0); agents enroll with the CA fingerprint and use mutual TLS. */
   tls?: boolean;
+  /**
+   * The harness runs PostgreSQL itself and every controller uses it through DATABASE_URL: needed
+   * for `startReplica` and for stopping/starting the database under a running controller.
+   */
+  sharedDatabase?: boolean;
 }
 
 /**
@@ -60,9 +85,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const grpcAddress = `127.0.0.1:${grpcPort}`;
 
-  const newController = () => new Service('controller', process.execPath, [join(REPO, 'controller/dist/main.js')], {
+  const database = options.sharedDatabase ? await TestDatabase.start(dataDir) : null;
+
+  const newControllerOn = (name: string, httpPort: number, grpcPort: number) => new Service(name, process.execPath, [join(REPO, 'controller/dist/main.js')], {
     cwd: REPO,
     env: {
+      ...(database && { DATABASE_URL: database.url }),
       PORTFLEET_HTTP_PORT: String(httpPort),
       PORTFLEET_GRPC_PORT: String(grpcPort),
       PORTFLEET_DATA_DIR: join(dataDir, 'controller'),
@@ -72,10 +100,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...options.controllerEnv,
     },
   });
+  const newController = () => newControllerOn('controller', httpPort, grpcPort);
   const controller = newController();
   const services: Service[] = [controller];
   const stop = async () => {
     for (const service of services.reverse()) await service.stop();
+    await database?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   };
 
@@ -107,13 +137,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (token.status !== 201) throw new Error(`enrollment token: ${token.status} ${JSON.stringify(token.body)}`);
       return token.body.token;
     };
-    const startAgent = async ({ name = `agent-${services.length}`, reportIntervalMs = 200, token = '' } = {}) => {
+    const startAgent = async ({ name = `agent-${services.length}`, reportIntervalMs = 200, token = '', controllers = [grpcAddress] } = {}) => {
       const enrollToken = token || (await newToken());
       const stateDir = join(dataDir, name);
       const tap = join(dataDir, `${name}.tap`);
       const cli = join(REPO, 'agent/bin/portfleet-agent.js');
       const enroll = new Service(`${name}:enroll`, process.execPath, [
-        cli, 'enroll', '--controller', grpcAddress, '--token', enrollToken, '--state-dir', stateDir,
+        cli, 'enroll', '--controller', controllers.join(','), '--token', enrollToken, '--state-dir', stateDir,
         ...(options.tls ? ['--ca-sha256', caFingerprint()] : []),
       ], { cwd: REPO, env: { PORTFLEET_AGENT_HOSTNAME: name } });
       const code = await enroll.exit(30_000);
@@ -147,8 +177,29 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return handle;
     };
 
+    let replicas = 0;
+    const startReplica = async (): Promise<Replica> => {
+      if (!database) throw new Error('startReplica needs startStack({ sharedDatabase: true })');
+      const name = `replica-${++replicas}`;
+      const [replicaHttp, replicaGrpc] = [await freePort(), await freePort()];
+      const replica: Replica = {
+        httpUrl: `http://127.0.0.1:${replicaHttp}`,
+        grpcAddress: `127.0.0.1:${replicaGrpc}`,
+        service: undefined as unknown as Service,
+        restart: async () => {
+          await replica.service?.stop();
+          replica.service = newControllerOn(name, replicaHttp, replicaGrpc);
+          services.push(replica.service);
+          await replica.service.waitFor(/PORTFLEET_CONTROLLER_READY/, 120_000);
+        },
+        stop: () => replica.service.stop().then(() => undefined),
+      };
+      await replica.restart();
+      return replica;
+    };
+
     const stack: Stack = {
-      httpUrl, grpcAddress, consoleUrl, adminPassword, dataDir, controller, login, startAgent, stop,
+      httpUrl, grpcAddress, consoleUrl, adminPassword, dataDir, controller, database, login, startAgent, startReplica, stop,
       restartController: async () => {
         await stack.controller.stop();
         stack.controller = newController();
