@@ -1,77 +1,130 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { ruleSetVersionToWire, type FieldError } from '@portfleet/proto';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { ruleSetVersionToWire } from '@portfleet/proto';
+import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { AgentStreams } from '../agents/agent-streams';
+import { ClusterBus } from '../cluster/cluster-bus';
 import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
-import { isUuid } from '../errors/request-fields';
 import { EventBus } from '../events/event-bus';
-import type { Agent, Prisma, PushTargetState } from '../generated/prisma/client';
+import type { Agent, PushTargetState } from '../generated/prisma/client';
 import { LicensingService, seatEdition } from '../licensing/licensing.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RuleSetsService } from '../rulesets/rulesets.service';
-import { agentEditionErrors } from './push-edition';
-import { countStates } from './push-view';
+import { AckBatcher, type AckInput } from './ack-batcher';
+import { editionCheck } from './push-edition';
+import { PushEvents } from './push-events';
+import { recordOutcomes, type FinishedTarget, type TargetOutcome } from './push-outcomes';
 import { rolloutStep } from './rollout';
 
-export interface AckInput {
-  pushId: string;
-  ruleSetId: string;
-  version: number;
-  contentHash: string;
-  applied: boolean;
-  errors: FieldError[];
-}
+export type { AckInput } from './ack-batcher';
+
+/** Sends go out in chunks of this many, yielding to the event loop in between (acks, heartbeats). */
+export const SEND_CHUNK = 500;
+/** A push's rollout is re-judged at most once per this window after its targets change. */
+const SETTLE_MS = 50;
+/** ClusterBus channel: `{from, pushId}`, "send this push's pending targets to your agents". */
+const DELIVER_CHANNEL = 'push_deliver';
 
 /**
  * The moving parts of a push: sending a version (with the agent's signed capability snapshot) on
- * a live stream, taking the agent's answer, and moving a staged rollout on.
+ * the live streams, taking the agents' answers, and moving a staged rollout on.
  */
 @Injectable()
-export class PushDelivery {
+export class PushDelivery implements OnModuleInit {
+  /** This replica on the cluster bus (its own messages come back to it and are skipped). */
+  private readonly replica = randomUUID();
+  /** Pushes whose rollout is to be re-judged: scheduled, or running with another run due. */
+  private readonly settling = new Map<string, 'scheduled' | 'running' | 'again'>();
+
   constructor(
     private readonly db: PrismaService,
     private readonly ruleSets: RuleSetsService,
     private readonly streams: AgentStreams,
     private readonly licensing: LicensingService,
+    private readonly acks: AckBatcher,
+    private readonly events: PushEvents,
     private readonly bus: EventBus,
+    private readonly cluster: ClusterBus,
     private readonly metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  onModuleInit(): void {
+    this.cluster.subscribe(DELIVER_CHANNEL, (payload) => {
+      const { from, pushId } = JSON.parse(payload) as { from: string; pushId: string };
+      if (from !== this.replica) this.deliver(pushId).catch((err: unknown) => this.logger.warn({ err, pushId }, 'could not deliver a push another replica made'));
+    });
+    // Messages sent while the listener was down are lost: send what is pending for our agents.
+    this.cluster.onReconnect(() => void this.deliverPendingHere().catch((err: unknown) => this.logger.warn({ err }, 'could not catch up on pending pushes')));
+  }
+
   /**
-   * Sends the push's version to those of `agentIds` that are online (one signed capability
-   * snapshot each) and marks them delivered. Loads the push, version and license once, so a push
-   * to thousands of agents costs a handful of queries. `resend` also sends finished targets again
-   * (an agent that lost what it had applied). Returns the agents it went out to.
+   * Sends the push's pending targets to their agents, wherever they are connected: here directly,
+   * on the other replicas through the cluster bus (each sends to the agents connected to it).
+   * Call once the targets are committed.
    */
-  async deliver(pushId: string, agentIds: readonly string[], options: { resend?: boolean; publish?: boolean } = {}): Promise<string[]> {
-    const online = agentIds.filter((id) => this.streams.isOnline(id));
-    if (online.length === 0) return [];
+  async dispatch(pushId: string): Promise<void> {
+    const announced = this.cluster.publish(DELIVER_CHANNEL, JSON.stringify({ from: this.replica, pushId })).catch((err: unknown) => {
+      // The push stays pending: agents on other replicas get it with their next Hello.
+      this.logger.warn({ err, pushId }, 'could not announce the push to the other replicas');
+    });
+    await Promise.all([announced, this.deliver(pushId)]);
+  }
+
+  /**
+   * Sends the push's version to the targets whose agents are online here, one signed capability
+   * snapshot each, and marks them delivered. Without `agentIds`: every pending target; with them:
+   * those agents' pending or delivered targets (`resend`: finished ones too, for an agent that lost
+   * what it had applied). The push, version, license and edition check are loaded once; sends go
+   * out in chunks with one UPDATE each. Returns the agents it went out to.
+   */
+  async deliver(pushId: string, agentIds?: readonly string[], options: { resend?: boolean } = {}): Promise<string[]> {
+    const started = Date.now();
+    const online = agentIds?.filter((id) => this.streams.isOnline(id));
+    if (online?.length === 0) return [];
     const push = await this.db.push.findUnique({ where: { id: pushId } });
     if (!push) return [];
-    const sendable: PushTargetState[] = options.resend ? ['pending', 'delivered', 'applied', 'failed'] : ['pending', 'delivered'];
-    const targets = await this.db.pushTarget.findMany({ where: { pushId, agentId: { in: online }, state: { in: sendable } }, include: { agent: true } });
+    const sendable: PushTargetState[] = !online ? ['pending'] : options.resend ? ['pending', 'delivered', 'applied', 'failed'] : ['pending', 'delivered'];
+    const rows = await this.db.pushTarget.findMany({
+      where: { pushId, state: { in: sendable }, ...(online && { agentId: { in: online } }) },
+      select: { agent: { select: { id: true, name: true, edition: true } } },
+    });
+    const targets = rows.map((r) => r.agent).filter((a) => this.streams.isOnline(a.id));
     if (targets.length === 0) return [];
-    const version = await this.ruleSets.versionModel(push.ruleSetId, push.version);
+    const [version, license] = await Promise.all([this.ruleSets.versionModel(push.ruleSetId, push.version), this.licensing.state()]);
     const ruleSet = ruleSetVersionToWire(version);
-    const license = await this.licensing.state();
+    const refusals = editionCheck(version.rules);
+    const refused: TargetOutcome[] = [];
     const sent: string[] = [];
-    for (const { agent } of targets) {
-      const edition = seatEdition(license, agent);
-      // The license may have changed since the push was made: never send what the seat does not allow.
-      const refused = agentEditionErrors(agent, edition, version.rules);
-      if (edition === null || refused.length > 0) {
-        await this.finish(pushId, agent.id, false, refused);
-        continue;
+    const marked: Promise<unknown>[] = [];
+    for (let first = 0; first < targets.length; first += SEND_CHUNK) {
+      if (first > 0) await nextTurn();
+      const chunk: string[] = [];
+      for (const agent of targets.slice(first, first + SEND_CHUNK)) {
+        const edition = seatEdition(license, agent);
+        // The license may have changed since the push was made: never send what the seat does not allow.
+        const errors = refusals(agent, edition);
+        if (edition === null || errors.length > 0) {
+          refused.push({ pushId, agentId: agent.id, applied: false, errors });
+          continue;
+        }
+        const capabilities = this.licensing.snapshot(license, agent.id, edition);
+        if (this.streams.send(agent.id, { body: { $case: 'apply', value: { pushId, ruleSet, capabilities } } })) chunk.push(agent.id);
       }
-      const capabilities = this.licensing.snapshot(license, agent.id, edition);
-      if (this.streams.send(agent.id, { body: { $case: 'apply', value: { pushId, ruleSet, capabilities } } })) sent.push(agent.id);
+      sent.push(...chunk);
+      // Not awaited before the next chunk: sending does not depend on it, and acks may already be back.
+      if (chunk.length > 0) {
+        marked.push(this.db.pushTarget.updateMany({ where: { pushId, agentId: { in: chunk }, state: { in: ['pending', 'delivered'] } }, data: { state: 'delivered', deliveredAt: new Date() } }));
+      }
     }
-    if (sent.length === 0) return [];
-    await this.db.pushTarget.updateMany({ where: { pushId, agentId: { in: sent }, state: { in: ['pending', 'delivered'] } }, data: { state: 'delivered', deliveredAt: new Date() } });
-    this.logger.info({ pushId, agents: sent.length, version: version.version }, 'rule set delivered');
-    if (options.publish !== false) await this.publish(pushId, sent.length === 1 ? sent[0] : undefined);
+    await Promise.all(marked);
+    if (refused.length > 0) this.settled(await recordOutcomes(this.db, refused));
+    if (sent.length > 0) {
+      this.logger.info({ pushId, agents: sent.length, refused: refused.length, version: version.version, ms: Date.now() - started }, 'rule set delivered');
+      this.events.changed(pushId, sent.length === 1 ? { agentId: sent[0]!, state: 'delivered' } : undefined);
+    }
     return sent;
   }
 
@@ -89,7 +142,7 @@ export class PushDelivery {
       agent.appliedRuleSetId === v.ruleSetId && agent.appliedVersion === v.version && agent.appliedContentHash === v.contentHash;
     if (unfinished) {
       if (runs(await this.ruleSets.versionModel(unfinished.push.ruleSetId, unfinished.push.version))) {
-        await this.finish(unfinished.pushId, agent.id, true, []);
+        this.settled(await recordOutcomes(this.db, [{ pushId: unfinished.pushId, agentId: agent.id, applied: true, errors: [] }]));
         return undefined;
       }
       return (await this.deliver(unfinished.pushId, [agent.id])).length > 0 ? unfinished.pushId : undefined;
@@ -103,17 +156,16 @@ export class PushDelivery {
     return last && (await this.deliver(last.pushId, [agent.id], { resend: true })).length > 0 ? last.pushId : undefined;
   }
 
-  /** The agent's answer: the target becomes applied or failed; an applied version becomes the agent's. */
+  /**
+   * The agent's answer: the target becomes applied or failed; an applied version becomes the
+   * agent's. Resolves once durable (batched with other agents' answers); rejects if not stored.
+   */
   async ack(agentId: string, ack: AckInput): Promise<void> {
-    const knownSet = isUuid(ack.ruleSetId) && (await this.db.ruleSet.count({ where: { id: ack.ruleSetId } })) > 0;
-    if (ack.applied && knownSet) {
-      await this.db.agent.update({
-        where: { id: agentId },
-        data: { appliedRuleSetId: ack.ruleSetId, appliedVersion: ack.version, appliedContentHash: ack.contentHash, lastSeenAt: new Date() },
-      });
+    const { finished, appliedVersion } = await this.acks.take(agentId, ack);
+    if (appliedVersion) {
       this.bus.publish('agent', { agentId, online: true, lastSeenAt: new Date().toISOString(), appliedRuleSetId: ack.ruleSetId, appliedVersion: ack.version });
     }
-    if (isUuid(ack.pushId)) await this.finish(ack.pushId, agentId, ack.applied, ack.errors);
+    if (finished) this.settled([finished]);
   }
 
   /**
@@ -126,52 +178,61 @@ export class PushDelivery {
       const released = await this.db.$transaction(async (tx) => {
         await tx.$queryRaw`SELECT id FROM pushes WHERE id = ${pushId}::uuid FOR UPDATE`;
         const push = await tx.push.findUnique({ where: { id: pushId } });
-        if (!push || push.status !== 'running') return null;
+        if (!push || push.status !== 'running') return false;
         const groups = await tx.pushTarget.groupBy({ by: ['wave', 'state'], where: { pushId }, _count: { _all: true } });
         const counts = groups.map((g) => ({ wave: g.wave, state: g.state, count: g._count._all }));
         let step = rolloutStep(counts, push.waves.length, push.currentWave, push.maxFailurePercent);
         if (step === 'halt' && overrideHalt) step = push.currentWave < push.waves.length - 1 ? 'next' : 'complete';
         overrideHalt = false;
-        if (step === 'wait') return null;
+        if (step === 'wait') return false;
         if (step === 'halt' || step === 'complete') {
           await tx.push.update({ where: { id: pushId }, data: { status: step === 'halt' ? 'halted' : 'completed' } });
-          return null;
+          return false;
         }
         const wave = push.currentWave + 1;
         await tx.push.update({ where: { id: pushId }, data: { currentWave: wave } });
-        await tx.pushTarget.updateMany({ where: { pushId, wave, state: 'waiting' }, data: { state: 'pending' } });
-        const next = await tx.pushTarget.findMany({ where: { pushId, wave, state: 'pending' }, select: { agentId: true } });
-        await tx.agent.updateMany({ where: { id: { in: next.map((t) => t.agentId) } }, data: { desiredRuleSetId: push.ruleSetId, desiredVersion: push.version } });
-        return next;
+        await tx.$executeRaw`
+          WITH released AS (
+            UPDATE push_targets SET state = 'pending', updated_at = now() WHERE push_id = ${pushId}::uuid AND wave = ${wave} AND state = 'waiting' RETURNING agent_id)
+          UPDATE agents SET desired_rule_set_id = ${push.ruleSetId}::uuid, desired_version = ${push.version} WHERE id IN (SELECT agent_id FROM released)`;
+        return true;
       });
-      if (released === null) break;
-      await this.deliver(pushId, released.map((t) => t.agentId), { publish: false });
+      if (!released) break;
+      await this.dispatch(pushId);
     }
-    await this.publish(pushId);
+    this.events.changed(pushId);
   }
 
-  /** Publishes a push event (one target's state when given, the push's status and counts). */
-  async publish(pushId: string, agentId?: string): Promise<void> {
-    const push = await this.db.push.findUnique({ where: { id: pushId } });
-    if (!push) return;
-    const groups = await this.db.pushTarget.groupBy({ by: ['state'], where: { pushId }, _count: { _all: true } });
-    const counts = countStates([]);
-    for (const g of groups) counts[g.state] = g._count._all;
-    const target = agentId ? await this.db.pushTarget.findUnique({ where: { pushId_agentId: { pushId, agentId } }, select: { state: true } }) : null;
-    this.bus.publish('push', { pushId, agentId: agentId ?? null, state: target?.state ?? null, status: push.status, counts });
+  private async deliverPendingHere(): Promise<void> {
+    const pending = await this.db.pushTarget.findMany({ where: { state: 'pending', agentId: { in: this.streams.onlineIds() } }, select: { pushId: true }, distinct: ['pushId'] });
+    for (const { pushId } of pending) await this.deliver(pushId);
   }
 
-  private async finish(pushId: string, agentId: string, applied: boolean, errors: FieldError[]): Promise<void> {
-    const now = new Date();
-    const target = await this.db.pushTarget.findUnique({ where: { pushId_agentId: { pushId, agentId } } });
-    if (!target || (target.state !== 'pending' && target.state !== 'delivered')) return;
-    const done = await this.db.pushTarget.updateMany({
-      where: { pushId, agentId, state: { in: ['pending', 'delivered'] } },
-      data: { state: applied ? 'applied' : 'failed', errors: errors as unknown as Prisma.InputJsonValue, finishedAt: now },
-    });
-    if (done.count === 0) return;
-    if (target.deliveredAt) this.metrics.pushLatency.observe({ result: applied ? 'applied' : 'failed' }, (now.getTime() - target.deliveredAt.getTime()) / 1000);
-    await this.publish(pushId, agentId);
-    await this.advance(pushId);
+  /** Targets finished: metrics, a (coalesced) event, and the rollout re-judged soon. */
+  settled(finished: readonly FinishedTarget[]): void {
+    const now = Date.now();
+    for (const f of finished) {
+      if (f.deliveredAt) this.metrics.pushLatency.observe({ result: f.state }, (now - f.deliveredAt.getTime()) / 1000);
+      this.events.changed(f.pushId, { agentId: f.agentId, state: f.state });
+      this.settle(f.pushId);
+    }
+  }
+
+  /** Re-judges the push's rollout shortly, once for all the answers that arrive meanwhile. */
+  private settle(pushId: string): void {
+    const state = this.settling.get(pushId);
+    if (state === 'running') this.settling.set(pushId, 'again');
+    if (state) return;
+    this.settling.set(pushId, 'scheduled');
+    setTimeout(() => {
+      this.settling.set(pushId, 'running');
+      this.advance(pushId)
+        .catch((err: unknown) => this.logger.warn({ err, pushId }, 'could not move the push on'))
+        .finally(() => {
+          const again = this.settling.get(pushId) === 'again';
+          this.settling.delete(pushId);
+          if (again) this.settle(pushId);
+        });
+    }, SETTLE_MS);
   }
 }

@@ -1,10 +1,17 @@
 import { Module } from '@nestjs/common';
 import { AgentsModule } from '../agents/agents.module';
 import { RuleSetsModule } from '../rulesets/rulesets.module';
+import { AckBatcher } from './ack-batcher';
 import { PushDelivery } from './push-delivery';
+import { PushEvents } from './push-events';
 import { AgentPushesHttp } from './agent-pushes.http';
 import { PushesHttp } from './pushes.http';
 import { PushesService } from './pushes.service';
 
-@Module({ imports: [AgentsModule, RuleSetsModule], controllers: [PushesHttp, AgentPushesHttp], providers: [PushesService, PushDelivery], exports: [PushesService, PushDelivery] })
+@Module({
+  imports: [AgentsModule, RuleSetsModule],
+  controllers: [PushesHttp, AgentPushesHttp],
+  providers: [PushesService, PushDelivery, PushEvents, AckBatcher],
+  exports: [PushesService, PushDelivery],
+})
 export class PushesModule {}

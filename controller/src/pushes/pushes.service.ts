@@ -1,19 +1,22 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { FieldError } from '@portfleet/proto';
 import { AgentStreams } from '../agents/agent-streams';
 import type { Actor } from '../auth/actor';
 import { AuditService } from '../audit/audit.service';
+import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
 import { fromFieldErrors } from '../errors/domain-error';
 import { isUuid } from '../errors/request-fields';
 import type { Prisma, PushTargetState } from '../generated/prisma/client';
+import type { Logger } from 'pino';
 import { LicensingService, seatEdition } from '../licensing/licensing.service';
 import { LicenseError } from '../licensing/licensing.errors';
 import { toPage, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
 import { diffRuleSets, type RuleSetDiff } from '../rulesets/rule-set-diff';
 import { RuleSetsService } from '../rulesets/rulesets.service';
 import { PushDelivery } from './push-delivery';
-import { agentEditionErrors } from './push-edition';
+import { agentEditionErrors, editionCheck } from './push-edition';
+import { PushEvents } from './push-events';
 import { selectAgents, type Selection } from './push-selection';
 import { countStates, pushSummary, pushView, type PushSummary, type PushView } from './push-view';
 import { PushError } from './pushes.errors';
@@ -46,8 +49,6 @@ export interface AgentPushEntry {
   updatedAt: string;
 }
 
-const UNFINISHED: PushTargetState[] = ['waiting', 'pending', 'delivered'];
-
 /**
  * Pushes of one rule-set version to agents (docs/http-api.md Pushes): editions checked per
  * target, older unfinished pushes to the same agents superseded, optional staged waves.
@@ -61,45 +62,60 @@ export class PushesService {
     private readonly licensing: LicensingService,
     private readonly streams: AgentStreams,
     private readonly delivery: PushDelivery,
+    private readonly events: PushEvents,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async create(actor: Actor, input: CreatePushInput, rollbackOf?: string): Promise<PushView> {
-    const { push, superseded } = await this.db.$transaction(async (tx) => {
-      const version = await this.ruleSets.get(input.ruleSetId, input.version, tx);
-      const license = await this.licensing.state(tx);
-      if (!license.edition) throw LicenseError.required();
-      const agents = await selectAgents(tx, input);
-      const refused = agents.flatMap((agent) => agentEditionErrors(agent, seatEdition(license, agent), version.rules));
-      if (refused.length > 0) throw fromFieldErrors('edition', refused[0]!.code, refused);
+    const started = Date.now();
+    // Legitimately long for thousands of targets: a few set-based statements, none per agent.
+    const { pushId, targets, superseded } = await this.db.$transaction(
+      async (tx) => {
+        const version = await this.ruleSets.get(input.ruleSetId, input.version, tx);
+        const license = await this.licensing.state(tx);
+        if (!license.edition) throw LicenseError.required();
+        const agents = await selectAgents(tx, input);
+        const refusals = editionCheck(version.rules);
+        const refused = agents.flatMap((agent) => refusals(agent, seatEdition(license, agent)));
+        if (refused.length > 0) throw fromFieldErrors('edition', refused[0]!.code, refused);
 
-      const waves = input.rollout ? assignWaves(agents.length, input.rollout.waves) : agents.map(() => 0);
-      const older = await tx.pushTarget.findMany({ where: { agentId: { in: agents.map((a) => a.id) }, state: { in: UNFINISHED } }, select: { pushId: true } });
-      await tx.pushTarget.updateMany({ where: { agentId: { in: agents.map((a) => a.id) }, state: { in: UNFINISHED } }, data: { state: 'superseded', finishedAt: new Date() } });
-      const created = await tx.push.create({
-        data: {
-          ruleSetId: version.id,
-          version: version.version,
-          createdBy: actor.label,
-          waves: input.rollout?.waves ?? [],
-          maxFailurePercent: input.rollout?.maxFailurePercent ?? 0,
-          rollbackOf: rollbackOf ?? null,
-          targets: { create: agents.map((a, i) => ({ agentId: a.id, wave: waves[i]!, state: waves[i] === 0 ? 'pending' : 'waiting' })) },
-        },
-        include: { targets: true },
-      });
-      const released = agents.filter((_, i) => waves[i] === 0).map((a) => a.id);
-      await tx.agent.updateMany({ where: { id: { in: released } }, data: { desiredRuleSetId: version.id, desiredVersion: version.version } });
-      await this.audit.record(tx, actor, {
-        action: rollbackOf ? 'push.rollback' : 'push.create',
-        target: `push:${created.id}`,
-        after: { ruleSetId: version.id, version: version.version, agentIds: agents.map((a) => a.id), rollout: input.rollout ?? null, rollbackOf: rollbackOf ?? null },
-      });
-      return { push: created, superseded: [...new Set(older.map((o) => o.pushId))] };
-    });
-    for (const pushId of superseded) await this.delivery.advance(pushId);
-    await this.delivery.deliver(push.id, push.targets.filter((t) => t.state === 'pending').map((t) => t.agentId), { publish: false });
-    await this.delivery.publish(push.id);
-    return this.get(push.id);
+        const ids = agents.map((a) => a.id);
+        const waves = input.rollout ? assignWaves(agents.length, input.rollout.waves) : agents.map(() => 0);
+        const older = await tx.$queryRaw<{ push_id: string }[]>`
+          WITH superseded AS (
+            UPDATE push_targets SET state = 'superseded', finished_at = now(), updated_at = now()
+             WHERE agent_id = ANY(${ids}::uuid[]) AND state IN ('waiting', 'pending', 'delivered') RETURNING push_id)
+          SELECT DISTINCT push_id FROM superseded`;
+        const created = await tx.push.create({
+          data: {
+            ruleSetId: version.id,
+            version: version.version,
+            createdBy: actor.label,
+            waves: input.rollout?.waves ?? [],
+            maxFailurePercent: input.rollout?.maxFailurePercent ?? 0,
+            rollbackOf: rollbackOf ?? null,
+          },
+        });
+        await tx.$executeRaw`
+          INSERT INTO push_targets (push_id, agent_id, wave, state, updated_at)
+          SELECT ${created.id}::uuid, t.agent_id, t.wave, (CASE WHEN t.wave = 0 THEN 'pending' ELSE 'waiting' END)::"PushTargetState", now()
+            FROM unnest(${ids}::uuid[], ${waves}::int[]) AS t(agent_id, wave)`;
+        const released = ids.filter((_, i) => waves[i] === 0);
+        await tx.$executeRaw`UPDATE agents SET desired_rule_set_id = ${version.id}::uuid, desired_version = ${version.version} WHERE id = ANY(${released}::uuid[])`;
+        await this.audit.record(tx, actor, {
+          action: rollbackOf ? 'push.rollback' : 'push.create',
+          target: `push:${created.id}`,
+          after: { ruleSetId: version.id, version: version.version, agentIds: ids, rollout: input.rollout ?? null, rollbackOf: rollbackOf ?? null },
+        });
+        return { pushId: created.id, targets: ids.length, superseded: older.map((o) => o.push_id) };
+      },
+      { maxWait: 10_000, timeout: 60_000 },
+    );
+    this.logger.info({ pushId, targets, ms: Date.now() - started }, 'push recorded');
+    for (const older of superseded) await this.delivery.advance(older);
+    await this.delivery.dispatch(pushId);
+    this.events.changed(pushId);
+    return this.get(pushId);
   }
 
   /** What the push would do on each target; nothing is stored or sent. */
@@ -175,8 +191,8 @@ export class PushesService {
       await tx.agent.updateMany({ where: { id: { in: failed } }, data: { desiredRuleSetId: push.ruleSetId, desiredVersion: push.version } });
       await this.audit.record(tx, actor, { action: 'push.retry', target: `push:${id}`, after: { agentIds: failed } });
     });
-    await this.delivery.deliver(id, failed, { publish: false });
-    await this.delivery.publish(id);
+    await this.delivery.dispatch(id);
+    this.events.changed(id);
     return this.get(id);
   }
 
@@ -208,7 +224,7 @@ export class PushesService {
       await tx.push.update({ where: { id }, data: { status: 'aborted' } });
       await this.audit.record(tx, actor, { action: 'push.abort', target: `push:${id}`, before: { status: push.status }, after: { status: 'aborted' } });
     });
-    await this.delivery.publish(id);
+    this.events.changed(id);
     return this.get(id);
   }
 }

@@ -1,0 +1,35 @@
+import type { FieldError } from '@portfleet/proto';
+import type { Db } from '../db/prisma.service';
+
+/** One target's answer: applied, or failed with the agent's (or the edition check's) field errors. */
+export interface TargetOutcome {
+  pushId: string;
+  agentId: string;
+  applied: boolean;
+  errors: FieldError[];
+}
+
+/** A target that an outcome finished (it was still pending or delivered). */
+export interface FinishedTarget {
+  pushId: string;
+  agentId: string;
+  state: 'applied' | 'failed';
+  deliveredAt: Date | null;
+}
+
+/**
+ * Finishes the targets of `outcomes` that are still pending or delivered, in one statement;
+ * targets already finished (superseded, cancelled, answered twice) are left as they are.
+ */
+export async function recordOutcomes(db: Db, outcomes: readonly TargetOutcome[]): Promise<FinishedTarget[]> {
+  if (outcomes.length === 0) return [];
+  const rows = await db.$queryRaw<{ push_id: string; agent_id: string; state: 'applied' | 'failed'; delivered_at: Date | null }[]>`
+    UPDATE push_targets t
+       SET state = o.state::"PushTargetState", errors = o.errors, finished_at = now(), updated_at = now()
+      FROM unnest(${outcomes.map((o) => o.pushId)}::uuid[], ${outcomes.map((o) => o.agentId)}::uuid[],
+                  ${outcomes.map((o) => (o.applied ? 'applied' : 'failed'))}::text[], ${outcomes.map((o) => JSON.stringify(o.errors))}::jsonb[])
+        AS o(push_id, agent_id, state, errors)
+     WHERE t.push_id = o.push_id AND t.agent_id = o.agent_id AND t.state IN ('pending', 'delivered')
+    RETURNING t.push_id, t.agent_id, t.state::text AS state, t.delivered_at`;
+  return rows.map((r) => ({ pushId: r.push_id, agentId: r.agent_id, state: r.state, deliveredAt: r.delivered_at }));
+}

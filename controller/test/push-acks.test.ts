@@ -1,0 +1,75 @@
+import type { AgentServiceClient as AgentClient } from '@portfleet/proto/gen/agent';
+import { Client } from 'pg';
+import { AgentConnection, agentClient } from './support/grpc-clients';
+import { answer, simAgent, until, type SimAgent } from './support/sim-agent';
+import { HttpClient, rule, startTestController, type TestController } from './support/test-controller';
+
+// Agents' answers are written in batches; an answer is taken only once its batch committed.
+jest.setTimeout(120_000);
+
+let controller: TestController;
+let admin: HttpClient;
+let grpc: AgentClient;
+let db: Client;
+const live: SimAgent[] = [];
+
+beforeAll(async () => {
+  controller = await startTestController();
+  admin = await HttpClient.login(controller.httpUrl);
+  grpc = agentClient(controller.grpcAddress);
+  db = new Client({ connectionString: controller.databaseUrl });
+  await db.connect();
+});
+afterAll(async () => {
+  live.forEach((a) => a.conn.close());
+  grpc?.close();
+  await db?.end();
+  await controller?.shutdown();
+});
+
+async function ruleSet(name: string): Promise<{ id: string; version: number; contentHash: string }> {
+  const set = (await admin.post('/api/rule-sets', { name })).body;
+  return (await admin.post(`/api/rule-sets/${set.id}/rules`, { rule: rule(80, 8080) })).body;
+}
+
+const getPush = (id: string) => admin.get(`/api/pushes/${id}`).then((r) => r.body);
+
+it('answers arriving together are stored together: every target and every agent applied version', async () => {
+  const set = await ruleSet('batched');
+  const fleet = await Promise.all(Array.from({ length: 24 }, (_, i) => simAgent(admin, grpc, `batch-${i}`)));
+  live.push(...fleet);
+  const push = (await admin.post('/api/pushes', { ruleSetId: set.id, agentIds: fleet.map((a) => a.agentId) })).body;
+  await Promise.all(fleet.map((a, i) => answer(a, i % 4 !== 0)));
+  const done = await until(() => getPush(push.id), (p) => p.status === 'completed');
+  expect(done.counts).toMatchObject({ applied: 18, failed: 6, delivered: 0 });
+  const { rows } = await db.query('SELECT count(*)::int AS n FROM agents WHERE id = ANY($1) AND applied_rule_set_id = $2 AND applied_version = $3', [fleet.map((a) => a.agentId), set.id, set.version]);
+  expect(rows[0].n).toBe(18);
+});
+
+it('an answer whose batch cannot be stored fails the stream; the agent reconnects and its Hello settles the target', async () => {
+  const set = await ruleSet('unstorable');
+  const agent = await simAgent(admin, grpc, 'unstorable-host');
+  live.push(agent);
+  const push = (await admin.post('/api/pushes', { ruleSetId: set.id, agentIds: [agent.agentId] })).body;
+  // The database refuses the write (as it would when failing over): nothing of the batch is kept.
+  await db.query(`ALTER TABLE push_targets ADD CONSTRAINT test_refuse_applied CHECK (state <> 'applied') NOT VALID`);
+  try {
+    await answer(agent, true);
+    expect((await agent.conn.failure()).code).toBe(13); // INTERNAL: the agent reconnects
+    expect((await getPush(push.id)).targets[0].state).toBe('delivered');
+    const row = await db.query('SELECT applied_rule_set_id FROM agents WHERE id = $1', [agent.agentId]);
+    expect(row.rows[0].applied_rule_set_id).toBeNull();
+  } finally {
+    await db.query('ALTER TABLE push_targets DROP CONSTRAINT test_refuse_applied');
+  }
+
+  const conn = new AgentConnection(grpc, agent.agentId, agent.credential);
+  live.push({ ...agent, conn });
+  conn.send({
+    $case: 'hello',
+    value: { hostname: 'unstorable-host', platform: 'linux', version: '0.1.0', adapters: [], dataplane: undefined, appliedRuleSetId: set.id, appliedVersion: set.version, appliedContentHash: set.contentHash },
+  });
+  await conn.next('welcome');
+  const settled = await until(() => getPush(push.id), (p) => p.status === 'completed');
+  expect([settled.targets[0].state, settled.status]).toEqual(['applied', 'completed']);
+});
