@@ -12,6 +12,8 @@ import { type PacketBatch, PacketFlag, Verdict } from '../../engine/batch';
 import { ParseStatus, PacketView } from '../../packet/view';
 import { listAdapters } from '../adapters';
 import type { AdapterInfo, DataPlane, DataPlaneCapabilities, DataPlaneSelection } from '../dataplane';
+import { FastPath, type OffloadSink } from './fast-path';
+import { FlowKind, TUPLE_WORDS } from './flow-table';
 import { Injector } from './inject';
 import { Lane } from './lane';
 import { addressOf, libc, nativeBytes, POLLIN } from './libc';
@@ -41,6 +43,13 @@ export interface LinuxDataPlaneOptions {
   outboundMark?: number;
   /** Mark bit telling forwarded packets (see steering). */
   forwardedMark?: number;
+  /**
+   * Kernel fast path (docs/linux-dataplane.md "Fast path"): conversations the engine only
+   * readdresses are handed to nftables after `after` packets per direction (default 8); counters
+   * are read back every `pollMs` (default 1000). Active once `offloadTo(engine)` was called;
+   * `false` turns it off.
+   */
+  fastPath?: { after?: number; pollMs?: number } | false;
 }
 
 /** Why the fields that need layer 2 cannot be honoured here (for reports and docs). */
@@ -86,6 +95,15 @@ export class LinuxDataPlane implements DataPlane {
   private batchAddress = 0;
   private emittedData: Uint8Array | undefined;
   private emittedAddress = 0;
+  /** Set by `offloadTo`; started at `open` (both needed). */
+  private offloadSink: OffloadSink | undefined;
+  private fast: FastPath | undefined;
+  /** Per rule index of the selected list: 1 when its conversations may be offloaded. */
+  private offloadable = new Uint8Array(0);
+  /** Per batch index: the arriving tuple and its FlowKind | KEPT (0: not offloadable). */
+  private tuples = new Uint32Array(0);
+  private flowKind = new Uint8Array(0);
+  private readonly rewritten = new Uint32Array(TUPLE_WORDS);
   /** Counters for stats and tests. */
   readonly counters = { received: 0, capped: 0, modified: 0, dropped: 0, rerouted: 0, emitted: 0, injectFailures: 0 };
 
@@ -99,10 +117,24 @@ export class LinuxDataPlane implements DataPlane {
       mark: options.mark ?? DEFAULT_MARK,
       outboundMark: options.outboundMark ?? DEFAULT_OUTBOUND_MARK,
       forwardedMark: options.forwardedMark ?? DEFAULT_FORWARDED_MARK,
+      fastPath: options.fastPath ?? {},
     };
     const { queueNum, mark, outboundMark, forwardedMark, failOpen } = this.options;
     if (!Number.isInteger(queueNum) || queueNum < 0 || queueNum > 65534) throw new RangeError(`queueNum must be an integer in 0..65534, got ${queueNum}`);
     this.steering = new Steering({ queueNum, loopbackQueueNum: queueNum + 1, mark, outboundMark, forwardedMark, failOpen });
+  }
+
+  /**
+   * Lets conversations be offloaded to the kernel, reporting their traffic to `sink` (the engine
+   * that processes this plane's packets). Call before `open`.
+   */
+  offloadTo(sink: OffloadSink): void {
+    this.offloadSink = sink;
+  }
+
+  /** The fast path's counters (offloaded, expired, released, installFailures, nftRuns), if on. */
+  get fastCounters(): FastPath['counters'] | undefined {
+    return this.fast?.counters;
   }
 
   adapters(): Promise<AdapterInfo[]> {
@@ -129,6 +161,11 @@ export class LinuxDataPlane implements DataPlane {
     });
     this.closed = false;
     try {
+      const fastPath = this.options.fastPath;
+      if (fastPath !== false && this.offloadSink) {
+        this.fast = new FastPath({ mark: this.options.mark, ...fastPath }, this.offloadSink);
+        await this.fast.start();
+      }
       await this.steering.install();
     } catch (error) {
       await this.close();
@@ -155,6 +192,19 @@ export class LinuxDataPlane implements DataPlane {
       throw error;
     }
     this.selected = { rules, resolved };
+    // Only conversations the engine merely readdresses: clones, reflections, adapters and MAC
+    // fields need userspace for every packet.
+    this.offloadable = Uint8Array.from(rules, (r) =>
+      r.enabled &&
+      !r.forwardAs.clone &&
+      (r.forwardAs.reflection ?? 'none') === 'none' &&
+      r.forwardAs.adapter === undefined &&
+      r.forwardAs.localMac === undefined &&
+      r.forwardAs.remoteMac === undefined
+        ? 1
+        : 0,
+    );
+    this.fast?.setTimeouts({ tcpS: selection.settings.tcpTimeoutS, udpS: selection.settings.udpTimeoutS });
     const injects = rules.some(
       (r) => r.enabled && ((r.forwardAs.reflection ?? 'none') !== 'none' || r.forwardAs.adapter !== undefined || r.forwardAs.clone === true),
     );
@@ -176,6 +226,8 @@ export class LinuxDataPlane implements DataPlane {
       this.arrivedOn = new Uint32Array(batch.capacity);
       this.gsoLeaving = new Uint8Array(batch.capacity);
       this.destination = new Uint32Array(batch.capacity * 4);
+      this.tuples = new Uint32Array(batch.capacity * TUPLE_WORDS);
+      this.flowKind = new Uint8Array(batch.capacity);
     }
     if (this.batchData !== batch.data) {
       this.batchData = batch.data;
@@ -247,6 +299,8 @@ export class LinuxDataPlane implements DataPlane {
       const leaving = (info & SkbInfo.Gso) !== 0 && (sent || (mark & this.options.forwardedMark) !== 0);
       this.gsoLeaving[i] = leaving ? 1 : 0;
       if (leaving) this.saveDestination(batch, i);
+      // The main lane only: loopback conversations have their own semantics (engine docs).
+      this.flowKind[i] = this.fast !== undefined && k === 0 ? this.saveTuple(batch, i, (sent ? FlowKind.OUTPUT_HOOK : 0) | (outbound ? FlowKind.OUTBOUND : 0)) : 0;
       this.counters.received++;
       lane.ringNext++;
     }
@@ -268,6 +322,7 @@ export class LinuxDataPlane implements DataPlane {
     if (this.closed || batch.count === 0) return;
     const lanes = this.lanes;
     const injector = this.injector!;
+    const now = Date.now();
     const data = batch.data;
     for (const lane of lanes) lane.accepts = false;
     for (let i = 0; i < batch.count; i++) {
@@ -291,6 +346,11 @@ export class LinuxDataPlane implements DataPlane {
           if (partial && !segmentedLater) this.fullChecksum(batch, i);
           verdicts.verdict(id, NF_ACCEPT, this.batchAddress + batch.offset[i]!, batch.length[i]!);
           this.counters.modified++;
+          const kind = this.flowKind[i]!;
+          const r = batch.rule[i]!;
+          if (kind !== 0 && r >= 0 && this.offloadable[r] === 1 && this.readTuple(batch, i, this.rewritten, 0, (kind & FlowKind.IPV6) !== 0)) {
+            this.fast!.offer(kind & ~FlowKind.KEPT, this.tuples, i * TUPLE_WORDS, this.rewritten, 0, now);
+          }
           break;
         }
         case Verdict.Reroute: {
@@ -342,6 +402,41 @@ export class LinuxDataPlane implements DataPlane {
     }
   }
 
+  /**
+   * Keeps the arriving tuple of packet i (before the engine rewrites it); returns its FlowKind
+   * with KEPT set, or 0 when it cannot be offloaded (not TCP/UDP, a fragment, IPv6 extension
+   * headers).
+   */
+  private saveTuple(batch: PacketBatch, i: number, kind: number): number {
+    const at = batch.offset[i]!;
+    const v6 = batch.data[at]! >>> 4 === 6;
+    const protocol = batch.data[at + (v6 ? 6 : 9)]!;
+    if (protocol !== 6 && protocol !== 17) return 0;
+    if (!v6 && (batch.view.getUint16(at + 6) & 0x3fff) !== 0) return 0;
+    if (!this.readTuple(batch, i, this.tuples, i * TUPLE_WORDS, v6)) return 0;
+    return kind | FlowKind.KEPT | (v6 ? FlowKind.IPV6 : 0) | (protocol === 17 ? FlowKind.UDP : 0);
+  }
+
+  /** Reads packet i's addresses and ports into `to[toAt ..]` (TUPLE_WORDS); false if too short. */
+  private readTuple(batch: PacketBatch, i: number, to: Uint32Array, toAt: number, v6: boolean): boolean {
+    const at = batch.offset[i]!;
+    const view = batch.view;
+    const l4 = v6 ? 40 : (batch.data[at]! & 15) * 4;
+    if (batch.length[i]! < l4 + 4) return false;
+    if (v6) {
+      for (let w = 0; w < 4; w++) {
+        to[toAt + w] = view.getUint32(at + 8 + 4 * w);
+        to[toAt + 4 + w] = view.getUint32(at + 24 + 4 * w);
+      }
+    } else {
+      to[toAt] = view.getUint32(at + 12);
+      to[toAt + 4] = view.getUint32(at + 16);
+      to[toAt + 1] = to[toAt + 2] = to[toAt + 3] = to[toAt + 5] = to[toAt + 6] = to[toAt + 7] = 0;
+    }
+    to[toAt + 8] = view.getUint32(at + l4);
+    return true;
+  }
+
   private saveDestination(batch: PacketBatch, i: number): void {
     const at = batch.offset[i]!;
     const v6 = batch.data[at]! >>> 4 === 6;
@@ -375,6 +470,8 @@ export class LinuxDataPlane implements DataPlane {
     this.closed = true;
     await this.polling;
     try {
+      await this.fast?.stop();
+      this.fast = undefined;
       await this.steering.remove();
       for (const lane of this.lanes) lane.acceptRemaining();
     } finally {

@@ -4,6 +4,8 @@
 //   node peer.js udp-sink HOST PORT          prints {"event":"datagram",from,port,bytes} per datagram
 //   node peer.js tcp-client HOST PORT BYTES  sends BYTES random bytes, expects them echoed
 //   node peer.js udp-client HOST PORT COUNT [SRCPORT]  sends COUNT datagrams, expects echoes
+//   node peer.js udp-send HOST PORT COUNT SRCPORT GAPMS  sends COUNT datagrams whose bytes depend only
+//                                            on their number, GAPMS apart; expects nothing back
 // Clients print one JSON line {ok, ...} and exit 0 (ok) or 1; PEER_TIMEOUT_MS bounds their wait.
 'use strict';
 const crypto = require('node:crypto');
@@ -95,6 +97,18 @@ switch (mode) {
         sent.add(text);
         socket.send(text, port, host);
       }
+    });
+    break;
+  }
+  case 'udp-send': {
+    const gapMs = Number(process.argv[7] ?? 0);
+    const socket = dgram.createSocket(udpType);
+    socket.bind(Number(sourcePortText), async () => {
+      for (let i = 0; i < amount; i++) {
+        await new Promise((resolve, reject) => socket.send(`datagram ${String(i).padStart(6, '0')}`, port, host, (e) => (e ? reject(e) : resolve())));
+        if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+      }
+      finish({ ok: true, sent: amount });
     });
     break;
   }

@@ -26,6 +26,8 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as RunnerConfig;
   const plane = new LinuxDataPlane(config.plane);
   const engine = new Engine();
+  // The kernel fast path is on unless the config says `plane.fastPath: false`.
+  plane.offloadTo(engine);
   await plane.open();
   const apply = async (rules: Rule[], settings: Settings) => {
     const { resolved, errors } = await resolveRuleNames(rules, systemResolver);
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop());
   readline.createInterface({ input: process.stdin }).on('line', (line) => {
     if (line === 'stats') {
-      say({ event: 'stats', rules: engine.counters(), engine: engine.stats(), plane: plane.counters });
+      say({ event: 'stats', rules: engine.counters(), engine: engine.stats(), plane: plane.counters, fast: plane.fastCounters ?? null });
     } else if (line.startsWith('{')) {
       const next = JSON.parse(line) as { rules: Rule[]; settings: Settings };
       apply(next.rules, next.settings).then(

@@ -1,0 +1,189 @@
+/**
+ * The nftables text of the fast path (docs/linux-dataplane.md "Fast path"): a table of our own,
+ * `inet portfleet_fast`, with
+ *   - per hook (prerouting, output), family and protocol a map "arriving tuple → mark": a hit sets
+ *     the mark (our injection mark | the entry's number), counts the packet on the element and
+ *     jumps to `rewrite`; the mark makes our iptables mangle chain return the packet unqueued, as
+ *     it does for injected packets. Elements carry the protocol's inactivity timeout, refreshed
+ *     by the agent while their counters move (so a crashed agent's entries end by themselves);
+ *   - `rewrite`: one map per field (source/destination address, source/destination port) from
+ *     the mark to the value the engine wrote; an entry has elements only for the fields it changes.
+ * Chains run at priority -250: after the raw table's notrack (-300), before conntrack (-200) and
+ * before the mangle table's NFQUEUE (-150). The kernel fixes the IP and transport checksums
+ * (pseudo-header included) as it does for any nft payload write.
+ */
+import { FlowKind } from './flow-table';
+
+export const FAST_TABLE = 'portfleet_fast';
+const TABLE = `inet ${FAST_TABLE}`;
+const PRIORITY = -250;
+
+const HOOKS = [
+  { chain: 'prerouting', prefix: 'pre', kind: 0, type: 'filter' },
+  { chain: 'output', prefix: 'out', kind: FlowKind.OUTPUT_HOOK, type: 'route' },
+] as const;
+const FAMILIES = [
+  { v: 4, kind: 0, ip: 'ip', nfproto: 'ipv4', addr: 'ipv4_addr' },
+  { v: 6, kind: FlowKind.IPV6, ip: 'ip6', nfproto: 'ipv6', addr: 'ipv6_addr' },
+] as const;
+const PROTOCOLS = [
+  { name: 'tcp', kind: 0 },
+  { name: 'udp', kind: FlowKind.UDP },
+] as const;
+
+/** Name of the map that holds entries of this kind (e.g. `pre4tcp`). */
+export function idMapName(kind: number): string {
+  const hook = kind & FlowKind.OUTPUT_HOOK ? 'out' : 'pre';
+  return `${hook}${kind & FlowKind.IPV6 ? 6 : 4}${kind & FlowKind.UDP ? 'udp' : 'tcp'}`;
+}
+
+const ID_MAP_NAMES = new Set(HOOKS.flatMap((h) => FAMILIES.flatMap((f) => PROTOCOLS.map((p) => idMapName(h.kind | f.kind | p.kind)))));
+
+export function isIdMap(name: string): boolean {
+  return ID_MAP_NAMES.has(name);
+}
+
+const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+
+/** The whole table (created once at open; `add table` + `delete table` first makes it idempotent). */
+export function tableScript(mark: number, capacity: number): string {
+  const lines = [`add table ${TABLE}`, `delete table ${TABLE}`, `table ${TABLE} {`];
+  for (const h of HOOKS) {
+    for (const f of FAMILIES) {
+      for (const p of PROTOCOLS) {
+        const name = idMapName(h.kind | f.kind | p.kind);
+        lines.push(`  map ${name} { type ${f.addr} . inet_service . ${f.addr} . inet_service : mark; flags timeout; counter; size ${capacity}; }`);
+      }
+    }
+  }
+  for (const f of FAMILIES) {
+    lines.push(`  map saddr${f.v} { type mark : ${f.addr}; size ${capacity}; }`, `  map daddr${f.v} { type mark : ${f.addr}; size ${capacity}; }`);
+  }
+  lines.push(`  map sport { type mark : inet_service; size ${capacity}; }`, `  map dport { type mark : inet_service; size ${capacity}; }`);
+  for (const h of HOOKS) lines.push(`  chain ${h.chain} { type ${h.type} hook ${h.chain} priority ${PRIORITY}; policy accept; }`);
+  lines.push('  chain rewrite {');
+  for (const f of FAMILIES) {
+    lines.push(`    meta nfproto ${f.nfproto} ${f.ip} saddr set meta mark map @saddr${f.v}`);
+    lines.push(`    meta nfproto ${f.nfproto} ${f.ip} daddr set meta mark map @daddr${f.v}`);
+  }
+  for (const p of PROTOCOLS) {
+    lines.push(`    meta l4proto ${p.name} ${p.name} sport set meta mark map @sport`);
+    lines.push(`    meta l4proto ${p.name} ${p.name} dport set meta mark map @dport`);
+  }
+  lines.push('  }', '}');
+  // Packets already carrying our mark (injected by the agent) are left alone.
+  for (const h of HOOKS) {
+    lines.push(`add rule ${TABLE} ${h.chain} meta mark and ${hex(mark)} == ${hex(mark)} return`);
+    for (const f of FAMILIES) {
+      for (const p of PROTOCOLS) {
+        const key = `${f.ip} saddr . ${p.name} sport . ${f.ip} daddr . ${p.name} dport`;
+        lines.push(`add rule ${TABLE} ${h.chain} meta nfproto ${f.nfproto} meta l4proto ${p.name} meta mark set ${key} map @${idMapName(h.kind | f.kind | p.kind)} jump rewrite`);
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Which rewrite maps an entry needs: the fields whose output differs from its input. */
+export const enum Field {
+  SADDR = 1,
+  DADDR = 2,
+  SPORT = 4,
+  DPORT = 8,
+}
+
+export function changedFields(ipv6: boolean, input: Uint32Array, inAt: number, output: Uint32Array, outAt: number): number {
+  const words = ipv6 ? 4 : 1;
+  let fields = 0;
+  for (let w = 0; w < words; w++) {
+    if (input[inAt + w] !== output[outAt + w]) fields |= Field.SADDR;
+    if (input[inAt + 4 + w] !== output[outAt + 4 + w]) fields |= Field.DADDR;
+  }
+  const a = input[inAt + 8]!;
+  const b = output[outAt + 8]!;
+  if (a >>> 16 !== b >>> 16) fields |= Field.SPORT;
+  if ((a & 0xffff) !== (b & 0xffff)) fields |= Field.DPORT;
+  return fields;
+}
+
+/** nft text of the address in `tuple[at ..]` (4 words for IPv6, word 0 for IPv4). */
+export function addressText(ipv6: boolean, tuple: Uint32Array, at: number): string {
+  if (!ipv6) {
+    const w = tuple[at]!;
+    return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+  }
+  const groups: string[] = [];
+  for (let w = 0; w < 4; w++) groups.push((tuple[at + w]! >>> 16).toString(16), (tuple[at + w]! & 0xffff).toString(16));
+  return groups.join(':');
+}
+
+function keyText(ipv6: boolean, tuple: Uint32Array, at: number): string {
+  const ports = tuple[at + 8]!;
+  return `${addressText(ipv6, tuple, at)} . ${ports >>> 16} . ${addressText(ipv6, tuple, at + 4)} . ${ports & 0xffff}`;
+}
+
+export interface EntryText {
+  kind: number;
+  id: number;
+  mark: number;
+  input: Uint32Array;
+  output: Uint32Array;
+  /** Offset of the entry's tuple in `input` and `output`. */
+  at: number;
+}
+
+function rewriteElements(e: EntryText): { map: string; element: string }[] {
+  const ipv6 = (e.kind & FlowKind.IPV6) !== 0;
+  const fields = changedFields(ipv6, e.input, e.at, e.output, e.at);
+  const v = ipv6 ? 6 : 4;
+  const idMark = hex(e.mark | e.id);
+  const out: { map: string; element: string }[] = [];
+  if (fields & Field.SADDR) out.push({ map: `saddr${v}`, element: `${idMark} : ${addressText(ipv6, e.output, e.at)}` });
+  if (fields & Field.DADDR) out.push({ map: `daddr${v}`, element: `${idMark} : ${addressText(ipv6, e.output, e.at + 4)}` });
+  if (fields & Field.SPORT) out.push({ map: 'sport', element: `${idMark} : ${e.output[e.at + 8]! >>> 16}` });
+  if (fields & Field.DPORT) out.push({ map: 'dport', element: `${idMark} : ${e.output[e.at + 8]! & 0xffff}` });
+  return out;
+}
+
+/** Lines adding an entry: its rewrite elements, then the lookup element that activates them. */
+export function addLines(e: EntryText, timeoutS: number): string[] {
+  const lines = rewriteElements(e).map(({ map, element }) => `add element ${TABLE} ${map} { ${element} }`);
+  lines.push(lookupLine(e, timeoutS));
+  return lines;
+}
+
+/**
+ * The lookup element with a fresh expiry. Adding it again restarts its timeout and keeps its
+ * counter (kernel 6.18; nft 1.0.6 could not refresh from the rule itself: an IPv6 `update @map`
+ * trips an assertion in its register allocation).
+ */
+export function lookupLine(e: EntryText, timeoutS: number): string {
+  const ipv6 = (e.kind & FlowKind.IPV6) !== 0;
+  return `add element ${TABLE} ${idMapName(e.kind)} { ${keyText(ipv6, e.input, e.at)} timeout ${timeoutS}s expires ${timeoutS}s : ${hex(e.mark | e.id)} }`;
+}
+
+/** Lines removing an entry; `lookup` false when the kernel already timed its lookup element out. */
+export function deleteLines(e: EntryText, lookup: boolean): string[] {
+  const ipv6 = (e.kind & FlowKind.IPV6) !== 0;
+  const lines: string[] = [];
+  if (lookup) lines.push(`delete element ${TABLE} ${idMapName(e.kind)} { ${keyText(ipv6, e.input, e.at)} }`);
+  for (const { map } of rewriteElements(e)) lines.push(`delete element ${TABLE} ${map} { ${hex(e.mark | e.id)} }`);
+  return lines;
+}
+
+export function deleteTableScript(): string {
+  return `add table ${TABLE}\ndelete table ${TABLE}\n`;
+}
+
+/** Counter values of the lookup elements in `nft -j list table` output, by entry number. */
+export function readCounters(json: string, onEntry: (id: number, packets: number, bytes: number) => void): void {
+  const doc = JSON.parse(json) as { nftables: { map?: { name: string; elem?: [{ elem: { counter?: { packets: number; bytes: number } } }, number][] } }[] };
+  for (const item of doc.nftables) {
+    const map = item.map;
+    if (!map || !isIdMap(map.name) || !map.elem) continue;
+    for (const [key, value] of map.elem) {
+      const counter = key.elem?.counter;
+      onEntry(value & 0xffff, counter?.packets ?? 0, counter?.bytes ?? 0);
+    }
+  }
+}
