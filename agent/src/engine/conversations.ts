@@ -204,7 +204,17 @@ export class ConversationTable {
     const slots = this.slots;
     const scale = this.scale;
     let sum = 0;
-    for (let i = 0; i < count; i++) sum = (sum + slots[(((hashes[i]! >>> 8) * scale) | 0) * S.WORDS]!) | 0;
+    // Both ends of the slot: the arena need not be 32-byte aligned, so a slot may span two lines.
+    for (let i = 0; i < count; i++) {
+      const at = (((hashes[i]! >>> 8) * scale) | 0) * S.WORDS;
+      sum = (sum + slots[at]! + slots[at + S.WORDS - 1]!) | 0;
+    }
+    // Then the conversation entry of the key in each home slot (now in cache), mostly the right one.
+    const conv = this.conv;
+    for (let i = 0; i < count; i++) {
+      const tag = slots[(((hashes[i]! >>> 8) * scale) | 0) * S.WORDS]!;
+      sum = (sum + conv[((tag & TAG.REF_MASK) >>> TAG.REF_SHIFT) * CONV.WORDS]!) | 0;
+    }
     return sum;
   }
 
@@ -232,6 +242,21 @@ export class ConversationTable {
       ) {
         return i;
       }
+      i = i + 1 === size ? 0 : i + 1;
+    }
+  }
+
+  /** `find` for an IPv4 key given as its words (`meta` as in K.META). */
+  findV4(meta: number, src: number, dst: number, ports: number, hash: number): number {
+    const slots = this.slots;
+    const size = this.size;
+    const kind = kindOf(meta);
+    let i = ((hash >>> 8) * this.scale) | 0;
+    for (;;) {
+      const at = i * S.WORDS;
+      const tag = slots[at]!;
+      if (tag === 0) return -1;
+      if (tag >>> TAG.KIND_SHIFT === kind && slots[at + S.SRC] === src && slots[at + S.DST] === dst && slots[at + S.PORTS] === ports) return i;
       i = i + 1 === size ? 0 : i + 1;
     }
   }
@@ -453,13 +478,25 @@ function kindOf(meta: number): number {
  * multiply-xorshift rounds written out (a helper per round was not inlined on the packet path).
  */
 export function hashKey(words: Uint32Array, at: number): number {
+  if ((words[at]! & Meta.IPV6) === 0) return hashV4(words[at]!, words[at + K.SRC]!, words[at + K.DST]!, words[at + K.PORTS]!);
   let h = Math.imul(0x2545f491 ^ words[at]!, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 15) ^ words[at + K.SRC]!, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 15) ^ words[at + K.DST]!, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 15) ^ words[at + K.PORTS]!, 0x9e3779b1);
-  if ((words[at]! & Meta.IPV6) !== 0) {
-    for (const w of V6_REST) h = Math.imul(h ^ (h >>> 15) ^ words[at + w]!, 0x9e3779b1);
-  }
+  for (const w of V6_REST) h = Math.imul(h ^ (h >>> 15) ^ words[at + w]!, 0x9e3779b1);
+  return finish(h);
+}
+
+/** hashKey of an IPv4 key given as its four words. */
+export function hashV4(meta: number, src: number, dst: number, ports: number): number {
+  let h = Math.imul(0x2545f491 ^ meta, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ src, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ dst, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ ports, 0x9e3779b1);
+  return finish(h);
+}
+
+function finish(h: number): number {
   h ^= h >>> 15;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

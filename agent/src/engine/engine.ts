@@ -8,9 +8,13 @@ import { ParseStatus, PacketView } from '../packet/view';
 import { PacketBatch, PacketFlag, Verdict } from './batch';
 import { type ApplyInput, type CompiledRule, type EngineFieldError, compileRules } from './compile';
 import { Action, CONTROL, ConversationTable, hashKey, K, Layout, MAX_CONVERSATIONS, Meta, R, S, TAG, CONV } from './conversations';
+import { BatchKeys } from './batch-keys';
 import { RuleCounterTable, type RuleCounters } from './counters';
 import { matchRule } from './match';
-import { rewritePacket } from './rewrite';
+import { RuleIndex } from './rule-index';
+import { rewriteIpv4, rewritePacket } from './rewrite';
+import { TCP } from '../packet/tcp';
+import { UDP } from '../packet/udp';
 import { describeConversation, sameKey, stayOnLoopback } from './transform';
 
 export type { AdapterInfo, ApplyInput, DataPlaneCapabilities, EngineFieldError } from './compile';
@@ -61,6 +65,8 @@ const LOOPBACK_OUT = PacketFlag.Outbound | PacketFlag.Loopback;
 
 export class Engine {
   private rules: CompiledRule[] = [];
+  /** Which of `rules` a first packet can match. */
+  private candidates = new RuleIndex([]);
   /** Counter slot of each compiled rule (same order as `rules`). */
   private ruleSlots: Int32Array = new Int32Array(0);
   private epochMs = Number.NaN;
@@ -70,8 +76,8 @@ export class Engine {
   private readonly counterTable = new RuleCounterTable();
   private readonly pv = new PacketView();
   private readonly key = new Uint32Array(Layout.RECORD_WORDS);
-  /** Per packet of the batch being processed: its key's hash (hash pass → main pass). */
-  private hashes = new Uint32Array(0);
+  /** The batch's plain IPv4 packets, parsed in a first pass. */
+  private readonly batchKeys = new BatchKeys();
   /** Sum of the slot words the touch loop read: stored so the reads are not optimized away. */
   touched = 0;
   /** The three role records of a conversation being opened, before the table places them. */
@@ -101,11 +107,13 @@ export class Engine {
   apply(input: ApplyInput): ApplyResult {
     const { rules, errors } = compileRules(input);
     if (errors.length > 0) return { ok: false, errors };
+    const candidates = new RuleIndex(rules);
     this.ruleSlots = this.counterTable.bind(
       rules.map((r) => r.id),
       rules.map((r) => r.index),
     );
     this.rules = rules;
+    this.candidates = candidates;
     this.tcpTimeoutMs = input.settings.tcpTimeoutS * 1000;
     this.udpTimeoutMs = input.settings.udpTimeoutS * 1000;
     return { ok: true, errors: [] };
@@ -175,45 +183,89 @@ export class Engine {
     const pv = this.pv;
     const key = this.key;
     const count = batch.count;
-    if (this.hashes.length < count) this.hashes = new Uint32Array(batch.capacity);
-    const hashes = this.hashes;
-    const prefetch = table.active >= PREFETCH_FROM;
-    if (prefetch) {
-      for (let i = 0; i < count; i++) {
-        const flags = batch.flags[i]!;
-        if (pv.parseView(dv, batch.offset[i]!, batch.length[i]!, (flags & PacketFlag.Layer2) !== 0) !== ParseStatus.Ok) continue;
-        this.fillKey(dv, flags & PacketFlag.Outbound);
-        hashes[i] = hashKey(key, 0);
-      }
-      this.touched = table.touch(hashes, count);
-    }
+    const slots = table.slots;
+    const conv = table.conv;
+    const { packetsIn, bytesIn, packetsOut, bytesOut, lastHit, ruleIndex } = this.counterTable;
+    const keys = this.batchKeys;
+    keys.fill(batch);
+    if (table.active >= PREFETCH_FROM) this.touched = table.touch(keys.hash, count);
     for (let i = 0; i < count; i++) {
       batch.verdict[i] = Verdict.Accept;
       batch.rule[i] = -1;
       const flags = batch.flags[i]!;
-      const status = pv.parseView(dv, batch.offset[i]!, batch.length[i]!, (flags & PacketFlag.Layer2) !== 0);
-      if (status !== ParseStatus.Ok) {
-        if (status === ParseStatus.Malformed) this.stat.malformed++;
-        else if (status === ParseStatus.Fragment) this.stat.fragments++;
-        else if (status === ParseStatus.Unsupported) this.stat.unsupported++;
-        continue;
-      }
       const outbound = flags & PacketFlag.Outbound;
-      this.fillKey(dv, outbound);
-      const hash = prefetch ? hashes[i]! : hashKey(key, 0);
-      let slot = table.find(key, 0, hash);
-      if (slot >= 0 && table.isExpired(slot, now, tcpMs, udpMs)) {
-        table.release(table.conversationAt(slot));
-        this.stat.expired++;
-        slot = -1;
+      const l3 = keys.l3[i]!;
+      let slot: number;
+      let hash: number;
+      if (l3 >= 0) {
+        hash = keys.hash[i]!;
+        slot = table.findV4(keys.meta[i]!, keys.src[i]!, keys.dst[i]!, keys.ports[i]!, hash);
+        if (slot >= 0 && table.isExpired(slot, now, tcpMs, udpMs)) {
+          table.release(table.conversationAt(slot));
+          this.stat.expired++;
+          slot = -1;
+        }
+        if (slot >= 0) {
+          const tag = slots[slot * S.WORDS]!;
+          const control = (tag >>> TAG.CONTROL_SHIFT) & TAG.CONTROL_MASK;
+          const l4 = keys.l4[i]!;
+          const protocol = keys.meta[i]! & Meta.PROTOCOL;
+          if ((control & (CONTROL.ACTION | CONTROL.MACS)) !== Action.Rewrite) {
+            pv.quickIpv4((flags & PacketFlag.Layer2) !== 0 ? batch.offset[i]! : -1, l3, l4, protocol);
+            this.handle(batch, i, emitted, slot, nowMs, now);
+            continue;
+          }
+          // The common case written out: an IPv4 rewrite in place (no clone, no MACs).
+          const convAt = ((tag & TAG.REF_MASK) >>> TAG.REF_SHIFT) * CONV.WORDS;
+          conv[convAt + CONV.SEEN] = now;
+          const counter = conv[convAt + CONV.COUNTER]! & CONV.COUNTER_MASK;
+          const length = batch.length[i]!;
+          if (outbound) {
+            packetsOut[counter]!++;
+            bytesOut[counter]! += length;
+          } else {
+            packetsIn[counter]!++;
+            bytesIn[counter]! += length;
+          }
+          lastHit[counter] = nowMs;
+          batch.rule[i] = ruleIndex[counter]!;
+          rewriteIpv4(dv, l3, l4, l4 + (protocol === 6 ? TCP.CHECKSUM : UDP.CHECKSUM), protocol, slots, slot * S.WORDS);
+          const verdict = (control >>> CONTROL.VERDICT_SHIFT) & 3;
+          batch.verdict[i] = verdict;
+          batch.flags[i] = (flags & ~PacketFlag.Outbound) | ((control >>> CONTROL.DIRECTION_SHIFT) & 1);
+          if (verdict === Verdict.Reroute) {
+            const adapter = table.adapter[tag & TAG.REF_MASK]!;
+            if (adapter !== Layout.KEEP_ADAPTER) batch.ifIndex[i] = adapter;
+          }
+          continue;
+        }
+        // A first packet: matching reads the whole view.
+        pv.parseView(dv, batch.offset[i]!, batch.length[i]!, (flags & PacketFlag.Layer2) !== 0);
+        this.fillKey(dv, outbound);
+      } else {
+        const status = pv.parseView(dv, batch.offset[i]!, batch.length[i]!, (flags & PacketFlag.Layer2) !== 0);
+        if (status !== ParseStatus.Ok) {
+          if (status === ParseStatus.Malformed) this.stat.malformed++;
+          else if (status === ParseStatus.Fragment) this.stat.fragments++;
+          else if (status === ParseStatus.Unsupported) this.stat.unsupported++;
+          continue;
+        }
+        this.fillKey(dv, outbound);
+        hash = hashKey(key, 0);
+        slot = table.find(key, 0, hash);
+        if (slot >= 0 && table.isExpired(slot, now, tcpMs, udpMs)) {
+          table.release(table.conversationAt(slot));
+          this.stat.expired++;
+          slot = -1;
+        }
       }
       if (slot < 0) {
-        let r = matchRule(this.rules, pv, data, dv, outbound, batch.ifIndex[i]!);
+        let r = matchRule(this.rules, this.candidates, pv, data, dv, outbound, batch.ifIndex[i]!);
         let as = outbound;
         // A loopback packet leaves this host and arrives at it: outbound rules first, then inbound.
         const loopback = (flags & LOOPBACK_OUT) === LOOPBACK_OUT;
         if (r < 0 && loopback) {
-          r = matchRule(this.rules, pv, data, dv, 0, batch.ifIndex[i]!);
+          r = matchRule(this.rules, this.candidates, pv, data, dv, 0, batch.ifIndex[i]!);
           as = 0;
         }
         if (r < 0) continue;

@@ -5,10 +5,12 @@
 import { ETHERNET } from '../packet/ethernet';
 import type { PacketView } from '../packet/view';
 import { FAMILY_V4, FAMILY_V6, type AddressSet, type CompiledRule } from './compile';
+import type { RuleIndex } from './rule-index';
 
-/** Index into `rules` of the first rule matching the packet, or -1. */
+/** Index into `rules` of the first rule matching the packet, or -1 (only `index`'s candidates are tested). */
 export function matchRule(
   rules: readonly CompiledRule[],
+  index: RuleIndex,
   pv: PacketView,
   data: Uint8Array,
   dv: DataView,
@@ -20,7 +22,10 @@ export function matchRule(
   const remotePort = outbound ? pv.dstPort : pv.srcPort;
   const localAt = outbound ? pv.src : pv.dst;
   const remoteAt = outbound ? pv.dst : pv.src;
-  for (let r = 0; r < rules.length; r++) {
+  const lists = index.lists;
+  for (let k = index.first(outbound, pv.protocol, localPort); ; k++) {
+    const r = lists[k]!;
+    if (r < 0) return -1;
     const rule = rules[r]!;
     if (
       rule.outbound !== outbound ||
@@ -44,7 +49,6 @@ export function matchRule(
     }
     return r;
   }
-  return -1;
 }
 
 function inSet(set: AddressSet, dv: DataView, at: number, family: number): boolean {

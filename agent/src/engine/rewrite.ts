@@ -26,34 +26,43 @@ export function rewritePacket(
   macs: Uint8Array,
   macAt: number,
 ): void {
-  const deltas = slots[at + S.DELTAS]!;
-  const src = pv.src + shift;
-  const dst = pv.dst + shift;
   const l4 = pv.l4 + shift;
   if (pv.family === 4) {
-    dv.setUint32(src, slots[at + S.OUT_SRC]!);
-    dv.setUint32(dst, slots[at + S.OUT_DST]!);
-    dv.setUint32(l4, slots[at + S.OUT_PORTS]!);
-    const ipChecksum = pv.l3 + shift + IPV4.CHECKSUM;
-    dv.setUint16(ipChecksum, applyDelta(dv.getUint16(ipChecksum), deltas >>> IP_CHECKSUM_SHIFT));
+    rewriteIpv4(dv, pv.l3 + shift, l4, pv.checksum + shift, pv.protocol, slots, at);
   } else {
+    const src = pv.src + shift;
+    const dst = pv.dst + shift;
     for (let w = 0; w < 4; w++) {
       dv.setUint32(src + 4 * w, out6[out6At + w]!);
       dv.setUint32(dst + 4 * w, out6[out6At + 4 + w]!);
     }
     dv.setUint32(l4, out6[out6At + 8]!);
+    transportChecksum(dv, pv.checksum + shift, pv.protocol, slots[at + S.DELTAS]!);
   }
-  const checksumAt = pv.checksum + shift;
+  if ((control & CONTROL.MACS) !== 0 && pv.l2 >= 0) {
+    const frame = pv.l2 + shift;
+    for (let b = 0; b < Layout.MAC_PAIR; b++) dv.setUint8(frame + b, macs[macAt + b]!);
+  }
+}
+
+/** The IPv4 part of `rewritePacket` (IP header at `l3`, transport header at `l4`): the packet path calls it directly. */
+export function rewriteIpv4(dv: DataView, l3: number, l4: number, checksumAt: number, protocol: number, slots: Uint32Array, at: number): void {
+  const deltas = slots[at + S.DELTAS]!;
+  dv.setUint32(l3 + IPV4.SOURCE, slots[at + S.OUT_SRC]!);
+  dv.setUint32(l3 + IPV4.DESTINATION, slots[at + S.OUT_DST]!);
+  dv.setUint32(l4, slots[at + S.OUT_PORTS]!);
+  const ipChecksum = l3 + IPV4.CHECKSUM;
+  dv.setUint16(ipChecksum, applyDelta(dv.getUint16(ipChecksum), deltas >>> IP_CHECKSUM_SHIFT));
+  transportChecksum(dv, checksumAt, protocol, deltas);
+}
+
+function transportChecksum(dv: DataView, checksumAt: number, protocol: number, deltas: number): void {
   const checksum = dv.getUint16(checksumAt);
-  if (pv.protocol === 6) {
+  if (protocol === 6) {
     dv.setUint16(checksumAt, applyDelta(checksum, deltas & 0xffff));
   } else if (checksum !== 0) {
     // UDP: 0 means "no checksum" (IPv4) and must stay 0; a computed 0 is sent as 0xffff (RFC 768).
     const updated = applyDelta(checksum, deltas & 0xffff);
     dv.setUint16(checksumAt, updated === 0 ? 0xffff : updated);
-  }
-  if ((control & CONTROL.MACS) !== 0 && pv.l2 >= 0) {
-    const frame = pv.l2 + shift;
-    for (let b = 0; b < Layout.MAC_PAIR; b++) dv.setUint8(frame + b, macs[macAt + b]!);
   }
 }

@@ -86,6 +86,22 @@ export class PacketView {
     return (this.status = ParseStatus.Malformed);
   }
 
+  /**
+   * Fills the view for an IPv4 TCP/UDP packet a quicker parse already checked (engine/batch-keys.ts):
+   * Ethernet header at `l2` (-1 none), IP header at `l3`, transport header at `l4`.
+   */
+  quickIpv4(l2: number, l3: number, l4: number, protocol: number): void {
+    this.status = ParseStatus.Ok;
+    this.l2 = l2;
+    this.l3 = l3;
+    this.family = 4;
+    this.src = l3 + IPV4.SOURCE;
+    this.dst = l3 + IPV4.DESTINATION;
+    this.l4 = l4;
+    this.protocol = protocol;
+    this.checksum = l4 + (protocol === IP_PROTOCOL_TCP ? TCP.CHECKSUM : UDP.CHECKSUM);
+  }
+
   private parseIpv4(dv: DataView, ip: number, end: number): ParseStatus {
     if (ip + IPV4.MIN_HEADER_LEN > end) return ParseStatus.Malformed;
     const headerLen = (dv.getUint8(ip) & 0x0f) << 2;

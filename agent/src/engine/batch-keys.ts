@@ -1,0 +1,86 @@
+/**
+ * The first pass over a batch: plain IPv4 TCP/UDP packets (no VLAN tag, not a fragment) are parsed
+ * once into columns (offsets, key words, hash), so the pass that handles them reads numbers, not
+ * bytes, and the table can be warmed from the hashes in between. Anything else is left to the full
+ * parser (`PacketView`), which also counts malformed packets and fragments.
+ */
+import { EtherType, ETHERNET } from '../packet/ethernet';
+import { IPV4, IPV4_FRAGMENT_OFFSET_MASK, IPV4_MORE_FRAGMENTS } from '../packet/ipv4';
+import { IP_PROTOCOL_TCP, TCP } from '../packet/tcp';
+import { IP_PROTOCOL_UDP, UDP } from '../packet/udp';
+import { PacketBatch, PacketFlag } from './batch';
+import { hashV4, Meta } from './conversations';
+
+export class BatchKeys {
+  /** Offset of the IP header; -1 when the full parser must look at the packet. */
+  l3 = new Int32Array(0);
+  /** Offset of the transport header. */
+  l4 = new Int32Array(0);
+  /** Key words (see K in conversations.ts) and their hash. */
+  meta = new Uint32Array(0);
+  src = new Uint32Array(0);
+  dst = new Uint32Array(0);
+  ports = new Uint32Array(0);
+  hash = new Uint32Array(0);
+
+  /** Parses every packet of `batch` that the quick path takes (see the file comment). */
+  fill(batch: PacketBatch): void {
+    if (this.l3.length < batch.capacity) this.grow(batch.capacity);
+    const dv = batch.view;
+    const count = batch.count;
+    const l3s = this.l3;
+    for (let i = 0; i < count; i++) {
+      const start = batch.offset[i]!;
+      const end = start + batch.length[i]!;
+      const flags = batch.flags[i]!;
+      let ip = start;
+      l3s[i] = -1;
+      if ((flags & PacketFlag.Layer2) !== 0) {
+        if (start + ETHERNET.HEADER_LEN > end || dv.getUint16(start + ETHERNET.ETHERTYPE) !== EtherType.Ipv4) continue;
+        ip = start + ETHERNET.HEADER_LEN;
+      }
+      // The same checks as PacketView.parseIpv4 / parseTransport, for the packets that pass them.
+      if (ip + IPV4.MIN_HEADER_LEN > end) continue;
+      const first = dv.getUint8(ip);
+      const headerLen = (first & 0x0f) << 2;
+      const total = dv.getUint16(ip + IPV4.TOTAL_LEN);
+      if (first >>> 4 !== 4 || headerLen < IPV4.MIN_HEADER_LEN || total < headerLen || ip + total > end) continue;
+      if ((dv.getUint16(ip + IPV4.FLAGS_FRAGMENT) & (IPV4_MORE_FRAGMENTS | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) continue;
+      const protocol = dv.getUint8(ip + IPV4.PROTOCOL);
+      const l4 = ip + headerLen;
+      const length = total - headerLen;
+      if (protocol === IP_PROTOCOL_TCP) {
+        if (length < TCP.MIN_HEADER_LEN) continue;
+        const tcpLen = (dv.getUint8(l4 + TCP.DATA_OFFSET) >>> 4) << 2;
+        if (tcpLen < TCP.MIN_HEADER_LEN || tcpLen > length) continue;
+      } else if (protocol === IP_PROTOCOL_UDP) {
+        if (length < UDP.HEADER_LEN) continue;
+        const udpLen = dv.getUint16(l4 + UDP.LENGTH);
+        if (udpLen < UDP.HEADER_LEN || udpLen > length) continue;
+      } else {
+        continue;
+      }
+      const meta = (Meta.USED | ((flags & PacketFlag.Outbound) !== 0 ? Meta.OUTBOUND : 0) | protocol) >>> 0;
+      const src = dv.getUint32(ip + IPV4.SOURCE);
+      const dst = dv.getUint32(ip + IPV4.DESTINATION);
+      const ports = dv.getUint32(l4);
+      l3s[i] = ip;
+      this.l4[i] = l4;
+      this.meta[i] = meta;
+      this.src[i] = src;
+      this.dst[i] = dst;
+      this.ports[i] = ports;
+      this.hash[i] = hashV4(meta, src, dst, ports);
+    }
+  }
+
+  private grow(capacity: number): void {
+    this.l3 = new Int32Array(capacity);
+    this.l4 = new Int32Array(capacity);
+    this.meta = new Uint32Array(capacity);
+    this.src = new Uint32Array(capacity);
+    this.dst = new Uint32Array(capacity);
+    this.ports = new Uint32Array(capacity);
+    this.hash = new Uint32Array(capacity);
+  }
+}
