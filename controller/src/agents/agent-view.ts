@@ -1,4 +1,4 @@
-import type { Agent, Prisma } from '../generated/prisma/client';
+import type { Agent } from '../generated/prisma/client';
 
 export interface AdapterView {
   name: string;
@@ -32,28 +32,12 @@ export interface AgentView {
   retiredAt: string | null;
 }
 
-/** The columns a view is made of (lists select only these: the credential hash never leaves the database). */
-export const AGENT_VIEW_COLUMNS = {
-  id: true,
-  name: true,
-  hostname: true,
-  platform: true,
-  version: true,
-  lastSeenAt: true,
-  adapters: true,
-  appliedRuleSetId: true,
-  appliedVersion: true,
-  appliedContentHash: true,
-  desiredRuleSetId: true,
-  desiredVersion: true,
-  edition: true,
-  groups: true,
-  labels: true,
-  createdAt: true,
-  retiredAt: true,
-} satisfies Prisma.AgentSelect;
-
-export type AgentViewRow = Pick<Agent, keyof typeof AGENT_VIEW_COLUMNS>;
+/** What a view is made of (lists read only these columns: the credential hash never leaves the database). */
+export type AgentViewRow = Pick<
+  Agent,
+  | 'id' | 'name' | 'hostname' | 'platform' | 'version' | 'lastSeenAt' | 'adapters' | 'appliedRuleSetId' | 'appliedVersion'
+  | 'appliedContentHash' | 'desiredRuleSetId' | 'desiredVersion' | 'edition' | 'groups' | 'labels' | 'createdAt' | 'retiredAt'
+>;
 
 /** `licensed`: false when the fleet has no edition (expired), so no seat grants anything. */
 export function agentView(agent: AgentViewRow, online: boolean, licensed = true): AgentView {

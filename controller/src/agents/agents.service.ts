@@ -7,23 +7,15 @@ import type { Config } from '../config';
 import { PrismaService, type Db } from '../db/prisma.service';
 import { isUuid } from '../errors/request-fields';
 import { EventBus } from '../events/event-bus';
-import type { Agent, Prisma } from '../generated/prisma/client';
+import type { Agent } from '../generated/prisma/client';
 import { LicensingService } from '../licensing/licensing.service';
 import { enrollmentCaPin } from '../tls/enrollment-pin';
 import { toPage, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
 import { AdapterCommands, type MacAction } from './adapter-commands';
 import { AgentStreams } from './agent-streams';
-import { AGENT_VIEW_COLUMNS, agentView, type AgentView } from './agent-view';
+import { agentPage, type AgentFilter } from './agent-list';
+import { agentView, type AgentView } from './agent-view';
 import { AgentError } from './agents.errors';
-
-export interface AgentFilter {
-  search?: string;
-  online?: boolean;
-  group?: string;
-  label?: string;
-  /** An edition, or 'unlicensed'. */
-  edition?: string;
-}
 
 export interface AgentChanges {
   name?: string;
@@ -57,21 +49,7 @@ export class AgentsService {
   /** Enrolled, not retired agents, oldest first, keyset-paged by (createdAt, id). */
   async list(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<Page<AgentView>> {
     const licensed = (await this.licensing.state()).edition !== null;
-    const where: Prisma.AgentWhereInput[] = [{ retiredAt: null }];
-    if (filter.search) where.push({ OR: [{ name: { contains: filter.search, mode: 'insensitive' } }, { hostname: { contains: filter.search, mode: 'insensitive' } }] });
-    if (filter.online !== undefined) where.push(filter.online ? { id: { in: this.streams.onlineIds() } } : { id: { notIn: this.streams.onlineIds() } });
-    if (filter.group) where.push({ groups: { has: filter.group } });
-    if (filter.label) where.push({ labels: { has: filter.label } });
-    if (filter.edition) {
-      const unlicensed = filter.edition === 'unlicensed';
-      if (!licensed) where.push(unlicensed ? {} : { id: { in: [] } });
-      else where.push({ edition: unlicensed ? null : filter.edition });
-    }
-    if (page.after) {
-      const at = new Date(page.after[0]);
-      where.push({ OR: [{ createdAt: { gt: at } }, { createdAt: at, id: { gt: page.after[1] } }] });
-    }
-    const rows = await this.db.agent.findMany({ where: { AND: where }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: page.limit + 1, select: AGENT_VIEW_COLUMNS });
+    const rows = await agentPage(this.db, filter, page, { onlineIds: () => this.streams.onlineIds(), licensed });
     return toPage(rows, page.limit, (a) => [a.createdAt.toISOString(), a.id] as TimeIdKey, (a) => agentView(a, this.streams.isOnline(a.id), licensed));
   }
 
