@@ -73,6 +73,8 @@ export class FleetDatabase {
 
   constructor(url: string) {
     this.db = new Pool({ connectionString: url, max: 2 });
+    // Idle connections die when a suite stops PostgreSQL; the pool replaces them on the next query.
+    this.db.on('error', () => undefined);
   }
 
   /** Target count per state of one push. */

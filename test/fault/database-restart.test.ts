@@ -1,0 +1,92 @@
+/**
+ * Issue 10 fault (b): PostgreSQL is stopped and started again under load (agents connected and
+ * reporting activity). The controller recovers without a restart (same process, /healthz back to
+ * 200); a write made during the outage is refused to its sender, who retries it afterwards; no
+ * activity report is lost or counted twice (PostgreSQL totals = what the data planes counted); and a
+ * push after the outage reaches every agent.
+ */
+import type { ApiSession } from '../support/api';
+import { startStack, type Stack } from '../support/stack';
+import type { Fleet } from '../../load-tests/fleet-sim';
+import { addRule, currentVersion, FleetDatabase, monitoredRuleSet, seededFleet, sleep, until, type PushedVersion } from './fault-fleet';
+
+const AGENTS = 200;
+
+describe('PostgreSQL stopped and restarted under load', () => {
+  let stack: Stack;
+  let admin: ApiSession;
+  let fleet: Fleet | undefined;
+  let db: FleetDatabase;
+
+  beforeAll(async () => {
+    stack = await startStack({ sharedDatabase: true });
+    admin = await stack.login();
+    db = new FleetDatabase(stack.database!.url);
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+    await db?.close();
+    await stack?.stop();
+  });
+
+  async function pushToAll(ids: string[], v: PushedVersion): Promise<string> {
+    const push = await admin.post('/api/pushes', { ruleSetId: v.ruleSetId, version: v.version, agentIds: ids });
+    expect(push.status).toBe(201);
+    await fleet!.waitApplied(v.version, 90_000);
+    await until(`push v${v.version} applied in PostgreSQL`, async () => ((await db.pushStates(push.body.id)).applied === ids.length ? true : undefined), 60_000);
+    expect(await db.pushStates(push.body.id)).toEqual({ applied: ids.length });
+    expect(await db.runningVersion(ids, v)).toBe(ids.length);
+    return push.body.id;
+  }
+
+  it('recovers without a restart, loses no report, and the refused write succeeds when retried', async () => {
+    fleet = await seededFleet(stack, admin, { count: AGENTS, hostnamePrefix: 'pg-outage', targets: [stack.grpcAddress], agentsPerChannel: 50 });
+    const ids = fleet.identities.map((i) => i.agentId);
+    fleet.start();
+    await fleet.waitConnected(90_000);
+    const first = await monitoredRuleSet(admin, 'pg-outage');
+    await pushToAll(ids, first);
+
+    const pid = stack.controller.pid;
+    fleet.startActivity(500);
+    await sleep(1_500);
+    await stack.database!.stop();
+
+    // During the outage: the API refuses writes (the sender learns it must retry), reads fail
+    // cleanly, and agents keep counting (their reports wait until stored).
+    const refused = await admin.post(`/api/rule-sets/${first.ruleSetId}/rules`, {
+      rule: { enabled: true, activityMonitoring: true, selector: { direction: 'inbound', protocol: 'tcp', localPort: 9090 }, forwardAs: { localPort: 9091 } },
+    });
+    expect(refused.status).toBeGreaterThanOrEqual(500);
+    expect((await fetch(`${stack.httpUrl}/healthz`)).status).toBe(503);
+    await sleep(3_000);
+
+    await stack.database!.start();
+    await until('/healthz to answer 200 again', async () => ((await fetch(`${stack.httpUrl}/healthz`)).status === 200 ? true : undefined), 60_000);
+    expect(stack.controller.running).toBe(true);
+    expect(stack.controller.pid).toBe(pid);
+
+    // The sender retries the refused write; it lands once, and a push of it reaches everyone.
+    await until('the retried write to succeed', async () => {
+      try {
+        await addRule(admin, first.ruleSetId, 9090);
+        return true;
+      } catch {
+        return undefined;
+      }
+    }, 30_000, 500);
+    const second = await currentVersion(admin, first.ruleSetId);
+    expect(second.version).toBe(first.version + 1);
+    expect((await admin.get(`/api/rule-sets/${first.ruleSetId}`)).body.rules.filter((r: { selector: { localPort: number } }) => r.selector.localPort === 9090)).toHaveLength(1);
+    await fleet.waitConnected(90_000);
+    await pushToAll(ids, second);
+
+    await sleep(1_000);
+    fleet.stopActivity();
+    await fleet.drainActivity(90_000);
+    const recorded = fleet.recordedTotals();
+    expect(recorded.packetsIn).toBeGreaterThan(0);
+    expect(fleet.storedTotals()).toEqual(recorded);
+    expect(await db.activityTotals(ids)).toEqual(recorded);
+  });
+});
