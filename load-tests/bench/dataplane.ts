@@ -4,13 +4,19 @@
  * path is measured four ways in one run:
  *   direct      the client talks to the server's real port (plain routing)
  *   kernel_dnat nftables DNAT of the port forward in the router (conntrack)
- *   portfleet   the agent's engine + Linux data plane in the router doing the same port forward
+ *   portfleet   the agent's engine + Linux data plane in the router doing the same port forward,
+ *               with its kernel fast path (issue 11: conversations offloaded to nftables after
+ *               `--after` packets per direction; `--fastpath 0` measures the userspace path alone)
  *   kernel_mangle  the same forward as stateless nftables payload rewrites of untracked packets
  *               (`tcp dport set …`, checksums fixed by the kernel): what a conversation offloaded
  *               to the kernel would run at — the ceiling of issue 11's offload direction
  * iperf3 TCP (Gbit/s, one stream) and UDP (received kpps, 1200-byte datagrams), and TCP connect +
  * 1-byte echo (p50 µs over sequential connections). Human table on stderr, one JSON line last:
- *   npm run bench:dataplane [-- --seconds 5 --connections 2000 --streams 1]
+ * The JSON also carries the fast path's counters (`fast`: directions offloaded, ...) read from the
+ * agent after the runs, so a figure always says which path produced it.
+ * `--rounds N` measures every way N times, rotating the order, and reports medians (a loaded,
+ * shared machine otherwise hands one way a quiet minute and another a busy one).
+ *   npm run bench:dataplane [-- --seconds 5 --connections 2000 --streams 1 --fastpath 1 --after 8 --rounds 1]
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,7 +32,13 @@ const ROOT = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '../../.
   existsSync(path.join(dir, 'agent/test/dataplane/support/runner.ts')),
 )!;
 const SUPPORT = path.join(ROOT, 'agent/test/dataplane/support');
-const { num } = benchArgs({ seconds: 5, connections: 2000, streams: 1 }, {});
+const { num } = benchArgs({ seconds: 5, connections: 2000, streams: 1, fastpath: 1, after: 8, rounds: 1 }, {});
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 const tag = `b${process.pid % 10000}`;
 const NS = { client: `pf${tag}-c`, router: `pf${tag}-r`, server: `pf${tag}-s` };
@@ -181,6 +193,21 @@ async function connectEcho(way: Way): Promise<number> {
   return (JSON.parse(stdout.trim()) as { p50: number }).p50;
 }
 
+/** The runner's counters ("stats" on its stdin, one JSON line back). */
+function agentStats(agent: ChildProcess): Promise<{ fast: Record<string, number> | null }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the agent did not answer "stats"')), 10_000);
+    const lines = readline.createInterface({ input: agent.stdout! });
+    lines.on('line', (line) => {
+      if (!line.includes('"event":"stats"')) return;
+      clearTimeout(timer);
+      lines.close();
+      resolve(JSON.parse(line) as { fast: Record<string, number> | null });
+    });
+    agent.stdin!.write('stats\n');
+  });
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:dataplane needs root (network namespaces, NFQUEUE, nftables)');
   note(`machine: ${machineLoad()}`);
@@ -200,26 +227,37 @@ async function main(): Promise<void> {
         rule('echo', 'tcp', ECHO.portfleet, BEHIND_PORTFLEET.echo),
       ],
       settings: { applyDelayMs: 0, tcpTimeoutS: 300, udpTimeoutS: 60 },
+      plane: { fastPath: num.fastpath ? { after: num.after } : false },
     };
-    children.push(
-      await background(NS.router, [process.execPath, '-r', path.join(SUPPORT, 'register-ts.js'), path.join(SUPPORT, 'runner.ts'), JSON.stringify(config)], /"event":"ready"/),
-    );
+    const agent = await background(NS.router, [process.execPath, '-r', path.join(SUPPORT, 'register-ts.js'), path.join(SUPPORT, 'runner.ts'), JSON.stringify(config)], /"event":"ready"/);
+    children.push(agent);
     const tcp = {} as Record<Way, number>;
     const udp = {} as Record<Way, number>;
     const latency = {} as Record<Way, number>;
+    // Rounds: every way once per round, starting one further each round, and the median per way,
+    // so a burst of load from elsewhere on the machine lands on all ways alike rather than on one.
+    const samples = { tcp: new Map<Way, number[]>(), udp: new Map<Way, number[]>(), latency: new Map<Way, number[]>() };
+    const measure = async (kind: keyof typeof samples, run: (way: Way) => Promise<number>) => {
+      for (let round = 0; round < num.rounds; round++) {
+        for (let k = 0; k < WAYS.length; k++) {
+          const way = WAYS[(k + round) % WAYS.length]!;
+          note(`${kind} ${way} (round ${round + 1}/${num.rounds})`);
+          const list = samples[kind].get(way) ?? [];
+          list.push(await run(way));
+          samples[kind].set(way, list);
+        }
+      }
+    };
+    await measure('tcp', (way) => iperf(way, false));
+    await measure('udp', (way) => iperf(way, true));
+    await measure('latency', connectEcho);
     for (const way of WAYS) {
-      note(`TCP ${way}`);
-      tcp[way] = await iperf(way, false);
+      tcp[way] = median(samples.tcp.get(way)!);
+      udp[way] = median(samples.udp.get(way)!);
+      latency[way] = median(samples.latency.get(way)!);
     }
-    for (const way of WAYS) {
-      note(`UDP ${way}`);
-      udp[way] = await iperf(way, true);
-    }
-    for (const way of WAYS) {
-      note(`connect+echo ${way}`);
-      latency[way] = await connectEcho(way);
-    }
-    printTable(`data plane, forwarded path, ${num.streams} stream(s), ${num.seconds} s each (${machineLoad()})`, [
+    const fast = await agentStats(agent).then((s) => s.fast);
+    printTable(`data plane, forwarded path, ${num.streams} stream(s), ${num.seconds} s each, median of ${num.rounds}, fast path ${num.fastpath ? `after ${num.after}` : 'off'} (${machineLoad()})`, [
       ...WAYS.map((w): [string, number] => [`TCP Gbit/s ${w}`, round(tcp[w], 2)]),
       ...WAYS.map((w): [string, number] => [`UDP kpps ${w}`, round(udp[w], 1)]),
       ...WAYS.map((w): [string, number] => [`connect+echo p50 µs ${w}`, round(latency[w], 0)]),
@@ -235,6 +273,7 @@ async function main(): Promise<void> {
       mangle_tcp_ratio: round(tcp.kernel_mangle / tcp.kernel_dnat, 3),
       mangle_udp_ratio: round(udp.kernel_mangle / udp.kernel_dnat, 3),
       mangle_latency_ratio: round(latency.kernel_mangle / latency.kernel_dnat, 3),
+      fast,
     } as unknown as Record<string, number>);
   } finally {
     for (const child of children) child.kill('SIGTERM');

@@ -36,7 +36,7 @@ const COUNTING_IDLE_MS = 10_000;
 
 export class FastPath {
   readonly flows: FlowTable;
-  readonly counters = { offloaded: 0, expired: 0, released: 0, installFailures: 0, nftRuns: 0 };
+  readonly counters = { offloaded: 0, expired: 0, released: 0, installFailures: 0, pollFailures: 0, nftRuns: 0 };
   private readonly after: number;
   private readonly pollMs: number;
   private readonly mark: number;
@@ -50,6 +50,10 @@ export class FastPath {
   private pollTimer: NodeJS.Timeout | undefined;
   private open = false;
   private readonly scratch = new Uint32Array(TUPLE_WORDS);
+  /** Per entry number, filled by each counter read. */
+  private readonly present: Uint8Array;
+  private readonly packets: Float64Array;
+  private readonly bytes: Float64Array;
 
   constructor(
     options: FastPathOptions,
@@ -60,6 +64,9 @@ export class FastPath {
     this.after = options.after ?? 8;
     this.pollMs = options.pollMs ?? 1000;
     this.flows = new FlowTable(options.capacity);
+    this.present = new Uint8Array(this.flows.capacity + 1);
+    this.packets = new Float64Array(this.flows.capacity + 1);
+    this.bytes = new Float64Array(this.flows.capacity + 1);
   }
 
   /** Creates the table (replacing what a crashed run left) and starts reading counters. */
@@ -158,11 +165,15 @@ export class FastPath {
   /** Reads the kernel counters, reports their growth, and retires entries that ended. */
   private async poll(): Promise<void> {
     if (!this.open) return;
-    const flows = this.flows;
-    const present = new Uint8Array(flows.capacity + 1);
-    const packets = new Float64Array(flows.capacity + 1);
-    const bytes = new Float64Array(flows.capacity + 1);
-    const json = await nftOutput(['-j', 'list', 'table', 'inet', 'portfleet_fast']);
+    const { flows, present, packets, bytes } = this;
+    present.fill(0);
+    let json: string;
+    try {
+      json = await nftOutput(['-j', 'list', 'table', 'inet', 'portfleet_fast']);
+    } catch {
+      this.counters.pollFailures++;
+      return;
+    }
     readCounters(json, (id, p, b) => {
       if (id < 1 || id > flows.capacity) return;
       present[id] = 1;
