@@ -2,8 +2,9 @@
  * Push fan-out at fleet scale (issue 10): the real controller on embedded PostgreSQL, N simulated
  * agents over real gRPC (100 streams per channel), one rule-set version pushed to all of them with
  * POST /api/pushes. Per agent: time from the push call until its applied ack is durable — seen
- * committed in push_targets by a poller on the database (every --poll-ms; each figure is an upper
- * bound by at most one poll interval plus the query time). Controller memory from /proc.
+ * committed in push_targets by a poller on the database, on its own thread (every --poll-ms; each
+ * figure is an upper bound by at most one poll interval plus the query time). Controller memory
+ * from /proc.
  * Human table on stderr, one JSON line last on stdout.
  *   npm run bench:push -- --agents 10000 [--seed enroll|sql] [--per-channel 100] [--enroll-concurrency 16]
  *     [--log-level info] [--node-options '--max-old-space-size=448']
@@ -16,6 +17,7 @@ import { machineLoad, note, printResult, printTable } from './bench-output';
 import { benchFleet, createRuleSet, startBenchStack } from './bench-stack';
 import { coresBusy, cpuSeconds, waitIdle } from './process-cpu';
 import { processMemory } from './process-memory';
+import { durableTimes, watchDurable } from './durable-watcher';
 
 const { num, str } = benchArgs(
   { agents: 1000, 'per-channel': 100, 'enroll-concurrency': 16, 'poll-ms': 20, 'timeout-s': 600, rules: 3 },
@@ -50,21 +52,13 @@ async function main(): Promise<void> {
     const settleS = await waitIdle(bench.controllerPid);
     const rssBefore = processMemory(bench.controllerPid);
 
-    // Durability watcher: which targets are committed as applied, and when we first saw them.
-    const seen = new Map<string, number>();
-    let peakRss = rssBefore.rssMb;
-    let watching = true;
+    // Durability watcher (its own thread): how many targets are committed as applied, and when.
+    const peak = { rss: rssBefore.rssMb };
+    const memoryWatch = setInterval(() => (peak.rss = Math.max(peak.rss, processMemory(bench.controllerPid).rssMb)), 100);
     const cpuBefore = cpuSeconds(bench.controllerPid);
     const t0 = Date.now();
-    const watcher = (async () => {
-      while (watching && seen.size < num.agents) {
-        const { rows } = await bench.db.query<{ agent_id: string }>(`SELECT agent_id FROM push_targets WHERE state = 'applied'`);
-        const at = Date.now();
-        for (const r of rows) if (!seen.has(r.agent_id)) seen.set(r.agent_id, at - t0);
-        peakRss = Math.max(peakRss, processMemory(bench.controllerPid).rssMb);
-        await new Promise((r) => setTimeout(r, num['poll-ms']));
-      }
-    })();
+    const watcher = watchDurable({ connectionString: bench.db.options.connectionString!, pollMs: num['poll-ms'], until: num.agents });
+    let watching = true;
 
     note(`pushing v${ruleSet.version} to ${num.agents} agents`);
     // Not awaited first: the controller may answer only after it has delivered to every agent.
@@ -75,10 +69,10 @@ async function main(): Promise<void> {
         return { res, ms: Date.now() - t0 };
       });
     const deadline = t0 + num['timeout-s'] * 1000;
-    while (watching && seen.size < num.agents && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    watching = false;
-    await watcher;
-    const allMs = Date.now() - t0;
+    while (watching && watcher.latest() < num.agents && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const counts = await watcher.stop();
+    clearInterval(memoryWatch);
+    const allMs = (counts.at(-1)?.atMs ?? Date.now()) - t0;
     const { res: push, ms: pushCallMs } = await pushCall;
     // A refused push is a result too (applied 0): the table and JSON still say what happened.
     const pushError = push.status === 201 ? '' : `POST /api/pushes: ${push.status} ${JSON.stringify(push.body).slice(0, 200)}`;
@@ -90,7 +84,7 @@ async function main(): Promise<void> {
       [pushError ? '00000000-0000-0000-0000-000000000000' : push.body.id, ruleSet.id, ruleSet.version, ruleSet.contentHash],
     );
     const applied = Number(rows[0].n);
-    const durable = new Percentiles(seen.values());
+    const durable = new Percentiles(durableTimes(counts, t0));
     const ackSent = new Percentiles([...fleet.applies.values()].filter((r) => !pushError && r.pushId === push.body.id && r.ok).map((r) => r.atMs - t0));
     const memory = processMemory(bench.controllerPid);
 
@@ -108,7 +102,7 @@ async function main(): Promise<void> {
       ['controller CPU in push', `${cores.controller.toFixed(2)} cores (its PostgreSQL ${cores.postgres.toFixed(2)})`],
       ['controller RSS enrolled, idle', `${rssEnrolled.rssMb.toFixed(0)} MB`],
       ['controller RSS all connected', `${rssBefore.rssMb.toFixed(0)} MB`],
-      ['controller RSS peak in push', `${peakRss.toFixed(0)} MB`],
+      ['controller RSS peak in push', `${peak.rss.toFixed(0)} MB`],
       ['controller RSS peak (VmHWM)', `${memory.peakRssMb.toFixed(0)} MB`],
       ['stream disconnects seen', fleet.disconnectSummary()],
     ]);

@@ -13,6 +13,7 @@ import { LicensingService, seatEdition } from '../licensing/licensing.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RuleSetsService } from '../rulesets/rulesets.service';
 import { AckBatcher, type AckInput } from './ack-batcher';
+import { CapabilitySnapshots } from './capability-snapshots';
 import { editionCheck } from './push-edition';
 import { PushEvents } from './push-events';
 import { recordOutcomes, type FinishedTarget, type TargetOutcome } from './push-outcomes';
@@ -43,6 +44,7 @@ export class PushDelivery implements OnModuleInit {
     private readonly ruleSets: RuleSetsService,
     private readonly streams: AgentStreams,
     private readonly licensing: LicensingService,
+    private readonly snapshots: CapabilitySnapshots,
     private readonly acks: AckBatcher,
     private readonly events: PushEvents,
     private readonly bus: EventBus,
@@ -110,7 +112,7 @@ export class PushDelivery implements OnModuleInit {
           refused.push({ pushId, agentId: agent.id, applied: false, errors });
           continue;
         }
-        const capabilities = this.licensing.snapshot(license, agent.id, edition);
+        const capabilities = this.snapshots.for(license, agent.id, edition);
         if (this.streams.send(agent.id, { body: { $case: 'apply', value: { pushId, ruleSet, capabilities } } })) chunk.push(agent.id);
       }
       sent.push(...chunk);

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AgentsModule } from '../agents/agents.module';
 import { RuleSetsModule } from '../rulesets/rulesets.module';
 import { AckBatcher } from './ack-batcher';
+import { CapabilitySnapshots } from './capability-snapshots';
 import { PushDelivery } from './push-delivery';
 import { PushEvents } from './push-events';
 import { AgentPushesHttp } from './agent-pushes.http';
@@ -11,7 +12,7 @@ import { PushesService } from './pushes.service';
 @Module({
   imports: [AgentsModule, RuleSetsModule],
   controllers: [PushesHttp, AgentPushesHttp],
-  providers: [PushesService, PushDelivery, PushEvents, AckBatcher],
+  providers: [PushesService, PushDelivery, PushEvents, AckBatcher, CapabilitySnapshots],
   exports: [PushesService, PushDelivery],
 })
 export class PushesModule {}
