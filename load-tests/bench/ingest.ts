@@ -9,6 +9,7 @@
  * Human table on stderr, one JSON line last on stdout.
  *   npm run bench:ingest -- [--agents 1000] [--interval-ms 1000] [--rules 3] [--seconds 20] [--seed enroll|sql]
  */
+import { EDITIONS, LICENSE_PUBLIC_KEY_ENV, generateLicenseKeyPair, issueLicenseKey, newLicenseSerial } from '@portfleet/proto';
 import { type Fleet, Percentiles } from '../fleet-sim';
 import { benchArgs } from './bench-args';
 import { machineLoad, note, printResult, printTable } from './bench-output';
@@ -24,14 +25,23 @@ const { num, str } = benchArgs(
 async function main(): Promise<void> {
   const loadBefore = machineLoad();
   note(`starting the controller (${loadBefore})`);
+  // More rules per host than the trial allows: an Ultimate key from a vendor key pair made for this run.
+  const vendor = num.rules > EDITIONS.trial.maxRules ? generateLicenseKeyPair() : undefined;
+  if (vendor) process.env[LICENSE_PUBLIC_KEY_ENV] = vendor.publicKeyPem; // the harness passes our environment on
   const bench = await startBenchStack({ logLevel: str['log-level'], nodeOptions: str['node-options'] });
   let fleet: Fleet | undefined;
   try {
-    const ruleSet = await createRuleSet(bench.admin, 'bench-ingest', num.rules);
     note(`${str.seed === 'sql' ? 'seeding' : 'enrolling'} ${num.agents} agents`);
     fleet = (await benchFleet(bench, { seed: str.seed, count: num.agents, concurrency: num['enroll-concurrency'], agentsPerChannel: num['per-channel'], hostnamePrefix: 'ingest' })).fleet;
     fleet.start();
     await fleet.waitConnected(120_000);
+    // After the fleet exists: activation hands the seats to the agents enrolled by then.
+    if (vendor) {
+      const key = issueLicenseKey({ serial: newLicenseSerial(), edition: 'ultimate', seats: num.agents, issuedTo: 'bench:ingest', issuedAtMs: Date.now() - 60_000, expiresAtMs: null }, vendor.privateKeyPem);
+      const activated = await bench.admin.post('/api/license', { key });
+      if (activated.status !== 200 && activated.status !== 201) throw new Error(`POST /api/license: ${activated.status} ${JSON.stringify(activated.body)}`);
+    }
+    const ruleSet = await createRuleSet(bench.admin, 'bench-ingest', num.rules);
     const push = await bench.admin.post('/api/pushes', { ruleSetId: ruleSet.id, version: ruleSet.version, agentIds: fleet.identities.map((i) => i.agentId) });
     if (push.status !== 201) throw new Error(`POST /api/pushes: ${push.status} ${JSON.stringify(push.body)}`);
     await fleet.waitApplied(ruleSet.version, 300_000);

@@ -45,16 +45,15 @@ export class ActivityRetention implements OnModuleInit, OnModuleDestroy {
     await this.running;
   }
 
-  /** One pass: roll up what passed the minute cutoff, delete what passed the retention. */
+  /** One pass: delete what passed the retention, then roll up what passed the minute cutoff. */
   async run(nowMs = Date.now()): Promise<{ hourRows: number; deletedRows: number }> {
     const cutoff = minuteCutoffMs(nowMs, this.settings.minuteRetentionMs);
-    let hourRows = 0;
-    for (let hour = this.rolledUpTo ?? (await this.oldestMinuteHour(cutoff)); hour < cutoff; hour += HOUR_MS) {
-      hourRows += await this.rollUpHour(hour);
-    }
-    this.rolledUpTo = cutoff;
     const dropBefore = Math.floor((nowMs - this.settings.retentionMs) / HOUR_MS) * HOUR_MS;
     const deletedRows = await this.db.$executeRaw`DELETE FROM activity_buckets WHERE bucket_start < ${new Date(dropBefore)}`;
+    let hourRows = 0;
+    const from = Math.max(this.rolledUpTo ?? (await this.oldestMinuteHour(cutoff)), dropBefore);
+    for (let hour = from; hour < cutoff; hour += HOUR_MS) hourRows += await this.rollUpHour(hour);
+    this.rolledUpTo = cutoff;
     if (hourRows > 0 || deletedRows > 0) this.logger.info({ hourRows, deletedRows, minutesBefore: new Date(cutoff).toISOString(), deletedBefore: new Date(dropBefore).toISOString() }, 'activity retention');
     return { hourRows, deletedRows };
   }

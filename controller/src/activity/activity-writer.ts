@@ -29,7 +29,7 @@ interface Pending extends QueuedReport {
  * reports always go to the same writer, so they are stored in the order they arrived. A batch that
  * fails (PostgreSQL down, restarting, a lost connection) stays at the head of its queue and is
  * retried with backoff until it commits; a report's promise resolves only after its batch commits.
- * The queue is bounded: when full, `submit` throws ActivityError.overloaded.
+ * The queue is bounded: when full, `enqueue` waits for room (for a while, then refuses).
  */
 @Injectable()
 export class ActivityWriter implements OnModuleDestroy {
@@ -38,6 +38,7 @@ export class ActivityWriter implements OnModuleDestroy {
   private readonly running: Promise<void>[];
   private readonly wake: ((() => void) | undefined)[];
   private queued = 0;
+  private readonly roomWaiters: { resolve: () => void; timer: NodeJS.Timeout }[] = [];
   private stopAt = Infinity;
 
   constructor(
@@ -59,20 +60,56 @@ export class ActivityWriter implements OnModuleDestroy {
     return this.queued;
   }
 
-  /** Resolves once the report's batch committed: stored, a duplicate, or its agent is gone. */
-  submit(agentId: string, report: ActivityReportInput): Promise<ReportOutcome> {
-    if (this.stopAt !== Infinity) throw ActivityError.overloaded(5);
-    if (this.queued >= this.settings.queueReports) throw ActivityError.overloaded(5);
+  /**
+   * Queues a report. While the queue is full this waits for room (backpressure: the stream's next
+   * messages wait too) and gives up after `PORTFLEET_ACTIVITY_QUEUE_WAIT_S` with
+   * ActivityError.overloaded. `durable` resolves once the report's batch committed: stored, a
+   * duplicate, or its agent is gone.
+   */
+  async enqueue(agentId: string, report: ActivityReportInput): Promise<{ durable: Promise<ReportOutcome> }> {
+    if (this.queued >= this.settings.queueReports || this.roomWaiters.length > 0) await this.room(); // counted in by admitWaiting
+    else this.queued++;
     const shard = writerOf(agentId, this.queues.length);
-    this.queued++;
-    return new Promise<ReportOutcome>((resolve) => {
+    const durable = new Promise<ReportOutcome>((resolve) => {
       this.queues[shard]!.push({ agentId, report, resolve });
       this.wake[shard]?.();
     });
+    return { durable };
+  }
+
+  /** Waits, in arrival order, until the queue has room; throws when that takes too long or the writer stops. */
+  private room(): Promise<void> {
+    if (this.stopAt !== Infinity) return Promise.reject(ActivityError.overloaded(5));
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve,
+        timer: setTimeout(() => {
+          this.roomWaiters.splice(this.roomWaiters.indexOf(waiter), 1);
+          reject(ActivityError.overloaded(5));
+        }, this.settings.queueWaitMs),
+      };
+      this.roomWaiters.push(waiter);
+    });
+  }
+
+  /** Lets waiting reports in while there is room (called whenever a batch left the queue). */
+  private admitWaiting(): void {
+    let room = this.settings.queueReports - this.queued;
+    while (room-- > 0 && this.roomWaiters.length > 0) {
+      const waiter = this.roomWaiters.shift()!;
+      clearTimeout(waiter.timer);
+      this.queued++; // reserved now, so a newcomer cannot take the room first
+      waiter.resolve();
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopAt = Date.now() + STOP_FLUSH_MS;
+    for (const waiter of this.roomWaiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      this.queued++;
+      waiter.resolve(); // let it in: it is written with the rest, or its agent resends it
+    }
     for (const wake of this.wake) wake?.();
     await Promise.race([Promise.all(this.running), sleep(STOP_FLUSH_MS + 1_000)]);
     if (this.queued > 0) this.logger.warn({ reports: this.queued }, 'activity writer stopped with reports unwritten (their agents resend them)');
@@ -95,6 +132,7 @@ export class ActivityWriter implements OnModuleDestroy {
       queue.splice(0, batch.length);
       this.queued -= batch.length;
       batch.forEach((p, i) => p.resolve(outcomes[i]!));
+      this.admitWaiting();
     }
   }
 

@@ -71,21 +71,23 @@ export class ActivityService {
   ) {}
 
   /**
-   * Queues a report; the promise resolves once it is durable — true when stored now or before
-   * (a resend), false when its agent no longer exists. Throws at once (ValidationError, or
-   * ActivityError.overloaded when the queue is full) so the caller can refuse the stream; reports
-   * queued before stay queued and are stored in order.
+   * Queues a report (waiting while the queue is full; ActivityError.overloaded when that lasts,
+   * ValidationError for a value that cannot be stored). `durable` resolves once the report is
+   * durable — true when stored now or before (a resend), false when its agent no longer exists.
    */
-  submit(agentId: string, report: ActivityReportInput): Promise<boolean> {
+  async enqueue(agentId: string, report: ActivityReportInput): Promise<{ durable: Promise<boolean> }> {
     checkReport(report);
-    return this.writer.submit(agentId, report).then((outcome) => {
-      if (outcome === 'stored') {
-        this.metrics.activityReports.inc();
-        this.metrics.activityRules.inc(report.rules.length);
-        this.rates.add(agentId, report.rules);
-      }
-      return outcome !== 'unknown_agent';
-    });
+    const { durable } = await this.writer.enqueue(agentId, report);
+    return {
+      durable: durable.then((outcome) => {
+        if (outcome === 'stored') {
+          this.metrics.activityReports.inc();
+          this.metrics.activityRules.inc(report.rules.length);
+          this.rates.add(agentId, report.rules);
+        }
+        return outcome !== 'unknown_agent';
+      }),
+    };
   }
 
   async storedSeq(agentId: string): Promise<number> {

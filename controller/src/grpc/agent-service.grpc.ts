@@ -155,9 +155,9 @@ export class AgentServiceGrpc {
       }
       case 'activity': {
         const r = body.value;
-        // Queued now, in stream order (a full queue throws and refuses the stream); acked once its
-        // batch committed, while the stream goes on with its next messages.
-        const durable = this.activity.submit(agentId, { seq: r.seq, periodEndMs: r.periodEndMs, rules: r.rules });
+        // Queued in stream order (waiting while the ingest queue is full); acked once its batch
+        // committed, while the stream goes on with its next messages.
+        const { durable } = await this.activity.enqueue(agentId, { seq: r.seq, periodEndMs: r.periodEndMs, rules: r.rules });
         void durable.then((stored) => stored && stream.send({ body: { $case: 'activityAck', value: { seq: r.seq } } }));
         return;
       }
