@@ -93,6 +93,26 @@ describe('agents', () => {
     expect(offline.agents.map((x) => x.name)).toEqual(['epsilon-edge']);
   });
 
+  it('pages through agents enrolled at the same instant (bulk enrollment) without losing or repeating one', async () => {
+    const { rows } = await db.query(
+      `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, created_at)
+       SELECT gen_random_uuid(), 'same-instant', 'same-instant', 'linux', '0.1.0', 'x', '2099-01-01T00:00:00Z' FROM generate_series(1, 7)
+       RETURNING id::text AS id`,
+    );
+    try {
+      const seen: string[] = [];
+      let cursor = '';
+      do {
+        const page = await listQuery(`search=same-instant&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...page.agents.map((x: { id: string }) => x.id));
+        cursor = page.nextCursor ?? '';
+      } while (cursor);
+      expect(seen).toEqual(rows.map((r) => r.id as string).sort());
+    } finally {
+      await db.query('DELETE FROM agents WHERE id = ANY($1::uuid[])', [rows.map((r) => r.id)]);
+    }
+  });
+
   it('changes an adapter MAC through the agent stream and returns its result (HTTP and gRPC)', async () => {
     const a = fleet[0]!;
     const http = admin.post(`/api/agents/${a.agentId}/adapters/eth0/mac`, { action: 'set', mac: '02-AA-BB-CC-DD-EE' });

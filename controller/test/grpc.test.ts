@@ -180,6 +180,50 @@ describe('Connect', () => {
     again.close();
   });
 
+  it('writes nothing on heartbeats; leaving writes the last-seen time', async () => {
+    const { agentId, credential } = await enrolledAgent('quiet-host');
+    const lastSeen = async () => (await db.query('SELECT last_seen_at FROM agents WHERE id = $1', [agentId])).rows[0].last_seen_at as Date | null;
+    const conn = new AgentConnection(agents, agentId, credential);
+    conn.send(hello());
+    await conn.next('welcome');
+    await until(() => admin.get(`/api/agents/${agentId}`), (r) => r.body.online === true);
+    const atHello = await lastSeen();
+    expect(atHello).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 3; i++) {
+      conn.send({ $case: 'heartbeat', value: { sentAtMs: Date.now() } });
+      await conn.next('heartbeat');
+    }
+    expect(await lastSeen()).toEqual(atHello);
+    // Online, the API shows "now" without a write.
+    const shown = Date.parse((await admin.get(`/api/agents/${agentId}`)).body.lastSeenAt);
+    expect(shown).toBeGreaterThan(atHello!.getTime());
+
+    conn.close();
+    await until(() => admin.get(`/api/agents/${agentId}`), (r) => r.body.online === false);
+    expect((await lastSeen())!.getTime()).toBeGreaterThan(atHello!.getTime());
+  });
+
+  it('welcomes many agents connecting at once and records each inventory (batched writes)', async () => {
+    const fleet = await Promise.all(Array.from({ length: 30 }, (_, i) => enrolledAgent(`storm-${i}`)));
+    const conns = fleet.map(({ agentId, credential }, i) => {
+      const conn = new AgentConnection(agents, agentId, credential);
+      conn.send({ ...hello(), value: { ...hello().value, hostname: `storm-${i}`, adapters: [{ name: 'eth0', index: 2, macs: [`02:00:00:00:01:${i.toString(16).padStart(2, '0')}`], addresses: [] }] } });
+      return conn;
+    });
+    try {
+      const welcomes = await Promise.all(conns.map((c) => c.next('welcome')));
+      expect(welcomes.map((w) => w.agentId)).toEqual(fleet.map((a) => a.agentId));
+      const ids = fleet.map((a) => a.agentId);
+      await until(() => admin.get('/api/agents?online=true&limit=500'), (r) => ids.every((id) => r.body.agents.some((a: { id: string }) => a.id === id)));
+      const { rows } = await db.query("SELECT hostname, adapters->0->'macs'->>0 AS mac FROM agents WHERE id = ANY($1::uuid[]) ORDER BY hostname", [ids]);
+      const expected = fleet.map((_, i) => ({ hostname: `storm-${i}`, mac: `02:00:00:00:01:${i.toString(16).padStart(2, '0')}` })).sort((x, y) => x.hostname.localeCompare(y.hostname));
+      expect(rows).toEqual(expected);
+    } finally {
+      conns.forEach((c) => c.close());
+    }
+  });
+
   it('sends the desired version on Hello to an agent that was offline during the push, and records a failed ack with reasons', async () => {
     const { agentId, credential } = await enrolledAgent('late-host');
     const set = (await admin.post('/api/rule-sets', { name: 'late' })).body;
