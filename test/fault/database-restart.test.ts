@@ -1,9 +1,10 @@
 /**
  * Issue 10 fault (b): PostgreSQL is stopped and started again under load (agents connected and
  * reporting activity). The controller recovers without a restart (same process, /healthz back to
- * 200); a write made during the outage is refused to its sender, who retries it afterwards; no
- * activity report is lost or counted twice (PostgreSQL totals = what the data planes counted); and a
- * push after the outage reaches every agent.
+ * 200); the acks of a push that went out just before the outage are not lost (every target ends
+ * applied); a write made during the outage is refused to its sender, who retries it afterwards; no
+ * activity report is lost or counted twice (PostgreSQL totals = what the data planes counted); and
+ * a push after the outage reaches every agent.
  */
 import type { ApiSession } from '../support/api';
 import { startStack, type Stack } from '../support/stack';
@@ -50,13 +51,17 @@ describe('PostgreSQL stopped and restarted under load', () => {
     const pid = stack.controller.pid;
     fleet.startActivity(500);
     await sleep(1_500);
+
+    // A push goes out and PostgreSQL stops at once: the agents' acks arrive during the outage.
+    await addRule(admin, first.ruleSetId, 7070);
+    const second = await currentVersion(admin, first.ruleSetId);
+    const secondPush = await admin.post('/api/pushes', { ruleSetId: second.ruleSetId, version: second.version, agentIds: ids });
+    expect(secondPush.status).toBe(201);
     await stack.database!.stop();
 
     // During the outage: the API refuses writes (the sender learns it must retry), reads fail
     // cleanly, and agents keep counting (their reports wait until stored).
-    const refused = await admin.post(`/api/rule-sets/${first.ruleSetId}/rules`, {
-      rule: { enabled: true, activityMonitoring: true, selector: { direction: 'inbound', protocol: 'tcp', localPort: 9090 }, forwardAs: { localPort: 9091 } },
-    });
+    const refused = await admin.post('/api/rule-sets', { name: 'after-outage' });
     expect(refused.status).toBeGreaterThanOrEqual(500);
     expect((await fetch(`${stack.httpUrl}/healthz`)).status).toBe(503);
     await sleep(3_000);
@@ -67,19 +72,22 @@ describe('PostgreSQL stopped and restarted under load', () => {
     expect(stack.controller.pid).toBe(pid);
 
     // The sender retries the refused write; it lands once, and a push of it reaches everyone.
-    await until('the retried write to succeed', async () => {
-      try {
-        await addRule(admin, first.ruleSetId, 9090);
-        return true;
-      } catch {
-        return undefined;
-      }
+    const created = await until('the retried write to succeed', async () => {
+      const res = await admin.post('/api/rule-sets', { name: 'after-outage' });
+      if (res.status !== 201) throw new Error(`${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.id as string;
     }, 30_000, 500);
-    const second = await currentVersion(admin, first.ruleSetId);
-    expect(second.version).toBe(first.version + 1);
-    expect((await admin.get(`/api/rule-sets/${first.ruleSetId}`)).body.rules.filter((r: { selector: { localPort: number } }) => r.selector.localPort === 9090)).toHaveLength(1);
+    const named = (await admin.get('/api/rule-sets')).body.ruleSets.filter((r: { name: string }) => r.name === 'after-outage');
+    expect(named.map((r: { id: string }) => r.id)).toEqual([created]);
+    await addRule(admin, created, 9090);
+    const third = await currentVersion(admin, created);
+
+    // The acks made during the outage were not lost: the push in flight is applied everywhere.
     await fleet.waitConnected(90_000);
-    await pushToAll(ids, second);
+    await fleet.waitApplied(second.version, 90_000);
+    await until('the push in flight during the outage applied in PostgreSQL', async () => ((await db.pushStates(secondPush.body.id)).applied === AGENTS ? true : undefined), 60_000);
+    expect(await db.pushStates(secondPush.body.id)).toEqual({ applied: AGENTS });
+    await pushToAll(ids, third);
 
     await sleep(1_000);
     fleet.stopActivity();
