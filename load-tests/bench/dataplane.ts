@@ -194,7 +194,7 @@ async function connectEcho(way: Way): Promise<number> {
 }
 
 /** The runner's counters ("stats" on its stdin, one JSON line back). */
-function agentStats(agent: ChildProcess): Promise<{ fast: Record<string, number> | null }> {
+function agentStats(agent: ChildProcess): Promise<{ fast: Record<string, number> | null; plane: Record<string, number> }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the agent did not answer "stats"')), 10_000);
     const lines = readline.createInterface({ input: agent.stdout! });
@@ -202,7 +202,7 @@ function agentStats(agent: ChildProcess): Promise<{ fast: Record<string, number>
       if (!line.includes('"event":"stats"')) return;
       clearTimeout(timer);
       lines.close();
-      resolve(JSON.parse(line) as { fast: Record<string, number> | null });
+      resolve(JSON.parse(line) as { fast: Record<string, number> | null; plane: Record<string, number> });
     });
     agent.stdin!.write('stats\n');
   });
@@ -256,7 +256,7 @@ async function main(): Promise<void> {
       udp[way] = median(samples.udp.get(way)!);
       latency[way] = median(samples.latency.get(way)!);
     }
-    const fast = await agentStats(agent).then((s) => s.fast);
+    const { fast, plane } = await agentStats(agent);
     printTable(`data plane, forwarded path, ${num.streams} stream(s), ${num.seconds} s each, median of ${num.rounds}, fast path ${num.fastpath ? `after ${num.after}` : 'off'} (${machineLoad()})`, [
       ...WAYS.map((w): [string, number] => [`TCP Gbit/s ${w}`, round(tcp[w], 2)]),
       ...WAYS.map((w): [string, number] => [`UDP kpps ${w}`, round(udp[w], 1)]),
@@ -274,6 +274,8 @@ async function main(): Promise<void> {
       mangle_udp_ratio: round(udp.kernel_mangle / udp.kernel_dnat, 3),
       mangle_latency_ratio: round(latency.kernel_mangle / latency.kernel_dnat, 3),
       fast,
+      // Packets that crossed to userspace over the whole run (all ways share the router).
+      userspace_packets: plane.received,
     } as unknown as Record<string, number>);
   } finally {
     for (const child of children) child.kill('SIGTERM');

@@ -100,6 +100,15 @@ describeWhenAble('Linux data plane: kernel fast path', cannotRun() ?? dumpcapMis
     return (await p.next('stats')) as never;
   }
 
+  /** Both directions of the one conversation reach the kernel (installs follow the packets by a loop turn). */
+  async function offloadedBoth(runner: NsProcess): Promise<void> {
+    await waitFor(async () => {
+      const s = await stats(runner);
+      if (s.fast!.offloaded < 2) throw new Error(`offloaded ${s.fast!.offloaded}`);
+    }, 5000);
+    expect((await stats(runner)).fast).toMatchObject({ offloaded: 2, installFailures: 0 });
+  }
+
   async function stopAgent(p: NsProcess): Promise<void> {
     running.splice(running.indexOf(p), 1);
     await p.stop();
@@ -153,9 +162,11 @@ describeWhenAble('Linux data plane: kernel fast path', cannotRun() ?? dumpcapMis
       expect(captured.userspace.replies).toHaveLength(COUNT);
       expect(captured.fast.requests).toEqual(captured.userspace.requests);
       expect(captured.fast.replies).toEqual(captured.userspace.replies);
-      // Both directions went to the kernel, and after that no packet reached userspace.
+      // Both directions went to the kernel (right after the batch with their third packet, or a
+      // little later), and none of the second sender's packets reached userspace.
       expect(fastStats!.fast).toMatchObject({ offloaded: 2, installFailures: 0 });
-      expect(fastStats!.plane.modified).toBe(2 * FIRST);
+      expect(fastStats!.plane.modified).toBeGreaterThanOrEqual(2 * FAST.after);
+      expect(fastStats!.plane.modified).toBeLessThanOrEqual(2 * FIRST);
       expect(fastStats!.rules[0]).toMatchObject({ packetsIn: COUNT, packetsOut: COUNT, conversationsTotal: 1 });
       const payload = COUNT * (family === 'v4' ? 20 + 8 + 15 : 40 + 8 + 15);
       expect(fastStats!.rules[0]).toMatchObject({ bytesIn: payload, bytesOut: payload });
@@ -166,8 +177,7 @@ describeWhenAble('Linux data plane: kernel fast path', cannotRun() ?? dumpcapMis
       await start(topo.server.ns, peerArgs('tcp-server', server, 8080));
       const runner = await agent([rule('t1', { direction: 'inbound', protocol: 'tcp', localPort: 80 }, { localPort: 8080 })], FAST);
       expect(await client(topo.client.ns, 'tcp-client', server, 80, 5_000_000)).toMatchObject({ ok: true, bytes: 5_000_000, remote: { address: server, port: 80 } });
-      const s = await stats(runner);
-      expect(s.fast).toMatchObject({ offloaded: 2, installFailures: 0 });
+      await offloadedBoth(runner);
     });
 
     test(`TCP to the agent itself (${family}): both hooks (prerouting in, output back) carried by the kernel`, async () => {
@@ -175,7 +185,7 @@ describeWhenAble('Linux data plane: kernel fast path', cannotRun() ?? dumpcapMis
       await start(topo.agent.ns, peerArgs('tcp-server', wildcard(family), 8080));
       const runner = await agent([rule('t2', { direction: 'inbound', protocol: 'tcp', localPort: 80 }, { localPort: 8080 })], FAST);
       expect(await client(topo.client.ns, 'tcp-client', a, 80, 5_000_000)).toMatchObject({ ok: true, bytes: 5_000_000, remote: { address: a, port: 80 } });
-      expect((await stats(runner)).fast).toMatchObject({ offloaded: 2, installFailures: 0 });
+      await offloadedBoth(runner);
       const maps = await sh(topo.agent.ns, 'nft list table inet portfleet_fast');
       expect(maps).toMatch(new RegExp(`map pre${family === 'v4' ? 4 : 6}tcp[^}]*elements = \\{`));
       expect(maps).toMatch(new RegExp(`map out${family === 'v4' ? 4 : 6}tcp[^}]*elements = \\{`));

@@ -1,4 +1,5 @@
-import { addLines, addressText, changedFields, deleteLines, Field, idMapName, readCounters, tableScript } from './fast-path-nft';
+import { entryChanges, removalChanges, tupleKey } from './fast-path-netlink';
+import { changedFields, Field, idMapName, readCounters, tableScript } from './fast-path-nft';
 import { FlowKind, TUPLE_WORDS } from './flow-table';
 
 const MARK = 0x5046_0000;
@@ -11,13 +12,8 @@ function tuples(words: number[], out: number[]): { input: Uint32Array; output: U
   return { input, output };
 }
 
-describe('fast path nftables text', () => {
-  test('addresses as nft reads them', () => {
-    expect(addressText(false, Uint32Array.of(0xc6120102), 0)).toBe('198.18.1.2');
-    expect(addressText(true, Uint32Array.of(0xfd000001, 0, 0, 2), 0)).toBe('fd00:1:0:0:0:0:0:2');
-  });
-
-  test('an entry gets rewrite elements only for the fields that change, then its lookup element', () => {
+describe('fast path nftables table and elements', () => {
+  test('an entry gets rewrite elements only for the fields that change, then its lookup element, in nft byte order', () => {
     // 198.18.1.2:41053 → 198.18.2.2:53 becomes → 198.18.3.2:5353 (destination address and port).
     const { input, output } = tuples(
       [0xc6120102, 0, 0, 0, 0xc6120202, 0, 0, 0, ((41053 << 16) | 53) >>> 0],
@@ -25,13 +21,22 @@ describe('fast path nftables text', () => {
     );
     expect(changedFields(false, input, TUPLE_WORDS, output, TUPLE_WORDS)).toBe(Field.DADDR | Field.DPORT);
     const entry = { kind: FlowKind.UDP, id: 7, mark: MARK, input, output, at: TUPLE_WORDS };
-    expect(addLines(entry, 60)).toEqual([
-      'add element inet portfleet_fast daddr4 { 0x50460007 : 198.18.3.2 }',
-      'add element inet portfleet_fast dport { 0x50460007 : 5353 }',
-      'add element inet portfleet_fast pre4udp { 198.18.1.2 . 41053 . 198.18.2.2 . 53 timeout 60s expires 60s : 0x50460007 }',
+    const hex = (b: Uint8Array | undefined) => Buffer.from(b ?? []).toString('hex');
+    const changes = entryChanges(entry, 60_000).map((c) => [c.set, hex(c.key), hex(c.data), c.timeoutMs]);
+    expect(changes).toEqual([
+      ['daddr4', '07004650', 'c6120302', undefined],
+      ['dport', '07004650', '14e9', undefined],
+      // Concatenated key: each field padded to 4 bytes; the mark in host order.
+      ['pre4udp', 'c6120102a05d0000c61202020035' + '0000', '07004650', 60_000],
     ]);
-    expect(deleteLines(entry, false)).toEqual(['delete element inet portfleet_fast daddr4 { 0x50460007 }', 'delete element inet portfleet_fast dport { 0x50460007 }']);
-    expect(deleteLines(entry, true)[0]).toBe('delete element inet portfleet_fast pre4udp { 198.18.1.2 . 41053 . 198.18.2.2 . 53 }');
+    expect(removalChanges(entry, false).map((c) => [c.set, c.delete])).toEqual([
+      ['daddr4', true],
+      ['dport', true],
+    ]);
+    expect(removalChanges(entry, true)[0]).toMatchObject({ set: 'pre4udp', delete: true });
+    expect(hex(tupleKey(true, Uint32Array.of(0xfd000001, 0, 0, 2, 0xfd000002, 0, 0, 2, (1 << 16) | 2), 0))).toBe(
+      'fd000001000000000000000000000002' + '00010000' + 'fd000002000000000000000000000002' + '00020000',
+    );
   });
 
   test('map names by hook, family and protocol; the table has all of them', () => {

@@ -1,5 +1,6 @@
 /**
- * The nftables text of the fast path (docs/linux-dataplane.md "Fast path"): a table of our own,
+ * The fast path's nftables table (docs/linux-dataplane.md "Fast path"), written once as nft text
+ * (elements come and go over netlink, fast-path-netlink.ts): a table of our own,
  * `inet portfleet_fast`, with
  *   - per hook (prerouting, output), family and protocol a map "arriving tuple → mark": a hit sets
  *     the mark (our injection mark | the entry's number), counts the packet on the element and
@@ -106,23 +107,8 @@ export function changedFields(ipv6: boolean, input: Uint32Array, inAt: number, o
   return fields;
 }
 
-/** nft text of the address in `tuple[at ..]` (4 words for IPv6, word 0 for IPv4). */
-export function addressText(ipv6: boolean, tuple: Uint32Array, at: number): string {
-  if (!ipv6) {
-    const w = tuple[at]!;
-    return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
-  }
-  const groups: string[] = [];
-  for (let w = 0; w < 4; w++) groups.push((tuple[at + w]! >>> 16).toString(16), (tuple[at + w]! & 0xffff).toString(16));
-  return groups.join(':');
-}
-
-function keyText(ipv6: boolean, tuple: Uint32Array, at: number): string {
-  const ports = tuple[at + 8]!;
-  return `${addressText(ipv6, tuple, at)} . ${ports >>> 16} . ${addressText(ipv6, tuple, at + 4)} . ${ports & 0xffff}`;
-}
-
-export interface EntryText {
+/** An entry as the kernel sees it: its number (in the mark) and its tuples. */
+export interface FlowEntry {
   kind: number;
   id: number;
   mark: number;
@@ -130,45 +116,6 @@ export interface EntryText {
   output: Uint32Array;
   /** Offset of the entry's tuple in `input` and `output`. */
   at: number;
-}
-
-function rewriteElements(e: EntryText): { map: string; element: string }[] {
-  const ipv6 = (e.kind & FlowKind.IPV6) !== 0;
-  const fields = changedFields(ipv6, e.input, e.at, e.output, e.at);
-  const v = ipv6 ? 6 : 4;
-  const idMark = hex(e.mark | e.id);
-  const out: { map: string; element: string }[] = [];
-  if (fields & Field.SADDR) out.push({ map: `saddr${v}`, element: `${idMark} : ${addressText(ipv6, e.output, e.at)}` });
-  if (fields & Field.DADDR) out.push({ map: `daddr${v}`, element: `${idMark} : ${addressText(ipv6, e.output, e.at + 4)}` });
-  if (fields & Field.SPORT) out.push({ map: 'sport', element: `${idMark} : ${e.output[e.at + 8]! >>> 16}` });
-  if (fields & Field.DPORT) out.push({ map: 'dport', element: `${idMark} : ${e.output[e.at + 8]! & 0xffff}` });
-  return out;
-}
-
-/** Lines adding an entry: its rewrite elements, then the lookup element that activates them. */
-export function addLines(e: EntryText, timeoutS: number): string[] {
-  const lines = rewriteElements(e).map(({ map, element }) => `add element ${TABLE} ${map} { ${element} }`);
-  lines.push(lookupLine(e, timeoutS));
-  return lines;
-}
-
-/**
- * The lookup element with a fresh expiry. Adding it again restarts its timeout and keeps its
- * counter (kernel 6.18; nft 1.0.6 could not refresh from the rule itself: an IPv6 `update @map`
- * trips an assertion in its register allocation).
- */
-export function lookupLine(e: EntryText, timeoutS: number): string {
-  const ipv6 = (e.kind & FlowKind.IPV6) !== 0;
-  return `add element ${TABLE} ${idMapName(e.kind)} { ${keyText(ipv6, e.input, e.at)} timeout ${timeoutS}s expires ${timeoutS}s : ${hex(e.mark | e.id)} }`;
-}
-
-/** Lines removing an entry; `lookup` false when the kernel already timed its lookup element out. */
-export function deleteLines(e: EntryText, lookup: boolean): string[] {
-  const ipv6 = (e.kind & FlowKind.IPV6) !== 0;
-  const lines: string[] = [];
-  if (lookup) lines.push(`delete element ${TABLE} ${idMapName(e.kind)} { ${keyText(ipv6, e.input, e.at)} }`);
-  for (const { map } of rewriteElements(e)) lines.push(`delete element ${TABLE} ${map} { ${hex(e.mark | e.id)} }`);
-  return lines;
 }
 
 export function deleteTableScript(): string {

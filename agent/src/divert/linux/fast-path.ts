@@ -3,8 +3,9 @@
  * conversation has had `after` packets rewritten by the engine (addresses/ports only, main lane),
  * its translation — read off the packet before and after the engine — is installed in nftables
  * maps, and its later packets are rewritten by the kernel without leaving it. Installs and
- * removals go out in batches, one `nft -f -` transaction at a time, never waiting on the packet
- * path. Every `pollMs` the elements' counters are read back and handed to the engine
+ * removals go out in batches, one nf_tables netlink transaction per turn of the event loop after
+ * packets made some ready, never on the packet path itself; `nft` (spawned) creates and removes
+ * the table and lists counters. Every `pollMs` the elements' counters are read back and handed to the engine
  * (`addOffloaded`), which counts them for the rule and keeps the conversation alive; an entry the
  * engine no longer holds is removed. Kernel elements carry the protocol's timeout, restarted by
  * the agent while they are used (every quarter timeout at most); one that timed out is forgotten
@@ -13,7 +14,8 @@
  */
 import { spawn } from 'node:child_process';
 import { FlowKind, FlowState, FlowTable, TUPLE_WORDS } from './flow-table';
-import { addLines, deleteLines, deleteTableScript, type EntryText, lookupLine, readCounters, tableScript } from './fast-path-nft';
+import { type ElementChange, entryChanges, lookupChange, NftNetlink, removalChanges } from './fast-path-netlink';
+import { deleteTableScript, type FlowEntry, readCounters, tableScript } from './fast-path-nft';
 
 /** What the fast path reports kernel-carried traffic to (the engine). */
 export interface OffloadSink {
@@ -36,7 +38,7 @@ const COUNTING_IDLE_MS = 10_000;
 
 export class FastPath {
   readonly flows: FlowTable;
-  readonly counters = { offloaded: 0, expired: 0, released: 0, installFailures: 0, pollFailures: 0, nftRuns: 0 };
+  readonly counters = { offloaded: 0, expired: 0, released: 0, installFailures: 0, pollFailures: 0, transactions: 0 };
   private readonly after: number;
   private readonly pollMs: number;
   private readonly mark: number;
@@ -44,9 +46,8 @@ export class FastPath {
   private pending: number[] = [];
   private leaving: { id: number; lookup: boolean }[] = [];
   private refreshing: number[] = [];
-  /** One nft transaction at a time, in order. */
-  private chain: Promise<void> = Promise.resolve();
-  private flushQueued = false;
+  /** The counter read in progress (one at a time). */
+  private polling: Promise<void> | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private open = false;
   private readonly scratch = new Uint32Array(TUPLE_WORDS);
@@ -54,6 +55,7 @@ export class FastPath {
   private readonly present: Uint8Array;
   private readonly packets: Float64Array;
   private readonly bytes: Float64Array;
+  private netlink: NftNetlink | undefined;
 
   constructor(
     options: FastPathOptions,
@@ -72,8 +74,13 @@ export class FastPath {
   /** Creates the table (replacing what a crashed run left) and starts reading counters. */
   async start(): Promise<void> {
     await nft(tableScript(this.mark, this.flows.capacity));
+    this.netlink = new NftNetlink();
     this.open = true;
-    this.pollTimer = setInterval(() => this.enqueue(() => this.poll()), this.pollMs);
+    this.pollTimer = setInterval(() => {
+      this.polling ??= this.poll()
+        .catch(() => void this.counters.pollFailures++)
+        .finally(() => (this.polling = undefined));
+    }, this.pollMs);
   }
 
   /** The inactivity timeouts of the rule list applied (used from the next install or refresh). */
@@ -103,18 +110,18 @@ export class FastPath {
     // The translation of the last packet is the one installed (a replaced conversation may differ).
     flows.output.set(output.subarray(outAt, outAt + TUPLE_WORDS), e * TUPLE_WORDS);
     this.pending.push(e);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      void this.enqueue(() => this.flush());
-    }
   }
 
-  private enqueue(step: () => Promise<void>): Promise<void> {
-    this.chain = this.chain.then(step).catch(() => undefined);
-    return this.chain;
+  /**
+   * Called by the plane after a batch's verdicts: installs what became ready in it. Not later (a
+   * timer or the next loop turn): while packets keep coming the pump never yields to those, and a
+   * flow would cross to userspace until its backlog drained. One netlink transaction, tens of µs.
+   */
+  afterBatch(): void {
+    if (this.pending.length > 0) this.flush();
   }
 
-  private entry(e: number): EntryText {
+  private entry(e: number): FlowEntry {
     return { kind: this.flows.kind[e]!, id: e, mark: this.mark, input: this.flows.input, output: this.flows.output, at: e * TUPLE_WORDS };
   }
 
@@ -122,27 +129,31 @@ export class FastPath {
     return this.flows.kind[e]! & FlowKind.UDP ? this.timeouts.udpS : this.timeouts.tcpS;
   }
 
-  /** Installs what is pending and removes what is leaving, in one transaction. */
-  private async flush(): Promise<void> {
-    this.flushQueued = false;
-    if (!this.open) return;
+  /** Installs what is pending, restarts and removes what is due, in one transaction. */
+  private flush(): void {
+    if (!this.open || !this.netlink) return;
+    const netlink = this.netlink;
     const adding = this.pending.splice(0);
     const leaving = this.leaving.splice(0);
     const refreshing = this.refreshing.splice(0).filter((e) => this.flows.state[e] === FlowState.Installed);
     if (adding.length === 0 && leaving.length === 0 && refreshing.length === 0) return;
-    const groups: { e: number; lines: string[]; step: 'leave' | 'add' | 'refresh' }[] = [
-      ...leaving.map(({ id, lookup }) => ({ e: id, lines: deleteLines(this.entry(id), lookup), step: 'leave' as const })),
-      ...refreshing.map((e) => ({ e, lines: [lookupLine(this.entry(e), this.timeoutOf(e))], step: 'refresh' as const })),
-      ...adding.map((e) => ({ e, lines: addLines(this.entry(e), this.timeoutOf(e)), step: 'add' as const })),
+    const groups: { e: number; changes: ElementChange[]; step: 'leave' | 'add' | 'refresh' }[] = [
+      ...leaving.map(({ id, lookup }) => ({ e: id, changes: removalChanges(this.entry(id), lookup), step: 'leave' as const })),
+      ...refreshing.map((e) => ({ e, changes: [lookupChange(this.entry(e), this.timeoutOf(e) * 1000)], step: 'refresh' as const })),
+      ...adding.map((e) => ({ e, changes: entryChanges(this.entry(e), this.timeoutOf(e) * 1000), step: 'add' as const })),
     ];
-    this.counters.nftRuns++;
-    let ok = await nft(groups.flatMap((g) => g.lines).join('\n') + '\n').then(
-      () => groups.map(() => true),
-      // One bad element fails the whole transaction (e.g. a lookup element that timed out just
-      // before its removal): then each entry on its own.
-      async () => Promise.all(groups.map((g) => nft(`${g.lines.join('\n')}\n`).then(() => true, () => false))),
-    );
-    if (!this.open) ok = groups.map(() => false);
+    this.counters.transactions++;
+    const attempt = (changes: ElementChange[]) => {
+      try {
+        netlink.apply(changes);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // One bad element fails the whole transaction (e.g. a lookup element that timed out just
+    // before its removal): then each entry on its own.
+    const ok = attempt(groups.flatMap((g) => g.changes)) ? groups.map(() => true) : groups.map((g) => attempt(g.changes));
     const now = Date.now();
     groups.forEach((g, k) => {
       if (g.step === 'leave') {
@@ -167,13 +178,9 @@ export class FastPath {
     if (!this.open) return;
     const { flows, present, packets, bytes } = this;
     present.fill(0);
-    let json: string;
-    try {
-      json = await nftOutput(['-j', 'list', 'table', 'inet', 'portfleet_fast']);
-    } catch {
-      this.counters.pollFailures++;
-      return;
-    }
+    const listedAt = Date.now();
+    const json = await nftOutput(['-j', 'list', 'table', 'inet', 'portfleet_fast']);
+    if (!this.open) return;
     readCounters(json, (id, p, b) => {
       if (id < 1 || id > flows.capacity) return;
       present[id] = 1;
@@ -185,7 +192,8 @@ export class FastPath {
     for (let e = 1; e <= flows.capacity; e++) {
       const state = flows.state[e];
       if (state === FlowState.Counting && now - flows.lastMs[e]! > COUNTING_IDLE_MS) flows.remove(e);
-      if (state !== FlowState.Installed) continue;
+      // Installed while the list was being made: not in it, not gone either.
+      if (state !== FlowState.Installed || flows.refreshedMs[e]! >= listedAt) continue;
       if (!present[e]) {
         // The kernel timed it out: no packet for the protocol's timeout.
         flows.state[e] = FlowState.Leaving;
@@ -214,7 +222,7 @@ export class FastPath {
         this.counters.released++;
       }
     }
-    if (this.leaving.length > 0 || this.refreshing.length > 0) await this.flush();
+    if (this.leaving.length > 0 || this.refreshing.length > 0) this.flush();
   }
 
   /** Removes the table: every offloaded conversation returns to the queue (or to bypass). */
@@ -222,7 +230,9 @@ export class FastPath {
     if (!this.open) return;
     this.open = false;
     clearInterval(this.pollTimer);
-    await this.chain;
+    await this.polling;
+    this.netlink?.close();
+    this.netlink = undefined;
     await nft(deleteTableScript()).catch(() => undefined);
   }
 }

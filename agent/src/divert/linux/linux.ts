@@ -377,6 +377,7 @@ export class LinuxDataPlane implements DataPlane {
       if (lane.accepts) lane.verdicts.acceptUpTo(lane.lastId);
       lane.verdicts.flush();
     }
+    this.fast?.afterBatch();
   }
 
   inject(emitted: PacketBatch): void {

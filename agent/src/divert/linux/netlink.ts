@@ -141,7 +141,7 @@ export class NetlinkSocket {
     const view = new DataView(reply.buffer);
     const deadline = Date.now() + 2000;
     while (Date.now() < deadline) {
-      const n = this.receiveOne(reply);
+      const n = this.receive(reply);
       if (n < 0) continue;
       for (let at = 0; at + NLMSG_HDRLEN <= n; ) {
         const len = view.getUint32(at, true);
@@ -168,8 +168,8 @@ export class NetlinkSocket {
     if (sent < 0) throw new SyscallError(`send(${what})`, errno());
   }
 
-  /** One datagram into `into` (blocking up to the receive timeout); -1 when nothing came. */
-  private receiveOne(into: Uint8Array): number {
+  /** One datagram into `into` (blocking up to the receive timeout, unless `dontWait`); -1 when nothing came. */
+  receive(into: Uint8Array, dontWait = false): number {
     const iov = nativeBytes(16);
     const hdr = nativeBytes(64);
     const iovView = new DataView(iov.buffer);
@@ -178,7 +178,7 @@ export class NetlinkSocket {
     const hdrView = new DataView(hdr.buffer);
     writePointer(hdrView, 16, addressOf(iov)); // msg_iov
     hdrView.setUint32(24, 1, true); // msg_iovlen
-    const n = libc.recvmmsg(this.fd, hdr, 1, 0, null) as number;
+    const n = libc.recvmmsg(this.fd, hdr, 1, dontWait ? MSG_DONTWAIT : 0, null) as number;
     if (n < 0) {
       const e = errno();
       if (e === Errno.EAGAIN || e === Errno.EINTR || e === Errno.ENOBUFS) return -1;
