@@ -124,7 +124,9 @@ export class PushDelivery implements OnModuleInit {
     await Promise.all(marked);
     if (refused.length > 0) this.settled(await recordOutcomes(this.db, refused));
     if (sent.length > 0) {
-      this.logger.info({ pushId, agents: sent.length, refused: refused.length, version: version.version, ms: Date.now() - started }, 'rule set delivered');
+      // One line per push; a single agent catching up on its Hello is a debug detail.
+      const level = online ? 'debug' : 'info';
+      this.logger[level]({ pushId, agents: sent.length, refused: refused.length, version: version.version, ms: Date.now() - started }, 'rule set delivered');
       this.events.changed(pushId, sent.length === 1 ? { agentId: sent[0]!, state: 'delivered' } : undefined);
     }
     return sent;
