@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { SYSTEM_ACTOR, type Actor } from '../auth/actor';
 import { hashSecret, newSecret } from '../auth/secret-token';
@@ -25,6 +26,12 @@ export interface AgentChanges {
 
 export const ENROLLMENT_TOKEN_PREFIX = 'pfe_';
 const DEFAULT_ENROLLMENT_TTL_S = 24 * 3600;
+/**
+ * A rollout enrolls many hosts at once and enrollments take turns for their seat: waiting for a
+ * pooled connection or the seats lock is expected, and must not fail the host (Prisma's defaults,
+ * 2 s to start and 5 s in all, did at 32 in flight).
+ */
+const ENROLL_TRANSACTION = { maxWait: 10_000, timeout: 20_000 };
 
 export interface EnrollInput {
   token: string;
@@ -144,6 +151,7 @@ export class AgentsService {
   async enroll(input: EnrollInput): Promise<{ agentId: string; credential: string; capabilityPublicKeyPem: string }> {
     const tokenHash = hashSecret(input.token);
     const credential = newSecret('');
+    const agentId = randomUUID();
     const enrolled = await this.db.$transaction(async (tx) => {
       const now = new Date();
       const spent = await tx.enrollmentToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
@@ -153,15 +161,16 @@ export class AgentsService {
         if (row.usedAt) throw AgentError.enrollmentTokenUsed();
         throw AgentError.enrollmentTokenExpired();
       }
+      const actor: Actor = { kind: 'system', label: `agent:${agentId}`, role: 'viewer' };
+      await this.audit.record(tx, actor, { action: 'agent.enroll', target: `agent:${agentId}`, after: { hostname: input.hostname, platform: input.platform, version: input.version } });
+      // From here to the commit, enrollments take turns (the seats lock): keep it short.
       const edition = await this.licensing.seatForNewAgent(tx);
-      const agent = await tx.agent.create({
-        data: { name: input.hostname, hostname: input.hostname, platform: input.platform, version: input.version, credentialHash: hashSecret(credential), edition, createdAt: new Date() },
+      await tx.agent.create({
+        data: { id: agentId, name: input.hostname, hostname: input.hostname, platform: input.platform, version: input.version, credentialHash: hashSecret(credential), edition, createdAt: new Date() },
       });
-      await tx.enrollmentToken.update({ where: { tokenHash }, data: { usedByAgentId: agent.id } });
-      const actor: Actor = { kind: 'system', label: `agent:${agent.id}`, role: 'viewer' };
-      await this.audit.record(tx, actor, { action: 'agent.enroll', target: `agent:${agent.id}`, after: { hostname: input.hostname, platform: input.platform, version: input.version } });
-      return { agentId: agent.id, credential, capabilityPublicKeyPem: this.licensing.capabilityPublicKeyPem() };
-    });
+      await tx.enrollmentToken.update({ where: { tokenHash }, data: { usedByAgentId: agentId } });
+      return { agentId, credential, capabilityPublicKeyPem: this.licensing.capabilityPublicKeyPem() };
+    }, ENROLL_TRANSACTION);
     this.bus.publish('agent', { agentId: enrolled.agentId, online: false, lastSeenAt: null, name: input.hostname, enrolled: true });
     return enrolled;
   }

@@ -109,6 +109,12 @@ export class AgentServiceGrpc {
     queue.catch(fail);
 
     call.on('data', (message: AgentMessage) => {
+      // A heartbeat is answered at once, not behind the Hello's catch-up (which may wait its turn
+      // in a connect storm): the agent takes three missed answers for a hung controller.
+      if (message.body?.$case === 'heartbeat' && connection) {
+        stream.send({ body: { $case: 'heartbeat', value: { sentAtMs: Date.now() } } });
+        return;
+      }
       queue = queue.then(() => this.handle(connection!.agent.id, message, stream, connection!)).catch((err) => {
         fail(err);
         throw err; // keep the chain failed: nothing after a failure is handled
@@ -169,7 +175,8 @@ export class AgentServiceGrpc {
         return;
       }
       case 'heartbeat':
-        // Nothing is written: an online agent's last-seen is "now" (AgentPresence writes it when it leaves).
+        // Only before the credential check ended (answered at once after it). Nothing is written:
+        // an online agent's last-seen is "now" (AgentPresence writes it when it leaves).
         stream.send({ body: { $case: 'heartbeat', value: { sentAtMs: Date.now() } } });
         return;
       default:
