@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { buildPacket } from '../packet/build';
 import { PacketView, ParseStatus } from '../packet/view';
 import { PacketBatch, PacketFlag } from './batch';
-import { BatchKeys } from './batch-keys';
+import { BatchKeys, BK } from './batch-keys';
 import { hashKey, K, Meta } from './conversations';
 
 const packetArb = fc
@@ -53,14 +53,20 @@ describe('BatchKeys', () => {
           const status = pv.parseView(batch.view, batch.offset[i]!, batch.length[i]!, p.layer2);
           const untagged = !p.layer2 || pv.l3 === batch.offset[i]! + 14;
           const plain = status === ParseStatus.Ok && pv.family === 4 && untagged;
-          expect(keys.l3[i]! >= 0).toBe(plain);
+          const at = i * BK.WORDS;
+          expect(keys.cols[at + BK.L3] !== BK.NONE).toBe(plain);
           if (!plain) return;
-          expect([keys.l3[i], keys.l4[i], keys.meta[i]! & Meta.PROTOCOL]).toEqual([pv.l3, pv.l4, pv.protocol]);
+          expect([keys.cols[at + BK.L3], keys.cols[at + BK.L4], keys.cols[at + BK.CHECKSUM], keys.cols[at + BK.META]! & Meta.PROTOCOL]).toEqual([
+            pv.l3,
+            pv.l4,
+            pv.checksum,
+            pv.protocol,
+          ]);
           key[K.META] = Meta.USED | (p.outbound ? Meta.OUTBOUND : 0) | pv.protocol;
           key[K.SRC] = batch.view.getUint32(pv.src);
           key[K.DST] = batch.view.getUint32(pv.dst);
           key[K.PORTS] = ((pv.srcPort << 16) | pv.dstPort) >>> 0;
-          expect([keys.meta[i], keys.src[i], keys.dst[i], keys.ports[i], keys.hash[i]]).toEqual([key[0], key[K.SRC], key[K.DST], key[K.PORTS], hashKey(key, 0)]);
+          expect([keys.cols[at + BK.META], keys.cols[at + BK.SRC], keys.cols[at + BK.DST], keys.cols[at + BK.PORTS], keys.cols[at + BK.HASH]]).toEqual([key[0], key[K.SRC], key[K.DST], key[K.PORTS], hashKey(key, 0)]);
         });
       }),
       { numRuns: 500 },

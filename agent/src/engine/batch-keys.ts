@@ -11,30 +11,40 @@ import { IP_PROTOCOL_UDP, UDP } from '../packet/udp';
 import { PacketBatch, PacketFlag } from './batch';
 import { hashV4, Meta } from './conversations';
 
-export class BatchKeys {
-  /** Offset of the IP header; -1 when the full parser must look at the packet. */
-  l3 = new Int32Array(0);
-  /** Offset of the transport header. */
-  l4 = new Int32Array(0);
+/** Layout of `BatchKeys.cols`: WORDS words per packet of the batch. */
+export const enum BK {
+  /** Offset of the IP header; NONE when the full parser must look at the packet. */
+  L3 = 0,
+  /** Offset of the transport header and of its checksum. */
+  L4 = 1,
+  CHECKSUM = 2,
   /** Key words (see K in conversations.ts) and their hash. */
-  meta = new Uint32Array(0);
-  src = new Uint32Array(0);
-  dst = new Uint32Array(0);
-  ports = new Uint32Array(0);
-  hash = new Uint32Array(0);
+  META = 3,
+  SRC = 4,
+  DST = 5,
+  PORTS = 6,
+  HASH = 7,
+  WORDS = 8,
+  NONE = 0xffffffff,
+}
+
+export class BatchKeys {
+  /** One array for all columns, so the packet path touches one object. */
+  cols = new Uint32Array(0);
 
   /** Parses every packet of `batch` that the quick path takes (see the file comment). */
   fill(batch: PacketBatch): void {
-    if (this.l3.length < batch.capacity) this.grow(batch.capacity);
+    if (this.cols.length < batch.capacity * BK.WORDS) this.cols = new Uint32Array(batch.capacity * BK.WORDS);
+    const cols = this.cols;
     const dv = batch.view;
     const count = batch.count;
-    const l3s = this.l3;
     for (let i = 0; i < count; i++) {
+      const at = i * BK.WORDS;
       const start = batch.offset[i]!;
       const end = start + batch.length[i]!;
       const flags = batch.flags[i]!;
       let ip = start;
-      l3s[i] = -1;
+      cols[at + BK.L3] = BK.NONE;
       if ((flags & PacketFlag.Layer2) !== 0) {
         if (start + ETHERNET.HEADER_LEN > end || dv.getUint16(start + ETHERNET.ETHERTYPE) !== EtherType.Ipv4) continue;
         ip = start + ETHERNET.HEADER_LEN;
@@ -53,10 +63,12 @@ export class BatchKeys {
         if (length < TCP.MIN_HEADER_LEN) continue;
         const tcpLen = (dv.getUint8(l4 + TCP.DATA_OFFSET) >>> 4) << 2;
         if (tcpLen < TCP.MIN_HEADER_LEN || tcpLen > length) continue;
+        cols[at + BK.CHECKSUM] = l4 + TCP.CHECKSUM;
       } else if (protocol === IP_PROTOCOL_UDP) {
         if (length < UDP.HEADER_LEN) continue;
         const udpLen = dv.getUint16(l4 + UDP.LENGTH);
         if (udpLen < UDP.HEADER_LEN || udpLen > length) continue;
+        cols[at + BK.CHECKSUM] = l4 + UDP.CHECKSUM;
       } else {
         continue;
       }
@@ -64,23 +76,13 @@ export class BatchKeys {
       const src = dv.getUint32(ip + IPV4.SOURCE);
       const dst = dv.getUint32(ip + IPV4.DESTINATION);
       const ports = dv.getUint32(l4);
-      l3s[i] = ip;
-      this.l4[i] = l4;
-      this.meta[i] = meta;
-      this.src[i] = src;
-      this.dst[i] = dst;
-      this.ports[i] = ports;
-      this.hash[i] = hashV4(meta, src, dst, ports);
+      cols[at + BK.L3] = ip;
+      cols[at + BK.L4] = l4;
+      cols[at + BK.META] = meta;
+      cols[at + BK.SRC] = src;
+      cols[at + BK.DST] = dst;
+      cols[at + BK.PORTS] = ports;
+      cols[at + BK.HASH] = hashV4(meta, src, dst, ports);
     }
-  }
-
-  private grow(capacity: number): void {
-    this.l3 = new Int32Array(capacity);
-    this.l4 = new Int32Array(capacity);
-    this.meta = new Uint32Array(capacity);
-    this.src = new Uint32Array(capacity);
-    this.dst = new Uint32Array(capacity);
-    this.ports = new Uint32Array(capacity);
-    this.hash = new Uint32Array(capacity);
   }
 }

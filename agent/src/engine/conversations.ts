@@ -197,22 +197,23 @@ export class ConversationTable {
   }
 
   /**
-   * Reads the first word of the home slot of `hashes[0 .. count)`. A tight loop of independent
-   * loads, so their cache misses overlap; returns their sum (for the caller to keep).
+   * Reads the home slot (both ends) and its conversation entry for the hashes at
+   * `hashes[i * stride + at]`, i < count: tight loops of independent loads, so their cache misses
+   * overlap; returns their sum (for the caller to keep).
    */
-  touch(hashes: Uint32Array, count: number): number {
+  touch(hashes: Uint32Array, count: number, stride: number, at: number): number {
     const slots = this.slots;
     const scale = this.scale;
     let sum = 0;
     // Both ends of the slot: the arena need not be 32-byte aligned, so a slot may span two lines.
     for (let i = 0; i < count; i++) {
-      const at = (((hashes[i]! >>> 8) * scale) | 0) * S.WORDS;
-      sum = (sum + slots[at]! + slots[at + S.WORDS - 1]!) | 0;
+      const home = (((hashes[i * stride + at]! >>> 8) * scale) | 0) * S.WORDS;
+      sum = (sum + slots[home]! + slots[home + S.WORDS - 1]!) | 0;
     }
     // Then the conversation entry of the key in each home slot (now in cache), mostly the right one.
     const conv = this.conv;
     for (let i = 0; i < count; i++) {
-      const tag = slots[(((hashes[i]! >>> 8) * scale) | 0) * S.WORDS]!;
+      const tag = slots[(((hashes[i * stride + at]! >>> 8) * scale) | 0) * S.WORDS]!;
       sum = (sum + conv[((tag & TAG.REF_MASK) >>> TAG.REF_SHIFT) * CONV.WORDS]!) | 0;
     }
     return sum;

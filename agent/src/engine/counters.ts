@@ -1,7 +1,7 @@
 /**
  * Per-rule counters in typed-array columns indexed by a slot per rule id. Slots outlive rule
  * lists: a rule that keeps its id across applies keeps counting, and a removed rule's slot stays
- * until its last conversation ends. Columns are Float64 so byte counts do not wrap.
+ * until its last conversation ends. Counts are Float64 so byte counts do not wrap.
  */
 export interface RuleCounters {
   ruleId: string;
@@ -15,17 +15,38 @@ export interface RuleCounters {
   lastHitMs: number;
 }
 
+/** Layout of `RuleCounterTable.columns`: WORDS doubles per counter slot, one cache line. */
+export const enum COUNTER {
+  /** Packets then bytes in; OUT added to them for out. */
+  PACKETS = 0,
+  BYTES = 1,
+  OUT = 2,
+  LAST_HIT = 4,
+  ACTIVE = 5,
+  TOTAL = 6,
+  WORDS = 8,
+}
+
 export class RuleCounterTable {
-  packetsIn = new Float64Array(0);
-  bytesIn = new Float64Array(0);
-  packetsOut = new Float64Array(0);
-  bytesOut = new Float64Array(0);
-  active = new Float64Array(0);
-  total = new Float64Array(0);
-  lastHit = new Float64Array(0);
+  /** Per slot: COUNTER.WORDS doubles (one array, so the packet path touches one object). */
+  columns = new Float64Array(0);
   /** Index in the current rule list of the rule holding the slot, -1 if it is not in the list. */
   ruleIndex = new Int16Array(0);
   private ids: (string | null)[] = [];
+
+  /** Counts `packets` / `bytes` in one direction for slot `slot` (paths other than the common one). */
+  add(slot: number, outbound: boolean, packets: number, bytes: number, nowMs: number): void {
+    const at = slot * COUNTER.WORDS + (outbound ? COUNTER.OUT : 0);
+    this.columns[at + COUNTER.PACKETS]! += packets;
+    this.columns[at + COUNTER.BYTES]! += bytes;
+    this.columns[slot * COUNTER.WORDS + COUNTER.LAST_HIT] = nowMs;
+  }
+
+  /** Conversations of slot `slot` that are alive now; `by` +1 when one opens, -1 when one ends. */
+  conversationChange(slot: number, by: number): void {
+    this.columns[slot * COUNTER.WORDS + COUNTER.ACTIVE]! += by;
+    if (by > 0) this.columns[slot * COUNTER.WORDS + COUNTER.TOTAL]! += by;
+  }
 
   /**
    * Binds the rules of a new list to slots (same id → same slot) and frees slots whose rule left
@@ -38,7 +59,7 @@ export class RuleCounterTable {
     });
     const keep = new Set(ruleIds);
     for (const [id, slot] of slotOf) {
-      if (!keep.has(id) && this.active[slot] === 0) {
+      if (!keep.has(id) && this.active(slot) === 0) {
         this.ids[slot] = null;
         slotOf.delete(id);
       }
@@ -50,7 +71,7 @@ export class RuleCounterTable {
         slot = this.ids.indexOf(null);
         if (slot < 0) slot = this.grow();
         this.ids[slot] = id;
-        this.reset(slot);
+        this.columns.fill(0, slot * COUNTER.WORDS, (slot + 1) * COUNTER.WORDS);
         slotOf.set(id, slot);
       }
       slots[i] = slot;
@@ -63,43 +84,34 @@ export class RuleCounterTable {
   /** Current rules and rules of older lists that still hold live conversations. */
   snapshot(): RuleCounters[] {
     const list: RuleCounters[] = [];
+    const c = this.columns;
     this.ids.forEach((ruleId, s) => {
-      if (ruleId === null || (this.ruleIndex[s] === -1 && this.active[s] === 0)) return;
+      if (ruleId === null || (this.ruleIndex[s] === -1 && this.active(s) === 0)) return;
+      const at = s * COUNTER.WORDS;
       list.push({
         ruleId,
-        packetsIn: this.packetsIn[s]!,
-        bytesIn: this.bytesIn[s]!,
-        packetsOut: this.packetsOut[s]!,
-        bytesOut: this.bytesOut[s]!,
-        conversationsActive: this.active[s]!,
-        conversationsTotal: this.total[s]!,
-        lastHitMs: this.lastHit[s]!,
+        packetsIn: c[at + COUNTER.PACKETS]!,
+        bytesIn: c[at + COUNTER.BYTES]!,
+        packetsOut: c[at + COUNTER.OUT + COUNTER.PACKETS]!,
+        bytesOut: c[at + COUNTER.OUT + COUNTER.BYTES]!,
+        conversationsActive: c[at + COUNTER.ACTIVE]!,
+        conversationsTotal: c[at + COUNTER.TOTAL]!,
+        lastHitMs: c[at + COUNTER.LAST_HIT]!,
       });
     });
     return list;
   }
 
-  private reset(slot: number): void {
-    for (const column of [this.packetsIn, this.bytesIn, this.packetsOut, this.bytesOut, this.active, this.total, this.lastHit]) {
-      column[slot] = 0;
-    }
+  private active(slot: number): number {
+    return this.columns[slot * COUNTER.WORDS + COUNTER.ACTIVE]!;
   }
 
   private grow(): number {
     const slot = this.ids.length;
     const size = Math.max(16, slot * 2);
-    const widen = (a: Float64Array) => {
-      const b = new Float64Array(size);
-      b.set(a);
-      return b;
-    };
-    this.packetsIn = widen(this.packetsIn);
-    this.bytesIn = widen(this.bytesIn);
-    this.packetsOut = widen(this.packetsOut);
-    this.bytesOut = widen(this.bytesOut);
-    this.active = widen(this.active);
-    this.total = widen(this.total);
-    this.lastHit = widen(this.lastHit);
+    const columns = new Float64Array(size * COUNTER.WORDS);
+    columns.set(this.columns);
+    this.columns = columns;
     const index = new Int16Array(size).fill(-1);
     index.set(this.ruleIndex);
     this.ruleIndex = index;
