@@ -47,6 +47,29 @@ describe('Engine with a simple port rule', () => {
   });
 });
 
+describe('addOffloaded (traffic a data plane carried outside process)', () => {
+  it('counts it for the conversation of the tuple and keeps the conversation alive; false for an unknown tuple', () => {
+    const engine = new Engine();
+    engine.apply({
+      rules: [rule({ selector: { direction: 'inbound', protocol: 'tcp', localPort: 80 }, forwardAs: { localPort: 8080 } })],
+      settings: { ...DEFAULT_SETTINGS, tcpTimeoutS: 10 },
+      resolved: new Map(),
+      adapters: [],
+      capabilities: caps,
+    });
+    const batch = new PacketBatch(8);
+    batch.push(buildPacket({ protocol: 'tcp', src: '198.18.0.2', dst: '198.18.0.1', srcPort: 40000, dstPort: 80 }), 0, 1);
+    engine.process(batch, new PacketBatch(8), 1000);
+    // The reply direction as it arrives: 198.18.0.1:8080 → 198.18.0.2:40000, outbound.
+    const reply = Uint32Array.of(0xc6120001, 0, 0, 0, 0xc6120002, 0, 0, 0, ((8080 << 16) | 40000) >>> 0);
+    expect(engine.addOffloaded(false, 6, true, reply, 3, 300, 9000)).toBe(true);
+    expect(engine.counters()).toEqual([expect.objectContaining({ packetsIn: 1, packetsOut: 3, bytesOut: 300, lastHitMs: 9000 })]);
+    // 9 s after the offloaded traffic the conversation is still alive (timeout 10 s from 9000).
+    expect(engine.addOffloaded(false, 6, true, reply, 0, 0, 18000)).toBe(true);
+    expect(engine.addOffloaded(false, 6, true, Uint32Array.of(1, 0, 0, 0, 2, 0, 0, 0, 3), 1, 1, 18000)).toBe(false);
+  });
+});
+
 describe('conversation table', () => {
   const portRule = rule({ selector: { direction: 'inbound', protocol: 'udp', localPort: 53 }, forwardAs: { localPort: 5353 } });
   const applyTo = (engine: Engine, settings = DEFAULT_SETTINGS) =>
