@@ -11,8 +11,11 @@ export interface Selection {
   labels?: readonly string[];
 }
 
+/** What a push needs of each selected agent (not its inventory: thousands of rows are read at once). */
+export type SelectedAgent = Pick<Agent, 'id' | 'name' | 'edition' | 'appliedRuleSetId' | 'appliedVersion'>;
+
 /** The union of the listed agents and those in the groups/labels, oldest first; unknown ids name their index. */
-export async function selectAgents(db: Db, selection: Selection): Promise<Agent[]> {
+export async function selectAgents(db: Db, selection: Selection): Promise<SelectedAgent[]> {
   const ids = selection.agentIds ?? [];
   const bad = ids.findIndex((id) => !isUuid(id));
   if (bad >= 0) throw AgentError.notFound(ids[bad]!, `agentIds[${bad}]`);
@@ -24,6 +27,7 @@ export async function selectAgents(db: Db, selection: Selection): Promise<Agent[
   const agents = await db.agent.findMany({
     where: { retiredAt: null, OR: [{ id: { in: [...ids] } }, { groups: { hasSome: groups } }, { labels: { hasSome: labels } }] },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    select: { id: true, name: true, edition: true, appliedRuleSetId: true, appliedVersion: true },
   });
   if (agents.length === 0) throw PushError.noTargets();
   return agents;
