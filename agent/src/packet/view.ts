@@ -88,7 +88,8 @@ export class PacketView {
 
   /**
    * Fills the view for an IPv4 TCP/UDP packet a quicker parse already checked (engine/batch-keys.ts):
-   * Ethernet header at `l2` (-1 none), IP header at `l3`, transport header at `l4`.
+   * Ethernet header at `l2` (-1 none), IP header at `l3`, transport header at `l4`. Only the
+   * offsets a rewrite uses: ports and `l4Length` keep older values (matching needs `parseView`).
    */
   quickIpv4(l2: number, l3: number, l4: number, protocol: number): void {
     this.status = ParseStatus.Ok;
