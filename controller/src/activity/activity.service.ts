@@ -90,11 +90,6 @@ export class ActivityService {
     };
   }
 
-  async storedSeq(agentId: string): Promise<number> {
-    const agent = await this.db.agent.findUnique({ where: { id: agentId }, select: { lastActivitySeq: true } });
-    return Number(agent?.lastActivitySeq ?? 0n);
-  }
-
   async totals(filter: { agentId?: string; ruleId?: string }): Promise<ActivityTotal[]> {
     const where = [
       filter.agentId !== undefined ? Prisma.sql`agent_id::text = ${filter.agentId}` : Prisma.sql`TRUE`,
