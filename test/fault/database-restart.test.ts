@@ -9,7 +9,7 @@
 import type { ApiSession } from '../support/api';
 import { startStack, type Stack } from '../support/stack';
 import type { Fleet } from '../../load-tests/fleet-sim';
-import { addRule, currentVersion, FleetDatabase, monitoredRuleSet, seededFleet, sleep, until, type PushedVersion } from './fault-fleet';
+import { addRule, createPush, currentVersion, FleetDatabase, monitoredRuleSet, seededFleet, sleep, until, type PushedVersion } from './fault-fleet';
 
 const AGENTS = 200;
 
@@ -31,13 +31,12 @@ describe('PostgreSQL stopped and restarted under load', () => {
   });
 
   async function pushToAll(ids: string[], v: PushedVersion): Promise<string> {
-    const push = await admin.post('/api/pushes', { ruleSetId: v.ruleSetId, version: v.version, agentIds: ids });
-    expect(push.status).toBe(201);
+    const pushId = await createPush(admin, { ruleSetId: v.ruleSetId, version: v.version, agentIds: ids });
     await fleet!.waitApplied(v.version, 90_000);
-    await until(`push v${v.version} applied in PostgreSQL`, async () => ((await db.pushStates(push.body.id)).applied === ids.length ? true : undefined), 60_000);
-    expect(await db.pushStates(push.body.id)).toEqual({ applied: ids.length });
+    await until(`push v${v.version} applied in PostgreSQL`, async () => ((await db.pushStates(pushId)).applied === ids.length ? true : undefined), 60_000);
+    expect(await db.pushStates(pushId)).toEqual({ applied: ids.length });
     expect(await db.runningVersion(ids, v)).toBe(ids.length);
-    return push.body.id;
+    return pushId;
   }
 
   it('recovers without a restart, loses no report, and the refused write succeeds when retried', async () => {
@@ -55,8 +54,7 @@ describe('PostgreSQL stopped and restarted under load', () => {
     // A push goes out and PostgreSQL stops at once: the agents' acks arrive during the outage.
     await addRule(admin, first.ruleSetId, 7070);
     const second = await currentVersion(admin, first.ruleSetId);
-    const secondPush = await admin.post('/api/pushes', { ruleSetId: second.ruleSetId, version: second.version, agentIds: ids });
-    expect(secondPush.status).toBe(201);
+    const secondPush = await createPush(admin, { ruleSetId: second.ruleSetId, version: second.version, agentIds: ids });
     await stack.database!.stop();
 
     // During the outage: the API refuses writes (the sender learns it must retry), reads fail
@@ -85,8 +83,8 @@ describe('PostgreSQL stopped and restarted under load', () => {
     // The acks made during the outage were not lost: the push in flight is applied everywhere.
     await fleet.waitConnected(90_000);
     await fleet.waitApplied(second.version, 90_000);
-    await until('the push in flight during the outage applied in PostgreSQL', async () => ((await db.pushStates(secondPush.body.id)).applied === AGENTS ? true : undefined), 60_000);
-    expect(await db.pushStates(secondPush.body.id)).toEqual({ applied: AGENTS });
+    await until('the push in flight during the outage applied in PostgreSQL', async () => ((await db.pushStates(secondPush)).applied === AGENTS ? true : undefined), 60_000);
+    expect(await db.pushStates(secondPush)).toEqual({ applied: AGENTS });
     await pushToAll(ids, third);
 
     await sleep(1_000);

@@ -67,6 +67,20 @@ export async function currentVersion(admin: ApiSession, ruleSetId: string): Prom
   return { ruleSetId: v.id, version: v.version, contentHash: v.contentHash };
 }
 
+/**
+ * `POST /api/pushes` as an automation client makes it: a 5xx (the controller overloaded: a
+ * transaction that could not start in time on a busy machine) is retried, up to 3 attempts.
+ * Retrying is safe: a newer push of the same version supersedes an unfinished older one.
+ */
+export async function createPush(admin: ApiSession, body: { ruleSetId: string; version: number; agentIds: string[] }): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await admin.post('/api/pushes', body);
+    if (res.status === 201) return res.body.id as string;
+    if (res.status < 500 || attempt === 3) throw new Error(`POST /api/pushes: ${res.status} ${JSON.stringify(res.body)}`);
+    await sleep(1_000);
+  }
+}
+
 /** The outcome as PostgreSQL holds it. */
 export class FleetDatabase {
   private readonly db: Pool;

@@ -9,7 +9,7 @@
 import type { ApiSession } from '../support/api';
 import { startStack, type Replica, type Stack } from '../support/stack';
 import type { Fleet } from '../../load-tests/fleet-sim';
-import { addRule, currentVersion, FleetDatabase, monitoredRuleSet, seededFleet, sleep, until, type PushedVersion } from './fault-fleet';
+import { addRule, createPush, currentVersion, FleetDatabase, monitoredRuleSet, seededFleet, sleep, until, type PushedVersion } from './fault-fleet';
 import { LiveEvents } from './live-events';
 
 const AGENTS = 300;
@@ -55,11 +55,7 @@ describe('two controller replicas, one killed', () => {
     await real.service.waitFor(new RegExp(`"event":"controller.connected".*"controller":"${b.grpcAddress}"`), 30_000);
 
     const everyone = [...ids, real.id];
-    const pushOnA = async (v: PushedVersion) => {
-      const push = await admin.post('/api/pushes', { ruleSetId: v.ruleSetId, version: v.version, agentIds: everyone });
-      expect(push.status).toBe(201);
-      return push.body.id as string;
-    };
+    const pushOnA = (v: PushedVersion) => createPush(admin, { ruleSetId: v.ruleSetId, version: v.version, agentIds: everyone });
     const allApplied = (pushId: string) =>
       until('every target applied in PostgreSQL', async () => {
         const states = await db.pushStates(pushId);
