@@ -144,13 +144,13 @@ export class AgentServiceGrpc {
         // The Welcome needs nothing but the row read when the stream opened.
         const stored = connection.agent.lastActivitySeq;
         stream.send({ body: { $case: 'welcome', value: { agentId, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, activitySeqStored: Number(stored) } } });
+        this.logger.info({ agentId, hostname: body.value.hostname }, 'agent connected');
         // Written (batched) before the agent shows online and before anything else of this stream is
         // handled (a later ack's applied version wins).
         const agent = await this.presence.hello(connection.agent, helloInput(body.value));
         if (connection.abandoned()) return;
         this.streams.attach(agentId, stream);
         this.presence.connected(agent);
-        this.logger.info({ agentId, hostname: agent.hostname }, 'agent connected');
         await this.catchUps.run(connection.abandoned, () => this.pushes.catchUp(agent));
         return;
       }
