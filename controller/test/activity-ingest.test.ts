@@ -142,6 +142,49 @@ describe('ActivityWriter', () => {
   });
 });
 
+describe('two replicas writing for the same agents', () => {
+  it('never deadlock: rows are locked and written in one order, every report counts once', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO agents (id, name, hostname, platform, version, credential_hash)
+       SELECT gen_random_uuid(), 'o' || i, 'o' || i, 'linux', '1', 'x' FROM generate_series(1, 40) AS i RETURNING id::text AS id`,
+    );
+    const overlap = rows.map((r) => r.id);
+    const deadlocksBefore = await deadlocks();
+    const writers = [newWriter({ ...SETTINGS, queueReports: 10_000 }), newWriter({ ...SETTINGS, queueReports: 10_000 })];
+    try {
+      const rules = ['r4', 'r2', 'r3', 'r1'];
+      const sent: { agentId: string; packets: number; durable: Promise<string> }[] = [];
+      for (let round = 0; round < 10; round++) {
+        // Each replica meets the agents in its own order (and the rules in a shuffled one).
+        writers.forEach((writer, w) => {
+          const order = w === 0 ? overlap : [...overlap].reverse();
+          for (const agentId of order) {
+            const seq = round * 2 + w + 1;
+            const r: ActivityReportInput = { seq, periodEndMs: T, rules: rules.map((ruleId, k) => ({ ruleId, packetsIn: seq + k, bytesIn: 1, packetsOut: 0, bytesOut: 0, conversationsNew: 1, lastHitMs: T })) };
+            sent.push({ agentId, packets: rules.reduce((sum, _, k) => sum + seq + k, 0), durable: submit(writer, agentId, r) });
+          }
+        });
+      }
+      const outcomes = await Promise.all(sent.map((s) => s.durable));
+      expect(outcomes.every((o) => o === 'stored' || o === 'duplicate')).toBe(true);
+      const expected = sent.reduce((sum, s, i) => sum + (outcomes[i] === 'stored' ? s.packets : 0), 0);
+      const { rows: sums } = await db.query<{ p: string }>('SELECT sum(packets_in)::text AS p FROM activity_buckets WHERE agent_id = ANY($1::uuid[])', [overlap]);
+      expect(Number(sums[0]!.p)).toBe(expected);
+      expect(writers.map((w) => w.retries)).toEqual([0, 0]);
+      expect(await deadlocks()).toBe(deadlocksBefore);
+    } finally {
+      await Promise.all(writers.map((w) => w.onModuleDestroy()));
+    }
+  });
+});
+
+/** Deadlocks PostgreSQL detected in this database so far (its statistics reach the view within a second). */
+async function deadlocks(): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1_100));
+  const { rows } = await db.query<{ n: string }>('SELECT pg_stat_clear_snapshot(), deadlocks::text AS n FROM pg_stat_database WHERE datname = current_database()');
+  return Number(rows[0]!.n);
+}
+
 describe('ActivityRetention', () => {
   it('rolls minute buckets past the minute retention into their hour, deletes hours past the retention, keeps the rest', async () => {
     const agent = agents[4]!;

@@ -30,12 +30,23 @@ describe('planBatch', () => {
       minute,
     );
     const b = plan.buckets;
-    expect(b.agentIds.map((a, i) => `${a}/${b.ruleIds[i]}@${b.bucketStartsMs[i]! - T0}`)).toEqual(['a/r1@0', 'a/r2@0', 'a/r1@60000']);
-    expect(b.packetsIn).toEqual([111, 2, 7]);
-    expect(b.bytesIn).toEqual([11_100, 200, 700]);
+    expect(b.agentIds.map((a, i) => `${a}/${b.ruleIds[i]}@${b.bucketStartsMs[i]! - T0}`)).toEqual(['a/r1@0', 'a/r1@60000', 'a/r2@0']);
+    expect(b.packetsIn).toEqual([111, 7, 2]);
+    expect(b.bytesIn).toEqual([11_100, 700, 200]);
     expect(b.packetsOut).toEqual([3, 1, 1]);
     expect(b.conversations).toEqual([3, 1, 1]);
-    expect(b.lastHitMs).toEqual([T0 + 6_000 - 5, T0 + 1_000 - 5, T0 + 61_000 - 5]);
+    expect(b.lastHitMs).toEqual([T0 + 6_000 - 5, T0 + 61_000 - 5, T0 + 1_000 - 5]);
+  });
+
+  it('orders rows and watermarks by (agent, rule, bucket) whatever the arrival order, so writers lock in one order', () => {
+    const plan = planBatch(
+      [report('c', 1, T0 + 61_000, [['r2', 1], ['r1', 2]]), report('a', 1, T0, [['r9', 3]]), report('c', 2, T0, [['r1', 4]]), report('b', 1, T0, [['r1', 5]])],
+      new Map([['a', 0], ['b', 0], ['c', 0]]),
+      minute,
+    );
+    const b = plan.buckets;
+    expect(b.agentIds.map((a, i) => `${a}/${b.ruleIds[i]}@${b.bucketStartsMs[i]! - T0}=${b.packetsIn[i]}`)).toEqual(['a/r9@0=3', 'b/r1@0=5', 'c/r1@0=4', 'c/r1@60000=2', 'c/r2@60000=1']);
+    expect(plan.watermarks).toEqual({ agentIds: ['a', 'b', 'c'], seqs: [1, 1, 2] });
   });
 
   it('stores nothing for an agent that no longer exists', () => {

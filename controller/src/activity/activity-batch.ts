@@ -26,9 +26,12 @@ export interface BucketColumns {
 export interface BatchPlan {
   /** One per report, in the batch's order. */
   outcomes: ReportOutcome[];
-  /** The new reports' samples summed per (agent, rule, bucket): each key once, as an upsert needs. */
+  /**
+   * The new reports' samples summed per (agent, rule, bucket): each key once, as an upsert needs,
+   * sorted by that key, so every writer on every replica takes bucket row locks in one order.
+   */
   buckets: BucketColumns;
-  /** The highest seq now stored, per agent that has a new report. */
+  /** The highest seq now stored, per agent that has a new report, in agent id order. */
   watermarks: { agentIds: string[]; seqs: number[] };
 }
 
@@ -74,6 +77,30 @@ export function planBatch(reports: readonly QueuedReport[], storedSeqs: Readonly
     }
     return 'stored';
   });
-  const agentIds = [...moved];
-  return { outcomes, buckets, watermarks: { agentIds, seqs: agentIds.map((id) => highest.get(id)!) } };
+  const agentIds = [...moved].sort(byText);
+  return { outcomes, buckets: sortedRows(buckets), watermarks: { agentIds, seqs: agentIds.map((id) => highest.get(id)!) } };
 }
+
+/**
+ * The rows ordered by (agent id, rule id, bucket start). Ids are compared as plain strings: what
+ * matters is that every writer uses the same order (agent ids are lowercase text, so this is also
+ * PostgreSQL's uuid order, the one the agents rows are locked in).
+ */
+function sortedRows(b: BucketColumns): BucketColumns {
+  const order = b.agentIds.map((_, i) => i);
+  order.sort((i, j) => byText(b.agentIds[i]!, b.agentIds[j]!) || byText(b.ruleIds[i]!, b.ruleIds[j]!) || b.bucketStartsMs[i]! - b.bucketStartsMs[j]!);
+  const pick = <T>(column: T[]) => order.map((i) => column[i]!);
+  return {
+    agentIds: pick(b.agentIds),
+    ruleIds: pick(b.ruleIds),
+    bucketStartsMs: pick(b.bucketStartsMs),
+    packetsIn: pick(b.packetsIn),
+    bytesIn: pick(b.bytesIn),
+    packetsOut: pick(b.packetsOut),
+    bytesOut: pick(b.bytesOut),
+    conversations: pick(b.conversations),
+    lastHitMs: pick(b.lastHitMs),
+  };
+}
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -40,6 +40,8 @@ export class ActivityWriter implements OnModuleDestroy {
   private queued = 0;
   private readonly roomWaiters: { resolve: () => void; timer: NodeJS.Timeout }[] = [];
   private stopAt = Infinity;
+  /** Batch attempts that failed and were retried (a deadlock, PostgreSQL away): 0 in a healthy run. */
+  retries = 0;
 
   constructor(
     db: PrismaService,
@@ -153,6 +155,7 @@ export class ActivityWriter implements OnModuleDestroy {
         }
       } catch (err) {
         if (Date.now() >= this.stopAt) return undefined;
+        this.retries++;
         const waitMs = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt);
         if (attempt === 0 || waitMs === RETRY_MAX_MS) this.logger.warn({ err, attempt: attempt + 1, reports: batch.length, queued: this.queued }, `activity writer: batch not stored, retrying in ${waitMs} ms`);
         await sleep(waitMs);
