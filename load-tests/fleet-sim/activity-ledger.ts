@@ -17,14 +17,19 @@ export class ActivityLedger {
   private nextSeq = 1;
   private periodStartMs: number;
   private unreported = new Map<string, RuleActivity>();
-  private unacked: SentReport[] = [];
+  private unackedReports: SentReport[] = [];
 
   constructor(nowMs: number) {
     this.periodStartMs = nowMs;
   }
 
   get owed(): number {
-    return this.unacked.length + (this.unreported.size > 0 ? 1 : 0);
+    return this.unackedReports.length + (this.unreported.size > 0 ? 1 : 0);
+  }
+
+  /** Reports sent and not yet acked. */
+  get unacked(): number {
+    return this.unackedReports.length;
   }
 
   /** Adds one period's traffic on a rule (what the data plane's counters would have grown by). */
@@ -49,7 +54,7 @@ export class ActivityLedger {
     const report: ActivityReport = { seq: this.nextSeq++, periodStartMs: this.periodStartMs, periodEndMs: nowMs, rules: [...this.unreported.values()] };
     this.unreported = new Map();
     this.periodStartMs = nowMs;
-    this.unacked.push({ report, firstSentAtMs: nowMs });
+    this.unackedReports.push({ report, firstSentAtMs: nowMs });
     return report;
   }
 
@@ -59,14 +64,14 @@ export class ActivityLedger {
    */
   welcomed(seqStored: number): { stored: SentReport[]; resend: ActivityReport[] } {
     this.nextSeq = Math.max(this.nextSeq, seqStored + 1);
-    const stored = this.unacked.filter((s) => s.report.seq <= seqStored);
-    this.unacked = this.unacked.filter((s) => s.report.seq > seqStored);
-    return { stored, resend: this.unacked.map((s) => s.report) };
+    const stored = this.unackedReports.filter((s) => s.report.seq <= seqStored);
+    this.unackedReports = this.unackedReports.filter((s) => s.report.seq > seqStored);
+    return { stored, resend: this.unackedReports.map((s) => s.report) };
   }
 
   /** ActivityAck(seq): that report is durable at the controller. */
   acked(seq: number): SentReport | undefined {
-    const i = this.unacked.findIndex((s) => s.report.seq === seq);
-    return i < 0 ? undefined : this.unacked.splice(i, 1)[0];
+    const i = this.unackedReports.findIndex((s) => s.report.seq === seq);
+    return i < 0 ? undefined : this.unackedReports.splice(i, 1)[0];
   }
 }

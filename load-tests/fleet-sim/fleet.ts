@@ -4,6 +4,7 @@ import type { ApplyRuleSet } from '@portfleet/proto/gen/agent';
 import type { SentReport } from './activity-ledger';
 import { ChannelPool, DEFAULT_AGENTS_PER_CHANNEL } from './channel-pool';
 import { enrollFleet, type TokenSource } from './enrollment';
+import { RuleSetValidations } from './rule-set-validations';
 import { SimAgent, type AgentIdentity, type AgentListener } from './sim-agent';
 
 export interface FleetOptions {
@@ -13,6 +14,8 @@ export interface FleetOptions {
   heartbeats?: boolean;
   backoff?: BackoffOptions;
   handshakeTimeoutMs?: number;
+  /** Per agent, reports sent and not yet acked before new periods are held back (default 8; see SimAgentOptions). */
+  maxUnackedReports?: number;
 }
 
 export interface EnrollOptions {
@@ -51,6 +54,7 @@ export interface FleetEvents {
 }
 
 const WHEEL_SLOT_MS = 10;
+export const DEFAULT_MAX_UNACKED_REPORTS = 8;
 
 /**
  * N simulated agents in this process over real gRPC, multiplexed on a pool of channels. Keeps
@@ -69,8 +73,13 @@ export class Fleet extends EventEmitter<FleetEvents> {
   storedReports = 0;
   storedSamples = 0;
   disconnects = 0;
-  /** Why streams ended, with counts (the controller's status and details). */
+  /** Why welcomed streams ended, with counts (gRPC status and details). */
   readonly disconnectReasons = new Map<string, number>();
+  /** Streams that ended before their Welcome, and why (gRPC status and details, or the handshake timeout). */
+  failedHandshakes = 0;
+  readonly handshakeFailureReasons = new Map<string, number>();
+  /** Each distinct pushed rule set version is validated once for the whole fleet. */
+  readonly validations = new RuleSetValidations();
   private online = 0;
   private wheel: NodeJS.Timeout | undefined;
 
@@ -93,6 +102,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
           backoff: options.backoff ?? { initialMs: 250, maxMs: 10_000 },
           handshakeTimeoutMs: options.handshakeTimeoutMs ?? 30_000,
           heartbeats: options.heartbeats ?? true,
+          validations: this.validations,
+          maxUnackedReports: options.maxUnackedReports ?? DEFAULT_MAX_UNACKED_REPORTS,
         }),
     );
   }
@@ -170,11 +181,15 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return counts;
   }
 
-  /** Disconnects with their reasons, most frequent first (for reports). */
+  /**
+   * Why streams dropped, for reports: welcomed streams that ended, then streams that never got
+   * their Welcome, each with every reason (gRPC status: details) and its count, most frequent first.
+   */
   disconnectSummary(): string {
-    if (this.disconnects === 0) return '0';
-    const top = [...this.disconnectReasons].sort((a, b) => b[1] - a[1]).slice(0, 3);
-    return `${this.disconnects} (${top.map(([r, n]) => `${n}× ${r}`).join('; ')})`;
+    const reasons = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${n}× ${r}`).join('; ');
+    let summary = this.disconnects === 0 ? '0' : `${this.disconnects} (${reasons(this.disconnectReasons)})`;
+    if (this.failedHandshakes > 0) summary += `; before Welcome ${this.failedHandshakes} (${reasons(this.handshakeFailureReasons)})`;
+    return summary;
   }
 
   /** Sums of everything the agents' simulated data planes counted. */
@@ -212,6 +227,10 @@ export class Fleet extends EventEmitter<FleetEvents> {
         this.disconnects++;
         this.disconnectReasons.set(reason, (this.disconnectReasons.get(reason) ?? 0) + 1);
         this.emit('disconnected', agent, reason);
+      },
+      failedBeforeWelcome: (_agent, reason) => {
+        this.failedHandshakes++;
+        this.handshakeFailureReasons.set(reason, (this.handshakeFailureReasons.get(reason) ?? 0) + 1);
       },
       applied: (agent, push: ApplyRuleSet, ok, atMs) => {
         const record: ApplyRecord = { pushId: push.pushId, version: push.ruleSet?.version ?? 0, ok, atMs };

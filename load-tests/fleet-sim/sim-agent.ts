@@ -1,9 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, type BackoffOptions } from '@portfleet/agent';
-import { ruleErrorToWire, ruleSetVersionFromWire } from '@portfleet/proto';
 import type { AgentMessage, AgentServiceClient, ApplyRuleSet, ControllerMessage } from '@portfleet/proto/gen/agent';
 import { ActivityLedger, type SentReport } from './activity-ledger';
 import { simulatedInventory } from './inventory';
+import type { RuleSetValidations } from './rule-set-validations';
 
 /** What enrollment gave one simulated host. */
 export interface AgentIdentity {
@@ -25,6 +25,8 @@ export interface AppliedRuleSet {
 export interface AgentListener {
   connected(agent: SimAgent): void;
   disconnected(agent: SimAgent, reason: string): void;
+  /** A stream ended before its Welcome (refused, timed out, unreachable). */
+  failedBeforeWelcome(agent: SimAgent, reason: string): void;
   /** After the Ack went out. */
   applied(agent: SimAgent, push: ApplyRuleSet, ok: boolean, atMs: number): void;
   /** A report the controller has made durable (acked, or covered by a Welcome's stored seq). */
@@ -43,6 +45,13 @@ export interface SimAgentOptions {
   handshakeTimeoutMs: number;
   /** Send the heartbeats the controller asks for in its Welcome (a real agent does). */
   heartbeats: boolean;
+  /** Shared by the fleet: each distinct pushed version is validated once. */
+  validations: RuleSetValidations;
+  /**
+   * At most this many reports in flight (sent, not yet acked). When the controller falls behind,
+   * periods run on (their traffic still counted, into the next report) instead of piling up reports.
+   */
+  maxUnackedReports: number;
 }
 
 /**
@@ -60,6 +69,8 @@ export class SimAgent {
   private readonly backoff: Backoff;
   private readonly ledger = new ActivityLedger(Date.now());
   private ticks = 0;
+  /** A period ended while too many reports waited for acks: its report goes out at the next ack. */
+  private heldBack = false;
   /** Streams opened so far (reconnects included); stream k is dialled with `client(k)`. */
   connects = 0;
   /** Index of the target the current (or last) stream was dialled to. */
@@ -77,6 +88,14 @@ export class SimAgent {
 
   get connected(): boolean {
     return this.welcomed;
+  }
+
+  /** Periods whose report was held back because `maxUnackedReports` were in flight (their traffic went into a later report). */
+  heldBackPeriods = 0;
+
+  /** Reports sent and not yet acked. */
+  get unackedReports(): number {
+    return this.ledger.unacked;
   }
 
   /** Reports sent or traffic recorded that the controller has not stored yet. */
@@ -121,7 +140,16 @@ export class SimAgent {
         lastHitMs: nowMs,
       });
     }
-    if (!this.welcomed) return;
+    if (this.welcomed) this.sendOwed(nowMs);
+  }
+
+  /** Cuts and sends a report of what was counted, unless too many reports still wait for their ack. */
+  private sendOwed(nowMs: number): void {
+    this.heldBack = this.ledger.unacked >= this.options.maxUnackedReports;
+    if (this.heldBack) {
+      this.heldBackPeriods++;
+      return;
+    }
     const report = this.ledger.cut(nowMs);
     if (report) this.send({ body: { $case: 'activity', value: report } });
   }
@@ -149,6 +177,7 @@ export class SimAgent {
         case 'activityAck': {
           const sent = this.ledger.acked(body.value.seq);
           if (sent) this.options.listener.activityStored(this, sent, Date.now());
+          if (this.heldBack) this.sendOwed(Date.now());
           return;
         }
         default:
@@ -184,8 +213,7 @@ export class SimAgent {
     for (const sent of stored) this.options.listener.activityStored(this, sent, now);
     for (const report of resend) this.send({ body: { $case: 'activity', value: report } });
     // Traffic recorded while the stream was down goes out now.
-    const owed = this.ledger.cut(now);
-    if (owed) this.send({ body: { $case: 'activity', value: owed } });
+    this.sendOwed(now);
     if (this.options.heartbeats && heartbeatIntervalMs > 0) {
       this.heartbeat = setInterval(() => this.send({ body: { $case: 'heartbeat', value: { sentAtMs: Date.now() } } }), heartbeatIntervalMs);
     }
@@ -194,16 +222,8 @@ export class SimAgent {
 
   private onApply(push: ApplyRuleSet): void {
     const wire = push.ruleSet;
-    const parsed = wire ? ruleSetVersionFromWire(wire) : { ok: false as const, errors: [{ field: 'ruleSet', code: 'REQUIRED' as const, message: 'the push carried no rule set' }] };
-    if (parsed.ok) {
-      const v = parsed.value;
-      this.applied = {
-        ruleSetId: v.ruleSetId,
-        version: v.version,
-        contentHash: v.contentHash,
-        monitoredRuleIds: v.rules.filter((r) => r.enabled && r.activityMonitoring).map((r) => r.id),
-      };
-    }
+    const parsed = this.options.validations.validate(wire);
+    if (parsed.ok) this.applied = parsed.applied;
     this.send({
       body: {
         $case: 'ack',
@@ -213,7 +233,7 @@ export class SimAgent {
           version: wire?.version ?? 0,
           contentHash: wire?.contentHash ?? '',
           applied: parsed.ok,
-          errors: parsed.ok ? [] : parsed.errors.map(ruleErrorToWire),
+          errors: parsed.ok ? [] : parsed.errors,
         },
       },
     });
@@ -233,6 +253,7 @@ export class SimAgent {
     this.welcomed = false;
     call.cancel();
     if (wasWelcomed) this.options.listener.disconnected(this, reason);
+    else if (!this.stopped) this.options.listener.failedBeforeWelcome(this, reason);
     if (this.stopped) return;
     this.retry = setTimeout(() => {
       this.retry = undefined;

@@ -26,7 +26,7 @@ describe('fleet simulator against the real controller', () => {
 
   it('enrolls, applies a push on every agent and reports activity the controller counts exactly once', async () => {
     fleet = await Fleet.enroll(
-      { target: stack.grpcAddress, agentsPerChannel: 10, backoff: { initialMs: 50, maxMs: 500 } },
+      { target: stack.grpcAddress, agentsPerChannel: 10, backoff: { initialMs: 50, maxMs: 500 }, maxUnackedReports: 2 },
       { count: AGENTS, concurrency: 8, hostnamePrefix: 'fleet-test', tokens: async () => (await admin.post('/api/enrollment-tokens', {})).body.token },
     );
     expect(fleet.pool.channels).toBe(5);
@@ -53,6 +53,7 @@ describe('fleet simulator against the real controller', () => {
 
     await fleet.waitApplied(version.version, 30_000);
     expect([...fleet.applies.values()].every((r) => r.ok && r.pushId === push.body.id)).toBe(true);
+    expect(fleet.validations.computed).toBe(1); // one version pushed: validated once, acked by all
     const applied = await poll(async () => {
       const p = (await admin.get(`/api/pushes/${push.body.id}`)).body;
       return p.targets.every((t: { state: string }) => t.state === 'applied') ? p : undefined;
@@ -60,6 +61,11 @@ describe('fleet simulator against the real controller', () => {
     expect(applied.targets).toHaveLength(AGENTS);
     const after = (await admin.get('/api/agents?limit=500')).body.agents.filter((a: { hostname: string }) => a.hostname.startsWith('fleet-test-'));
     expect(after.every((a: { appliedVersion: number; appliedContentHash: string }) => a.appliedVersion === version.version && a.appliedContentHash === version.contentHash)).toBe(true);
+
+    // Three periods end before any ack can arrive (same turn of the event loop): the third is held
+    // back (at most 2 unacked), its traffic goes out with a later report.
+    for (const agent of fleet.agents) for (let i = 0; i < 3; i++) agent.tick(Date.now());
+    expect(fleet.agents.every((a) => a.unackedReports === 2 && a.heldBackPeriods === 1)).toBe(true);
 
     // Activity, with a tenth of the fleet dropping its stream twice on the way.
     fleet.startActivity(100);
@@ -72,12 +78,15 @@ describe('fleet simulator against the real controller', () => {
     }
     await sleep(400);
     fleet.stopActivity();
+    // Never more than the bound in flight (sampled while running: the ledgers hold what is unacked).
+    expect(Math.max(...fleet.agents.map((a) => a.unackedReports))).toBeLessThanOrEqual(2);
     await fleet.drainActivity(30_000);
 
     const recorded = fleet.recordedTotals();
     expect(recorded.packetsIn).toBeGreaterThan(0);
     expect(fleet.storedTotals()).toEqual(recorded);
     expect(fleet.agents.slice(0, 10).every((a) => a.connects >= 2)).toBe(true);
+    expect(fleet.disconnectSummary()).toBe('10 (10× stopped)'); // the forced reconnects; none failed before its Welcome
 
     const totals = (await admin.get('/api/activity')).body.totals as Array<{ agentId: string; ruleId: string; packetsIn: number; bytesIn: number; packetsOut: number; bytesOut: number; conversations: number }>;
     const atController = new Map(totals.map((t) => [`${t.agentId}/${t.ruleId}`, t]));
