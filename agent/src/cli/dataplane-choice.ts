@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { DataPlane } from '../divert/dataplane';
+import type { OffloadSink } from '../divert/linux/fast-path';
 import { MemoryDataPlane, parseTapAddress } from '../divert/memory';
 import { CliError } from './cli-error';
 
@@ -28,7 +29,7 @@ export function defaultDataPlane(): { kind: DataPlaneKind; reason: string } {
 }
 
 /** Builds the plane; one that cannot run here fails with "<kind> data plane unavailable: <reason>". */
-export function createDataPlane(kind: DataPlaneKind, options: { tap?: string }): DataPlane {
+export function createDataPlane(kind: DataPlaneKind, options: { tap?: string; offloadTo?: OffloadSink }): DataPlane {
   if (options.tap !== undefined && kind !== 'memory') throw new CliError(`--tap works only with --dataplane memory, not ${kind}`);
   switch (kind) {
     case 'memory':
@@ -38,7 +39,9 @@ export function createDataPlane(kind: DataPlaneKind, options: { tap?: string }):
       if (!isRoot()) throw unavailable(kind, 'needs root (NFQUEUE and iptables steering rules)');
       // Loaded only when chosen: it binds libc through koffi at import.
       const linux = loadModule<typeof import('../divert/linux/linux')>(kind, () => require('../divert/linux/linux'));
-      return new linux.LinuxDataPlane();
+      const plane = new linux.LinuxDataPlane();
+      if (options.offloadTo) plane.offloadTo(options.offloadTo);
+      return plane;
     }
     case 'windivert': {
       if (process.platform !== 'win32') throw unavailable(kind, `needs Windows with the WinDivert driver, this is ${process.platform}`);

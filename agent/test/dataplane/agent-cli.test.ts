@@ -60,9 +60,12 @@ describeDataPlane('portfleet-agent run --dataplane linux', () => {
     expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 1_000_000)).toMatchObject({ ok: true, bytes: 1_000_000, remote: { port: 80 } });
     expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v6, 80, 1_000_000)).toMatchObject({ ok: true, bytes: 1_000_000, remote: { port: 80 } });
     expect(await sh(topo.agent.ns, 'iptables-nft -t mangle -S PORTFLEET')).toContain('--dport 80 -j NFQUEUE');
+    // The kernel fast path is on by default for the real agent.
+    expect(await sh(topo.agent.ns, 'nft list tables')).toContain('portfleet_fast');
 
     expect(await agent.stop('SIGTERM')).toBe(0);
     expect(await sh(topo.agent.ns, 'iptables-nft -t mangle -S; ip6tables-nft -t raw -S')).not.toContain('PORTFLEET');
+    expect(await sh(topo.agent.ns, 'nft list tables')).not.toContain('portfleet_fast');
     expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 10)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
   });
 });

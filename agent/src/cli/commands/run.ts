@@ -26,6 +26,7 @@ interface RunOptions {
   rules?: string;
   reportIntervalMs: number;
   controller?: string;
+  fastPath: boolean;
 }
 
 function positiveInteger(value: string): number {
@@ -46,6 +47,7 @@ export function runCommand(program: Command): void {
     .option('--tap <path|port>', 'memory data plane: listen for packets on this Unix socket path, or loopback TCP port')
     .option('--report-interval-ms <ms>', 'period of activity reports', positiveInteger, 5_000)
     .option('--controller <host:port[,host:port…]>', 'dial these controller replicas instead of the address(es) given at enrollment (failover in this order)')
+    .option('--no-fast-path', 'linux: keep every packet in userspace (by default conversations the engine only readdresses are handed to nftables after their first packets)')
     .option('--standalone', 'run without a controller: rules from --rules or `portfleet-agent rules import`, edition from `license activate` (else a 30-day trial)')
     .option('--rules <file>', 'standalone: this host\'s rule list (rules file format), applied at start and again on SIGHUP; allowed in every edition')
     .addOption(stateDirOption())
@@ -90,7 +92,8 @@ export function runCommand(program: Command): void {
         : options.tap !== undefined
           ? { kind: 'memory' as const, reason: '--tap' }
           : defaultDataPlane();
-      const plane = createDataPlane(chosen.kind, { tap: options.tap });
+      const engine = new Engine();
+      const plane = createDataPlane(chosen.kind, { tap: options.tap, offloadTo: options.fastPath ? engine : undefined });
       log.info({ event: 'dataplane.chosen', dataplane: chosen.kind, reason: chosen.reason }, `data plane: ${chosen.kind} (${chosen.reason})`);
       const changer = platformMacChanger();
       const agent = new Agent({
@@ -100,7 +103,7 @@ export function runCommand(program: Command): void {
         macs: changer && new AdapterMacService({ store, changer, listAdapters: () => plane.adapters() }),
         store,
         plane,
-        engine: new Engine(),
+        engine,
         log,
         reportIntervalMs: options.reportIntervalMs,
         announce,
