@@ -1,22 +1,27 @@
-import type { EventBus } from '../events/event-bus';
-import { ActivityRates } from './activity-rates';
+import { rateWindow, ratesOf } from './activity-rates';
 
-const rule = (ruleId: string, packetsIn: number) => ({ ruleId, packetsIn, packetsOut: 0, bytesIn: packetsIn * 100, bytesOut: 0, lastHitMs: 1_000 });
+describe('activity rates', () => {
+  it('covers the last 60 s: the current minute so far and a share of the previous one, all of it for the first 10 s', () => {
+    const minute = Date.UTC(2026, 10, 25, 14, 0, 0);
+    expect(rateWindow(minute)).toEqual({ previousMs: minute - 60_000, currentMs: minute, previousShare: 1 });
+    expect(rateWindow(minute + 10_000).previousShare).toBe(1);
+    expect(rateWindow(minute + 35_000).previousShare).toBe(0.5);
+    expect(rateWindow(minute + 60_000 - 1).previousShare).toBeCloseTo(0, 4);
+  });
 
-describe('ActivityRates', () => {
-  it('sums the last minute per agent and rule, and forgets older reports', () => {
-    // The bus is not what is tested here: snapshot() is what it would publish.
-    const rates = new ActivityRates({ publish: () => undefined } as unknown as EventBus);
-    const t = 1_800_000_000_000;
-    rates.add('a', [rule('r1', 60)], t);
-    rates.add('a', [rule('r1', 60), rule('r2', 120)], t + 30_000);
-    rates.add('b', [rule('r1', 6)], t + 31_000);
-    const s = rates.snapshot(t + 40_000);
-    expect(s.fleet).toEqual({ packetsPerSecond: 4.1, bytesPerSecond: 410 });
-    expect(s.agents).toEqual([{ agentId: 'a', packetsPerSecond: 4, bytesPerSecond: 400 }, { agentId: 'b', packetsPerSecond: 0.1, bytesPerSecond: 10 }]);
-    expect(s.rules.find((r) => r.agentId === 'a' && r.ruleId === 'r1')).toMatchObject({ packetsPerSecond: 2 });
-    expect(rates.snapshot(t + 70_000).agents).toEqual([{ agentId: 'a', packetsPerSecond: 3, bytesPerSecond: 300 }, { agentId: 'b', packetsPerSecond: 0.1, bytesPerSecond: 10 }]);
-    expect(rates.snapshot(t + 100_000).agents).toEqual([]);
-    rates.onModuleDestroy();
+  it('turns per-rule sums into rates per rule, per agent and for the fleet', () => {
+    const s = ratesOf(
+      [
+        { agentId: 'a', ruleId: 'r1', packets: 120, bytes: 12_000, lastHitMs: Date.UTC(2026, 0, 1) },
+        { agentId: 'a', ruleId: 'r2', packets: 120, bytes: 0, lastHitMs: 0 },
+        { agentId: 'b', ruleId: 'r1', packets: 6, bytes: 600, lastHitMs: 0 },
+      ],
+      60,
+    );
+    expect(s.windowSeconds).toBe(60);
+    expect(s.fleet).toEqual({ packetsPerSecond: 4.1, bytesPerSecond: 210 });
+    expect(s.agents).toEqual([{ agentId: 'a', packetsPerSecond: 4, bytesPerSecond: 200 }, { agentId: 'b', packetsPerSecond: 0.1, bytesPerSecond: 10 }]);
+    expect(s.rules[0]).toEqual({ agentId: 'a', ruleId: 'r1', packetsPerSecond: 2, bytesPerSecond: 200, lastHitAt: '2026-01-01T00:00:00.000Z' });
+    expect(s.rules[1]!.lastHitAt).toBeNull();
   });
 });

@@ -1,12 +1,21 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { PrismaService } from '../db/prisma.service';
 import { EventBus } from '../events/event-bus';
+import { Prisma } from '../generated/prisma/client';
+import { MINUTE_MS } from './activity-buckets';
 
 export const RATE_WINDOW_MS = 60_000;
 const PUBLISH_INTERVAL_MS = 5_000;
-/** Samples are summed per (agent, rule) in slots of this length: memory and work per snapshot do not grow with the report rate. */
-const SLOT_MS = 5_000;
+/** A snapshot younger than this answers GET /api/activity/rates again (one query however many ask). */
+const REUSE_MS = 1_000;
 
-interface RuleSum {
+export interface Rate {
+  packetsPerSecond: number;
+  bytesPerSecond: number;
+}
+
+/** One (agent, rule) over the window, as summed from its minute buckets. */
+export interface RuleWindowSum {
   agentId: string;
   ruleId: string;
   packets: number;
@@ -14,97 +23,113 @@ interface RuleSum {
   lastHitMs: number;
 }
 
-interface Slot {
-  startMs: number;
-  rules: Map<string, RuleSum>;
-}
-
-export interface Rate {
-  packetsPerSecond: number;
-  bytesPerSecond: number;
+export interface RatesSnapshot {
+  windowSeconds: number;
+  fleet: Rate;
+  agents: ({ agentId: string } & Rate)[];
+  rules: ({ agentId: string; ruleId: string; lastHitAt: string | null } & Rate)[];
 }
 
 /**
- * Live packet/byte rates from the reports of the last minute (in memory: rates are about now;
- * the buckets in PostgreSQL keep the history). Publishes them every 5 s while reports arrive.
- * The window is the last 12 five-second slots (55-60 s of reports), divided by 60 s.
+ * Reports reach their bucket seconds after their period ended (the agent's interval, then ingest):
+ * for this long into a minute the previous minute still counts in full.
+ */
+const PREVIOUS_MINUTE_GRACE_MS = 10_000;
+
+/**
+ * The last 60 s from minute buckets: the current minute so far, plus a share of the previous
+ * minute: all of it for the first 10 s (the grace), then falling linearly to none at the minute's
+ * end. With even traffic this overstates the rate by at most a sixth (at 10 s into a minute) and
+ * is exact at its end; a burst is counted in full until 10 s into the next minute.
+ */
+export function rateWindow(nowMs: number): { previousMs: number; currentMs: number; previousShare: number } {
+  const currentMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
+  const previousShare = Math.min(1, (MINUTE_MS - (nowMs - currentMs)) / (MINUTE_MS - PREVIOUS_MINUTE_GRACE_MS));
+  return { previousMs: currentMs - MINUTE_MS, currentMs, previousShare };
+}
+
+/** Per-rule sums over the window → rates per rule, per agent and for the fleet. */
+export function ratesOf(sums: readonly RuleWindowSum[], windowSeconds = RATE_WINDOW_MS / 1000): RatesSnapshot {
+  const perSecond = (packets: number, bytes: number): Rate => ({ packetsPerSecond: packets / windowSeconds, bytesPerSecond: bytes / windowSeconds });
+  const agents = new Map<string, { packets: number; bytes: number }>();
+  let packets = 0;
+  let bytes = 0;
+  for (const s of sums) {
+    packets += s.packets;
+    bytes += s.bytes;
+    const a = agents.get(s.agentId) ?? { packets: 0, bytes: 0 };
+    a.packets += s.packets;
+    a.bytes += s.bytes;
+    agents.set(s.agentId, a);
+  }
+  return {
+    windowSeconds,
+    fleet: perSecond(packets, bytes),
+    agents: [...agents].map(([agentId, a]) => ({ agentId, ...perSecond(a.packets, a.bytes) })),
+    rules: sums.map((s) => ({ agentId: s.agentId, ruleId: s.ruleId, ...perSecond(s.packets, s.bytes), lastHitAt: s.lastHitMs > 0 ? new Date(s.lastHitMs).toISOString() : null })),
+  };
+}
+
+/**
+ * Live packet/byte rates over the last minute for the whole fleet, whichever replica stored the
+ * reports: read from the minute buckets in PostgreSQL (rateWindow), which every replica writes. One grouped scan of at most two buckets per (agent, rule), found through the
+ * BRIN index on bucket_start (10,000 agents × 4 rules: ≤ 80,000 rows). It runs only when asked:
+ * for GET /api/activity/rates (shared by callers within a second), and every 5 s while someone
+ * on this replica watches live events; each replica sends the `activity` event to its own
+ * watchers only (every replica computes the same fleet-wide figures, so relaying would repeat them).
  */
 @Injectable()
 export class ActivityRates implements OnModuleDestroy {
-  private slots: Slot[] = [];
-  private dirty = false;
   private readonly timer: NodeJS.Timeout;
+  private latest?: { atMs: number; snapshot: Promise<RatesSnapshot> };
+  private publishedActivity = false;
+  private publishing = false;
 
-  constructor(private readonly bus: EventBus) {
-    this.timer = setInterval(() => this.publish(), PUBLISH_INTERVAL_MS);
+  constructor(
+    private readonly db: PrismaService,
+    private readonly bus: EventBus,
+  ) {
+    this.timer = setInterval(() => void this.publish(), PUBLISH_INTERVAL_MS);
     this.timer.unref();
   }
 
-  add(agentId: string, rules: readonly { ruleId: string; packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number; lastHitMs: number }[], nowMs = Date.now()): void {
-    const slot = this.slotAt(nowMs);
-    for (const r of rules) {
-      const key = `${agentId}\u0000${r.ruleId}`;
-      let sum = slot.rules.get(key);
-      if (!sum) slot.rules.set(key, (sum = { agentId, ruleId: r.ruleId, packets: 0, bytes: 0, lastHitMs: 0 }));
-      sum.packets += r.packetsIn + r.packetsOut;
-      sum.bytes += r.bytesIn + r.bytesOut;
-      sum.lastHitMs = Math.max(sum.lastHitMs, r.lastHitMs);
-    }
-    this.dirty = true;
-  }
-
-  snapshot(nowMs = Date.now()) {
-    this.expire(nowMs);
-    const perSecond = (packets: number, bytes: number): Rate => ({ packetsPerSecond: packets / (RATE_WINDOW_MS / 1000), bytesPerSecond: bytes / (RATE_WINDOW_MS / 1000) });
-    const agents = new Map<string, { packets: number; bytes: number }>();
-    const rules = new Map<string, RuleSum>();
-    let packets = 0;
-    let bytes = 0;
-    for (const slot of this.slots) {
-      for (const [key, s] of slot.rules) {
-        packets += s.packets;
-        bytes += s.bytes;
-        const a = agents.get(s.agentId) ?? { packets: 0, bytes: 0 };
-        a.packets += s.packets;
-        a.bytes += s.bytes;
-        agents.set(s.agentId, a);
-        const r = rules.get(key) ?? { agentId: s.agentId, ruleId: s.ruleId, packets: 0, bytes: 0, lastHitMs: 0 };
-        r.packets += s.packets;
-        r.bytes += s.bytes;
-        r.lastHitMs = Math.max(r.lastHitMs, s.lastHitMs);
-        rules.set(key, r);
-      }
-    }
-    return {
-      windowSeconds: RATE_WINDOW_MS / 1000,
-      fleet: perSecond(packets, bytes),
-      agents: [...agents].map(([agentId, a]) => ({ agentId, ...perSecond(a.packets, a.bytes) })),
-      rules: [...rules.values()].map((r) => ({ agentId: r.agentId, ruleId: r.ruleId, ...perSecond(r.packets, r.bytes), lastHitAt: r.lastHitMs > 0 ? new Date(r.lastHitMs).toISOString() : null })),
-    };
+  snapshot(nowMs = Date.now()): Promise<RatesSnapshot> {
+    if (this.latest && nowMs - this.latest.atMs < REUSE_MS) return this.latest.snapshot;
+    const snapshot = this.read(nowMs);
+    this.latest = { atMs: nowMs, snapshot };
+    snapshot.catch(() => (this.latest = undefined));
+    return snapshot;
   }
 
   onModuleDestroy(): void {
     clearInterval(this.timer);
   }
 
-  private slotAt(nowMs: number): Slot {
-    const startMs = Math.floor(nowMs / SLOT_MS) * SLOT_MS;
-    const last = this.slots[this.slots.length - 1];
-    if (last && last.startMs >= startMs) return last;
-    this.expire(nowMs);
-    const slot = { startMs, rules: new Map<string, RuleSum>() };
-    this.slots.push(slot);
-    return slot;
+  private async read(nowMs: number): Promise<RatesSnapshot> {
+    const window = rateWindow(nowMs);
+    const share = Prisma.sql`CASE WHEN bucket_start < ${new Date(window.currentMs)} THEN ${window.previousShare}::float8 ELSE 1 END`;
+    const rows = await this.db.$queryRaw<{ agent_id: string; rule_id: string; packets: number; bytes: number; last_hit_ms: number | null }[]>`
+      SELECT agent_id::text AS agent_id, rule_id,
+             sum((packets_in + packets_out) * ${share})::float8 AS packets, sum((bytes_in + bytes_out) * ${share})::float8 AS bytes,
+             (extract(epoch FROM max(last_hit_at)) * 1000)::float8 AS last_hit_ms
+        FROM activity_buckets WHERE bucket_start >= ${new Date(window.previousMs)}
+       GROUP BY agent_id, rule_id ORDER BY agent_id, rule_id`;
+    return ratesOf(rows.map((r) => ({ agentId: r.agent_id, ruleId: r.rule_id, packets: r.packets, bytes: r.bytes, lastHitMs: r.last_hit_ms ?? 0 })));
   }
 
-  private expire(nowMs: number): void {
-    const oldest = Math.floor(nowMs / SLOT_MS) * SLOT_MS - RATE_WINDOW_MS + SLOT_MS;
-    while (this.slots.length > 0 && this.slots[0]!.startMs < oldest) this.slots.shift();
-  }
-
-  private publish(): void {
-    if (!this.dirty) return;
-    this.dirty = false;
-    this.bus.publish('activity', this.snapshot());
+  /** Every 5 s while this replica has watchers and there is activity (plus once after it stops, so rates fall to zero). */
+  private async publish(): Promise<void> {
+    if (this.publishing || this.bus.listenerCount() === 0) return;
+    this.publishing = true;
+    try {
+      const snapshot = await this.snapshot();
+      const active = snapshot.rules.length > 0;
+      if (active || this.publishedActivity) this.bus.publishLocal('activity', snapshot);
+      this.publishedActivity = active;
+    } catch {
+      // PostgreSQL unreachable: the next interval tries again (GET callers see the error).
+    } finally {
+      this.publishing = false;
+    }
   }
 }

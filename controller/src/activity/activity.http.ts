@@ -28,7 +28,7 @@ export class ActivityHttp {
 
   @Get('rates')
   @Access('viewer')
-  current() {
+  async current() {
     return this.rates.snapshot();
   }
 }

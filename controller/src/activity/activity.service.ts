@@ -3,7 +3,6 @@ import { PrismaService } from '../db/prisma.service';
 import { ValidationError } from '../errors/domain-error';
 import { Prisma } from '../generated/prisma/client';
 import { MetricsService } from '../metrics/metrics.service';
-import { ActivityRates } from './activity-rates';
 import { ActivityWriter } from './activity-writer';
 import { checkReport } from './activity.errors';
 
@@ -67,7 +66,6 @@ export class ActivityService {
     private readonly db: PrismaService,
     private readonly writer: ActivityWriter,
     private readonly metrics: MetricsService,
-    private readonly rates: ActivityRates,
   ) {}
 
   /**
@@ -83,7 +81,6 @@ export class ActivityService {
         if (outcome === 'stored') {
           this.metrics.activityReports.inc();
           this.metrics.activityRules.inc(report.rules.length);
-          this.rates.add(agentId, report.rules);
         }
         return outcome !== 'unknown_agent';
       }),

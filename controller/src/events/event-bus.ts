@@ -57,6 +57,11 @@ export class EventBus implements OnModuleInit {
     if (this.outbox.push(event) === 1) setImmediate(() => this.relayOutbox());
   }
 
+  /** To this replica's listeners only: for events every replica computes alike (not relayed, so not repeated). */
+  publishLocal(type: LiveEventType, data: unknown): void {
+    this.deliver({ type, data });
+  }
+
   /** Returns the unsubscribe function. */
   subscribe(listener: LiveEventListener): () => void {
     this.listeners.add(listener);

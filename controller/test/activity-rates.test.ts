@@ -1,0 +1,98 @@
+/**
+ * Live activity rates with two controller replicas on one PostgreSQL: an agent on each reports,
+ * and both replicas answer GET /api/activity/rates — and send the `activity` live event — with
+ * the whole fleet, not only the agents connected to them.
+ */
+import type { AgentServiceClient as AgentClient } from '@portfleet/proto/gen/agent';
+import { agentClient } from './support/grpc-clients';
+import { simAgent, type SimAgent } from './support/sim-agent';
+import { HttpClient, startTestController, type TestController } from './support/test-controller';
+
+jest.setTimeout(120_000);
+
+let a: TestController;
+let b: TestController;
+let adminA: HttpClient;
+let adminB: HttpClient;
+let grpcA: AgentClient;
+let grpcB: AgentClient;
+const live: SimAgent[] = [];
+
+beforeAll(async () => {
+  a = await startTestController();
+  b = await startTestController({ databaseUrl: a.databaseUrl });
+  adminA = await HttpClient.login(a.httpUrl);
+  adminB = await HttpClient.login(b.httpUrl);
+  grpcA = agentClient(a.grpcAddress);
+  grpcB = agentClient(b.grpcAddress);
+});
+afterAll(async () => {
+  live.forEach((x) => x.conn.close());
+  grpcA?.close();
+  grpcB?.close();
+  await b?.shutdown();
+  await a?.shutdown();
+});
+
+async function report(agent: SimAgent, ruleId: string, packetsIn: number): Promise<void> {
+  const now = Date.now();
+  agent.conn.send({ $case: 'activity', value: { seq: 1, periodStartMs: now - 1000, periodEndMs: now, rules: [{ ruleId, packetsIn, bytesIn: packetsIn * 100, packetsOut: 0, bytesOut: 0, conversationsActive: 1, conversationsNew: 1, lastHitMs: now }] } });
+  await agent.conn.next('activityAck');
+}
+
+interface Rates {
+  windowSeconds: number;
+  fleet: { packetsPerSecond: number; bytesPerSecond: number };
+  agents: { agentId: string; packetsPerSecond: number }[];
+  rules: { agentId: string; ruleId: string; packetsPerSecond: number; lastHitAt: string | null }[];
+}
+
+it('both replicas give the fleet-wide rates, in GET /api/activity/rates and in the live event', async () => {
+  const events = await fetch(`${b.httpUrl}/api/events`, { headers: { cookie: `pf_session=${adminB.cookie('pf_session')}` } });
+  const onA = await simAgent(adminA, grpcA, 'rates-a');
+  const onB = await simAgent(adminB, grpcB, 'rates-b');
+  live.push(onA, onB);
+  await report(onA, 'ra', 120); // stored by replica A
+  await report(onB, 'rb', 60); // stored by replica B
+
+  for (const admin of [adminA, adminB]) {
+    const rates = (await admin.get('/api/activity/rates')).body as Rates;
+    expect(rates.windowSeconds).toBe(60);
+    expect(rates.agents.map((x) => x.agentId).sort()).toEqual([onA.agentId, onB.agentId].sort());
+    expect(rates.rules.map((r) => `${r.agentId === onA.agentId ? 'A' : 'B'}/${r.ruleId}`).sort()).toEqual(['A/ra', 'B/rb']);
+    // 180 packets in the last minute (both reports within the current minute, or its 10-s grace).
+    expect(rates.fleet).toEqual({ packetsPerSecond: 3, bytesPerSecond: 300 });
+    expect(rates.rules.every((r) => r.lastHitAt !== null)).toBe(true);
+  }
+
+  // Replica B's watchers see agent A's traffic too (one event from B itself, not one per replica).
+  const seen = await activityEvents(events, (e) => e.rules.some((r) => r.agentId === onA.agentId), 15_000);
+  expect(seen.at(-1)!.agents.map((x) => x.agentId).sort()).toEqual([onA.agentId, onB.agentId].sort());
+});
+
+/** Reads `activity` events from an SSE response until one matches; returns all seen so far. */
+async function activityEvents(res: Response, match: (rates: Rates) => boolean, timeoutMs: number): Promise<Rates[]> {
+  const reader = res.body!.getReader();
+  const seen: Rates[] = [];
+  let buffer = '';
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<{ value: undefined; done: true }>((resolve) => (timer = setTimeout(() => resolve({ value: undefined, done: true }), timeoutMs)));
+  try {
+    for (;;) {
+      const { value, done } = await Promise.race([reader.read(), timedOut]);
+      if (done) break;
+      buffer += Buffer.from(value!).toString('utf8');
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (/^event: activity$/m.test(block)) seen.push(JSON.parse(/^data: (.*)$/m.exec(block)![1]!) as Rates);
+      }
+      if (seen.some(match)) return seen;
+    }
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel();
+  }
+  throw new Error(`no matching activity event in ${timeoutMs} ms; saw ${seen.length}`);
+}
