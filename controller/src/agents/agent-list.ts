@@ -29,6 +29,7 @@ interface Row {
   groups: string[];
   labels: string[];
   created_at: Date;
+  connected_replica: string | null;
 }
 
 /**
@@ -37,12 +38,13 @@ interface Row {
  * index and reads just the page, even when many agents share a creation time (bulk enrollment).
  * Only the columns of the view are read.
  */
-export async function agentPage(db: Db, filter: AgentFilter, page: PageRequest<TimeIdKey>, env: { onlineIds: () => string[]; licensed: boolean }): Promise<AgentViewRow[]> {
+export async function agentPage(db: Db, filter: AgentFilter, page: PageRequest<TimeIdKey>, env: { liveReplicas: Set<string>; licensed: boolean }): Promise<AgentViewRow[]> {
   const where: Prisma.Sql[] = [Prisma.sql`retired_at IS NULL`];
   if (filter.search) where.push(Prisma.sql`(strpos(lower(name), lower(${filter.search})) > 0 OR strpos(lower(hostname), lower(${filter.search})) > 0)`);
   if (filter.online !== undefined) {
-    const online = Prisma.sql`id = ANY(${env.onlineIds()}::uuid[])`;
-    where.push(filter.online ? online : Prisma.sql`NOT (${online})`);
+    // Online = held by a live replica (agents/replica-presence.ts); a handful of replicas, so an IN list.
+    const online = Prisma.sql`connected_replica = ANY(${[...env.liveReplicas]}::uuid[])`;
+    where.push(filter.online ? online : Prisma.sql`(connected_replica IS NULL OR NOT (${online}))`);
   }
   if (filter.group) where.push(Prisma.sql`${filter.group} = ANY(groups)`);
   if (filter.label) where.push(Prisma.sql`${filter.label} = ANY(labels)`);
@@ -55,7 +57,8 @@ export async function agentPage(db: Db, filter: AgentFilter, page: PageRequest<T
   const rows = await db.$queryRaw<Row[]>`
     SELECT id::text AS id, name, hostname, platform, version, last_seen_at, adapters,
            applied_rule_set_id::text AS applied_rule_set_id, applied_version, applied_content_hash,
-           desired_rule_set_id::text AS desired_rule_set_id, desired_version, edition, groups, labels, created_at
+           desired_rule_set_id::text AS desired_rule_set_id, desired_version, edition, groups, labels, created_at,
+           connected_replica::text AS connected_replica
       FROM agents
      WHERE ${Prisma.join(where, ' AND ')}
      ORDER BY agents.created_at, agents.id -- the columns, not the id::text output column
@@ -78,5 +81,6 @@ export async function agentPage(db: Db, filter: AgentFilter, page: PageRequest<T
     labels: r.labels,
     createdAt: r.created_at,
     retiredAt: null,
+    connectedReplica: r.connected_replica,
   }));
 }

@@ -9,6 +9,7 @@ import { AgentStreams } from './agent-streams';
 import type { AdapterView } from './agent-view';
 import { AgentError } from './agents.errors';
 import { Batcher } from './batcher';
+import { ReplicaPresence } from './replica-presence';
 
 export interface HelloInput {
   hostname: string;
@@ -33,6 +34,8 @@ interface Applied {
 interface LastSeen {
   id: string;
   last_seen_at: Date;
+  /** Another replica holds the agent's stream now (it moved there): it is not offline. */
+  connected_replica: string | null;
   applied_rule_set_id: string | null;
   applied_version: number | null;
 }
@@ -54,6 +57,7 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
     private readonly streams: AgentStreams,
     private readonly bus: EventBus,
     private readonly metrics: MetricsService,
+    private readonly replica: ReplicaPresence,
   ) {}
 
   onModuleInit(): void {
@@ -95,7 +99,7 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
   async disconnected(agentId: string): Promise<void> {
     this.metrics.connectedAgents.set(this.streams.count());
     const row = await this.leaves.add(agentId);
-    if (!row || this.streams.isOnline(agentId)) return;
+    if (!row || row.connected_replica !== null || this.streams.isOnline(agentId)) return;
     this.bus.publish('agent', { agentId, online: false, lastSeenAt: row.last_seen_at.toISOString(), appliedRuleSetId: row.applied_rule_set_id, appliedVersion: row.applied_version });
   }
 
@@ -103,11 +107,14 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
     await this.db.agent.update({ where: { id: agentId }, data: { adapters: adapters as unknown as Prisma.InputJsonValue, lastSeenAt: new Date() } });
   }
 
-  /** One UPDATE for every agent online here: what `last_seen_at` shows if this controller dies. */
+  /**
+   * One UPDATE for every agent online here: what `last_seen_at` shows if this controller dies. It
+   * also claims them again, repairing a leave written after the same agent's newer Hello here.
+   */
   async writeOnlineLastSeen(): Promise<void> {
     const ids = this.streams.onlineIds();
     for (let i = 0; i < ids.length; i += 5_000) {
-      await this.db.$executeRaw`UPDATE agents SET last_seen_at = now() WHERE id = ANY(${ids.slice(i, i + 5_000)}::uuid[])`;
+      await this.db.$executeRaw`UPDATE agents SET last_seen_at = now(), connected_replica = ${this.replica.id}::uuid WHERE id = ANY(${ids.slice(i, i + 5_000)}::uuid[])`;
     }
   }
 
@@ -135,6 +142,7 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
       UPDATE agents a
          SET hostname = v.hostname, platform = v.platform, version = v.version, adapters = v.adapters,
              dataplane = COALESCE(v.dataplane, a.dataplane), last_seen_at = now(),
+             connected_replica = ${this.replica.id}::uuid,
              applied_rule_set_id = rs.id,
              applied_version = CASE WHEN rs.id IS NULL THEN NULL ELSE v.applied_version END,
              applied_content_hash = CASE WHEN rs.id IS NULL THEN NULL ELSE v.applied_content_hash END
@@ -156,6 +164,7 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
         adapters: hello.adapters as unknown as Prisma.JsonValue,
         dataplane: (hello.dataplane ?? agent.dataplane) as Prisma.JsonValue,
         lastSeenAt: new Date(),
+        connectedReplica: this.replica.id,
         appliedRuleSetId: row.applied_rule_set_id,
         appliedVersion: row.applied_version,
         appliedContentHash: row.applied_content_hash,
@@ -163,10 +172,15 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  /** Only this replica's claim is cleared: an agent that moved to another replica stays its. */
   private async writeLastSeen(ids: string[]): Promise<(LastSeen | undefined)[]> {
+    const gone = [...new Set(ids)].filter((id) => !this.streams.isOnline(id));
     const rows = await this.db.$queryRaw<LastSeen[]>`
-      UPDATE agents SET last_seen_at = now() WHERE id = ANY(${[...new Set(ids)]}::uuid[])
-   RETURNING id::text AS id, last_seen_at, applied_rule_set_id::text AS applied_rule_set_id, applied_version`;
+      UPDATE agents
+         SET last_seen_at = now(),
+             connected_replica = CASE WHEN connected_replica = ${this.replica.id}::uuid AND id = ANY(${gone}::uuid[]) THEN NULL ELSE connected_replica END
+       WHERE id = ANY(${[...new Set(ids)]}::uuid[])
+   RETURNING id::text AS id, last_seen_at, connected_replica::text AS connected_replica, applied_rule_set_id::text AS applied_rule_set_id, applied_version`;
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
   }

@@ -37,6 +37,7 @@ export type AgentViewRow = Pick<
   Agent,
   | 'id' | 'name' | 'hostname' | 'platform' | 'version' | 'lastSeenAt' | 'adapters' | 'appliedRuleSetId' | 'appliedVersion'
   | 'appliedContentHash' | 'desiredRuleSetId' | 'desiredVersion' | 'edition' | 'groups' | 'labels' | 'createdAt' | 'retiredAt'
+  | 'connectedReplica'
 >;
 
 /** `licensed`: false when the fleet has no edition (expired), so no seat grants anything. */

@@ -17,6 +17,7 @@ import { AgentStreams } from './agent-streams';
 import { agentPage, type AgentFilter } from './agent-list';
 import { agentView, type AgentView } from './agent-view';
 import { AgentError } from './agents.errors';
+import { ReplicaPresence } from './replica-presence';
 
 export interface AgentChanges {
   name?: string;
@@ -50,14 +51,16 @@ export class AgentsService {
     private readonly licensing: LicensingService,
     private readonly commands: AdapterCommands,
     private readonly bus: EventBus,
+    private readonly replicas: ReplicaPresence,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   /** Enrolled, not retired agents, oldest first, keyset-paged by (createdAt, id). */
   async list(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<Page<AgentView>> {
     const licensed = (await this.licensing.state()).edition !== null;
-    const rows = await agentPage(this.db, filter, page, { onlineIds: () => this.streams.onlineIds(), licensed });
-    return toPage(rows, page.limit, (a) => [a.createdAt.toISOString(), a.id] as TimeIdKey, (a) => agentView(a, this.streams.isOnline(a.id), licensed));
+    const liveReplicas = await this.replicas.live();
+    const rows = await agentPage(this.db, filter, page, { liveReplicas, licensed });
+    return toPage(rows, page.limit, (a) => [a.createdAt.toISOString(), a.id] as TimeIdKey, (a) => agentView(a, this.isOnline(a, liveReplicas), licensed));
   }
 
   async get(id: string): Promise<AgentView> {
@@ -107,7 +110,15 @@ export class AgentsService {
   }
 
   private async view(agent: Agent): Promise<AgentView> {
-    return agentView(agent, this.streams.isOnline(agent.id), (await this.licensing.state()).edition !== null);
+    return agentView(agent, this.isOnline(agent, await this.replicas.live()), (await this.licensing.state()).edition !== null);
+  }
+
+  /**
+   * Held by a live replica, this one or another (the same answer on every replica). Read from the
+   * row alone: the Hello's write sets it with the inventory, so online never shows stale adapters.
+   */
+  private isOnline(agent: Pick<Agent, 'connectedReplica'>, liveReplicas: Set<string>): boolean {
+    return agent.connectedReplica !== null && liveReplicas.has(agent.connectedReplica);
   }
 
   private async publish(agent: Agent): Promise<AgentView> {
