@@ -113,7 +113,7 @@ export class ActivityRates implements OnModuleDestroy {
              sum((packets_in + packets_out) * ${share})::float8 AS packets, sum((bytes_in + bytes_out) * ${share})::float8 AS bytes,
              (extract(epoch FROM max(last_hit_at)) * 1000)::float8 AS last_hit_ms
         FROM activity_buckets WHERE bucket_start >= ${new Date(window.previousMs)}
-       GROUP BY agent_id, rule_id ORDER BY agent_id, rule_id`;
+       GROUP BY agent_id, rule_id`;
     return ratesOf(rows.map((r) => ({ agentId: r.agent_id, ruleId: r.rule_id, packets: r.packets, bytes: r.bytes, lastHitMs: r.last_hit_ms ?? 0 })));
   }
 
