@@ -109,12 +109,13 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
 
   /**
    * One UPDATE for every agent online here: what `last_seen_at` shows if this controller dies. It
-   * also claims them again, repairing a leave written after the same agent's newer Hello here.
+   * also claims them again where unclaimed, repairing a leave written after the same agent's newer
+   * Hello here (an agent another replica claimed since is left to it: that is its newer stream).
    */
   async writeOnlineLastSeen(): Promise<void> {
     const ids = this.streams.onlineIds();
     for (let i = 0; i < ids.length; i += 5_000) {
-      await this.db.$executeRaw`UPDATE agents SET last_seen_at = now(), connected_replica = ${this.replica.id}::uuid WHERE id = ANY(${ids.slice(i, i + 5_000)}::uuid[])`;
+      await this.db.$executeRaw`UPDATE agents SET last_seen_at = now(), connected_replica = COALESCE(connected_replica, ${this.replica.id}::uuid) WHERE id = ANY(${ids.slice(i, i + 5_000)}::uuid[])`;
     }
   }
 
