@@ -14,8 +14,11 @@ import { MetricsService } from '../metrics/metrics.service';
 import { RuleSetsService } from '../rulesets/rulesets.service';
 import { AckBatcher, type AckInput } from './ack-batcher';
 import { CapabilitySnapshots } from './capability-snapshots';
+import { CatchUpBatcher } from './catch-up-batcher';
+import { planCatchUps } from './catch-up-plan';
 import { editionCheck } from './push-edition';
 import { PushEvents } from './push-events';
+import { pushTransaction, SMALL_TRANSACTION } from './push-transaction';
 import { recordOutcomes, type FinishedTarget, type TargetOutcome } from './push-outcomes';
 import { rolloutStep } from './rollout';
 
@@ -38,6 +41,12 @@ export class PushDelivery implements OnModuleInit {
   private readonly replica = randomUUID();
   /** Pushes whose rollout is to be re-judged: scheduled, or running with another run due. */
   private readonly settling = new Map<string, 'scheduled' | 'running' | 'again'>();
+  private readonly catchUps = new CatchUpBatcher((agents) => this.catchUpBatch(agents));
+  /**
+   * Agents with a catch-up queued → pushes sent to them since their Hello (on the new stream):
+   * the catch-up does not send those again.
+   */
+  private readonly sentSinceHello = new Map<string, Set<string>>();
 
   constructor(
     private readonly db: PrismaService,
@@ -79,10 +88,10 @@ export class PushDelivery implements OnModuleInit {
    * Sends the push's version to the targets whose agents are online here, one signed capability
    * snapshot each, and marks them delivered. Without `agentIds`: every pending target; with them:
    * those agents' pending or delivered targets (`resend`: finished ones too, for an agent that lost
-   * what it had applied). The push, version, license and edition check are loaded once; sends go
+   * what it had applied; `catchUp`: not to agents already sent it since their Hello). The push, version, license and edition check are loaded once; sends go
    * out in chunks with one UPDATE each. Returns the agents it went out to.
    */
-  async deliver(pushId: string, agentIds?: readonly string[], options: { resend?: boolean } = {}): Promise<string[]> {
+  async deliver(pushId: string, agentIds?: readonly string[], options: { resend?: boolean; catchUp?: boolean } = {}): Promise<string[]> {
     const started = Date.now();
     const online = agentIds?.filter((id) => this.streams.isOnline(id));
     if (online?.length === 0) return [];
@@ -112,8 +121,13 @@ export class PushDelivery implements OnModuleInit {
           refused.push({ pushId, agentId: agent.id, applied: false, errors });
           continue;
         }
+        const since = this.sentSinceHello.get(agent.id);
+        if (options.catchUp && since?.has(pushId)) continue;
         const capabilities = this.snapshots.for(license, agent.id, edition);
-        if (this.streams.send(agent.id, { body: { $case: 'apply', value: { pushId, ruleSet, capabilities } } })) chunk.push(agent.id);
+        if (this.streams.send(agent.id, { body: { $case: 'apply', value: { pushId, ruleSet, capabilities } } })) {
+          chunk.push(agent.id);
+          since?.add(pushId);
+        }
       }
       sent.push(...chunk);
       // Not awaited before the next chunk: sending does not depend on it, and acks may already be back.
@@ -133,31 +147,33 @@ export class PushDelivery implements OnModuleInit {
   }
 
   /**
-   * On Hello: send the agent's newest unfinished push; or, when what it runs differs from its
-   * desired version, resend the newest push of that version. Returns the push id sent, if any.
+   * On Hello: send the agent's newest unfinished push (or settle it as applied when the Hello
+   * reports that version); or, when what it runs differs from its desired version, resend the
+   * newest push of that version. Hellos arriving together are caught up in one batch
+   * (catch-up-plan.ts); resolves once the agent's batch is done, with the push id sent, if any.
    */
-  async catchUp(agent: Agent): Promise<string | undefined> {
-    const unfinished = await this.db.pushTarget.findFirst({
-      where: { agentId: agent.id, state: { in: ['pending', 'delivered'] } },
-      orderBy: { push: { createdAt: 'desc' } },
-      include: { push: true },
+  catchUp(agent: Agent): Promise<string | undefined> {
+    const since = new Set<string>();
+    this.sentSinceHello.set(agent.id, since);
+    return this.catchUps.take(agent).finally(() => {
+      if (this.sentSinceHello.get(agent.id) === since) this.sentSinceHello.delete(agent.id);
     });
-    const runs = (v: { ruleSetId: string; version: number; contentHash: string }) =>
-      agent.appliedRuleSetId === v.ruleSetId && agent.appliedVersion === v.version && agent.appliedContentHash === v.contentHash;
-    if (unfinished) {
-      if (runs(await this.ruleSets.versionModel(unfinished.push.ruleSetId, unfinished.push.version))) {
-        this.settled(await recordOutcomes(this.db, [{ pushId: unfinished.pushId, agentId: agent.id, applied: true, errors: [] }]));
-        return undefined;
-      }
-      return (await this.deliver(unfinished.pushId, [agent.id])).length > 0 ? unfinished.pushId : undefined;
-    }
-    if (!agent.desiredRuleSetId || agent.desiredVersion === null) return undefined;
-    if (runs(await this.ruleSets.versionModel(agent.desiredRuleSetId, agent.desiredVersion))) return undefined;
-    const last = await this.db.pushTarget.findFirst({
-      where: { agentId: agent.id, state: { in: ['applied', 'failed'] }, push: { ruleSetId: agent.desiredRuleSetId, version: agent.desiredVersion } },
-      orderBy: { push: { createdAt: 'desc' } },
-    });
-    return last && (await this.deliver(last.pushId, [agent.id], { resend: true })).length > 0 ? last.pushId : undefined;
+  }
+
+  /** One query for the batch's candidate pushes, one outcome write, one `deliver` per push. */
+  private async catchUpBatch(agents: readonly Agent[]): Promise<Map<string, string>> {
+    const started = Date.now();
+    const plan = await planCatchUps(this.db, this.ruleSets, agents);
+    if (plan.applied.length > 0) this.settled(await recordOutcomes(this.db, plan.applied));
+    const sentTo = new Map<string, string>();
+    const sends = [...[...plan.send].map(([pushId, ids]) => ({ pushId, ids, resend: false })), ...[...plan.resend].map(([pushId, ids]) => ({ pushId, ids, resend: true }))];
+    await Promise.all(
+      sends.map(async ({ pushId, ids, resend }) => {
+        for (const id of await this.deliver(pushId, ids, { resend, catchUp: true })) sentTo.set(id, pushId);
+      }),
+    );
+    this.logger.debug({ agents: agents.length, applied: plan.applied.length, sent: sentTo.size, pushes: sends.length, ms: Date.now() - started }, 'agents caught up');
+    return sentTo;
   }
 
   /**
@@ -179,7 +195,7 @@ export class PushDelivery implements OnModuleInit {
   async advance(pushId: string, resumed = false): Promise<void> {
     let overrideHalt = resumed;
     for (;;) {
-      const released = await this.db.$transaction(async (tx) => {
+      const released = await pushTransaction(this.db, SMALL_TRANSACTION, async (tx) => {
         await tx.$queryRaw`SELECT id FROM pushes WHERE id = ${pushId}::uuid FOR UPDATE`;
         const push = await tx.push.findUnique({ where: { id: pushId } });
         if (!push || push.status !== 'running') return false;

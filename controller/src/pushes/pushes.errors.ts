@@ -16,6 +16,12 @@ export class PushError extends DomainError {
   static notHalted(status: string) {
     return new PushError('precondition', 'NOT_HALTED', `the push is ${status}, not halted`, 'id');
   }
+  /** The database could not take the push's transaction in time: nothing was stored; try again. */
+  static busy(reason: string) {
+    const err = new PushError('rate_limited', 'PUSHES_BUSY', `the controller is too busy to record this now, nothing was changed; retry shortly (${reason.split('\n').pop()?.trim()})`);
+    err.retryAfterS = 5;
+    return err;
+  }
   static notRunning(status: string) {
     return new PushError('precondition', 'NOT_RUNNING', `the push is already ${status}`, 'id');
   }

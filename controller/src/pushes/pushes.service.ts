@@ -20,6 +20,7 @@ import { PushEvents } from './push-events';
 import { selectAgents, type Selection } from './push-selection';
 import { countStates, pushSummary, pushView, type PushSummary, type PushView } from './push-view';
 import { PushError } from './pushes.errors';
+import { CREATE_TRANSACTION, pushTransaction, SMALL_TRANSACTION } from './push-transaction';
 import { assignWaves, type Rollout } from './rollout';
 
 export interface CreatePushInput extends Selection {
@@ -69,8 +70,7 @@ export class PushesService {
   async create(actor: Actor, input: CreatePushInput, rollbackOf?: string): Promise<PushView> {
     const started = Date.now();
     // Legitimately long for thousands of targets: a few set-based statements, none per agent.
-    const { pushId, targets, superseded } = await this.db.$transaction(
-      async (tx) => {
+    const { pushId, targets, superseded } = await pushTransaction(this.db, CREATE_TRANSACTION, async (tx) => {
         const version = await this.ruleSets.get(input.ruleSetId, input.version, tx);
         const license = await this.licensing.state(tx);
         if (!license.edition) throw LicenseError.required();
@@ -108,9 +108,7 @@ export class PushesService {
           after: { ruleSetId: version.id, version: version.version, agentIds: ids, rollout: input.rollout ?? null, rollbackOf: rollbackOf ?? null },
         });
         return { pushId: created.id, targets: ids.length, superseded: older.map((o) => o.push_id) };
-      },
-      { maxWait: 10_000, timeout: 60_000 },
-    );
+    });
     this.logger.info({ pushId, targets, ms: Date.now() - started }, 'push recorded');
     for (const older of superseded) await this.delivery.advance(older);
     await this.delivery.dispatch(pushId);
@@ -185,7 +183,7 @@ export class PushesService {
     const push = await this.get(id);
     const failed = push.targets.filter((t) => t.state === 'failed').map((t) => t.agentId);
     if (failed.length === 0) throw PushError.nothingToRetry();
-    await this.db.$transaction(async (tx) => {
+    await pushTransaction(this.db, SMALL_TRANSACTION, async (tx) => {
       await tx.pushTarget.updateMany({ where: { pushId: id, agentId: { in: failed }, state: 'failed' }, data: { state: 'pending', errors: [], finishedAt: null, deliveredAt: null } });
       if (push.status === 'completed' || push.status === 'halted') await tx.push.update({ where: { id }, data: { status: 'running' } });
       await tx.agent.updateMany({ where: { id: { in: failed } }, data: { desiredRuleSetId: push.ruleSetId, desiredVersion: push.version } });
@@ -208,7 +206,7 @@ export class PushesService {
   async resume(actor: Actor, id: string): Promise<PushView> {
     const push = await this.get(id);
     if (push.status !== 'halted') throw PushError.notHalted(push.status);
-    await this.db.$transaction(async (tx) => {
+    await pushTransaction(this.db, SMALL_TRANSACTION, async (tx) => {
       await tx.push.update({ where: { id }, data: { status: 'running' } });
       await this.audit.record(tx, actor, { action: 'push.resume', target: `push:${id}`, before: { status: 'halted' }, after: { status: 'running' } });
     });
@@ -219,7 +217,7 @@ export class PushesService {
   async abort(actor: Actor, id: string): Promise<PushView> {
     const push = await this.get(id);
     if (push.status === 'completed' || push.status === 'aborted') throw PushError.notRunning(push.status);
-    await this.db.$transaction(async (tx) => {
+    await pushTransaction(this.db, SMALL_TRANSACTION, async (tx) => {
       await tx.pushTarget.updateMany({ where: { pushId: id, state: 'waiting' }, data: { state: 'cancelled', finishedAt: new Date() } });
       await tx.push.update({ where: { id }, data: { status: 'aborted' } });
       await this.audit.record(tx, actor, { action: 'push.abort', target: `push:${id}`, before: { status: push.status }, after: { status: 'aborted' } });
