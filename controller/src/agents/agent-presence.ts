@@ -3,8 +3,9 @@ import { sameHash } from '../auth/secret-token';
 import { PrismaService } from '../db/prisma.service';
 import { isUuid } from '../errors/request-fields';
 import { EventBus } from '../events/event-bus';
-import { Prisma, type Agent } from '../generated/prisma/client';
+import type { Agent, Prisma } from '../generated/prisma/client';
 import { MetricsService } from '../metrics/metrics.service';
+import { agentRowsInIdOrder } from './agent-row-order';
 import { AgentStreams } from './agent-streams';
 import type { AdapterView } from './agent-view';
 import { AgentError } from './agents.errors';
@@ -116,7 +117,7 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
     const ids = this.streams.onlineIds();
     for (let i = 0; i < ids.length; i += 5_000) {
       const chunk = ids.slice(i, i + 5_000);
-      await this.db.$executeRaw`UPDATE agents SET last_seen_at = now(), connected_replica = COALESCE(connected_replica, ${this.replica.id}::uuid) WHERE id IN (${lockedInIdOrder(chunk)})`;
+      await this.db.$executeRaw`UPDATE agents SET last_seen_at = now(), connected_replica = COALESCE(connected_replica, ${this.replica.id}::uuid) WHERE id IN (${agentRowsInIdOrder(chunk)})`;
     }
   }
 
@@ -152,7 +153,7 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
                AS v(id uuid, hostname text, platform text, version text, adapters jsonb, dataplane jsonb,
                     applied_rule_set_id uuid, applied_version int, applied_content_hash text)
         LEFT JOIN rule_sets rs ON rs.id = v.applied_rule_set_id
-       WHERE a.id = v.id AND a.id IN (${lockedInIdOrder([...latest.keys()])})
+       WHERE a.id = v.id AND a.id IN (${agentRowsInIdOrder([...latest.keys()])})
    RETURNING a.id::text AS id, a.applied_rule_set_id::text AS applied_rule_set_id, a.applied_version, a.applied_content_hash`;
     const written = new Map(rows.map((r) => [r.id, r]));
     return items.map(({ agent, hello }) => {
@@ -181,17 +182,10 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
       UPDATE agents
          SET last_seen_at = now(),
              connected_replica = CASE WHEN connected_replica = ${this.replica.id}::uuid AND id = ANY(${gone}::uuid[]) THEN NULL ELSE connected_replica END
-       WHERE id IN (${lockedInIdOrder([...new Set(ids)])})
+       WHERE id IN (${agentRowsInIdOrder([...new Set(ids)])})
    RETURNING id::text AS id, last_seen_at, connected_replica::text AS connected_replica, applied_rule_set_id::text AS applied_rule_set_id, applied_version`;
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
   }
 }
 
-/**
- * The agents' rows locked in id order: every writer of `agents` rows (the activity writer, acks,
- * presence) takes them in that one order, so two batches on different replicas cannot deadlock.
- */
-function lockedInIdOrder(ids: string[]): Prisma.Sql {
-  return Prisma.sql`SELECT id FROM agents WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR NO KEY UPDATE`;
-}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FieldError } from '@portfleet/proto';
+import { agentRowsInIdOrder } from '../agents/agent-row-order';
 import { PrismaService } from '../db/prisma.service';
 import { isUuid } from '../errors/request-fields';
 import { recordOutcomes, type FinishedTarget, type TargetOutcome } from './push-outcomes';
@@ -92,7 +93,7 @@ export class AckBatcher {
               FROM unnest(${ids}::uuid[], ${ids.map((id) => versions.get(id)!.ruleSetId)}::uuid[],
                           ${ids.map((id) => versions.get(id)!.version)}::int[], ${ids.map((id) => versions.get(id)!.contentHash)}::text[])
                 AS v(id, rule_set_id, version, hash)
-             WHERE a.id = v.id AND EXISTS (SELECT 1 FROM rule_sets r WHERE r.id = v.rule_set_id)
+             WHERE a.id = v.id AND a.id IN (${agentRowsInIdOrder(ids)}) AND EXISTS (SELECT 1 FROM rule_sets r WHERE r.id = v.rule_set_id)
             RETURNING a.id`;
           return { finished, applied };
         },

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FieldError } from '@portfleet/proto';
+import { agentRowsInIdOrder } from '../agents/agent-row-order';
 import { AgentStreams } from '../agents/agent-streams';
 import type { Actor } from '../auth/actor';
 import { AuditService } from '../audit/audit.service';
@@ -101,7 +102,7 @@ export class PushesService {
           SELECT ${created.id}::uuid, t.agent_id, t.wave, (CASE WHEN t.wave = 0 THEN 'pending' ELSE 'waiting' END)::"PushTargetState", now()
             FROM unnest(${ids}::uuid[], ${waves}::int[]) AS t(agent_id, wave)`;
         const released = ids.filter((_, i) => waves[i] === 0);
-        await tx.$executeRaw`UPDATE agents SET desired_rule_set_id = ${version.id}::uuid, desired_version = ${version.version} WHERE id = ANY(${released}::uuid[])`;
+        await tx.$executeRaw`UPDATE agents SET desired_rule_set_id = ${version.id}::uuid, desired_version = ${version.version} WHERE id IN (${agentRowsInIdOrder(released)})`;
         await this.audit.record(tx, actor, {
           action: rollbackOf ? 'push.rollback' : 'push.create',
           target: `push:${created.id}`,

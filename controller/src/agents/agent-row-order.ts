@@ -1,0 +1,10 @@
+import { Prisma } from '../generated/prisma/client';
+
+/**
+ * A subquery that locks the given agents' rows in id order. Every batched writer of `agents` rows
+ * (the activity writer, acks, presence, push creation) takes them in this one order, so two
+ * batches — on one replica or two — cannot deadlock. Use as `WHERE id IN (${agentRowsInIdOrder(ids)})`.
+ */
+export function agentRowsInIdOrder(ids: readonly string[]): Prisma.Sql {
+  return Prisma.sql`SELECT id FROM agents WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR NO KEY UPDATE`;
+}
