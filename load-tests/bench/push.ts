@@ -7,7 +7,7 @@
  * from /proc.
  * Human table on stderr, one JSON line last on stdout.
  *   npm run bench:push -- --agents 10000 [--seed enroll|sql] [--per-channel 100] [--enroll-concurrency 16]
- *     [--log-level info] [--node-options '--max-old-space-size=448']
+ *     [--log-level info] [--node-options=--max-old-space-size=448]
  * --seed sql writes all agents but one straight into the database (bench/seed-agents.ts) when
  * enrolling N hosts one by one would take too long; the push path measured is the same.
  */
