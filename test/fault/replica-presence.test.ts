@@ -80,6 +80,25 @@ describe('agent presence across replicas', () => {
     expect([res.status, res.body.error.code, res.body.error.field]).toEqual([409, 'AGENT_OFFLINE', 'agentId']);
   });
 
+  it('ends the stream of an agent retired on replica A while it is connected to replica B', async () => {
+    const { agentId, credential } = await enroll(clientB!, (await admin.post('/api/enrollment-tokens', {})).body.token, 'presence-retired');
+    const conn = new AgentConnection(clientB!, agentId, credential);
+    try {
+      conn.send({ $case: 'hello', value: { hostname: 'presence-retired', platform: 'linux', version: '0.1.0', adapters: [], appliedRuleSetId: '', appliedVersion: 0, appliedContentHash: '' } });
+      await conn.next('welcome');
+      await until(() => admin.get(`/api/agents/${agentId}`), (r) => r.body.online === true, 5_000);
+      expect((await admin.post(`/api/agents/${agentId}/retire`)).status).toBe(200);
+      await until(async () => conn.ended || conn.error !== undefined, (gone) => gone, 5_000);
+      expect(conn.ended || conn.error !== undefined).toBe(true);
+      // And it cannot come back on B either.
+      const again = new AgentConnection(clientB!, agentId, credential);
+      again.send({ $case: 'hello', value: { hostname: 'presence-retired', platform: 'linux', version: '0.1.0', adapters: [], appliedRuleSetId: '', appliedVersion: 0, appliedContentHash: '' } });
+      await expect(again.next('welcome')).rejects.toMatchObject({ details: expect.stringMatching(/retired|credential/i) });
+    } finally {
+      conn.close();
+    }
+  });
+
   it('stops showing the agents of a SIGKILLed replica online, with nobody clearing them', async () => {
     const { agentId } = direct!;
     await b.service.kill();

@@ -4,8 +4,11 @@ import type { ControllerMessage } from '@portfleet/proto/gen/agent';
 /** One live Connect stream, as the domain sees it: something that delivers messages to an agent. */
 export interface AgentStream {
   send(message: ControllerMessage): boolean;
-  /** Ends the stream (a newer stream for the same agent replaced it). */
-  close(): void;
+  /**
+   * Ends the stream: gracefully (a newer stream for the same agent replaced it, shutdown), or
+   * with `reason`, the error the agent receives as the call's status (it was retired).
+   */
+  close(reason?: Error): void;
 }
 
 /**
@@ -47,11 +50,11 @@ export class AgentStreams {
     return this.streams.size;
   }
 
-  /** Ends the agent's stream (it was retired). */
-  closeAgent(agentId: string): void {
+  /** Ends the agent's stream with `reason` (it was retired). */
+  closeAgent(agentId: string, reason: Error): void {
     const stream = this.streams.get(agentId);
     this.streams.delete(agentId);
-    stream?.close();
+    stream?.close(reason);
   }
 
   closeAll(): void {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { SYSTEM_ACTOR, type Actor } from '../auth/actor';
 import { hashSecret, newSecret } from '../auth/secret-token';
 import { AuditService } from '../audit/audit.service';
+import { ClusterBus } from '../cluster/cluster-bus';
 import { CONFIG } from '../core.module';
 import type { Config } from '../config';
 import { PrismaService, type Db } from '../db/prisma.service';
@@ -33,6 +34,8 @@ const DEFAULT_ENROLLMENT_TTL_S = 24 * 3600;
  * 2 s to start and 5 s in all, did at 32 in flight).
  */
 const ENROLL_TRANSACTION = { maxWait: 10_000, timeout: 20_000 };
+/** ClusterBus channel: an agent was retired (payload: its id). */
+const RETIRED_CHANNEL = 'agent_retired';
 
 export interface EnrollInput {
   token: string;
@@ -43,7 +46,7 @@ export interface EnrollInput {
 
 /** The fleet: enrollment, credentials, inventory and presence. */
 @Injectable()
-export class AgentsService {
+export class AgentsService implements OnModuleInit {
   constructor(
     private readonly db: PrismaService,
     private readonly audit: AuditService,
@@ -52,8 +55,14 @@ export class AgentsService {
     private readonly commands: AdapterCommands,
     private readonly bus: EventBus,
     private readonly replicas: ReplicaPresence,
+    private readonly cluster: ClusterBus,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
+
+  onModuleInit(): void {
+    // An agent retired on another replica may be connected here.
+    this.cluster.subscribe(RETIRED_CHANNEL, (agentId) => this.streams.closeAgent(agentId, AgentError.badCredential()));
+  }
 
   /** Enrolled, not retired agents, oldest first, keyset-paged by (createdAt, id). */
   async list(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<Page<AgentView>> {
@@ -90,9 +99,11 @@ export class AgentsService {
       await tx.pushTarget.updateMany({ where: { agentId: id, state: { in: ['waiting', 'pending', 'delivered'] } }, data: { state: 'cancelled', finishedAt: new Date() } });
       await this.licensing.releaseSeat(tx, before.edition);
       await this.audit.record(tx, actor, { action: 'agent.retire', target: `agent:${id}`, before: { name: before.name, hostname: before.hostname } });
+      // Sent on commit: whichever replica holds the agent's stream ends it.
+      await this.cluster.publish(RETIRED_CHANNEL, before.id, tx);
       return after;
     });
-    this.streams.closeAgent(id);
+    this.streams.closeAgent(id, AgentError.badCredential());
     this.bus.publish('agent', { agentId: id, online: false, retired: true, lastSeenAt: retired.lastSeenAt?.toISOString() ?? null });
     return agentView(retired, false);
   }

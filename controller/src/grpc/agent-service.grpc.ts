@@ -81,21 +81,22 @@ export class AgentServiceGrpc {
   private connect(call: ServerDuplexStream<AgentMessage, ControllerMessage>): void {
     let connection: Connection | undefined;
     let ended = false;
+    const fail = (err: unknown) => {
+      if (ended) return;
+      ended = true;
+      call.emit('error', toGrpcError(err, this.logger));
+    };
     const stream: AgentStream = {
       send: (message) => {
         if (ended || call.destroyed || call.cancelled) return false;
         call.write(message);
         return true;
       },
-      close: () => {
+      close: (reason) => {
+        if (reason) return fail(reason);
         if (!ended) call.end();
         ended = true;
       },
-    };
-    const fail = (err: unknown) => {
-      if (ended) return;
-      ended = true;
-      call.emit('error', toGrpcError(err, this.logger));
     };
     // Messages are handled strictly in order (hello before ack before activity).
     let queue: Promise<void> = (async () => {
