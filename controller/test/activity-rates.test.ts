@@ -4,35 +4,23 @@
  * the whole fleet, not only the agents connected to them.
  */
 import type { AgentServiceClient as AgentClient } from '@portfleet/proto/gen/agent';
-import { agentClient } from './support/grpc-clients';
-import { simAgent, type SimAgent } from './support/sim-agent';
-import { HttpClient, startTestController, type TestController } from './support/test-controller';
+import type { SimAgent } from './support/sim-agent';
+import type { HttpClient } from './support/test-controller';
+import { startTwoReplicas, type TwoReplicas } from './support/two-replicas';
 
 jest.setTimeout(120_000);
 
-let a: TestController;
-let b: TestController;
+let replicas: TwoReplicas;
 let adminA: HttpClient;
 let adminB: HttpClient;
 let grpcA: AgentClient;
 let grpcB: AgentClient;
-const live: SimAgent[] = [];
 
 beforeAll(async () => {
-  a = await startTestController();
-  b = await startTestController({ databaseUrl: a.databaseUrl });
-  adminA = await HttpClient.login(a.httpUrl);
-  adminB = await HttpClient.login(b.httpUrl);
-  grpcA = agentClient(a.grpcAddress);
-  grpcB = agentClient(b.grpcAddress);
+  replicas = await startTwoReplicas();
+  ({ adminA, adminB, grpcA, grpcB } = replicas);
 });
-afterAll(async () => {
-  live.forEach((x) => x.conn.close());
-  grpcA?.close();
-  grpcB?.close();
-  await b?.shutdown();
-  await a?.shutdown();
-});
+afterAll(() => replicas?.stop());
 
 async function report(agent: SimAgent, ruleId: string, packetsIn: number): Promise<void> {
   const now = Date.now();
@@ -48,10 +36,9 @@ interface Rates {
 }
 
 it('both replicas give the fleet-wide rates, in GET /api/activity/rates and in the live event', async () => {
-  const events = await fetch(`${b.httpUrl}/api/events`, { headers: { cookie: `pf_session=${adminB.cookie('pf_session')}` } });
-  const onA = await simAgent(adminA, grpcA, 'rates-a');
-  const onB = await simAgent(adminB, grpcB, 'rates-b');
-  live.push(onA, onB);
+  const events = await fetch(`${replicas.b.httpUrl}/api/events`, { headers: { cookie: `pf_session=${adminB.cookie('pf_session')}` } });
+  const onA = await replicas.connect(adminA, grpcA, 'rates-a');
+  const onB = await replicas.connect(adminB, grpcB, 'rates-b');
   await report(onA, 'ra', 120); // stored by replica A
   await report(onB, 'rb', 60); // stored by replica B
 

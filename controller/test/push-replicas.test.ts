@@ -1,41 +1,27 @@
 import type { AgentServiceClient as AgentClient } from '@portfleet/proto/gen/agent';
-import { agentClient } from './support/grpc-clients';
-import { answer, simAgent, until, type SimAgent } from './support/sim-agent';
-import { HttpClient, rule, startTestController, type TestController } from './support/test-controller';
+import { answer, until, type SimAgent } from './support/sim-agent';
+import { rule, type HttpClient } from './support/test-controller';
+import { startTwoReplicas, type TwoReplicas } from './support/two-replicas';
 
 // Two controller replicas on one PostgreSQL: a push made on one reaches the agents connected to
 // the other (ClusterBus), and a rollout moved on by an answer taken on one releases the next wave
 // on the other.
 jest.setTimeout(120_000);
 
-let a: TestController;
-let b: TestController;
+let replicas: TwoReplicas;
 let adminA: HttpClient;
 let adminB: HttpClient;
 let grpcA: AgentClient;
 let grpcB: AgentClient;
-const live: SimAgent[] = [];
 
 beforeAll(async () => {
-  a = await startTestController();
-  b = await startTestController({ databaseUrl: a.databaseUrl });
-  adminA = await HttpClient.login(a.httpUrl);
-  adminB = await HttpClient.login(b.httpUrl);
-  grpcA = agentClient(a.grpcAddress);
-  grpcB = agentClient(b.grpcAddress);
+  replicas = await startTwoReplicas();
+  ({ adminA, adminB, grpcA, grpcB } = replicas);
 });
-afterAll(async () => {
-  live.forEach((x) => x.conn.close());
-  grpcA?.close();
-  grpcB?.close();
-  await b?.shutdown();
-  await a?.shutdown();
-});
+afterAll(() => replicas?.stop());
 
-async function connected(admin: HttpClient, grpc: AgentClient, name: string): Promise<SimAgent> {
-  const agent = await simAgent(admin, grpc, name);
-  live.push(agent);
-  return agent;
+function connected(admin: HttpClient, grpc: AgentClient, name: string): Promise<SimAgent> {
+  return replicas.connect(admin, grpc, name);
 }
 
 async function ruleSet(name: string): Promise<{ id: string; version: number }> {
