@@ -1,10 +1,5 @@
+import { Batcher } from '../agents/batcher';
 import type { Agent } from '../generated/prisma/client';
-
-interface Waiting {
-  agent: Agent;
-  resolve(pushId: string | undefined): void;
-  reject(err: unknown): void;
-}
 
 /** Hellos are caught up together: after this long or at this many agents, whichever comes first. */
 export const CATCH_UP_BATCH_MS = 50;
@@ -21,42 +16,21 @@ export type CatchUpRun = (agents: readonly Agent[]) => Promise<ReadonlyMap<strin
  * done, and rejects when the batch failed.
  */
 export class CatchUpBatcher {
-  private queue: Waiting[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight = 0;
+  private readonly batcher: Batcher<Agent, string | undefined>;
 
-  constructor(private readonly run: CatchUpRun) {}
+  constructor(run: CatchUpRun) {
+    this.batcher = new Batcher(
+      async (agents) => {
+        // An agent that said Hello twice is caught up once, from its latest row.
+        const latest = new Map(agents.map((a) => [a.id, a]));
+        const sent = await run([...latest.values()]);
+        return agents.map((a) => sent.get(a.id));
+      },
+      { maxItems: CATCH_UP_BATCH_SIZE, maxDelayMs: CATCH_UP_BATCH_MS, maxInFlight: IN_FLIGHT },
+    );
+  }
 
   take(agent: Agent): Promise<string | undefined> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ agent, resolve, reject });
-      if (this.queue.length >= CATCH_UP_BATCH_SIZE) this.kick();
-      else this.timer ??= setTimeout(() => this.kick(), CATCH_UP_BATCH_MS);
-    });
-  }
-
-  private kick(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.inFlight < IN_FLIGHT && this.queue.length > 0) {
-      const batch = this.queue.splice(0, CATCH_UP_BATCH_SIZE);
-      this.inFlight++;
-      void this.settle(batch).finally(() => {
-        this.inFlight--;
-        if (this.queue.length >= CATCH_UP_BATCH_SIZE) this.kick();
-        else if (this.queue.length > 0) this.timer ??= setTimeout(() => this.kick(), CATCH_UP_BATCH_MS);
-      });
-    }
-  }
-
-  private async settle(batch: Waiting[]): Promise<void> {
-    // An agent that said Hello twice is caught up once, from its latest row.
-    const agents = new Map(batch.map((w) => [w.agent.id, w.agent]));
-    try {
-      const sent = await this.run([...agents.values()]);
-      for (const w of batch) w.resolve(sent.get(w.agent.id));
-    } catch (err) {
-      for (const w of batch) w.reject(err);
-    }
+    return this.batcher.add(agent);
   }
 }
