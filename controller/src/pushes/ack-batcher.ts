@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FieldError } from '@portfleet/proto';
 import { agentRowsInIdOrder } from '../agents/agent-row-order';
+import { Batcher } from '../agents/batcher';
 import { PrismaService } from '../db/prisma.service';
 import { isUuid } from '../errors/request-fields';
 import { recordOutcomes, type FinishedTarget, type TargetOutcome } from './push-outcomes';
@@ -22,11 +23,9 @@ export interface AckResult {
   appliedVersion: boolean;
 }
 
-interface Waiting {
+interface Taken {
   agentId: string;
   ack: AckInput;
-  resolve(result: AckResult): void;
-  reject(err: unknown): void;
 }
 
 /** A batch is written after this long or at this many acks, whichever comes first. */
@@ -44,35 +43,15 @@ const MAX_VERSION = 2 ** 31 - 1;
  */
 @Injectable()
 export class AckBatcher {
-  private queue: Waiting[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight = 0;
+  private readonly batcher = new Batcher<Taken, AckResult>((batch) => this.write(batch), { maxItems: ACK_BATCH_SIZE, maxDelayMs: ACK_BATCH_MS, maxInFlight: IN_FLIGHT });
 
   constructor(private readonly db: PrismaService) {}
 
   take(agentId: string, ack: AckInput): Promise<AckResult> {
-    return new Promise<AckResult>((resolve, reject) => {
-      this.queue.push({ agentId, ack, resolve, reject });
-      if (this.queue.length >= ACK_BATCH_SIZE) this.kick();
-      else this.timer ??= setTimeout(() => this.kick(), ACK_BATCH_MS);
-    });
+    return this.batcher.add({ agentId, ack });
   }
 
-  private kick(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.inFlight < IN_FLIGHT && this.queue.length > 0) {
-      const batch = this.queue.splice(0, ACK_BATCH_SIZE);
-      this.inFlight++;
-      void this.write(batch).finally(() => {
-        this.inFlight--;
-        if (this.queue.length >= ACK_BATCH_SIZE) this.kick();
-        else if (this.queue.length > 0) this.timer ??= setTimeout(() => this.kick(), ACK_BATCH_MS);
-      });
-    }
-  }
-
-  private async write(batch: Waiting[]): Promise<void> {
+  private async write(batch: Taken[]): Promise<AckResult[]> {
     const outcomes: TargetOutcome[] = batch
       .filter((w) => isUuid(w.ack.pushId))
       .map((w) => ({ pushId: w.ack.pushId, agentId: w.agentId, applied: w.ack.applied, errors: w.ack.errors }));
@@ -82,32 +61,28 @@ export class AckBatcher {
       const a = w.ack;
       if (a.applied && isUuid(a.ruleSetId) && Number.isInteger(a.version) && a.version >= 1 && a.version <= MAX_VERSION) versions.set(w.agentId, a);
     }
-    try {
-      const { finished, applied } = await this.db.$transaction(
-        async (tx) => {
-          const finished = await recordOutcomes(tx, outcomes);
-          const ids = [...versions.keys()];
-          const applied = ids.length === 0 ? [] : await tx.$queryRaw<{ id: string }[]>`
-            UPDATE agents a
-               SET applied_rule_set_id = v.rule_set_id, applied_version = v.version, applied_content_hash = v.hash, last_seen_at = now()
-              FROM unnest(${ids}::uuid[], ${ids.map((id) => versions.get(id)!.ruleSetId)}::uuid[],
-                          ${ids.map((id) => versions.get(id)!.version)}::int[], ${ids.map((id) => versions.get(id)!.contentHash)}::text[])
-                AS v(id, rule_set_id, version, hash)
-             WHERE a.id = v.id AND a.id IN (${agentRowsInIdOrder(ids)}) AND EXISTS (SELECT 1 FROM rule_sets r WHERE r.id = v.rule_set_id)
-            RETURNING a.id`;
-          return { finished, applied };
-        },
-        { maxWait: 10_000, timeout: 30_000 },
-      );
-      const byTarget = new Map(finished.map((f) => [`${f.pushId}/${f.agentId}`, f]));
-      const updated = new Set(applied.map((a) => a.id));
-      for (const w of batch) {
-        const finishedTarget = byTarget.get(`${w.ack.pushId}/${w.agentId}`) ?? null;
-        byTarget.delete(`${w.ack.pushId}/${w.agentId}`); // a duplicate ack in the same batch finished nothing
-        w.resolve({ finished: finishedTarget, appliedVersion: updated.has(w.agentId) && versions.get(w.agentId) === w.ack });
-      }
-    } catch (err) {
-      for (const w of batch) w.reject(err);
-    }
+    const { finished, applied } = await this.db.$transaction(
+      async (tx) => {
+        const finished = await recordOutcomes(tx, outcomes);
+        const ids = [...versions.keys()];
+        const applied = ids.length === 0 ? [] : await tx.$queryRaw<{ id: string }[]>`
+          UPDATE agents a
+             SET applied_rule_set_id = v.rule_set_id, applied_version = v.version, applied_content_hash = v.hash, last_seen_at = now()
+            FROM unnest(${ids}::uuid[], ${ids.map((id) => versions.get(id)!.ruleSetId)}::uuid[],
+                        ${ids.map((id) => versions.get(id)!.version)}::int[], ${ids.map((id) => versions.get(id)!.contentHash)}::text[])
+              AS v(id, rule_set_id, version, hash)
+           WHERE a.id = v.id AND a.id IN (${agentRowsInIdOrder(ids)}) AND EXISTS (SELECT 1 FROM rule_sets r WHERE r.id = v.rule_set_id)
+          RETURNING a.id`;
+        return { finished, applied };
+      },
+      { maxWait: 10_000, timeout: 30_000 },
+    );
+    const byTarget = new Map(finished.map((f) => [`${f.pushId}/${f.agentId}`, f]));
+    const updated = new Set(applied.map((a) => a.id));
+    return batch.map((w) => {
+      const finishedTarget = byTarget.get(`${w.ack.pushId}/${w.agentId}`) ?? null;
+      byTarget.delete(`${w.ack.pushId}/${w.agentId}`); // a duplicate ack in the same batch finished nothing
+      return { finished: finishedTarget, appliedVersion: updated.has(w.agentId) && versions.get(w.agentId) === w.ack };
+    });
   }
 }

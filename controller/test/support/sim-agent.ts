@@ -28,6 +28,10 @@ export async function simAgent(admin: HttpClient, agents: AgentServiceClient, ho
     },
   });
   await conn.next('welcome');
+  // The Welcome leaves before the Hello's batched write that makes the agent online (and able to
+  // receive pushes): wait for that too, as an operator would see it.
+  const online = await until(() => admin.get(`/api/agents/${agentId}`), (r) => r.body.online === true, 10_000);
+  if (online.body.online !== true) throw new Error(`${hostname} was welcomed but did not show online`);
   return { agentId, credential, capabilityPublicKeyPem: capabilityPublicKeyPem ?? '', conn };
 }
 
