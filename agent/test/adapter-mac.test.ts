@@ -123,6 +123,8 @@ describeWhenAble('adapter MAC changes in a network namespace', cannotRun(), () =
       agent = new Service('agent', 'ip', ['netns', 'exec', NS, process.execPath, CLI, 'run', '--state-dir', stateDir, '--dataplane', 'memory'], { cwd: REPO });
       const agentId = (await agent.waitFor(/PORTFLEET_AGENT_CONNECTED agent=(\S+)/, 30_000))[1]!;
       const pfm0 = async () => ((await api.get(`/api/agents/${agentId}`)).body.adapters as { name: string; macs: string[] }[]).find((a) => a.name === 'pfm0');
+      // The Welcome (which the agent announces) leaves before the controller's batched Hello write stores the inventory.
+      for (let deadline = Date.now() + 10_000; (await pfm0()) === undefined && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
       expect(await pfm0()).toMatchObject({ macs: [ORIGINAL] });
 
       const set = await api.post(`/api/agents/${agentId}/adapters/pfm0/mac`, { action: 'set', mac: '00:1c:73:aa:bb:cc' });
