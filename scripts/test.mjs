@@ -13,6 +13,12 @@ const ci = process.env.CI === 'true' || process.env.CI === '1';
 
 const build = spawnSync(process.execPath, [join(REPO, 'scripts/build.mjs')], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
+// Jest strips types without checking them: the test files are type-checked here, once.
+log('test', 'type-checking the test files');
+for (const project of ['tsconfig.tests.json', 'console/e2e/tsconfig.json']) {
+  const checked = spawnSync(process.execPath, [bin('typescript/bin/tsc'), '-p', project], { cwd: REPO, stdio: 'inherit' });
+  if (checked.status !== 0) process.exit(checked.status ?? 1);
+}
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let ok = true;

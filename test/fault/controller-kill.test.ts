@@ -5,9 +5,9 @@
  * lost), and PostgreSQL's activity totals equal what the simulated data planes counted.
  */
 import type { ApiSession } from '../support/api';
-import { startStack, type Stack } from '../support/stack';
+import type { Stack } from '../support/stack';
 import type { Fleet } from '../../load-tests/fleet-sim';
-import { FleetDatabase, monitoredRuleSet, seededFleet, sleep, until } from './fault-fleet';
+import { closeFaultStack, type FleetDatabase, monitoredRuleSet, openFaultStack, seededFleet, sleep, until } from './fault-fleet';
 
 const AGENTS = 1000;
 // Most of the run is the controller catching 1,000 reconnecting agents up (about a minute at load
@@ -20,16 +20,8 @@ describe('controller SIGKILL in the middle of a push to 1,000 agents', () => {
   let fleet: Fleet | undefined;
   let db: FleetDatabase;
 
-  beforeAll(async () => {
-    stack = await startStack({ sharedDatabase: true });
-    admin = await stack.login();
-    db = new FleetDatabase(stack.database!.url);
-  });
-  afterAll(async () => {
-    await fleet?.stop();
-    await db?.close();
-    await stack?.stop();
-  });
+  beforeAll(async () => void ({ stack, admin, db } = await openFaultStack()));
+  afterAll(() => closeFaultStack({ fleet, db, stack }));
 
   it('converges after the restart: every agent on the pushed version, every ack recorded, activity totals equal', async () => {
     fleet = await seededFleet(stack, admin, { count: AGENTS, hostnamePrefix: 'killed', targets: [stack.grpcAddress], agentsPerChannel: 100 });

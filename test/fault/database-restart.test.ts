@@ -7,9 +7,9 @@
  * a push after the outage reaches every agent.
  */
 import type { ApiSession } from '../support/api';
-import { startStack, type Stack } from '../support/stack';
+import type { Stack } from '../support/stack';
 import type { Fleet } from '../../load-tests/fleet-sim';
-import { addRule, createPush, currentVersion, FleetDatabase, monitoredRuleSet, seededFleet, sleep, until, type PushedVersion } from './fault-fleet';
+import { addRule, closeFaultStack, createPush, currentVersion, type FleetDatabase, openFaultStack, monitoredRuleSet, seededFleet, sleep, until, type PushedVersion } from './fault-fleet';
 
 const AGENTS = 200;
 
@@ -19,16 +19,8 @@ describe('PostgreSQL stopped and restarted under load', () => {
   let fleet: Fleet | undefined;
   let db: FleetDatabase;
 
-  beforeAll(async () => {
-    stack = await startStack({ sharedDatabase: true });
-    admin = await stack.login();
-    db = new FleetDatabase(stack.database!.url);
-  });
-  afterAll(async () => {
-    await fleet?.stop();
-    await db?.close();
-    await stack?.stop();
-  });
+  beforeAll(async () => void ({ stack, admin, db } = await openFaultStack()));
+  afterAll(() => closeFaultStack({ fleet, db, stack }));
 
   async function pushToAll(ids: string[], v: PushedVersion): Promise<string> {
     const pushId = await createPush(admin, { ruleSetId: v.ruleSetId, version: v.version, agentIds: ids });

@@ -7,7 +7,26 @@ import { Pool } from 'pg';
 import { seedAgents } from '../../load-tests/bench/seed-agents';
 import { ChannelPool, enrollFleet, Fleet, type CounterTotals } from '../../load-tests/fleet-sim';
 import type { ApiSession } from '../support/api';
-import type { Stack } from '../support/stack';
+import { startStack, type Stack } from '../support/stack';
+
+/** What every fault suite starts from: a stack whose PostgreSQL it may stop, an admin session, a reader of the database. */
+export interface FaultStack {
+  stack: Stack;
+  admin: ApiSession;
+  db: FleetDatabase;
+}
+
+export async function openFaultStack(): Promise<FaultStack> {
+  const stack = await startStack({ sharedDatabase: true });
+  return { stack, admin: await stack.login(), db: new FleetDatabase(stack.database!.url) };
+}
+
+/** The fleet first (its agents would keep reconnecting), then the reader, then the stack. */
+export async function closeFaultStack(parts: { fleet?: Fleet; db?: FleetDatabase; stack?: Stack }): Promise<void> {
+  await parts.fleet?.stop();
+  await parts.db?.close();
+  await parts.stack?.stop();
+}
 
 export const FAULT_BACKOFF = { initialMs: 200, maxMs: 2_000 };
 

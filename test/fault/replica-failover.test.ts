@@ -7,9 +7,9 @@
  * PostgreSQL stored equals what the simulated data planes counted.
  */
 import type { ApiSession } from '../support/api';
-import { startStack, type Replica, type Stack } from '../support/stack';
+import type { Replica, Stack } from '../support/stack';
 import type { Fleet } from '../../load-tests/fleet-sim';
-import { addRule, createPush, currentVersion, FleetDatabase, monitoredRuleSet, seededFleet, sleep, until, type PushedVersion } from './fault-fleet';
+import { addRule, closeFaultStack, createPush, currentVersion, type FleetDatabase, openFaultStack, monitoredRuleSet, seededFleet, sleep, until, type PushedVersion } from './fault-fleet';
 import { LiveEvents } from './live-events';
 
 const AGENTS = 300;
@@ -23,16 +23,12 @@ describe('two controller replicas, one killed', () => {
   let live: LiveEvents | undefined;
 
   beforeAll(async () => {
-    stack = await startStack({ sharedDatabase: true });
+    ({ stack, admin, db } = await openFaultStack());
     b = await stack.startReplica();
-    admin = await stack.login();
-    db = new FleetDatabase(stack.database!.url);
   });
   afterAll(async () => {
     live?.close();
-    await fleet?.stop();
-    await db?.close();
-    await stack?.stop();
+    await closeFaultStack({ fleet, db, stack });
   });
 
   it('spreads the fleet over both replicas, relays live events between them, and converges on the survivor after one is killed', async () => {

@@ -3,7 +3,7 @@
  * another replica is online (listing, `online` filter, detail), MAC commands reach it through its
  * replica, and a replica killed outright stops showing its agents online.
  */
-import type { AgentServiceClient } from '@portfleet/proto/gen/agent';
+import type { Adapter, AgentServiceClient, Hello } from '@portfleet/proto/gen/agent';
 import type { ApiSession } from '../support/api';
 import { startStack, type Replica, type Stack } from '../support/stack';
 import type { Fleet } from '../../load-tests/fleet-sim';
@@ -16,6 +16,18 @@ jest.setTimeout(120_000);
 const AGENTS = 20;
 // The replica heartbeat is 5 s and a replica unseen for 15 s is gone (controller/src/agents/replica-presence.ts).
 const REPLICA_GONE_MS = 25_000;
+
+/** A bare agent's Hello (no data plane described: the controller keeps what it stored before). */
+const hello = (hostname: string, adapters: Adapter[] = []): Hello => ({
+  hostname,
+  platform: 'linux',
+  version: '0.1.0',
+  adapters,
+  dataplane: undefined,
+  appliedRuleSetId: '',
+  appliedVersion: 0,
+  appliedContentHash: '',
+});
 
 describe('agent presence across replicas', () => {
   let stack: Stack;
@@ -58,8 +70,7 @@ describe('agent presence across replicas', () => {
     const { agentId, credential } = await enroll(clientB, (await admin.post('/api/enrollment-tokens', {})).body.token, 'presence-direct');
     const conn = new AgentConnection(clientB, agentId, credential);
     direct = { agentId, conn };
-    const hello = { hostname: 'presence-direct', platform: 'linux', version: '0.1.0', appliedRuleSetId: '', appliedVersion: 0, appliedContentHash: '' };
-    conn.send({ $case: 'hello', value: { ...hello, adapters: [{ name: 'eth0', index: 2, macs: ['02:00:00:00:00:01'], addresses: [] }] } });
+    conn.send({ $case: 'hello', value: hello('presence-direct', [{ name: 'eth0', index: 2, macs: ['02:00:00:00:00:01'], addresses: [] }]) });
     await conn.next('welcome');
     expect((await until(() => admin.get(`/api/agents/${agentId}`), (r) => r.body.online === true, 5_000)).body.online).toBe(true);
 
@@ -84,7 +95,7 @@ describe('agent presence across replicas', () => {
     const { agentId, credential } = await enroll(clientB!, (await admin.post('/api/enrollment-tokens', {})).body.token, 'presence-retired');
     const conn = new AgentConnection(clientB!, agentId, credential);
     try {
-      conn.send({ $case: 'hello', value: { hostname: 'presence-retired', platform: 'linux', version: '0.1.0', adapters: [], appliedRuleSetId: '', appliedVersion: 0, appliedContentHash: '' } });
+      conn.send({ $case: 'hello', value: hello('presence-retired') });
       await conn.next('welcome');
       await until(() => admin.get(`/api/agents/${agentId}`), (r) => r.body.online === true, 5_000);
       expect((await admin.post(`/api/agents/${agentId}/retire`)).status).toBe(200);
@@ -92,7 +103,7 @@ describe('agent presence across replicas', () => {
       expect(conn.ended || conn.error !== undefined).toBe(true);
       // And it cannot come back on B either.
       const again = new AgentConnection(clientB!, agentId, credential);
-      again.send({ $case: 'hello', value: { hostname: 'presence-retired', platform: 'linux', version: '0.1.0', adapters: [], appliedRuleSetId: '', appliedVersion: 0, appliedContentHash: '' } });
+      again.send({ $case: 'hello', value: hello('presence-retired') });
       await expect(again.next('welcome')).rejects.toMatchObject({ details: expect.stringMatching(/retired|credential/i) });
     } finally {
       conn.close();

@@ -81,7 +81,7 @@ function connect(credentials: grpc.ChannelCredentials, bearer: string): Promise<
       resolve({ welcome: m });
     });
     call.on('error', (error: grpc.ServiceError) => resolve({ error }));
-    call.write({ body: { $case: 'hello', value: { hostname: 'h', platform: 'linux', version: '0.0.0', adapters: [], appliedRuleSetId: '', appliedVersion: 0, appliedContentHash: '' } } });
+    call.write({ body: { $case: 'hello', value: { hostname: 'h', platform: 'linux', version: '0.0.0', adapters: [], dataplane: undefined, appliedRuleSetId: '', appliedVersion: 0, appliedContentHash: '' } } });
   });
 }
 

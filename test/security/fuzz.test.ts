@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { generateLicenseKeyPair, issueLicenseKey, newLicenseSerial } from '@portfleet/proto';
 import { AgentServiceService } from '@portfleet/proto/gen/agent';
 import { AutomationServiceService } from '@portfleet/proto/gen/automation';
+import { newKeyAndCsr } from '../../agent/src/control/tls/agent-identity';
 import type { ApiSession } from '../support/api';
 import { startStack, type Stack } from '../support/stack';
 
@@ -252,6 +253,5 @@ describe('credential edge cases', () => {
 /** A valid CSR (ECDSA P-256) made once with openssl-equivalent tooling: the agent's own module. */
 let CSR = '';
 beforeAll(async () => {
-  const { newKeyAndCsr } = await import('../../agent/src/control/tls/agent-identity');
   CSR = (await newKeyAndCsr('fuzz')).csrPem;
 });

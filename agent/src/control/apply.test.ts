@@ -7,11 +7,12 @@ import { capabilitiesFor, signCapabilities, type Rule } from '@portfleet/proto';
 import pino from 'pino';
 import { forward80to8080, forward80to9090, pushOf } from '../../test/support/rule-sets';
 import { ipv4Packet, parseIpv4 } from '../../test/support/packets';
+import type { DataPlane } from '../divert/dataplane';
 import { MemoryDataPlane } from '../divert/memory';
 import { PacketBatch } from '../engine/batch';
 import { Engine } from '../engine/engine';
 import { RuleApplier } from './apply';
-import type { NameResolver } from './resolve-names';
+import { type NameResolver, systemResolver } from './resolve-names';
 import { StateStore } from './state-store';
 
 const ADAPTERS = [{ name: 'eth0', index: 2, macs: ['02:00:00:00:00:01'], addresses: ['192.0.2.1'] }];
@@ -36,7 +37,8 @@ describe('RuleApplier', () => {
   let work: string;
   let store: StateStore;
   let engine: Engine;
-  let plane: MemoryDataPlane;
+  // A DataPlane, so a test can give it the optional selection step the memory plane lacks.
+  let plane: MemoryDataPlane & DataPlane;
   let applied: number[];
 
   const applierFor = (options: { resolve?: NameResolver; publicKey?: string; planeLayer2?: boolean } = {}) => {
@@ -161,7 +163,6 @@ describe('RuleApplier', () => {
   });
 
   it('resolves with the system resolver (hosts file) by default', async () => {
-    const { systemResolver } = await import('./resolve-names');
     expect(await systemResolver('localhost')).toEqual(expect.arrayContaining([expect.stringMatching(/^(127\.0\.0\.1|::1)$/)]));
   });
 

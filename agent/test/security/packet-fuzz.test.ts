@@ -176,7 +176,6 @@ function mutate(rng: Prng, seed: Seed, dst: Uint8Array, at: number, state: { cer
       if (len > ip - at + 60) dst[ip + (v6 ? 40 : 20) + 12] = 0xf0;
       break;
     case Mutation.Intact:
-    case Mutation.RandomBytes:
     case Mutation.COUNT:
       break;
   }

@@ -4,6 +4,7 @@
  * the agent's packet pump, and the double records what was sent (exact bytes and address flags).
  */
 import { DEFAULT_SETTINGS, type Rule } from '@portfleet/proto';
+import { PacketBatch } from '../../src/engine/batch';
 import { Engine } from '../../src/engine/engine';
 import { PacketPump } from '../../src/divert/pump';
 import { ADDRESS_BIT } from '../../src/divert/windows/address';
@@ -312,7 +313,6 @@ describe('WinDivertDataPlane with the engine', () => {
   it('refuses a batch arena too small for one WinDivert packet', async () => {
     const plane = newPlane();
     await plane.open();
-    const { PacketBatch } = await import('../../src/engine/batch');
     await expect(plane.receive(new PacketBatch(16, 16 * 1536))).rejects.toThrow(/at least 65575 bytes/);
     await plane.close();
   });
