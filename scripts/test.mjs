@@ -15,7 +15,7 @@ const build = spawnSync(process.execPath, [join(REPO, 'scripts/build.mjs')], { s
 if (build.status !== 0) process.exit(build.status ?? 1);
 // Jest strips types without checking them: the test files are type-checked here, once.
 log('test', 'type-checking the test files');
-for (const project of ['tsconfig.tests.json', 'console/e2e/tsconfig.json']) {
+for (const project of ['tsconfig.tests.json', 'console/e2e/tsconfig.json', 'load-tests/k6/tsconfig.json']) {
   const checked = spawnSync(process.execPath, [bin('typescript/bin/tsc'), '-p', project], { cwd: REPO, stdio: 'inherit' });
   if (checked.status !== 0) process.exit(checked.status ?? 1);
 }
