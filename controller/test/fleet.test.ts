@@ -1,11 +1,12 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import type { AgentServiceClient } from '@portfleet/proto/gen/agent';
 import type { AutomationServiceClient } from '@portfleet/proto/gen/automation';
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { closeControllerSuite, openControllerSuite } from './support/controller-suite';
 import { AuthService } from '../src/auth/auth.service';
-import { AgentConnection, agentClient, automationClient, bearerMetadata, call, status } from './support/grpc-clients';
+import { AgentConnection, bearerMetadata, call, status } from './support/grpc-clients';
 import { simAgent, until, type SimAgent } from './support/sim-agent';
-import { HttpClient, rule, startTestController, type TestController } from './support/test-controller';
+import { HttpClient, rule, type TestController } from './support/test-controller';
 
 jest.setTimeout(120_000);
 
@@ -18,22 +19,10 @@ let md: ReturnType<typeof bearerMetadata>;
 const fleet: SimAgent[] = [];
 
 beforeAll(async () => {
-  controller = await startTestController();
-  admin = await HttpClient.login(controller.httpUrl);
-  agents = agentClient(controller.grpcAddress);
-  automation = automationClient(controller.grpcAddress);
-  db = new Client({ connectionString: controller.databaseUrl });
-  await db.connect();
-  md = bearerMetadata((await admin.post('/api/api-tokens', { name: 'fleet' })).body.token);
+  ({ controller, admin, agents, automation, db, md } = await openControllerSuite('fleet'));
   for (const name of ['alpha-web', 'beta-web', 'gamma-db', 'delta-db', 'epsilon-edge']) fleet.push(await simAgent(admin, agents, name));
 });
-afterAll(async () => {
-  fleet.forEach((a) => a.conn.close());
-  agents?.close();
-  automation?.close();
-  await db?.end();
-  await controller?.shutdown();
-});
+afterAll(() => closeControllerSuite({ controller, agents, automation, db }, fleet));
 
 const listQuery = (q: string) => admin.get(`/api/agents?${q}`).then((r) => r.body);
 const names = (body: { agents: { name: string }[] }) => body.agents.map((a) => a.name);

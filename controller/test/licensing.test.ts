@@ -3,10 +3,11 @@ import { EDITIONS, generateLicenseKeyPair, verifyCapabilities, type Edition } fr
 import { Edition as WireEdition } from '@portfleet/proto/gen/rules';
 import type { AutomationServiceClient } from '@portfleet/proto/gen/automation';
 import type { AgentServiceClient } from '@portfleet/proto/gen/agent';
-import { Client } from 'pg';
-import { agentClient, automationClient, bearerMetadata, call, status } from './support/grpc-clients';
+import type { Client } from 'pg';
+import { closeControllerSuite, openControllerSuite } from './support/controller-suite';
+import { bearerMetadata, call, status } from './support/grpc-clients';
 import { answer, simAgent, type SimAgent } from './support/sim-agent';
-import { HttpClient, startTestController, testLicenseKey, type TestController } from './support/test-controller';
+import { HttpClient, testLicenseKey, type TestController } from './support/test-controller';
 
 jest.setTimeout(180_000);
 
@@ -18,22 +19,8 @@ let db: Client;
 let md: ReturnType<typeof bearerMetadata>;
 const live: SimAgent[] = [];
 
-beforeAll(async () => {
-  controller = await startTestController();
-  admin = await HttpClient.login(controller.httpUrl);
-  agents = agentClient(controller.grpcAddress);
-  automation = automationClient(controller.grpcAddress);
-  db = new Client({ connectionString: controller.databaseUrl });
-  await db.connect();
-  md = bearerMetadata((await admin.post('/api/api-tokens', { name: 'licensing' })).body.token);
-});
-afterAll(async () => {
-  live.forEach((a) => a.conn.close());
-  agents?.close();
-  automation?.close();
-  await db?.end();
-  await controller?.shutdown();
-});
+beforeAll(async () => void ({ controller, admin, agents, automation, db, md } = await openControllerSuite('licensing')));
+afterAll(() => closeControllerSuite({ controller, agents, automation, db }, live));
 
 /** A rule without any optional feature (no description either: Basic has none). */
 const plain = (port: number, extra: { selector?: object; forwardAs?: object; description?: string } = {}) => ({

@@ -2,10 +2,11 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { PushAgentState } from '@portfleet/proto/gen/automation';
 import type { AutomationServiceClient } from '@portfleet/proto/gen/automation';
 import type { AgentServiceClient as AgentClient } from '@portfleet/proto/gen/agent';
-import { Client } from 'pg';
-import { AgentConnection, agentClient, automationClient, bearerMetadata, call, enroll, status } from './support/grpc-clients';
+import type { Client } from 'pg';
+import { closeControllerSuite, openControllerSuite } from './support/controller-suite';
+import { AgentConnection, bearerMetadata, call, enroll, status } from './support/grpc-clients';
 import { answer, simAgent, until, type SimAgent } from './support/sim-agent';
-import { HttpClient, rule, startTestController, type TestController } from './support/test-controller';
+import { HttpClient, rule, type TestController } from './support/test-controller';
 
 jest.setTimeout(120_000);
 
@@ -17,22 +18,8 @@ let db: Client;
 let md: ReturnType<typeof bearerMetadata>;
 const live: SimAgent[] = [];
 
-beforeAll(async () => {
-  controller = await startTestController();
-  admin = await HttpClient.login(controller.httpUrl);
-  agents = agentClient(controller.grpcAddress);
-  automation = automationClient(controller.grpcAddress);
-  db = new Client({ connectionString: controller.databaseUrl });
-  await db.connect();
-  md = bearerMetadata((await admin.post('/api/api-tokens', { name: 'pushes' })).body.token);
-});
-afterAll(async () => {
-  live.forEach((a) => a.conn.close());
-  agents?.close();
-  automation?.close();
-  await db?.end();
-  await controller?.shutdown();
-});
+beforeAll(async () => void ({ controller, admin, agents, automation, db, md } = await openControllerSuite('pushes')));
+afterAll(() => closeControllerSuite({ controller, agents, automation, db }, live));
 
 async function connected(name: string): Promise<SimAgent> {
   const a = await simAgent(admin, agents, name);
