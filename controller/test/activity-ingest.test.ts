@@ -129,6 +129,32 @@ describe('ActivityWriter', () => {
     }
   });
 
+  it('stores rule ids with quotes, backslashes, commas and braces, and every counter and time exactly', async () => {
+    const writer = newWriter();
+    const agent = agents[1]!;
+    const ruleIds = ['say "hi"', 'back\\slash', 'a,b', '{braces}', 'NULL', ' spaced '];
+    const lastHit = T - 1; // not a whole second: ms must survive the trip
+    try {
+      const r: ActivityReportInput = {
+        seq: 1,
+        periodEndMs: T,
+        rules: ruleIds.map((ruleId, k) => ({ ruleId, packetsIn: 2 ** 40 - k, bytesIn: 2 ** 40, packetsOut: k, bytesOut: 3, conversationsNew: 4, lastHitMs: k === 0 ? 0 : lastHit })),
+      };
+      expect(await submit(writer, agent, r)).toBe('stored');
+      const { rows } = await db.query<{ rule_id: string; p: string; bi: string; po: string; bo: string; c: string; b: Date; h: Date | null }>(
+        `SELECT rule_id, packets_in::text AS p, bytes_in::text AS bi, packets_out::text AS po, bytes_out::text AS bo, conversations::text AS c, bucket_start AS b, last_hit_at AS h
+           FROM activity_buckets WHERE agent_id = $1 ORDER BY rule_id`,
+        [agent],
+      );
+      const expected = ruleIds.map((ruleId, k) => [ruleId, 2 ** 40 - k, 2 ** 40, k, 3, 4, Math.floor(T / MINUTE_MS) * MINUTE_MS, k === 0 ? null : lastHit]);
+      expect(rows.map((x) => [x.rule_id, Number(x.p), Number(x.bi), Number(x.po), Number(x.bo), Number(x.c), x.b.getTime(), x.h?.getTime() ?? null])).toEqual(
+        expected.sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),
+      );
+    } finally {
+      await writer.onModuleDestroy();
+    }
+  });
+
   it('writes a report older than the minute retention straight into its hour', async () => {
     const writer = newWriter();
     try {

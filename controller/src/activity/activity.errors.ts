@@ -20,16 +20,26 @@ export class ActivityError extends DomainError {
 export function checkReport(report: { seq: number; periodEndMs: number; rules: readonly { ruleId: string; packetsIn: number; bytesIn: number; packetsOut: number; bytesOut: number; conversationsNew: number; lastHitMs: number }[] }): void {
   if (!Number.isSafeInteger(report.seq) || report.seq < 1) throw new ValidationError('activity.seq', 'OUT_OF_RANGE', 'must be a positive integer');
   if (!isTime(report.periodEndMs)) throw new ValidationError('activity.periodEndMs', 'OUT_OF_RANGE', 'must be a Unix time in ms');
-  report.rules.forEach((r, i) => {
-    const at = `activity.rules[${i}]`;
+  // Per sample at fleet rate: the field names are only built for an error.
+  const rules = report.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
     if (r.ruleId.length === 0 || r.ruleId.length > MAX_ID_LENGTH || r.ruleId.includes('\u0000')) {
-      throw new ValidationError(`${at}.ruleId`, 'INVALID_ID', `must be a rule id (1-${MAX_ID_LENGTH} characters)`);
+      throw new ValidationError(`activity.rules[${i}].ruleId`, 'INVALID_ID', `must be a rule id (1-${MAX_ID_LENGTH} characters)`);
     }
-    for (const field of ['packetsIn', 'bytesIn', 'packetsOut', 'bytesOut', 'conversationsNew'] as const) {
-      if (!(r[field] >= 0 && r[field] <= MAX_SAMPLE_COUNTER)) throw new ValidationError(`${at}.${field}`, 'OUT_OF_RANGE', `must be between 0 and 2^40`);
+    if (!(isCounter(r.packetsIn) && isCounter(r.bytesIn) && isCounter(r.packetsOut) && isCounter(r.bytesOut) && isCounter(r.conversationsNew))) {
+      const field = COUNTERS.find((f) => !isCounter(r[f]))!;
+      throw new ValidationError(`activity.rules[${i}].${field}`, 'OUT_OF_RANGE', `must be between 0 and 2^40`);
     }
-    if (r.lastHitMs !== 0 && !isTime(r.lastHitMs)) throw new ValidationError(`${at}.lastHitMs`, 'OUT_OF_RANGE', 'must be 0 or a Unix time in ms');
-  });
+    if (r.lastHitMs !== 0 && !isTime(r.lastHitMs)) throw new ValidationError(`activity.rules[${i}].lastHitMs`, 'OUT_OF_RANGE', 'must be 0 or a Unix time in ms');
+  }
+}
+
+const COUNTERS = ['packetsIn', 'bytesIn', 'packetsOut', 'bytesOut', 'conversationsNew'] as const;
+
+/** An integer: the array literals the writer builds take integers only (a fraction would fail the whole batch). */
+function isCounter(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0 && value <= MAX_SAMPLE_COUNTER;
 }
 
 /** From 1970 to the year 9999: what both a JS Date and a PostgreSQL timestamptz hold. */

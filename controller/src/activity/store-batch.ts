@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import { planBatch, type QueuedReport, type ReportOutcome } from './activity-batch';
+import { integersLiteral, textsLiteral, uuidsLiteral } from './array-literals';
 
 /**
  * One transaction for a batch of reports from many agents: lock the agents' stored seqs
@@ -23,8 +24,8 @@ export async function storeBatch(client: PoolClient, reports: readonly QueuedRep
     if (b.agentIds.length > 0) {
       await client.query(
         `INSERT INTO activity_buckets (agent_id, rule_id, bucket_start, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_at)
-         SELECT agent_id, rule_id, to_timestamp(bucket_ms / 1000.0), packets_in, bytes_in, packets_out, bytes_out, conversations,
-                CASE WHEN last_hit_ms > 0 THEN to_timestamp(last_hit_ms / 1000.0) END
+         SELECT agent_id, rule_id, to_timestamp(bucket_ms::float8 / 1000), packets_in, bytes_in, packets_out, bytes_out, conversations,
+                CASE WHEN last_hit_ms > 0 THEN to_timestamp(last_hit_ms::float8 / 1000) END
            FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
              AS v(agent_id, rule_id, bucket_ms, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_ms)
          ON CONFLICT (agent_id, rule_id, bucket_start) DO UPDATE SET
@@ -34,7 +35,7 @@ export async function storeBatch(client: PoolClient, reports: readonly QueuedRep
            bytes_out = activity_buckets.bytes_out + EXCLUDED.bytes_out,
            conversations = activity_buckets.conversations + EXCLUDED.conversations,
            last_hit_at = GREATEST(activity_buckets.last_hit_at, EXCLUDED.last_hit_at)`,
-        [b.agentIds, b.ruleIds, b.bucketStartsMs, b.packetsIn, b.bytesIn, b.packetsOut, b.bytesOut, b.conversations, b.lastHitMs],
+        [uuidsLiteral(b.agentIds), textsLiteral(b.ruleIds), ...[b.bucketStartsMs, b.packetsIn, b.bytesIn, b.packetsOut, b.bytesOut, b.conversations, b.lastHitMs].map(integersLiteral)],
       );
     }
     if (plan.watermarks.agentIds.length > 0) {
