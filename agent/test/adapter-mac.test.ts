@@ -6,8 +6,8 @@
  * controller, reached through a Unix socket relay; needs `npm run build`). Needs root; skipped with the reason
  * otherwise, and fails instead under CI=true.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -16,9 +16,8 @@ import { startStack } from '../../test/support/stack';
 import { OUI_VENDORS } from '../src/mac/oui-vendors';
 import { describeWhenAble } from './support/describe-when-able';
 import { FakeController, newMemory } from './support/fake-controller';
+import { buildAgentCli, CLI, REPO, runCli } from './support/agent-cli';
 
-const REPO = path.join(__dirname, '..', '..');
-const CLI = path.join(REPO, 'agent/bin/portfleet-agent.js');
 const NS = `pfmac-${process.pid}`;
 const ORIGINAL = '02:aa:00:00:00:01';
 
@@ -34,24 +33,14 @@ function link(name: string): { address: string; flags: string[]; ifindex: number
   return info!;
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', NS, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { prefix: ['ip', 'netns', 'exec', NS] });
 
 describeWhenAble('adapter MAC changes in a network namespace', cannotRun(), () => {
   let work: string;
   let stateDir: string;
 
   beforeAll(() => {
-    spawnSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'agent'], { cwd: REPO });
-    if (!existsSync(path.join(REPO, 'agent/dist/cli/main.js'))) throw new Error('tsc -b agent built no CLI');
+    buildAgentCli();
     execFileSync('ip', ['netns', 'add', NS]);
     execFileSync('ip', ['-n', NS, 'link', 'add', 'pfm0', 'address', ORIGINAL, 'type', 'veth', 'peer', 'name', 'pfm1']);
     execFileSync('ip', ['-n', NS, 'link', 'set', 'pfm0', 'up']);

@@ -2,7 +2,6 @@
  * The real agent process (`node agent/bin/portfleet-agent.js`, from the build output) against a
  * real grpc-js AgentService in the test, with packets through the memory data plane's tap.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,25 +12,10 @@ import { TapClient } from '../src/divert/tap-client';
 import { FakeController, newMemory } from './support/fake-controller';
 import { ipv4Packet, parseIpv4 } from './support/packets';
 import { forward80to8080, forward80to9090, pushOf } from './support/rule-sets';
+import { buildAgentCli, CLI, REPO, runCli } from './support/agent-cli';
 
-const REPO = path.join(__dirname, '..', '..');
-const CLI = path.join(REPO, 'agent/bin/portfleet-agent.js');
 
-/** Runs one CLI command to its end (asynchronously: the fake controller lives in this process). */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => runCli(args);
 
 async function dportThroughTap(tap: string, sport: number): Promise<number> {
   const client = await TapClient.connect(tap);
@@ -70,9 +54,7 @@ describe('agent process', () => {
   };
 
   beforeAll(() => {
-    // tsc emits even when some other file has type errors; what matters here is a current CLI build.
-    const build = spawnSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'agent'], { cwd: REPO, encoding: 'utf8' });
-    if (!existsSync(path.join(REPO, 'agent/dist/cli/main.js'))) throw new Error(`tsc -b agent built no CLI:\n${build.stdout}${build.stderr}`);
+    buildAgentCli();
   }, 180_000);
   beforeEach(() => {
     work = mkdtempSync(path.join(tmpdir(), 'pf-agent-'));

@@ -6,16 +6,15 @@
  * instead under CI=true.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_SETTINGS, exportRules } from '@portfleet/proto';
 import { Service } from '../../test/support/service';
 import { describeDataPlane } from './dataplane/support/netns';
 import { forward80to8080 } from './support/rule-sets';
+import { buildAgentCli, CLI, REPO } from './support/agent-cli';
 
-const REPO = path.join(__dirname, '..', '..');
-const CLI = path.join(REPO, 'agent/bin/portfleet-agent.js');
 const NS = `pfcli-${process.pid}`;
 
 /** Connects to 127.0.0.1:port inside the namespace; resolves with what the server said or the error code. */
@@ -34,8 +33,7 @@ describeDataPlane('run with the Linux data plane (CLI, network namespace)', () =
   let server: Service;
 
   beforeAll(() => {
-    spawnSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'agent'], { cwd: REPO });
-    if (!existsSync(path.join(REPO, 'agent/dist/cli/main.js'))) throw new Error('tsc -b agent built no CLI');
+    buildAgentCli();
     execFileSync('ip', ['netns', 'add', NS]);
     execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
     work = mkdtempSync(path.join(tmpdir(), 'pf-linux-cli-'));

@@ -2,7 +2,7 @@
  * Standalone use (SPEC §1 import/export, issue 5): the real agent process without a controller,
  * rules imported from a file while it runs, exported again, and kept across restarts.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -12,20 +12,10 @@ import { Service } from '../../test/support/service';
 import { TapClient } from '../src/divert/tap-client';
 import { ipv4Packet, parseIpv4 } from './support/packets';
 import { forward80to8080, forward80to9090 } from './support/rule-sets';
+import { buildAgentCli, CLI, REPO, runCli } from './support/agent-cli';
 
-const REPO = path.join(__dirname, '..', '..');
-const CLI = path.join(REPO, 'agent/bin/portfleet-agent.js');
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args);
 
 async function dport80(tap: string, sport: number): Promise<number> {
   const client = await TapClient.connect(tap);
@@ -53,8 +43,7 @@ describe('rules import/export and standalone run', () => {
   };
 
   beforeAll(() => {
-    spawnSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'agent'], { cwd: REPO });
-    if (!existsSync(path.join(REPO, 'agent/dist/cli/main.js'))) throw new Error('tsc -b agent built no CLI');
+    buildAgentCli();
   }, 180_000);
   beforeEach(() => {
     work = mkdtempSync(path.join(tmpdir(), 'pf-rules-'));

@@ -4,17 +4,13 @@
  * service manager. Registration itself needs systemd / Windows (see docs/agent.md).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
+import { buildAgentCli, CLI } from './support/agent-cli';
 
-const REPO = path.join(__dirname, '..', '..');
-const CLI = path.join(REPO, 'agent/bin/portfleet-agent.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
 describe('service command', () => {
   beforeAll(() => {
-    spawnSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'agent'], { cwd: REPO });
-    if (!existsSync(path.join(REPO, 'agent/dist/cli/main.js'))) throw new Error('tsc -b agent built no CLI');
+    buildAgentCli();
   }, 180_000);
 
   it('prints the Windows service plan: WinSW runs node with the run arguments, sc.exe registers it after BFE', () => {

@@ -4,7 +4,6 @@
  * test pair given through PORTFLEET_LICENSE_PUBLIC_KEY), else a 30-day trial from its first
  * standalone start.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -13,25 +12,15 @@ import { Service } from '../../test/support/service';
 import { TapClient } from '../src/divert/tap-client';
 import { ipv4Packet, parseIpv4 } from './support/packets';
 import { forward80to8080 } from './support/rule-sets';
+import { buildAgentCli, CLI, REPO, runCli } from './support/agent-cli';
 
-const REPO = path.join(__dirname, '..', '..');
-const CLI = path.join(REPO, 'agent/bin/portfleet-agent.js');
 const DAY = 86_400_000;
 const vendor = generateLicenseKeyPair();
 const ENV = { PORTFLEET_LICENSE_PUBLIC_KEY: vendor.publicKeyPem };
 const key = (over: Partial<License> = {}) =>
   issueLicenseKey({ serial: 'PF-TEST', edition: 'basic', seats: 1, issuedTo: 'ACME', issuedAtMs: Date.now() - 1000, expiresAtMs: null, ...over }, vendor.privateKeyPem);
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ENV } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { env: ENV });
 
 describe('standalone license', () => {
   let work: string;
@@ -50,8 +39,7 @@ describe('standalone license', () => {
   };
 
   beforeAll(() => {
-    spawnSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-b', 'agent'], { cwd: REPO });
-    if (!existsSync(path.join(REPO, 'agent/dist/cli/main.js'))) throw new Error('tsc -b agent built no CLI');
+    buildAgentCli();
   }, 180_000);
   beforeEach(() => {
     work = mkdtempSync(path.join(tmpdir(), 'pf-license-'));
