@@ -3,7 +3,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ruleErrorFromWire } from '@portfleet/proto';
 import type { Adapter, AgentMessage, AgentServiceServer, ControllerMessage, EnrollRequest, EnrollResponse, Hello } from '@portfleet/proto/gen/agent';
 import type { AdapterView } from '../agents/agent-view';
-import { Admission } from '../agents/admission';
 import { AgentPresence, type HelloInput } from '../agents/agent-presence';
 import type { Agent } from '../generated/prisma/client';
 import type { Logger } from 'pino';
@@ -21,8 +20,6 @@ import { bearer, toGrpcError, unary } from './grpc-status';
 
 /** Agents treat three missed heartbeats as a hung controller (~15 s). */
 export const HEARTBEAT_INTERVAL_MS = 5_000;
-/** Hellos whose catch-up runs at once; the rest wait in line (a connect storm must not flood the pool). */
-const CATCH_UPS_IN_FLIGHT = 32;
 
 /** What the stream learned when it opened: the agent's row (one read) and whether the agent is still there. */
 interface Connection {
@@ -33,8 +30,6 @@ interface Connection {
 /** The agents' side of gRPC: enrollment and the long-lived Connect stream. */
 @Injectable()
 export class AgentServiceGrpc {
-  private readonly catchUps = new Admission(CATCH_UPS_IN_FLIGHT);
-
   constructor(
     private readonly agents: AgentsService,
     private readonly presence: AgentPresence,
@@ -152,7 +147,10 @@ export class AgentServiceGrpc {
         if (connection.abandoned()) return;
         this.streams.attach(agentId, stream);
         this.presence.connected(agent);
-        await this.catchUps.run(connection.abandoned, () => this.pushes.catchUp(agent));
+        // Not awaited: after a connect storm the catch-up may wait its turn, and the stream's next
+        // messages (the ack of a push sent meanwhile) must not wait behind it. A failed catch-up
+        // fails the stream as a failed message would (the agent reconnects and says Hello again).
+        this.pushes.catchUp(agent, connection.abandoned).catch((err: unknown) => stream.close(err instanceof Error ? err : new Error(String(err))));
         return;
       }
       case 'ack': {

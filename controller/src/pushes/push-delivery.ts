@@ -3,6 +3,7 @@ import { ruleSetVersionToWire } from '@portfleet/proto';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { Admission } from '../agents/admission';
 import { AgentStreams } from '../agents/agent-streams';
 import { ClusterBus } from '../cluster/cluster-bus';
 import { LOGGER } from '../core.module';
@@ -14,7 +15,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { RuleSetsService } from '../rulesets/rulesets.service';
 import { AckBatcher, type AckInput } from './ack-batcher';
 import { CapabilitySnapshots } from './capability-snapshots';
-import { CatchUpBatcher } from './catch-up-batcher';
+import { CATCH_UP_BATCH_SIZE, CatchUpBatcher } from './catch-up-batcher';
 import { planCatchUps } from './catch-up-plan';
 import { editionCheck } from './push-edition';
 import { PushEvents } from './push-events';
@@ -28,6 +29,12 @@ export type { AckInput } from './ack-batcher';
 export const SEND_CHUNK = 500;
 /** A push's rollout is re-judged at most once per this window after its targets change. */
 const SETTLE_MS = 50;
+/**
+ * Hellos whose catch-up is taken into a batch at once: enough for full batches (a smaller bound
+ * left every batch waiting out its timer: 10,000 reconnects took ~20 s to catch up). The rest
+ * wait in line, and are dropped when their stream goes before their turn.
+ */
+const CATCH_UPS_ADMITTED = 2 * CATCH_UP_BATCH_SIZE;
 /** ClusterBus channel: `{from, pushId}`, "send this push's pending targets to your agents". */
 const DELIVER_CHANNEL = 'push_deliver';
 
@@ -42,6 +49,7 @@ export class PushDelivery implements OnModuleInit {
   /** Pushes whose rollout is to be re-judged: scheduled, or running with another run due. */
   private readonly settling = new Map<string, 'scheduled' | 'running' | 'again'>();
   private readonly catchUps = new CatchUpBatcher((agents) => this.catchUpBatch(agents));
+  private readonly catchUpAdmission = new Admission(CATCH_UPS_ADMITTED);
   /**
    * Agents with a catch-up queued → pushes sent to them since their Hello (on the new stream):
    * the catch-up does not send those again.
@@ -135,12 +143,13 @@ export class PushDelivery implements OnModuleInit {
         marked.push(this.db.pushTarget.updateMany({ where: { pushId, agentId: { in: chunk }, state: { in: ['pending', 'delivered'] } }, data: { state: 'delivered', deliveredAt: new Date() } }));
       }
     }
+    const sentMs = Date.now() - started;
     await Promise.all(marked);
     if (refused.length > 0) this.settled(await recordOutcomes(this.db, refused));
     if (sent.length > 0) {
       // One line per push; a single agent catching up on its Hello is a debug detail.
       const level = online ? 'debug' : 'info';
-      this.logger[level]({ pushId, agents: sent.length, refused: refused.length, version: version.version, ms: Date.now() - started }, 'rule set delivered');
+      this.logger[level]({ pushId, agents: sent.length, refused: refused.length, version: version.version, sentMs, ms: Date.now() - started }, 'rule set delivered');
       this.events.changed(pushId, sent.length === 1 ? { agentId: sent[0]!, state: 'delivered' } : undefined);
     }
     return sent;
@@ -150,12 +159,14 @@ export class PushDelivery implements OnModuleInit {
    * On Hello: send the agent's newest unfinished push (or settle it as applied when the Hello
    * reports that version); or, when what it runs differs from its desired version, resend the
    * newest push of that version. Hellos arriving together are caught up in one batch
-   * (catch-up-plan.ts); resolves once the agent's batch is done, with the push id sent, if any.
+   * (catch-up-plan.ts); resolves once the agent's batch is done, with the push id sent, if any
+   * (undefined without running when the stream was `abandoned` before its turn). A push sent to
+   * the agent from now on is not sent again by its catch-up.
    */
-  catchUp(agent: Agent): Promise<string | undefined> {
+  catchUp(agent: Agent, abandoned: () => boolean = () => false): Promise<string | undefined> {
     const since = new Set<string>();
     this.sentSinceHello.set(agent.id, since);
-    return this.catchUps.take(agent).finally(() => {
+    return this.catchUpAdmission.run(abandoned, () => this.catchUps.take(agent)).finally(() => {
       if (this.sentSinceHello.get(agent.id) === since) this.sentSinceHello.delete(agent.id);
     });
   }
