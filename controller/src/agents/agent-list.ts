@@ -1,7 +1,8 @@
-import { Prisma } from '../generated/prisma/client';
-import type { Db } from '../db/prisma.service';
+import { createHash } from 'node:crypto';
+import { Pool, types, type CustomTypesConfig } from 'pg';
 import type { PageRequest, TimeIdKey } from '../paging/page';
-import type { AgentViewRow } from './agent-view';
+import { viewOfFields, type AgentView, type AgentViewFields } from './agent-view';
+import { REPLICA_STALE_MS } from './replica-presence';
 
 export interface AgentFilter {
   search?: string;
@@ -12,75 +13,110 @@ export interface AgentFilter {
   edition?: string;
 }
 
-interface Row {
-  id: string;
-  name: string;
-  hostname: string;
-  platform: string;
-  version: string;
-  last_seen_at: Date | null;
-  adapters: Prisma.JsonValue;
-  applied_rule_set_id: string | null;
-  applied_version: number | null;
-  applied_content_hash: string | null;
-  desired_rule_set_id: string | null;
-  desired_version: number | null;
-  edition: string | null;
-  groups: string[];
-  labels: string[];
-  created_at: Date;
-  connected_replica: string | null;
-}
+/** Page reads in flight per replica; each is a sub-millisecond index range, so a few connections keep up. */
+const LIST_POOL_SIZE = 4;
+const TIMESTAMPTZ_OID = 1184;
+const STALE_INTERVAL = `interval '${REPLICA_STALE_MS} milliseconds'`;
 
 /**
- * One page of enrolled agents in (created_at, id) order, `limit + 1` rows (the extra one says a
- * next page exists). The cursor is a row comparison, so PostgreSQL seeks the (created_at, id)
- * index and reads just the page, even when many agents share a creation time (bulk enrollment).
- * Only the columns of the view are read.
+ * The agent list: one page of enrolled agents in (created_at, id) order, read by one statement on
+ * `pg` directly — the hottest read of the HTTP API (every console refresh, every script paging the
+ * fleet). Prisma's raw-query mapping cost more CPU than everything else a page needs, and the
+ * list needs none of its types: times arrive as ISO strings, JSON as parsed values.
+ *
+ * The cursor is a row comparison, so PostgreSQL seeks the (created_at, id) index and reads just the
+ * page, even when many agents share a creation time (bulk enrollment). `limit + 1` rows are read
+ * (the extra one says a next page exists). Online is decided in the same statement, from the same
+ * rule as `ReplicaPresence.live()` (held by this replica, or by one whose heartbeat is fresh on the
+ * database clock), so a page costs one round trip.
  */
-export async function agentPage(db: Db, filter: AgentFilter, page: PageRequest<TimeIdKey>, env: { liveReplicas: Set<string>; licensed: boolean }): Promise<AgentViewRow[]> {
-  const where: Prisma.Sql[] = [Prisma.sql`retired_at IS NULL`];
-  if (filter.search) where.push(Prisma.sql`(strpos(lower(name), lower(${filter.search})) > 0 OR strpos(lower(hostname), lower(${filter.search})) > 0)`);
-  if (filter.online !== undefined) {
-    // Online = held by a live replica (agents/replica-presence.ts); a handful of replicas, so an IN list.
-    const online = Prisma.sql`connected_replica = ANY(${[...env.liveReplicas]}::uuid[])`;
-    where.push(filter.online ? online : Prisma.sql`(connected_replica IS NULL OR NOT (${online}))`);
+export class AgentList {
+  private readonly pool: Pool;
+  /** Statement names by text: each shape of filter is parsed and planned once per connection. */
+  private readonly statementNames = new Map<string, string>();
+
+  constructor(
+    databaseUrl: string,
+    private readonly replicaId: string,
+  ) {
+    this.pool = new Pool({
+      connectionString: databaseUrl,
+      max: LIST_POOL_SIZE,
+      connectionTimeoutMillis: 5_000,
+      // Planned once per connection and shape of filter, not per page. PostgreSQL would otherwise
+      // re-plan every execution (0.3 ms, more than running it): a generic plan with `LIMIT $n` looks
+      // costlier to it than a custom one, though both are the same index range. (pg-pool awaits it.)
+      onConnect: (client) => client.query('SET plan_cache_mode = force_generic_plan').then(() => undefined, () => undefined),
+    });
+    // A connection lost while idle (PostgreSQL restarting) leaves the pool; the next page opens another.
+    this.pool.on('error', () => undefined);
   }
-  if (filter.group) where.push(Prisma.sql`${filter.group} = ANY(groups)`);
-  if (filter.label) where.push(Prisma.sql`${filter.label} = ANY(labels)`);
-  if (filter.edition) {
-    // With no edition in force (expired) no seat grants anything: every agent is unlicensed.
-    if (filter.edition === 'unlicensed') where.push(env.licensed ? Prisma.sql`edition IS NULL` : Prisma.sql`TRUE`);
-    else where.push(env.licensed ? Prisma.sql`edition = ${filter.edition}` : Prisma.sql`FALSE`);
+
+  /** `licensed`: false when the fleet has no edition (expired), so no seat grants anything. */
+  async page(filter: AgentFilter, page: PageRequest<TimeIdKey>, licensed: boolean): Promise<AgentView[]> {
+    const params: unknown[] = [];
+    const param = (value: unknown, cast = '') => `$${params.push(value)}${cast}`;
+    const liveReplicas = `ARRAY(SELECT id FROM controller_replicas WHERE seen_at > now() - ${STALE_INTERVAL} UNION ALL SELECT ${param(this.replicaId, '::uuid')})`;
+    const online = `COALESCE(connected_replica = ANY(${liveReplicas}), false)`;
+
+    const where = ['retired_at IS NULL'];
+    if (filter.search) {
+      const search = param(filter.search);
+      where.push(`(strpos(lower(name), lower(${search})) > 0 OR strpos(lower(hostname), lower(${search})) > 0)`);
+    }
+    if (filter.online !== undefined) where.push(filter.online ? online : `NOT ${online}`);
+    if (filter.group) where.push(`${param(filter.group)} = ANY(groups)`);
+    if (filter.label) where.push(`${param(filter.label)} = ANY(labels)`);
+    if (filter.edition) {
+      // With no edition in force (expired) no seat grants anything: every agent is unlicensed.
+      if (filter.edition === 'unlicensed') where.push(licensed ? 'edition IS NULL' : 'TRUE');
+      else where.push(licensed ? `edition = ${param(filter.edition)}` : 'FALSE');
+    }
+    if (page.after) where.push(`(created_at, id) > (${param(page.after[0], '::timestamptz')}, ${param(page.after[1], '::uuid')})`);
+    const text = `
+      SELECT id, name, hostname, platform, version, last_seen_at AS "lastSeenAt", adapters,
+             applied_rule_set_id AS "appliedRuleSetId", applied_version AS "appliedVersion", applied_content_hash AS "appliedContentHash",
+             desired_rule_set_id AS "desiredRuleSetId", desired_version AS "desiredVersion", edition, groups, labels,
+             created_at AS "createdAt", NULL AS "retiredAt", ${online} AS online
+        FROM agents
+       WHERE ${where.join(' AND ')}
+       ORDER BY created_at, id
+       LIMIT ${param(page.limit + 1)}`;
+
+    const { rows } = await this.pool.query<AgentViewFields & { online: boolean }>({ name: this.statementName(text), text, values: params, types: LIST_TYPES });
+    const now = new Date().toISOString();
+    return rows.map((row) => viewOfFields(row, row.online, licensed, now));
   }
-  if (page.after) where.push(Prisma.sql`(created_at, id) > (${new Date(page.after[0])}::timestamptz, ${page.after[1]}::uuid)`);
-  const rows = await db.$queryRaw<Row[]>`
-    SELECT id::text AS id, name, hostname, platform, version, last_seen_at, adapters,
-           applied_rule_set_id::text AS applied_rule_set_id, applied_version, applied_content_hash,
-           desired_rule_set_id::text AS desired_rule_set_id, desired_version, edition, groups, labels, created_at,
-           connected_replica::text AS connected_replica
-      FROM agents
-     WHERE ${Prisma.join(where, ' AND ')}
-     ORDER BY agents.created_at, agents.id -- the columns, not the id::text output column
-     LIMIT ${page.limit + 1}`;
-  return rows.map((r) => ({
-    id: r.id,
-    name: r.name,
-    hostname: r.hostname,
-    platform: r.platform,
-    version: r.version,
-    lastSeenAt: r.last_seen_at,
-    adapters: r.adapters,
-    appliedRuleSetId: r.applied_rule_set_id,
-    appliedVersion: r.applied_version,
-    appliedContentHash: r.applied_content_hash,
-    desiredRuleSetId: r.desired_rule_set_id,
-    desiredVersion: r.desired_version,
-    edition: r.edition,
-    groups: r.groups,
-    labels: r.labels,
-    createdAt: r.created_at,
-    retiredAt: null,
-    connectedReplica: r.connected_replica,
-  }));
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private statementName(text: string): string {
+    let name = this.statementNames.get(text);
+    if (!name) {
+      name = `agent_page_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+      this.statementNames.set(text, name);
+    }
+    return name;
+  }
+}
+
+/** pg's parsers, except timestamptz: straight to the ISO string the API shows (no Date in between). */
+const LIST_TYPES: CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === TIMESTAMPTZ_OID ? isoTimestamp : types.getTypeParser(oid, format)) as CustomTypesConfig['getTypeParser'],
+};
+
+const UTC_TIMESTAMP = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
+const parseTimestamptz = types.getTypeParser(TIMESTAMPTZ_OID) as (text: string) => Date;
+
+/**
+ * PostgreSQL's timestamptz text as `Date.toISOString()` writes it (milliseconds, `Z`). A session in
+ * UTC (`…+00`, the embedded server's zone) is rewritten as text; any other zone goes through a Date.
+ */
+export function isoTimestamp(text: string): string {
+  const utc = UTC_TIMESTAMP.exec(text);
+  if (!utc) return parseTimestamptz(text).toISOString();
+  return `${utc[1]}T${utc[2]}.${utc[3] === undefined ? '000' : `${utc[3]}00`.slice(0, 3)}Z`;
 }

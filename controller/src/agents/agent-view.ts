@@ -40,8 +40,29 @@ export type AgentViewRow = Pick<
   | 'connectedReplica'
 >;
 
+/** The same columns with their times already as ISO-8601 strings (the list reads them that way). */
+export type AgentViewFields = Omit<AgentViewRow, 'lastSeenAt' | 'createdAt' | 'retiredAt' | 'connectedReplica'> & {
+  lastSeenAt: string | null;
+  createdAt: string;
+  retiredAt: string | null;
+};
+
 /** `licensed`: false when the fleet has no edition (expired), so no seat grants anything. */
 export function agentView(agent: AgentViewRow, online: boolean, licensed = true): AgentView {
+  const fields: AgentViewFields = {
+    ...agent,
+    lastSeenAt: agent.lastSeenAt?.toISOString() ?? null,
+    createdAt: agent.createdAt.toISOString(),
+    retiredAt: agent.retiredAt?.toISOString() ?? null,
+  };
+  return viewOfFields(fields, online, licensed, online ? new Date().toISOString() : '');
+}
+
+/**
+ * The one definition of the view, for a single agent and for every row of a page alike. An online
+ * agent was last seen `now` (heartbeats write nothing: docs/http-api.md `Agent`).
+ */
+export function viewOfFields(agent: AgentViewFields, online: boolean, licensed: boolean, now: string): AgentView {
   return {
     id: agent.id,
     name: agent.name,
@@ -49,7 +70,7 @@ export function agentView(agent: AgentViewRow, online: boolean, licensed = true)
     platform: agent.platform,
     version: agent.version,
     online,
-    lastSeenAt: online ? new Date().toISOString() : (agent.lastSeenAt?.toISOString() ?? null),
+    lastSeenAt: online ? now : agent.lastSeenAt,
     adapters: agent.adapters as unknown as AdapterView[],
     appliedRuleSetId: agent.appliedRuleSetId,
     appliedVersion: agent.appliedVersion,
@@ -60,7 +81,7 @@ export function agentView(agent: AgentViewRow, online: boolean, licensed = true)
     edition: licensed ? agent.edition : null,
     groups: agent.groups,
     labels: agent.labels,
-    createdAt: agent.createdAt.toISOString(),
-    retiredAt: agent.retiredAt?.toISOString() ?? null,
+    createdAt: agent.createdAt,
+    retiredAt: agent.retiredAt,
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { SYSTEM_ACTOR, type Actor } from '../auth/actor';
 import { hashSecret, newSecret } from '../auth/secret-token';
 import { AuditService } from '../audit/audit.service';
@@ -15,7 +15,7 @@ import { enrollmentCaPin } from '../tls/enrollment-pin';
 import { toPage, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
 import { AdapterCommands, type MacAction } from './adapter-commands';
 import { AgentStreams } from './agent-streams';
-import { agentPage, type AgentFilter } from './agent-list';
+import { AgentList, type AgentFilter } from './agent-list';
 import { agentView, type AgentView } from './agent-view';
 import { AgentError } from './agents.errors';
 import { ReplicaPresence } from './replica-presence';
@@ -46,7 +46,9 @@ export interface EnrollInput {
 
 /** The fleet: enrollment, credentials, inventory and presence. */
 @Injectable()
-export class AgentsService implements OnModuleInit {
+export class AgentsService implements OnModuleInit, OnModuleDestroy {
+  private readonly agentList: AgentList;
+
   constructor(
     private readonly db: PrismaService,
     private readonly audit: AuditService,
@@ -57,19 +59,24 @@ export class AgentsService implements OnModuleInit {
     private readonly replicas: ReplicaPresence,
     private readonly cluster: ClusterBus,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
+  ) {
+    this.agentList = new AgentList(db.databaseUrl, replicas.id);
+  }
 
   onModuleInit(): void {
     // An agent retired on another replica may be connected here.
     this.cluster.subscribe(RETIRED_CHANNEL, (agentId) => this.streams.closeAgent(agentId, AgentError.badCredential()));
   }
 
+  async onModuleDestroy(): Promise<void> {
+    await this.agentList.close();
+  }
+
   /** Enrolled, not retired agents, oldest first, keyset-paged by (createdAt, id). */
   async list(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<Page<AgentView>> {
     const licensed = (await this.licensing.state()).edition !== null;
-    const liveReplicas = await this.replicas.live();
-    const rows = await agentPage(this.db, filter, page, { liveReplicas, licensed });
-    return toPage(rows, page.limit, (a) => [a.createdAt.toISOString(), a.id] as TimeIdKey, (a) => agentView(a, this.isOnline(a, liveReplicas), licensed));
+    const views = await this.agentList.page(filter, page, licensed);
+    return toPage(views, page.limit, (a): TimeIdKey => [a.createdAt, a.id]);
   }
 
   async get(id: string): Promise<AgentView> {

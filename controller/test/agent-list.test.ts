@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { ReplicaPresence } from '../src/agents/replica-presence';
+import { HttpClient, startTestController, type TestController } from './support/test-controller';
+
+jest.setTimeout(120_000);
+
+let controller: TestController;
+let admin: HttpClient;
+let db: Client;
+
+beforeAll(async () => {
+  controller = await startTestController();
+  admin = await HttpClient.login(controller.httpUrl);
+  db = new Client({ connectionString: controller.databaseUrl });
+  await db.connect();
+});
+afterAll(async () => {
+  await db?.end();
+  await controller?.shutdown();
+});
+
+const ADAPTERS = [{ name: 'eth0', index: 2, macs: ['02:00:00:00:00:01'], addresses: ['192.0.2.1/24', 'fd00::1/64'] }];
+
+/** Agents written in every state the view distinguishes; returns their ids in list order. */
+async function seedStates(): Promise<{ ids: string[]; online: string[]; unlicensed: string[] }> {
+  const self = controller.app.get(ReplicaPresence).id;
+  const [liveOther, dead] = [randomUUID(), randomUUID()];
+  await db.query(`INSERT INTO controller_replicas (id, seen_at) VALUES ($1, now()), ($2, now() - interval '1 hour')`, [liveOther, dead]);
+  const ruleSet = (await db.query(`SELECT id::text AS id FROM rule_sets LIMIT 1`)).rows[0].id as string;
+  const sameInstant = '2030-01-01T00:00:00.120Z';
+  const agents = [
+    { name: 'offline, seen at a whole second', lastSeen: '2030-01-02T03:04:05Z', created: '2029-12-31T23:59:59Z' },
+    { name: 'held here "quoted" \\ ☃\n', replica: self, groups: ['web', 'eu'], labels: ['canary'], created: '2030-01-01T00:00:00.001Z' },
+    { name: 'held by a dead replica', replica: dead, lastSeen: '2030-01-02T03:04:05.6Z', created: '2030-01-01T00:00:00.010Z' },
+    { name: 'held by another live replica', replica: liveOther, created: '2030-01-01T00:00:00.100Z' },
+    { name: 'drifting', desired: [ruleSet, 2], applied: [ruleSet, 1, 'sha256:abc'], created: sameInstant },
+    { name: 'in sync', desired: [ruleSet, 3], applied: [ruleSet, 3, 'sha256:def'], created: sameInstant, edition: null },
+    { name: 'no seat', created: sameInstant, edition: null },
+    { name: 'retired', created: sameInstant, retired: true },
+  ];
+  const ids: string[] = [];
+  for (const a of agents) {
+    const { rows } = await db.query(
+      `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, adapters, last_seen_at, connected_replica, groups, labels,
+                           desired_rule_set_id, desired_version, applied_rule_set_id, applied_version, applied_content_hash, edition, created_at, retired_at)
+       VALUES (gen_random_uuid(), $1, 'host', 'linux', '1.2.3', 'x', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $14 THEN now() END)
+       RETURNING id::text AS id`,
+      [
+        a.name, JSON.stringify(ADAPTERS), a.lastSeen ?? null, a.replica ?? null, a.groups ?? [], a.labels ?? [],
+        a.desired?.[0] ?? null, a.desired?.[1] ?? null, a.applied?.[0] ?? null, a.applied?.[1] ?? null, a.applied?.[2] ?? null,
+        a.edition === null ? null : 'trial', a.created, a.retired === true,
+      ],
+    );
+    if (!a.retired) ids.push(rows[0].id);
+  }
+  // Agents created at one instant are listed by id.
+  const tail = ids.slice(4).sort();
+  const ordered = [...ids.slice(0, 4), ...tail];
+  return { ids: ordered, online: [ids[1]!, ids[3]!], unlicensed: [ids[5]!, ids[6]!].sort() };
+}
+
+async function listAll(query: string, limit: number): Promise<Record<string, unknown>[]> {
+  const listed: Record<string, unknown>[] = [];
+  let cursor = '';
+  do {
+    const res = await admin.get(`/api/agents?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`);
+    expect(res.status).toBe(200);
+    expect(res.body.agents.length).toBeLessThanOrEqual(limit);
+    listed.push(...res.body.agents);
+    cursor = res.body.nextCursor ?? '';
+  } while (cursor);
+  return listed;
+}
+
+describe('agent list', () => {
+  it('shows every agent exactly as GET /api/agents/:id does (fields, order of keys, times, presence, drift, seats)', async () => {
+    const seeded = await seedStates();
+    const listed = await listAll('', 2);
+    expect(listed.map((a) => a.id)).toEqual(seeded.ids);
+    for (const agent of listed) {
+      const single = (await admin.get(`/api/agents/${agent.id}`)).body;
+      expect(Object.keys(agent)).toEqual(Object.keys(single));
+      if (agent.online) {
+        // An online agent was last seen "now": the two answers were made a moment apart.
+        expect(Math.abs(Date.parse(agent.lastSeenAt as string) - Date.now())).toBeLessThan(10_000);
+        expect({ ...agent, lastSeenAt: null }).toEqual({ ...single, lastSeenAt: null });
+      } else {
+        expect(agent).toEqual(single);
+      }
+    }
+    const byName = new Map(listed.map((a) => [a.name, a]));
+    expect(byName.get('offline, seen at a whole second')).toMatchObject({ lastSeenAt: '2030-01-02T03:04:05.000Z', createdAt: '2029-12-31T23:59:59.000Z', adapters: ADAPTERS });
+    expect(byName.get('held by a dead replica')).toMatchObject({ online: false, lastSeenAt: '2030-01-02T03:04:05.600Z' });
+    expect(byName.get('held here "quoted" \\ ☃\n')).toMatchObject({ online: true, groups: ['web', 'eu'], labels: ['canary'] });
+    expect(byName.get('drifting')).toMatchObject({ drift: true, appliedVersion: 1, desiredVersion: 2, appliedContentHash: 'sha256:abc' });
+    expect(byName.get('in sync')).toMatchObject({ drift: false, edition: null });
+
+    expect((await listAll('&online=true', 1)).map((a) => a.id)).toEqual(seeded.online);
+    expect((await listAll('&online=false', 3)).map((a) => a.id)).toEqual(seeded.ids.filter((id) => !seeded.online.includes(id)));
+    expect((await listAll('&edition=unlicensed', 500)).map((a) => a.id)).toEqual(seeded.unlicensed);
+    expect((await listAll('&search=QUOTED', 50)).map((a) => a.name)).toEqual(['held here "quoted" \\ ☃\n']);
+    expect((await listAll('&group=eu&label=canary', 50)).map((a) => a.name)).toEqual(['held here "quoted" \\ ☃\n']);
+  });
+
+  it('sees a replica die: its agents show offline once its heartbeat is stale, with no restart or cache in between', async () => {
+    const replica = randomUUID();
+    await db.query(`INSERT INTO controller_replicas (id, seen_at) VALUES ($1, now())`, [replica]);
+    const { rows } = await db.query(
+      `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, connected_replica, created_at)
+       VALUES (gen_random_uuid(), 'on a replica about to die', 'h', 'linux', '1', 'x', $1, '2031-01-01T00:00:00Z') RETURNING id::text AS id`,
+      [replica],
+    );
+    const shown = async () => (await listAll('&search=about to die', 10)).map((a) => a.online);
+    expect(await shown()).toEqual([true]);
+    await db.query(`UPDATE controller_replicas SET seen_at = now() - interval '16 seconds' WHERE id = $1`, [replica]);
+    expect(await shown()).toEqual([false]);
+    expect((await admin.get(`/api/agents/${rows[0].id}`)).body.online).toBe(false);
+  });
+});
