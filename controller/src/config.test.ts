@@ -15,8 +15,16 @@ describe('parseConfig', () => {
       publicGrpcUrl: '127.0.0.1:50051',
       bootstrapEnrollmentToken: undefined,
       logLevel: 'info',
+      agentCertificateLifetimeS: 30 * 86_400,
       licensePublicKeyPem: VENDOR_LICENSE_PUBLIC_KEY_PEM,
     });
+  });
+
+  it('takes an agent certificate lifetime in seconds, from 10 s to a year', () => {
+    expect(parseConfig({ PORTFLEET_AGENT_CERT_LIFETIME_S: '3600' }).agentCertificateLifetimeS).toBe(3600);
+    expect(() => parseConfig({ PORTFLEET_AGENT_CERT_LIFETIME_S: '5' })).toThrow(/^PORTFLEET_AGENT_CERT_LIFETIME_S: /);
+    expect(() => parseConfig({ PORTFLEET_AGENT_CERT_LIFETIME_S: '1.5' })).toThrow(/^PORTFLEET_AGENT_CERT_LIFETIME_S: /);
+    expect(() => parseConfig({ PORTFLEET_AGENT_CERT_LIFETIME_S: String(366 * 86_400) })).toThrow(/^PORTFLEET_AGENT_CERT_LIFETIME_S: /);
   });
 
   it('takes the license public key from PORTFLEET_LICENSE_PUBLIC_KEY and rejects one that is not Ed25519', () => {

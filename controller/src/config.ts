@@ -8,6 +8,12 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 const port = z.coerce.number().int().min(1).max(65535);
 
+/**
+ * Agent client certificates are short-lived on purpose: a stolen one is useful for weeks at most;
+ * agents renew at a third left, while they run.
+ */
+export const DEFAULT_AGENT_CERT_LIFETIME_S = 30 * 86_400;
+
 const schema = z.object({
   PORTFLEET_HTTP_PORT: port.default(8080),
   PORTFLEET_GRPC_PORT: port.default(50051),
@@ -21,6 +27,8 @@ const schema = z.object({
   PORTFLEET_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   PORTFLEET_PUBLIC_GRPC_URL: z.string().min(1).optional(),
   PORTFLEET_BOOTSTRAP_ENROLLMENT_TOKEN: z.string().regex(/^pfe_[A-Za-z0-9_-]{16,}$/, 'must look like pfe_<at least 16 url-safe characters>').optional(),
+  /** 10 s at least (tests), a year at most. */
+  PORTFLEET_AGENT_CERT_LIFETIME_S: z.coerce.number().int().min(10).max(365 * 86_400).default(DEFAULT_AGENT_CERT_LIFETIME_S),
   PORTFLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -37,6 +45,8 @@ export interface Config {
   /** An enrollment token registered at start (valid 1 h, one use): npm start enrolls its local agent with it. */
   bootstrapEnrollmentToken?: string;
   logLevel: string;
+  /** How long the agent client certificates this controller signs are valid. */
+  agentCertificateLifetimeS: number;
   /** Verifies serial keys: the vendor's key, or PORTFLEET_LICENSE_PUBLIC_KEY (PEM) for tests and staging. */
   licensePublicKeyPem: string;
 }
@@ -73,6 +83,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicGrpcUrl: e.PORTFLEET_PUBLIC_GRPC_URL ?? `${e.PORTFLEET_HOST}:${e.PORTFLEET_GRPC_PORT}`,
     bootstrapEnrollmentToken: e.PORTFLEET_BOOTSTRAP_ENROLLMENT_TOKEN,
     logLevel: e.PORTFLEET_LOG_LEVEL,
+    agentCertificateLifetimeS: e.PORTFLEET_AGENT_CERT_LIFETIME_S,
     licensePublicKeyPem,
   };
 }

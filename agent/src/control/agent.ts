@@ -8,6 +8,7 @@ import { RuleApplier, type RuleEngine } from './apply';
 import type { BackoffOptions } from './backoff';
 import { ControllerLink } from './client';
 import type { AgentTlsFiles } from './tls/agent-identity';
+import { CertificateRenewer } from './tls/renewal';
 import { agentHostname, agentPlatform, agentVersion } from './host-info';
 import { ActivityReporter, type RuleCounters } from './reporter';
 import { RuleInbox } from './rule-inbox';
@@ -47,6 +48,7 @@ export class Agent {
   private readonly applier: RuleApplier;
   private readonly reporter: ActivityReporter;
   private readonly link: ControllerLink | undefined;
+  private readonly renewer: CertificateRenewer | undefined;
   private readonly inbox: RuleInbox;
   private readonly pump: PacketPump;
   /** Acks that found no live stream; sent after the next Welcome. */
@@ -79,6 +81,9 @@ export class Agent {
 
     const link = new ControllerLink({ credential, tls: options.tls, log, backoff: options.backoff, hello: () => this.hello() });
     this.link = link;
+    if (options.tls) {
+      this.renewer = new CertificateRenewer({ stateDir: store.dir, credential, hostname: agentHostname(), log, onRenewed: (files) => link.useTls(files) });
+    }
     link.on('connected', (welcome) => {
       announce(`PORTFLEET_AGENT_CONNECTED agent=${welcome.agentId || credential.agentId}`);
       for (const ack of this.owedAcks.splice(0)) link.send(ack);
@@ -137,6 +142,7 @@ export class Agent {
     await this.reporter.load();
     this.reporter.start();
     this.link.start();
+    if (this.options.tls) this.renewer?.start(this.options.tls);
   }
 
   /**
@@ -160,6 +166,7 @@ export class Agent {
 
   /** Final report written (and sent if possible), stream closed, state flushed. */
   async stop(): Promise<void> {
+    this.renewer?.stop();
     this.applier.stop();
     if (this.link) {
       await this.reporter.stop();

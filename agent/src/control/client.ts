@@ -131,7 +131,9 @@ const MISSED_HEARTBEATS = 3;
  */
 export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
   private readonly targets: string[];
-  private readonly clients: AgentServiceClient[];
+  private clients: AgentServiceClient[];
+  /** Clients of a replaced TLS identity, closed once the stream that may still use one has ended. */
+  private retired: AgentServiceClient[] = [];
   /** Streams opened so far; stream k dials targets[k mod n]. */
   private attempts = 0;
   private readonly backoff: Backoff;
@@ -152,6 +154,14 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
 
   get connected(): boolean {
     return this.established;
+  }
+
+  /** A renewed identity: the streams opened from now on present it (the live one keeps its session). */
+  useTls(tls: AgentTlsFiles): void {
+    const maxMs = (this.options.backoff ?? DEFAULT_RECONNECT_BACKOFF).maxMs;
+    const credentials = tlsChannelCredentials(tls);
+    this.retired.push(...this.clients);
+    this.clients = this.targets.map((target) => newClient(target, maxMs, credentials));
   }
 
   start(): void {
@@ -180,7 +190,7 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
       clearTimeout(timer);
     }
     await this.running;
-    for (const client of this.clients) client.close();
+    for (const client of [...this.retired.splice(0), ...this.clients]) client.close();
   }
 
   private async loop(): Promise<void> {
@@ -210,6 +220,7 @@ export class ControllerLink extends EventEmitter<ControllerLinkEvents> {
     const metadata = new grpc.Metadata();
     metadata.set('authorization', `Bearer ${credential.agentId}.${credential.credential}`);
     const index = this.attempts++ % this.targets.length;
+    for (const client of this.retired.splice(0)) client.close();
     const call = this.clients[index]!.connect(metadata);
     this.call = call;
 

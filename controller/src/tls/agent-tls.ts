@@ -71,7 +71,7 @@ export class AgentTls implements OnModuleDestroy {
   /** Signs the enrollment CSR; without TLS (or without a CSR) there is nothing to sign. */
   async issue(agentId: string, csrPem: string | undefined): Promise<IssuedAgentCertificate | undefined> {
     if (!this.enabled || !csrPem) return undefined;
-    return (await this.authority()).signAgentCsr(csrPem, agentId);
+    return (await this.authority()).signAgentCsr(csrPem, agentId, this.config.agentCertificateLifetimeS);
   }
 
   /** Throws PeerCertificateError unless the peer holds a valid, unrevoked certificate of `agentId`. */

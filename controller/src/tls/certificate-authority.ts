@@ -10,6 +10,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { DEFAULT_AGENT_CERT_LIFETIME_S } from '../config';
 import { DomainError } from '../errors/domain-error';
 import { IssuedCertificates } from './issued-certificates';
 
@@ -21,8 +22,8 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as con
 const DAY_MS = 86_400_000;
 const CA_DAYS = 3650;
 const SERVER_DAYS = 365;
-/** Short-lived on purpose: a stolen certificate is useful for weeks at most; agents renew at a third left. */
-export const AGENT_CERTIFICATE_DAYS = 30;
+/** Backdating for clocks that disagree a little; a tenth of a very short lifetime at most. */
+const CLOCK_SKEW_MS = 60_000;
 /** Agent certificates carry their id twice: as the subject CN and as this URI in the SAN. */
 export const AGENT_URI_PREFIX = 'urn:portfleet:agent:';
 
@@ -150,16 +151,16 @@ export class CertificateAuthority {
    * for: the controller decides who the holder is). Throws CsrError (field csr_pem) on a CSR that
    * does not parse or whose signature does not match its key (proof of possession).
    */
-  async signAgentCsr(csrPem: string, agentId: string): Promise<IssuedAgentCertificate> {
+  async signAgentCsr(csrPem: string, agentId: string, lifetimeS = DEFAULT_AGENT_CERT_LIFETIME_S): Promise<IssuedAgentCertificate> {
     const csr = await CertificateAuthority.checkCsr(csrPem);
     const now = Date.now();
-    const notAfter = new Date(now + AGENT_CERTIFICATE_DAYS * DAY_MS);
+    const notAfter = new Date(now + lifetimeS * 1000);
     const serialNumber = serial();
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber,
       subject: `CN=${agentId}`,
       issuer: this.caCert.subject,
-      notBefore: new Date(now - 60_000),
+      notBefore: new Date(now - Math.min(CLOCK_SKEW_MS, lifetimeS * 100)),
       notAfter,
       publicKey: csr.publicKey,
       signingKey: this.keys.privateKey,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client } from 'pg';
 import { generateLicenseKeyPair, issueLicenseKey, newLicenseSerial, type Edition } from '@portfleet/proto';
-import type { Config } from '../../src/config';
+import { type Config, DEFAULT_AGENT_CERT_LIFETIME_S } from '../../src/config';
 import { startController, type RunningController } from '../../src/controller';
 import { quietLogger, reachableTempDir } from './test-postgres';
 
@@ -63,6 +63,7 @@ export async function startTestController(overrides: Partial<Config> = {}): Prom
     adminPassword: ADMIN_PASSWORD,
     publicGrpcUrl: 'controller.example:50051',
     logLevel: 'silent',
+    agentCertificateLifetimeS: DEFAULT_AGENT_CERT_LIFETIME_S,
     licensePublicKeyPem: TEST_VENDOR_KEYS.publicKeyPem,
     ...(external && { databaseUrl: external.url }),
     ...overrides,

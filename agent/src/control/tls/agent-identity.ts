@@ -121,10 +121,14 @@ export function enrollChannelCredentials(caPem: string): grpc.ChannelCredentials
   return grpc.credentials.createSsl(Buffer.from(caPem));
 }
 
-/** Renew once less than a third of the certificate's lifetime is left (10 of 30 days). */
-export function needsRenewal(certificatePem: string, now = new Date()): boolean {
+/** When to renew (a third of the lifetime left: 10 of 30 days) and when the certificate expires, in ms. */
+export function renewalTimes(certificatePem: string): { dueAtMs: number; expiresAtMs: number } {
   const cert = new X509Certificate(certificatePem);
   const from = Date.parse(cert.validFrom);
   const to = Date.parse(cert.validTo);
-  return now.getTime() >= to - (to - from) / 3;
+  return { dueAtMs: to - (to - from) / 3, expiresAtMs: to };
+}
+
+export function needsRenewal(certificatePem: string, now = new Date()): boolean {
+  return now.getTime() >= renewalTimes(certificatePem).dueAtMs;
 }
