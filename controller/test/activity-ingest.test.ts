@@ -19,7 +19,7 @@ import { quietLogger, reachableTempDir } from './support/test-postgres';
 
 jest.setTimeout(120_000);
 
-const SETTINGS: ActivitySettings = { minuteRetentionMs: 48 * HOUR_MS, retentionMs: 30 * 24 * HOUR_MS, retentionIntervalMs: 600_000, queueReports: 100, queueWaitMs: 60_000, writers: 2 };
+const SETTINGS: ActivitySettings = { minuteRetentionMs: 48 * HOUR_MS, retentionMs: 30 * 24 * HOUR_MS, retentionIntervalMs: 600_000, queueReports: 100, queueSamples: 1_000_000, queueWaitMs: 60_000, writers: 2 };
 
 let tmp: ReturnType<typeof reachableTempDir>;
 let pg: EmbeddedPostgres;
@@ -58,6 +58,11 @@ async function stored(agentId: string): Promise<{ packetsIn: number; rows: numbe
   const sums = await db.query<{ p: string | null; n: string }>('SELECT sum(packets_in)::text AS p, count(*)::text AS n FROM activity_buckets WHERE agent_id = $1', [agentId]);
   const seq = await db.query<{ s: string }>('SELECT last_activity_seq::text AS s FROM agents WHERE id = $1', [agentId]);
   return { packetsIn: Number(sums.rows[0]!.p ?? 0), rows: Number(sums.rows[0]!.n), seq: Number(seq.rows[0]!.s) };
+}
+
+async function newAgent(name: string): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(`INSERT INTO agents (id, name, hostname, platform, version, credential_hash) VALUES (gen_random_uuid(), $1, $1, 'linux', '1', 'x') RETURNING id::text AS id`, [name]);
+  return rows[0]!.id;
 }
 
 function newWriter(settings = SETTINGS): ActivityWriter {
@@ -105,6 +110,21 @@ describe('ActivityWriter', () => {
     }
   });
 
+  it('bounds the queue by samples too: reports of many rules wait for room sooner', async () => {
+    const writer = newWriter({ ...SETTINGS, queueReports: 10_000, queueSamples: 100 });
+    const agent = await newAgent('wide');
+    const wide = (seq: number): ActivityReportInput => ({ ...report(seq, 1), rules: Array.from({ length: 50 }, (_, k) => ({ ...report(seq, 1).rules[0]!, ruleId: `r${k}` })) });
+    try {
+      const pending = Array.from({ length: 6 }, (_, i) => writer.enqueue(agent, wide(i + 1)));
+      expect(writer.depth).toBe(2); // 100 samples queued: the other four wait for room
+      const outcomes = await Promise.all(pending.map(async (p) => (await p).durable));
+      expect(outcomes).toEqual(Array(6).fill('stored'));
+      expect(await stored(agent)).toEqual({ packetsIn: 300, rows: 50, seq: 6 });
+    } finally {
+      await writer.onModuleDestroy();
+    }
+  });
+
   it('keeps reports queued while PostgreSQL is down, refuses beyond the bound, and stores them all once it is back', async () => {
     const writer = newWriter({ ...SETTINGS, queueWaitMs: 1_000 });
     const agent = agents[2]!;
@@ -131,7 +151,7 @@ describe('ActivityWriter', () => {
 
   it('stores rule ids with quotes, backslashes, commas and braces, and every counter and time exactly', async () => {
     const writer = newWriter();
-    const agent = agents[1]!;
+    const agent = await newAgent('quotes');
     const ruleIds = ['say "hi"', 'back\\slash', 'a,b', '{braces}', 'NULL', ' spaced '];
     const lastHit = T - 1; // not a whole second: ms must survive the trip
     try {

@@ -8,6 +8,7 @@ const schema = z.object({
   PORTFLEET_ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
   PORTFLEET_ACTIVITY_RETENTION_INTERVAL_S: z.coerce.number().int().min(10).default(600),
   PORTFLEET_ACTIVITY_QUEUE_REPORTS: z.coerce.number().int().min(100).default(100_000),
+  PORTFLEET_ACTIVITY_QUEUE_SAMPLES: z.coerce.number().int().min(100).default(1_000_000),
   PORTFLEET_ACTIVITY_QUEUE_WAIT_S: z.coerce.number().int().min(1).default(30),
   PORTFLEET_ACTIVITY_WRITERS: z.coerce.number().int().min(1).max(8).default(2),
 });
@@ -21,6 +22,8 @@ export interface ActivitySettings {
   retentionIntervalMs: number;
   /** Reports waiting to be written, at most; beyond it a report waits for room (its stream with it). */
   queueReports: number;
+  /** …and samples in them, at most (~150 bytes each while queued): the queue's memory bound. */
+  queueSamples: number;
   /** How long a report waits for room before its stream is refused (RESOURCE_EXHAUSTED). */
   queueWaitMs: number;
   /** Writer connections; each agent's reports always go through the same one, in order. */
@@ -44,6 +47,7 @@ export function activitySettings(env: NodeJS.ProcessEnv = process.env): Activity
     retentionMs: e.PORTFLEET_ACTIVITY_RETENTION_DAYS * 86_400_000,
     retentionIntervalMs: e.PORTFLEET_ACTIVITY_RETENTION_INTERVAL_S * 1000,
     queueReports: e.PORTFLEET_ACTIVITY_QUEUE_REPORTS,
+    queueSamples: e.PORTFLEET_ACTIVITY_QUEUE_SAMPLES,
     queueWaitMs: e.PORTFLEET_ACTIVITY_QUEUE_WAIT_S * 1000,
     writers: e.PORTFLEET_ACTIVITY_WRITERS,
   };

@@ -10,8 +10,13 @@ import type { ActivityReportInput } from './activity.service';
 import { ACTIVITY_SETTINGS, type ActivitySettings } from './activity-settings';
 import { storeBatch } from './store-batch';
 
-/** A batch is written once it holds this many reports… */
-const MAX_BATCH_REPORTS = 2000;
+/**
+ * A batch is written once it holds this many samples (rule rows; a report has one per monitored
+ * rule, up to 50)… PostgreSQL spends ~5–10 µs per sample on the upsert, so this keeps a batch
+ * near 100–250 ms: a report waits at most for the batch in flight plus its own, inside the 1-s
+ * lag budget, while the per-batch round trips and commit stay a small share.
+ */
+const MAX_BATCH_SAMPLES = 20_000;
 /** …or this long after the writer found reports waiting (more arrive meanwhile: fewer, larger transactions). */
 const LINGER_MS = 20;
 const RETRY_MIN_MS = 100;
@@ -38,7 +43,9 @@ export class ActivityWriter implements OnModuleDestroy {
   private readonly running: Promise<void>[];
   private readonly wake: ((() => void) | undefined)[];
   private queued = 0;
-  private readonly roomWaiters: { resolve: () => void; timer: NodeJS.Timeout }[] = [];
+  /** Samples in the queued reports: a report has up to 50, so the memory bound counts these too. */
+  private queuedSamples = 0;
+  private readonly roomWaiters: { samples: number; resolve: () => void; timer: NodeJS.Timeout }[] = [];
   private stopAt = Infinity;
   /** Batch attempts that failed and were retried (a deadlock, PostgreSQL away): 0 in a healthy run. */
   retries = 0;
@@ -69,8 +76,9 @@ export class ActivityWriter implements OnModuleDestroy {
    * duplicate, or its agent is gone.
    */
   async enqueue(agentId: string, report: ActivityReportInput): Promise<{ durable: Promise<ReportOutcome> }> {
-    if (this.queued >= this.settings.queueReports || this.roomWaiters.length > 0) await this.room(); // counted in by admitWaiting
-    else this.queued++;
+    const samples = report.rules.length;
+    if (!this.hasRoom() || this.roomWaiters.length > 0) await this.room(samples); // counted in by admitWaiting
+    else this.count(1, samples);
     const shard = writerOf(agentId, this.queues.length);
     const durable = new Promise<ReportOutcome>((resolve) => {
       this.queues[shard]!.push({ agentId, report, resolve });
@@ -79,11 +87,21 @@ export class ActivityWriter implements OnModuleDestroy {
     return { durable };
   }
 
+  private hasRoom(): boolean {
+    return this.queued < this.settings.queueReports && this.queuedSamples < this.settings.queueSamples;
+  }
+
+  private count(reports: number, samples: number): void {
+    this.queued += reports;
+    this.queuedSamples += samples;
+  }
+
   /** Waits, in arrival order, until the queue has room; throws when that takes too long or the writer stops. */
-  private room(): Promise<void> {
+  private room(samples: number): Promise<void> {
     if (this.stopAt !== Infinity) return Promise.reject(ActivityError.overloaded(5));
     return new Promise<void>((resolve, reject) => {
       const waiter = {
+        samples,
         resolve,
         timer: setTimeout(() => {
           this.roomWaiters.splice(this.roomWaiters.indexOf(waiter), 1);
@@ -96,11 +114,10 @@ export class ActivityWriter implements OnModuleDestroy {
 
   /** Lets waiting reports in while there is room (called whenever a batch left the queue). */
   private admitWaiting(): void {
-    let room = this.settings.queueReports - this.queued;
-    while (room-- > 0 && this.roomWaiters.length > 0) {
+    while (this.hasRoom() && this.roomWaiters.length > 0) {
       const waiter = this.roomWaiters.shift()!;
       clearTimeout(waiter.timer);
-      this.queued++; // reserved now, so a newcomer cannot take the room first
+      this.count(1, waiter.samples); // reserved now, so a newcomer cannot take the room first
       waiter.resolve();
     }
   }
@@ -109,7 +126,7 @@ export class ActivityWriter implements OnModuleDestroy {
     this.stopAt = Date.now() + STOP_FLUSH_MS;
     for (const waiter of this.roomWaiters.splice(0)) {
       clearTimeout(waiter.timer);
-      this.queued++;
+      this.count(1, waiter.samples);
       waiter.resolve(); // let it in: it is written with the rest, or its agent resends it
     }
     for (const wake of this.wake) wake?.();
@@ -127,12 +144,12 @@ export class ActivityWriter implements OnModuleDestroy {
         this.wake[shard] = undefined;
         continue;
       }
-      if (queue.length < MAX_BATCH_REPORTS && this.stopAt === Infinity) await sleep(LINGER_MS);
-      const batch = queue.slice(0, MAX_BATCH_REPORTS);
+      if (batchLength(queue) === queue.length && this.stopAt === Infinity) await sleep(LINGER_MS);
+      const batch = queue.slice(0, batchLength(queue));
       const outcomes = await this.write(batch);
       if (!outcomes) return;
       queue.splice(0, batch.length);
-      this.queued -= batch.length;
+      this.count(-batch.length, -batchSamples(batch));
       batch.forEach((p, i) => p.resolve(outcomes[i]!));
       this.admitWaiting();
     }
@@ -162,6 +179,22 @@ export class ActivityWriter implements OnModuleDestroy {
       }
     }
   }
+}
+
+function batchSamples(batch: readonly Pending[]): number {
+  let samples = 0;
+  for (const p of batch) samples += p.report.rules.length;
+  return samples;
+}
+
+/** How many reports from the head of the queue make the next batch (at least one, however many samples it has). */
+function batchLength(queue: readonly Pending[]): number {
+  let samples = 0;
+  for (let i = 0; i < queue.length; i++) {
+    samples += queue[i]!.report.rules.length;
+    if (samples > MAX_BATCH_SAMPLES) return Math.max(1, i);
+  }
+  return queue.length;
 }
 
 /** The writer an agent's reports go through: the same one every time, which keeps them in order. */
