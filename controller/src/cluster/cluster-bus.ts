@@ -40,6 +40,7 @@ export class ClusterBus implements OnModuleInit, OnModuleDestroy {
   private failures = 0;
   private closed = false;
   private lastPublish: Promise<unknown> = Promise.resolve();
+  private lastListen: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(CLUSTER_DATABASE_URL) private readonly databaseUrl: string,
@@ -90,7 +91,10 @@ export class ClusterBus implements OnModuleInit, OnModuleDestroy {
       this.handlers.set(name, set);
       const listener = this.listener;
       if (listener) {
-        listener.query(`LISTEN "${name}"`).catch((err: unknown) => this.logger.warn({ err, channel }, 'LISTEN failed; retried on reconnect'));
+        // One statement at a time on the listening connection (pg does not queue concurrent queries for us).
+        this.lastListen = this.lastListen
+          .then(() => listener.query(`LISTEN "${name}"`))
+          .catch((err: unknown) => this.logger.warn({ err, channel }, 'LISTEN failed; retried on reconnect'));
       }
     }
     set.add(handler);
