@@ -54,14 +54,10 @@ describe('BatchKeys', () => {
           const untagged = !p.layer2 || pv.l3 === batch.offset[i]! + 14;
           const plain = status === ParseStatus.Ok && pv.family === 4 && untagged;
           const at = i * BK.WORDS;
+          expect([keys.cols[at + BK.FLAGS], keys.cols[at + BK.LENGTH]]).toEqual([batch.flags[i], batch.length[i]]);
           expect(keys.cols[at + BK.L3] !== BK.NONE).toBe(plain);
           if (!plain) return;
-          expect([keys.cols[at + BK.L3], keys.cols[at + BK.L4], keys.cols[at + BK.CHECKSUM], keys.cols[at + BK.META]! & Meta.PROTOCOL]).toEqual([
-            pv.l3,
-            pv.l4,
-            pv.checksum,
-            pv.protocol,
-          ]);
+          expect([keys.cols[at + BK.L3], keys.cols[at + BK.L4], keys.cols[at + BK.META]! & Meta.PROTOCOL]).toEqual([pv.l3, pv.l4, pv.protocol]);
           key[K.META] = Meta.USED | (p.outbound ? Meta.OUTBOUND : 0) | pv.protocol;
           key[K.SRC] = batch.view.getUint32(pv.src);
           key[K.DST] = batch.view.getUint32(pv.dst);

@@ -5,26 +5,29 @@
  * parser (`PacketView`), which also counts malformed packets and fragments.
  */
 import { EtherType, ETHERNET } from '../packet/ethernet';
-import { IPV4, IPV4_FRAGMENT_OFFSET_MASK, IPV4_MORE_FRAGMENTS } from '../packet/ipv4';
-import { IP_PROTOCOL_TCP, TCP } from '../packet/tcp';
-import { IP_PROTOCOL_UDP, UDP } from '../packet/udp';
-import { PacketBatch, PacketFlag } from './batch';
+import { IpProtocol } from '../packet/ip-protocol';
+import { IPV4, IPV4_FRAGMENT } from '../packet/ipv4';
+import { TCP } from '../packet/tcp';
+import { UDP } from '../packet/udp';
+import { Flag, PacketBatch } from './batch';
 import { hashV4, Meta } from './conversations';
 
 /** Layout of `BatchKeys.cols`: WORDS words per packet of the batch. */
 export const enum BK {
   /** Offset of the IP header; NONE when the full parser must look at the packet. */
   L3 = 0,
-  /** Offset of the transport header and of its checksum. */
+  /** Offset of the transport header. */
   L4 = 1,
-  CHECKSUM = 2,
+  /** The packet's PacketFlag bits and length (copied, so the packet path reads one array). */
+  FLAGS = 2,
   /** Key words (see K in conversations.ts) and their hash. */
   META = 3,
   SRC = 4,
   DST = 5,
   PORTS = 6,
   HASH = 7,
-  WORDS = 8,
+  LENGTH = 8,
+  WORDS = 9,
   NONE = 0xffffffff,
 }
 
@@ -37,15 +40,21 @@ export class BatchKeys {
     if (this.cols.length < batch.capacity * BK.WORDS) this.cols = new Uint32Array(batch.capacity * BK.WORDS);
     const cols = this.cols;
     const dv = batch.view;
+    const offsets = batch.offset;
+    const lengths = batch.length;
+    const flagsOf = batch.flags;
     const count = batch.count;
     for (let i = 0; i < count; i++) {
       const at = i * BK.WORDS;
-      const start = batch.offset[i]!;
-      const end = start + batch.length[i]!;
-      const flags = batch.flags[i]!;
+      const start = offsets[i]!;
+      const length = lengths[i]!;
+      const flags = flagsOf[i]!;
+      const end = start + length;
       let ip = start;
       cols[at + BK.L3] = BK.NONE;
-      if ((flags & PacketFlag.Layer2) !== 0) {
+      cols[at + BK.FLAGS] = flags;
+      cols[at + BK.LENGTH] = length;
+      if ((flags & Flag.Layer2) !== 0) {
         if (start + ETHERNET.HEADER_LEN > end || dv.getUint16(start + ETHERNET.ETHERTYPE) !== EtherType.Ipv4) continue;
         ip = start + ETHERNET.HEADER_LEN;
       }
@@ -55,24 +64,22 @@ export class BatchKeys {
       const headerLen = (first & 0x0f) << 2;
       const total = dv.getUint16(ip + IPV4.TOTAL_LEN);
       if (first >>> 4 !== 4 || headerLen < IPV4.MIN_HEADER_LEN || total < headerLen || ip + total > end) continue;
-      if ((dv.getUint16(ip + IPV4.FLAGS_FRAGMENT) & (IPV4_MORE_FRAGMENTS | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) continue;
+      if ((dv.getUint16(ip + IPV4.FLAGS_FRAGMENT) & (IPV4_FRAGMENT.MORE | IPV4_FRAGMENT.OFFSET_MASK)) !== 0) continue;
       const protocol = dv.getUint8(ip + IPV4.PROTOCOL);
       const l4 = ip + headerLen;
-      const length = total - headerLen;
-      if (protocol === IP_PROTOCOL_TCP) {
-        if (length < TCP.MIN_HEADER_LEN) continue;
+      const l4Length = total - headerLen;
+      if (protocol === IpProtocol.Tcp) {
+        if (l4Length < TCP.MIN_HEADER_LEN) continue;
         const tcpLen = (dv.getUint8(l4 + TCP.DATA_OFFSET) >>> 4) << 2;
-        if (tcpLen < TCP.MIN_HEADER_LEN || tcpLen > length) continue;
-        cols[at + BK.CHECKSUM] = l4 + TCP.CHECKSUM;
-      } else if (protocol === IP_PROTOCOL_UDP) {
-        if (length < UDP.HEADER_LEN) continue;
+        if (tcpLen < TCP.MIN_HEADER_LEN || tcpLen > l4Length) continue;
+      } else if (protocol === IpProtocol.Udp) {
+        if (l4Length < UDP.HEADER_LEN) continue;
         const udpLen = dv.getUint16(l4 + UDP.LENGTH);
-        if (udpLen < UDP.HEADER_LEN || udpLen > length) continue;
-        cols[at + BK.CHECKSUM] = l4 + UDP.CHECKSUM;
+        if (udpLen < UDP.HEADER_LEN || udpLen > l4Length) continue;
       } else {
         continue;
       }
-      const meta = (Meta.USED | ((flags & PacketFlag.Outbound) !== 0 ? Meta.OUTBOUND : 0) | protocol) >>> 0;
+      const meta = (Meta.USED | ((flags & Flag.Outbound) !== 0 ? Meta.OUTBOUND : 0) | protocol) >>> 0;
       const src = dv.getUint32(ip + IPV4.SOURCE);
       const dst = dv.getUint32(ip + IPV4.DESTINATION);
       const ports = dv.getUint32(l4);

@@ -1,4 +1,4 @@
-import { PacketBatch, Verdict } from './batch';
+import { Code, Flag, PacketBatch, PacketFlag, Verdict } from './batch';
 
 describe('PacketBatch', () => {
   it('copies packets into its arena back to back and resets the engine columns', () => {
@@ -21,6 +21,11 @@ describe('PacketBatch', () => {
     expect(batch.push(Uint8Array.of(), 0, 0)).toBe(-1); // slots
     batch.clear();
     expect([batch.count, batch.push(Uint8Array.of(9), 0, 0)]).toEqual([0, 0]);
+  });
+
+  it('keeps the const enums of the packet path equal to the public flags and verdicts', () => {
+    expect([Flag.Outbound, Flag.Layer2, Flag.Loopback]).toEqual([PacketFlag.Outbound, PacketFlag.Layer2, PacketFlag.Loopback]);
+    expect([Code.Accept, Code.AcceptModified, Code.Drop, Code.Reroute]).toEqual([Verdict.Accept, Verdict.AcceptModified, Verdict.Drop, Verdict.Reroute]);
   });
 
   it('rejects a capacity the rule column cannot index', () => {

@@ -143,8 +143,12 @@ const SLOTS_PER_CONVERSATION = 2.5;
 
 export class ConversationTable {
   readonly capacity: number;
-  /** The hash table: S.WORDS per slot. */
+  /**
+   * The hash table: S.WORDS per slot, then from `convBase` the words of `conv` (one array, so the
+   * packet path touches one object for both).
+   */
   readonly slots: Uint32Array;
+  readonly convBase: number;
   /** Per conversation: CONV.WORDS (last seen, counter slot): the one other place a packet touches. */
   readonly conv: Uint32Array;
   /** Per role reference (c · 4 + role): output adapter, Layout.KEEP_ADAPTER to leave it. */
@@ -177,8 +181,9 @@ export class ConversationTable {
     this.size = Math.ceil(capacity * SLOTS_PER_CONVERSATION) + Layout.ROLES + 1;
     this.scale = this.size / 2 ** 24;
     const refs = capacity * TAG.REF_STRIDE;
-    this.slots = new Uint32Array(this.size * S.WORDS);
-    this.conv = new Uint32Array(capacity * CONV.WORDS);
+    this.convBase = this.size * S.WORDS;
+    this.slots = new Uint32Array(this.convBase + capacity * CONV.WORDS);
+    this.conv = this.slots.subarray(this.convBase);
     this.adapter = new Uint32Array(refs);
     this.keys6 = new Uint32Array(refs * Layout.KEY6_WORDS);
     this.roleSlot = new Int32Array(refs).fill(-1);
@@ -211,10 +216,10 @@ export class ConversationTable {
       sum = (sum + slots[home]! + slots[home + S.WORDS - 1]!) | 0;
     }
     // Then the conversation entry of the key in each home slot (now in cache), mostly the right one.
-    const conv = this.conv;
+    const convBase = this.convBase;
     for (let i = 0; i < count; i++) {
       const tag = slots[(((hashes[i * stride + at]! >>> 8) * scale) | 0) * S.WORDS]!;
-      sum = (sum + conv[((tag & TAG.REF_MASK) >>> TAG.REF_SHIFT) * CONV.WORDS]!) | 0;
+      sum = (sum + slots[convBase + ((tag & TAG.REF_MASK) >>> TAG.REF_SHIFT) * CONV.WORDS]!) | 0;
     }
     return sum;
   }

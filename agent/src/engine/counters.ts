@@ -24,6 +24,8 @@ export const enum COUNTER {
   LAST_HIT = 4,
   ACTIVE = 5,
   TOTAL = 6,
+  /** `ruleIndex` of the slot again, so the packet path reads one array. */
+  RULE = 7,
   WORDS = 8,
 }
 
@@ -78,6 +80,7 @@ export class RuleCounterTable {
     });
     this.ruleIndex.fill(-1);
     ruleIds.forEach((_, i) => (this.ruleIndex[slots[i]!] = ruleIndexes[i]!));
+    this.ruleIndex.forEach((index, slot) => (this.columns[slot * COUNTER.WORDS + COUNTER.RULE] = index));
     return slots;
   }
 

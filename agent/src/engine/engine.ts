@@ -5,7 +5,7 @@
  * per packet. See docs/engine.md for the semantic choices.
  */
 import { ParseStatus, PacketView } from '../packet/view';
-import { PacketBatch, PacketFlag, Verdict } from './batch';
+import { Code, Flag, PacketBatch, PacketFlag, Verdict } from './batch';
 import { type ApplyInput, type CompiledRule, type EngineFieldError, compileRules } from './compile';
 import { Action, CONTROL, ConversationTable, hashKey, K, Layout, MAX_CONVERSATIONS, Meta, R, S, TAG, CONV } from './conversations';
 import { BatchKeys, BK } from './batch-keys';
@@ -160,62 +160,81 @@ export class Engine {
    * (IPv6, VLAN, malformed …) are parsed in the main pass.
    */
   process(batch: PacketBatch, emitted: PacketBatch, nowMs: number): void {
+    const now = this.tableTime(nowMs);
+    this.stat.expired += this.table.sweep(SWEEP_PER_BATCH, now, this.tcpTimeoutMs, this.udpTimeoutMs);
+    this.batchKeys.fill(batch);
+    this.touched = this.table.touch(this.batchKeys.cols, batch.count, BK.WORDS, BK.HASH);
+    this.handleBatch(batch, emitted, nowMs, now);
+  }
+
+  /**
+   * The main pass of `process`. A function of its own, too large for V8 to inline into `process`:
+   * a path of the passes before it that runs for the first time (the sweep's first expiry, say)
+   * then throws away only `process`'s optimized code, not this loop's.
+   */
+  private handleBatch(batch: PacketBatch, emitted: PacketBatch, nowMs: number, now: number): void {
     const table = this.table;
     const tcpMs = this.tcpTimeoutMs;
     const udpMs = this.udpTimeoutMs;
-    const now = this.tableTime(nowMs);
-    this.stat.expired += table.sweep(SWEEP_PER_BATCH, now, tcpMs, udpMs);
+    // A number the loop stores as it is (a parameter would be checked for its type at every use).
+    const hitMs = +nowMs;
     const data = batch.data;
     const dv = batch.view;
     const pv = this.pv;
     const key = this.key;
     const count = batch.count;
     const slots = table.slots;
-    const conv = table.conv;
+    const convBase = table.convBase;
     const counters = this.counterTable.columns;
-    const ruleIndex = this.counterTable.ruleIndex;
-    const keys = this.batchKeys;
-    keys.fill(batch);
-    const cols = keys.cols;
-    this.touched = table.touch(cols, count, BK.WORDS, BK.HASH);
+    const verdicts = batch.verdict;
+    const ruleOf = batch.rule;
+    const flagsOf = batch.flags;
+    const cols = this.batchKeys.cols;
     for (let i = 0; i < count; i++) {
       const at = i * BK.WORDS;
       const l3 = cols[at + BK.L3]!;
-      const flags = batch.flags[i]!;
+      const flags = cols[at + BK.FLAGS]!;
       let slot = -1;
       let hash = 0;
       if (l3 !== BK.NONE) {
         hash = cols[at + BK.HASH]!;
-        slot = table.findV4(cols[at + BK.META]!, cols[at + BK.SRC]!, cols[at + BK.DST]!, cols[at + BK.PORTS]!, hash);
+        const meta = cols[at + BK.META]!;
+        slot = table.findV4(meta, cols[at + BK.SRC]!, cols[at + BK.DST]!, cols[at + BK.PORTS]!, hash);
         if (slot >= 0) {
-          const tag = slots[slot * S.WORDS]!;
-          const convAt = ((tag & TAG.REF_MASK) >>> TAG.REF_SHIFT) * CONV.WORDS;
-          const counterWord = conv[convAt + CONV.COUNTER]!;
+          const slotAt = slot * S.WORDS;
+          const tag = slots[slotAt]!;
+          const convAt = convBase + ((tag & TAG.REF_MASK) >>> TAG.REF_SHIFT) * CONV.WORDS;
+          const counterWord = slots[convAt + CONV.COUNTER]!;
           const control = (tag >>> TAG.CONTROL_SHIFT) & TAG.CONTROL_MASK;
-          if (now - conv[convAt + CONV.SEEN]! > ((counterWord & CONV.UDP_BIT) === 0 ? tcpMs : udpMs)) {
-            table.release(convAt / CONV.WORDS);
+          if (now - slots[convAt + CONV.SEEN]! > ((counterWord & CONV.UDP_BIT) === 0 ? tcpMs : udpMs)) {
+            table.release((convAt - convBase) / CONV.WORDS);
             this.stat.expired++;
             slot = -1;
           } else if ((control & (CONTROL.ACTION | CONTROL.MACS)) === Action.Rewrite) {
-            // The common case written out: an IPv4 rewrite in place (no clone, no MACs).
-            conv[convAt + CONV.SEEN] = now;
-            const counterAt = (counterWord & CONV.COUNTER_MASK) * COUNTER.WORDS + ((flags & PacketFlag.Outbound) !== 0 ? COUNTER.OUT : 0);
-            counters[counterAt + COUNTER.PACKETS]!++;
-            counters[counterAt + COUNTER.BYTES]! += batch.length[i]!;
-            counters[(counterWord & CONV.COUNTER_MASK) * COUNTER.WORDS + COUNTER.LAST_HIT] = nowMs;
-            batch.rule[i] = ruleIndex[counterWord & CONV.COUNTER_MASK]!;
-            rewriteIpv4(dv, l3, cols[at + BK.L4]!, cols[at + BK.CHECKSUM]!, cols[at + BK.META]! & Meta.PROTOCOL, slots, slot * S.WORDS);
+            // The common case written out: an IPv4 rewrite in place (no clone, no MACs). Every
+            // read comes before the first write: V8 checks each array once per packet that way.
+            const counterAt = (counterWord & CONV.COUNTER_MASK) * COUNTER.WORDS;
+            const directionAt = counterAt + ((flags & Flag.Outbound) !== 0 ? COUNTER.OUT : 0);
+            const packets = counters[directionAt + COUNTER.PACKETS]!;
+            const bytes = counters[directionAt + COUNTER.BYTES]!;
+            const rule = counters[counterAt + COUNTER.RULE]!;
             const verdict = (control >>> CONTROL.VERDICT_SHIFT) & 3;
-            batch.verdict[i] = verdict;
-            batch.flags[i] = (flags & ~PacketFlag.Outbound) | ((control >>> CONTROL.DIRECTION_SHIFT) & 1);
-            if (verdict === Verdict.Reroute) {
+            slots[convAt + CONV.SEEN] = now;
+            counters[directionAt + COUNTER.PACKETS] = packets + 1;
+            counters[directionAt + COUNTER.BYTES] = bytes + cols[at + BK.LENGTH]!;
+            counters[counterAt + COUNTER.LAST_HIT] = hitMs;
+            rewriteIpv4(dv, l3, cols[at + BK.L4]!, meta & Meta.PROTOCOL, slots, slotAt);
+            ruleOf[i] = rule;
+            verdicts[i] = verdict;
+            flagsOf[i] = (flags & ~Flag.Outbound) | ((control >>> CONTROL.DIRECTION_SHIFT) & 1);
+            if (verdict === Code.Reroute) {
               const adapter = table.adapter[tag & TAG.REF_MASK]!;
               if (adapter !== Layout.KEEP_ADAPTER) batch.ifIndex[i] = adapter;
             }
             continue;
           } else {
             batch.verdict[i] = Verdict.Accept;
-            pv.quickIpv4((flags & PacketFlag.Layer2) !== 0 ? batch.offset[i]! : -1, l3, cols[at + BK.L4]!, cols[at + BK.META]! & Meta.PROTOCOL);
+            pv.quickIpv4((flags & Flag.Layer2) !== 0 ? batch.offset[i]! : -1, l3, cols[at + BK.L4]!, meta & Meta.PROTOCOL);
             this.handle(batch, i, emitted, slot, nowMs, now);
             continue;
           }
@@ -223,8 +242,8 @@ export class Engine {
       }
       batch.verdict[i] = Verdict.Accept;
       batch.rule[i] = -1;
-      const outbound = flags & PacketFlag.Outbound;
-      const status = pv.parseView(dv, batch.offset[i]!, batch.length[i]!, (flags & PacketFlag.Layer2) !== 0);
+      const outbound = flags & Flag.Outbound;
+      const status = pv.parseView(dv, batch.offset[i]!, batch.length[i]!, (flags & Flag.Layer2) !== 0);
       if (status !== ParseStatus.Ok) {
         if (status === ParseStatus.Malformed) this.stat.malformed++;
         else if (status === ParseStatus.Fragment) this.stat.fragments++;

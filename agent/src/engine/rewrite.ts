@@ -3,7 +3,10 @@
  * role's key turned around; checksums change by the slot's precomputed RFC 1624 deltas.
  */
 import { applyDelta } from '../packet/checksum';
+import { IpProtocol } from '../packet/ip-protocol';
 import { IPV4 } from '../packet/ipv4';
+import { TCP } from '../packet/tcp';
+import { UDP } from '../packet/udp';
 import type { PacketView } from '../packet/view';
 import { CONTROL, Layout, S } from './conversations';
 
@@ -28,7 +31,7 @@ export function rewritePacket(
 ): void {
   const l4 = pv.l4 + shift;
   if (pv.family === 4) {
-    rewriteIpv4(dv, pv.l3 + shift, l4, pv.checksum + shift, pv.protocol, slots, at);
+    rewriteIpv4(dv, pv.l3 + shift, l4, pv.protocol, slots, at);
   } else {
     const src = pv.src + shift;
     const dst = pv.dst + shift;
@@ -45,24 +48,38 @@ export function rewritePacket(
   }
 }
 
-/** The IPv4 part of `rewritePacket` (IP header at `l3`, transport header at `l4`): the packet path calls it directly. */
-export function rewriteIpv4(dv: DataView, l3: number, l4: number, checksumAt: number, protocol: number, slots: Uint32Array, at: number): void {
+/**
+ * The IPv4 part of `rewritePacket` (IP header at `l3`, transport header at `l4`): the packet path
+ * calls it directly. Reads come before writes (see `Engine.process`).
+ */
+export function rewriteIpv4(dv: DataView, l3: number, l4: number, protocol: number, slots: Uint32Array, at: number): void {
+  const src = slots[at + S.OUT_SRC]!;
+  const dst = slots[at + S.OUT_DST]!;
+  const ports = slots[at + S.OUT_PORTS]!;
   const deltas = slots[at + S.DELTAS]!;
-  dv.setUint32(l3 + IPV4.SOURCE, slots[at + S.OUT_SRC]!);
-  dv.setUint32(l3 + IPV4.DESTINATION, slots[at + S.OUT_DST]!);
-  dv.setUint32(l4, slots[at + S.OUT_PORTS]!);
-  const ipChecksum = l3 + IPV4.CHECKSUM;
-  dv.setUint16(ipChecksum, applyDelta(dv.getUint16(ipChecksum), deltas >>> IP_CHECKSUM_SHIFT));
-  transportChecksum(dv, checksumAt, protocol, deltas);
+  const ipChecksumAt = l3 + IPV4.CHECKSUM;
+  const ipChecksum = dv.getUint16(ipChecksumAt);
+  const checksumAt = l4 + (protocol === IpProtocol.Tcp ? TCP.CHECKSUM : UDP.CHECKSUM);
+  const checksum = dv.getUint16(checksumAt);
+  dv.setUint32(l3 + IPV4.SOURCE, src);
+  dv.setUint32(l3 + IPV4.DESTINATION, dst);
+  dv.setUint32(l4, ports);
+  dv.setUint16(ipChecksumAt, applyDelta(ipChecksum, deltas >>> IP_CHECKSUM_SHIFT));
+  if (protocol === IpProtocol.Tcp) {
+    dv.setUint16(checksumAt, applyDelta(checksum, deltas & 0xffff));
+  } else if (checksum !== 0) {
+    dv.setUint16(checksumAt, udpChecksum(checksum, deltas));
+  }
+}
+
+/** UDP: 0 means "no checksum" (IPv4) and must stay 0; a computed 0 is sent as 0xffff (RFC 768). */
+function udpChecksum(checksum: number, deltas: number): number {
+  const updated = applyDelta(checksum, deltas & 0xffff);
+  return updated === 0 ? 0xffff : updated;
 }
 
 function transportChecksum(dv: DataView, checksumAt: number, protocol: number, deltas: number): void {
   const checksum = dv.getUint16(checksumAt);
-  if (protocol === 6) {
-    dv.setUint16(checksumAt, applyDelta(checksum, deltas & 0xffff));
-  } else if (checksum !== 0) {
-    // UDP: 0 means "no checksum" (IPv4) and must stay 0; a computed 0 is sent as 0xffff (RFC 768).
-    const updated = applyDelta(checksum, deltas & 0xffff);
-    dv.setUint16(checksumAt, updated === 0 ? 0xffff : updated);
-  }
+  if (protocol === IpProtocol.Tcp) dv.setUint16(checksumAt, applyDelta(checksum, deltas & 0xffff));
+  else if (checksum !== 0) dv.setUint16(checksumAt, udpChecksum(checksum, deltas));
 }

@@ -14,5 +14,10 @@ export const enum IPV4 {
   ADDRESS_LEN = 4,
 }
 
-export const IPV4_MORE_FRAGMENTS = 0x2000;
-export const IPV4_FRAGMENT_OFFSET_MASK = 0x1fff;
+/** Bits of the flags/fragment-offset word (a const enum too, so the packet path gets literals). */
+export const enum IPV4_FRAGMENT {
+  MORE = 0x2000,
+  OFFSET_MASK = 0x1fff,
+}
+export const IPV4_MORE_FRAGMENTS = IPV4_FRAGMENT.MORE;
+export const IPV4_FRAGMENT_OFFSET_MASK = IPV4_FRAGMENT.OFFSET_MASK;

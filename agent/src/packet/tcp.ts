@@ -1,3 +1,5 @@
+import { IpProtocol } from './ip-protocol';
+
 /** TCP header (RFC 9293) field offsets. */
 export const enum TCP {
   SOURCE_PORT = 0, // ..2
@@ -20,4 +22,4 @@ export const enum TcpFlag {
   Ack = 0x10,
 }
 
-export const IP_PROTOCOL_TCP = 6;
+export const IP_PROTOCOL_TCP = IpProtocol.Tcp;

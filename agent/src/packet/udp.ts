@@ -1,3 +1,5 @@
+import { IpProtocol } from './ip-protocol';
+
 /** UDP header (RFC 768) field offsets. */
 export const enum UDP {
   SOURCE_PORT = 0, // ..2
@@ -7,4 +9,4 @@ export const enum UDP {
   HEADER_LEN = 8,
 }
 
-export const IP_PROTOCOL_UDP = 17;
+export const IP_PROTOCOL_UDP = IpProtocol.Udp;
