@@ -103,6 +103,20 @@ describe('agent list', () => {
     expect((await listAll('&group=eu&label=canary', 50)).map((a) => a.name)).toEqual(['held here "quoted" \\ ☃\n']);
   });
 
+  it('shows a changed inventory on the next page (the parsed adapters are kept per agent, with the text they came from)', async () => {
+    const { rows } = await db.query(
+      `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, adapters, created_at)
+       VALUES (gen_random_uuid(), 'renumbered', 'h', 'linux', '1', 'x', $1, '2032-01-01T00:00:00Z') RETURNING id::text AS id`,
+      [JSON.stringify(ADAPTERS)],
+    );
+    const shown = async () => (await listAll('&search=renumbered', 10))[0]!.adapters;
+    expect(await shown()).toEqual(ADAPTERS);
+    const renumbered = [{ ...ADAPTERS[0]!, addresses: ['198.51.100.7/24'] }];
+    await db.query(`UPDATE agents SET adapters = $2 WHERE id = $1`, [rows[0].id, JSON.stringify(renumbered)]);
+    expect(await shown()).toEqual(renumbered);
+    expect((await admin.get(`/api/agents/${rows[0].id}`)).body.adapters).toEqual(renumbered);
+  });
+
   it('sees a replica die: its agents show offline once its heartbeat is stale, with no restart or cache in between', async () => {
     const replica = randomUUID();
     await db.query(`INSERT INTO controller_replicas (id, seen_at) VALUES ($1, now())`, [replica]);

@@ -61,8 +61,13 @@ async function main(): Promise<void> {
     const requests = pages.paths.map((path) => ({ method: 'GET' as const, path }));
     await autocannon({ url: bench.stack.httpUrl, connections: num.connections, duration: num['warmup-s'], headers, requests });
     const cpuBefore = cpuSeconds(bench.controllerPid);
+    const clientBefore = process.cpuUsage();
     const result = await autocannon({ url: bench.stack.httpUrl, connections: num.connections, duration: num.seconds, headers, requests });
     const cores = coresBusy(cpuBefore, cpuSeconds(bench.controllerPid), result.duration);
+    const client = process.cpuUsage(clientBefore);
+    // Per request, the figures that do not depend on how much of the machine others left us.
+    const msEach = (cores: number) => ((cores * result.duration * 1000) / Math.max(1, result.requests.total)).toFixed(2);
+    const clientCores = (client.user + client.system) / 1e6 / result.duration;
     const failed = result.non2xx + result.errors + result.timeouts;
     const memory = processMemory(bench.controllerPid);
 
@@ -74,7 +79,8 @@ async function main(): Promise<void> {
       ['rps mean / p50 (per s)', `${result.requests.average} / ${result.requests.p50}`],
       ['latency p50 / p99 / max', `${result.latency.p50} / ${result.latency.p99} / ${result.latency.max} ms`],
       ['auth', str.auth === 'token' ? 'API token (Authorization: Bearer pft_…)' : 'session cookie'],
-      ['CPU', `controller ${cores.controller.toFixed(2)} cores, its PostgreSQL ${cores.postgres.toFixed(2)}`],
+      ['CPU', `controller ${cores.controller.toFixed(2)} cores, its PostgreSQL ${cores.postgres.toFixed(2)}, this client (autocannon) ${clientCores.toFixed(2)}`],
+      ['CPU per request', `controller ${msEach(cores.controller)} ms, PostgreSQL ${msEach(cores.postgres)} ms, client ${msEach(clientCores)} ms`],
       ['throughput', `${(result.throughput.average / 1e6).toFixed(1)} MB/s`],
       ['controller RSS now / peak', `${memory.rssMb.toFixed(0)} / ${memory.peakRssMb.toFixed(0)} MB`],
     ]);

@@ -1,5 +1,5 @@
 import { types } from 'pg';
-import { isoTimestamp } from './agent-list';
+import { isoTimestamp, ParsedJsonByKey } from './agent-list';
 
 const pgDate = types.getTypeParser(1184) as (text: string) => Date;
 
@@ -27,5 +27,35 @@ describe('isoTimestamp', () => {
       expect([text, isoTimestamp(text)]).toEqual([text, pgDate(text).toISOString()]);
       expect(isoTimestamp(text)).toBe(iso);
     }
+  });
+});
+
+describe('ParsedJsonByKey', () => {
+  const adapters = (mac: string) => JSON.stringify([{ macs: [mac], name: 'eth0', index: 2, addresses: ['192.0.2.1/24'] }]);
+
+  it('parses a key’s text once, and again as soon as the text changes', () => {
+    const cache = new ParsedJsonByKey<{ macs: string[] }[]>(10);
+    const first = cache.parse('a', adapters('02:00:00:00:00:01'));
+    expect(cache.parse('a', adapters('02:00:00:00:00:01'))).toBe(first);
+    const changed = cache.parse('a', adapters('02:00:00:00:00:02'));
+    expect(changed).not.toBe(first);
+    expect(changed[0]!.macs).toEqual(['02:00:00:00:00:02']);
+    expect(cache.parse('b', adapters('02:00:00:00:00:01'))).not.toBe(first);
+  });
+
+  it('shares only frozen values (no page can change what another shows)', () => {
+    const value = new ParsedJsonByKey<{ macs: string[] }[]>(10).parse('a', adapters('02:00:00:00:00:01'));
+    expect(() => value[0]!.macs.push('x')).toThrow(TypeError);
+    expect(() => {
+      value[0]!.macs = [];
+    }).toThrow(TypeError);
+  });
+
+  it('keeps at most max keys, dropping the oldest first', () => {
+    const cache = new ParsedJsonByKey<unknown>(2);
+    const a = cache.parse('a', '[1]');
+    cache.parse('b', '[2]');
+    cache.parse('c', '[3]');
+    expect(cache.parse('a', '[1]')).not.toBe(a);
   });
 });

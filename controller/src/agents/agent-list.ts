@@ -15,7 +15,10 @@ export interface AgentFilter {
 
 /** Page reads in flight per replica; each is a sub-millisecond index range, so a few connections keep up. */
 const LIST_POOL_SIZE = 4;
+/** Agents whose parsed adapters are kept (~1 KB each). */
+const ADAPTERS_CACHED = 20_000;
 const TIMESTAMPTZ_OID = 1184;
+const JSONB_OID = 3802;
 const STALE_INTERVAL = `interval '${REPLICA_STALE_MS} milliseconds'`;
 
 /**
@@ -34,6 +37,7 @@ export class AgentList {
   private readonly pool: Pool;
   /** Statement names by text: each shape of filter is parsed and planned once per connection. */
   private readonly statementNames = new Map<string, string>();
+  private readonly adapters = new ParsedJsonByKey<AgentViewFields['adapters']>(ADAPTERS_CACHED);
 
   constructor(
     databaseUrl: string,
@@ -83,9 +87,12 @@ export class AgentList {
        ORDER BY created_at, id
        LIMIT ${param(page.limit + 1)}`;
 
-    const { rows } = await this.pool.query<AgentViewFields & { online: boolean }>({ name: this.statementName(text), text, values: params, types: LIST_TYPES });
+    const { rows } = await this.pool.query<ListRow>({ name: this.statementName(text), text, values: params, types: LIST_TYPES });
     const now = new Date().toISOString();
-    return rows.map((row) => viewOfFields(row, row.online, licensed, now));
+    return rows.map((row) => {
+      row.adapters = this.adapters.parse(row.id, row.adapters as string);
+      return viewOfFields(row, row.online, licensed, now);
+    });
   }
 
   async close(): Promise<void> {
@@ -102,11 +109,50 @@ export class AgentList {
   }
 }
 
-/** pg's parsers, except timestamptz: straight to the ISO string the API shows (no Date in between). */
+type ListRow = AgentViewFields & { online: boolean };
+
+/**
+ * pg's parsers, except: timestamptz straight to the ISO string the API shows (no Date in between);
+ * jsonb (the adapters) as text, parsed through the cache below.
+ */
 const LIST_TYPES: CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === TIMESTAMPTZ_OID ? isoTimestamp : types.getTypeParser(oid, format)) as CustomTypesConfig['getTypeParser'],
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === TIMESTAMPTZ_OID) return isoTimestamp;
+    if (oid === JSONB_OID) return asText;
+    return types.getTypeParser(oid, format);
+  }) as CustomTypesConfig['getTypeParser'],
 };
+const asText = (text: string) => text;
+
+/**
+ * An agent's adapters change when its host's network does, yet every page read would parse them
+ * again (a tenth of a page's CPU, and most of its garbage). Kept per agent with the text they came
+ * from, so a changed inventory is parsed afresh and a stale one is never shown; frozen, since every
+ * page shares them. Oldest entries go first once `max` agents are kept.
+ */
+export class ParsedJsonByKey<T> {
+  private readonly entries = new Map<string, { text: string; value: T }>();
+
+  constructor(private readonly max: number) {}
+
+  parse(key: string, text: string): T {
+    const entry = this.entries.get(key);
+    if (entry?.text === text) return entry.value;
+    const value = deepFreeze(JSON.parse(text) as T);
+    if (entry) this.entries.delete(key);
+    else if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { text, value });
+    return value;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 const UTC_TIMESTAMP = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
 const parseTimestamptz = types.getTypeParser(TIMESTAMPTZ_OID) as (text: string) => Date;
