@@ -4,7 +4,7 @@ import { agentRowsInIdOrder } from '../agents/agent-row-order';
 import { Batcher } from '../agents/batcher';
 import { PrismaService } from '../db/prisma.service';
 import { isUuid } from '../errors/request-fields';
-import { recordOutcomes, type FinishedTarget, type TargetOutcome } from './push-outcomes';
+import { finishedTarget, finishOutcomes, type FinishedRow, type FinishedTarget, type TargetOutcome } from './push-outcomes';
 
 export interface AckInput {
   pushId: string;
@@ -31,13 +31,14 @@ interface Taken {
 /** A batch is written after this long or at this many acks, whichever comes first. */
 export const ACK_BATCH_MS = 10;
 export const ACK_BATCH_SIZE = 500;
-/** Batches written at once (one collects while another commits; the pool has 10 connections). */
+/** Batches written at once (one collects while another is written; the pool has 10 connections). */
 const IN_FLIGHT = 2;
 const MAX_VERSION = 2 ** 31 - 1;
 
 /**
- * Agents' answers to pushes, written in batches: one transaction per batch with one UPDATE of
- * push_targets and one of agents, whatever the number of acks. An ack is taken only when its
+ * Agents' answers to pushes, written in batches: one statement per batch (one round trip, so a
+ * busy event loop delays it by one turn, not one per statement of an interactive transaction)
+ * that updates push_targets and agents, whatever the number of acks. An ack is taken only when its
  * batch committed: `take` resolves then, and rejects when the batch failed (the caller fails the
  * agent's stream, so the agent reconnects and its Hello reports what it applied).
  */
@@ -61,28 +62,29 @@ export class AckBatcher {
       const a = w.ack;
       if (a.applied && isUuid(a.ruleSetId) && Number.isInteger(a.version) && a.version >= 1 && a.version <= MAX_VERSION) versions.set(w.agentId, a);
     }
-    const { finished, applied } = await this.db.$transaction(
-      async (tx) => {
-        const finished = await recordOutcomes(tx, outcomes);
-        const ids = [...versions.keys()];
-        const applied = ids.length === 0 ? [] : await tx.$queryRaw<{ id: string }[]>`
-          UPDATE agents a
-             SET applied_rule_set_id = v.rule_set_id, applied_version = v.version, applied_content_hash = v.hash, last_seen_at = now()
-            FROM unnest(${ids}::uuid[], ${ids.map((id) => versions.get(id)!.ruleSetId)}::uuid[],
-                        ${ids.map((id) => versions.get(id)!.version)}::int[], ${ids.map((id) => versions.get(id)!.contentHash)}::text[])
-              AS v(id, rule_set_id, version, hash)
-           WHERE a.id = v.id AND a.id IN (${agentRowsInIdOrder(ids)}) AND EXISTS (SELECT 1 FROM rule_sets r WHERE r.id = v.rule_set_id)
-          RETURNING a.id`;
-        return { finished, applied };
-      },
-      { maxWait: 10_000, timeout: 30_000 },
-    );
+    const ids = [...versions.keys()];
+    // Targets first, then agents rows in id order (as every writer of both takes them).
+    const rows = await this.db.$queryRaw<(FinishedRow & { kind: 'target' | 'agent' })[]>`
+      WITH finished AS (${finishOutcomes(outcomes)}),
+      applied AS (
+        UPDATE agents a
+           SET applied_rule_set_id = v.rule_set_id, applied_version = v.version, applied_content_hash = v.hash, last_seen_at = now()
+          FROM unnest(${ids}::uuid[], ${ids.map((id) => versions.get(id)!.ruleSetId)}::uuid[],
+                      ${ids.map((id) => versions.get(id)!.version)}::int[], ${ids.map((id) => versions.get(id)!.contentHash)}::text[])
+            AS v(id, rule_set_id, version, hash)
+         WHERE a.id = v.id AND a.id IN (${agentRowsInIdOrder(ids)}) AND EXISTS (SELECT 1 FROM rule_sets r WHERE r.id = v.rule_set_id)
+        RETURNING a.id)
+      SELECT 'target' AS kind, push_id, agent_id, state, delivered_at FROM finished
+      UNION ALL
+      SELECT 'agent', NULL, id, NULL, NULL FROM applied`;
+    const finished = rows.filter((r) => r.kind === 'target').map(finishedTarget);
+    const updated = new Set(rows.filter((r) => r.kind === 'agent').map((r) => r.agent_id));
     const byTarget = new Map(finished.map((f) => [`${f.pushId}/${f.agentId}`, f]));
-    const updated = new Set(applied.map((a) => a.id));
     return batch.map((w) => {
-      const finishedTarget = byTarget.get(`${w.ack.pushId}/${w.agentId}`) ?? null;
-      byTarget.delete(`${w.ack.pushId}/${w.agentId}`); // a duplicate ack in the same batch finished nothing
-      return { finished: finishedTarget, appliedVersion: updated.has(w.agentId) && versions.get(w.agentId) === w.ack };
+      const key = `${w.ack.pushId}/${w.agentId}`;
+      const finishedHere = byTarget.get(key) ?? null;
+      byTarget.delete(key); // a duplicate ack in the same batch finished nothing
+      return { finished: finishedHere, appliedVersion: updated.has(w.agentId) && versions.get(w.agentId) === w.ack };
     });
   }
 }

@@ -1,5 +1,6 @@
 import type { FieldError } from '@portfleet/proto';
 import type { Db } from '../db/prisma.service';
+import { Prisma } from '../generated/prisma/client';
 
 /** One target's answer: applied, or failed with the agent's (or the edition check's) field errors. */
 export interface TargetOutcome {
@@ -17,13 +18,21 @@ export interface FinishedTarget {
   deliveredAt: Date | null;
 }
 
+/** A row of `finishOutcomes`' RETURNING. */
+export interface FinishedRow {
+  push_id: string;
+  agent_id: string;
+  state: 'applied' | 'failed';
+  delivered_at: Date | null;
+}
+
 /**
- * Finishes the targets of `outcomes` that are still pending or delivered, in one statement;
- * targets already finished (superseded, cancelled, answered twice) are left as they are.
+ * The UPDATE that finishes the targets of `outcomes` still pending or delivered, returning them
+ * as FinishedRow; targets already finished (superseded, cancelled, answered twice) are left as
+ * they are. A statement of its own, or a data-modifying CTE of a larger one.
  */
-export async function recordOutcomes(db: Db, outcomes: readonly TargetOutcome[]): Promise<FinishedTarget[]> {
-  if (outcomes.length === 0) return [];
-  const rows = await db.$queryRaw<{ push_id: string; agent_id: string; state: 'applied' | 'failed'; delivered_at: Date | null }[]>`
+export function finishOutcomes(outcomes: readonly TargetOutcome[]): Prisma.Sql {
+  return Prisma.sql`
     UPDATE push_targets t
        SET state = o.state::"PushTargetState", errors = o.errors, finished_at = now(), updated_at = now()
       FROM unnest(${outcomes.map((o) => o.pushId)}::uuid[], ${outcomes.map((o) => o.agentId)}::uuid[],
@@ -31,5 +40,15 @@ export async function recordOutcomes(db: Db, outcomes: readonly TargetOutcome[])
         AS o(push_id, agent_id, state, errors)
      WHERE t.push_id = o.push_id AND t.agent_id = o.agent_id AND t.state IN ('pending', 'delivered')
     RETURNING t.push_id, t.agent_id, t.state::text AS state, t.delivered_at`;
-  return rows.map((r) => ({ pushId: r.push_id, agentId: r.agent_id, state: r.state, deliveredAt: r.delivered_at }));
+}
+
+export function finishedTarget(r: FinishedRow): FinishedTarget {
+  return { pushId: r.push_id, agentId: r.agent_id, state: r.state, deliveredAt: r.delivered_at };
+}
+
+/** Finishes the targets of `outcomes` (see finishOutcomes), in one statement. */
+export async function recordOutcomes(db: Db, outcomes: readonly TargetOutcome[]): Promise<FinishedTarget[]> {
+  if (outcomes.length === 0) return [];
+  const rows = await db.$queryRaw<FinishedRow[]>(finishOutcomes(outcomes));
+  return rows.map(finishedTarget);
 }
