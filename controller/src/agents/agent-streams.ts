@@ -1,9 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { ControllerMessage } from '@portfleet/proto/gen/agent';
 
+/**
+ * What goes out on a Connect stream: a message, or a ControllerMessage already encoded (a push's
+ * ApplyRuleSet is encoded once for all its agents: pushes/apply-messages.ts).
+ */
+export type OutgoingMessage = ControllerMessage | Buffer;
+
 /** One live Connect stream, as the domain sees it: something that delivers messages to an agent. */
 export interface AgentStream {
-  send(message: ControllerMessage): boolean;
+  send(message: OutgoingMessage): boolean;
   /**
    * Ends the stream: gracefully (a newer stream for the same agent replaced it, shutdown), or
    * with `reason`, the error the agent receives as the call's status (it was retired).
@@ -37,7 +43,7 @@ export class AgentStreams {
   }
 
   /** False when the agent is not connected (it will catch up on its next Hello). */
-  send(agentId: string, message: ControllerMessage): boolean {
+  send(agentId: string, message: OutgoingMessage): boolean {
     const stream = this.streams.get(agentId);
     return stream ? stream.send(message) : false;
   }

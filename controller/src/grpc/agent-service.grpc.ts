@@ -84,7 +84,8 @@ export class AgentServiceGrpc {
     const stream: AgentStream = {
       send: (message) => {
         if (ended || call.destroyed || call.cancelled) return false;
-        call.write(message);
+        // Bytes are passed through by the server's serializer (grpc-server.ts).
+        call.write(message as ControllerMessage);
         return true;
       },
       close: (reason) => {

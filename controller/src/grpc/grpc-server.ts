@@ -1,6 +1,6 @@
 import { Server } from '@grpc/grpc-js';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { AgentServiceService } from '@portfleet/proto/gen/agent';
+import { AgentServiceService, type ControllerMessage } from '@portfleet/proto/gen/agent';
 import { AutomationServiceService } from '@portfleet/proto/gen/automation';
 import type { Logger } from 'pino';
 import { AgentStreams } from '../agents/agent-streams';
@@ -10,6 +10,18 @@ import { AgentServiceGrpc } from './agent-service.grpc';
 import { AutomationServiceGrpc } from './automation-service.grpc';
 
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * AgentService whose Connect stream also takes ControllerMessages already encoded (a Buffer goes
+ * out as it is): a push encodes its ApplyRuleSet once, not once per agent (pushes/apply-messages.ts).
+ */
+const AGENT_SERVICE = {
+  ...AgentServiceService,
+  connect: {
+    ...AgentServiceService.connect,
+    responseSerialize: (value: ControllerMessage | Buffer): Buffer => (Buffer.isBuffer(value) ? value : AgentServiceService.connect.responseSerialize(value)),
+  },
+};
 
 /**
  * The plain grpc-js server for AgentService and AutomationService, with TLS from the controller's
@@ -35,7 +47,7 @@ export class GrpcServer implements OnApplicationShutdown {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
     });
-    server.addService(AgentServiceService, this.agentService.implementation());
+    server.addService(AGENT_SERVICE, this.agentService.implementation());
     server.addService(AutomationServiceService, this.automationService.implementation());
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     // TLS (docs/security.md) unless development mode on loopback; AgentTls logs that loudly.

@@ -1,6 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Edition } from '@portfleet/proto';
-import type { CapabilitySnapshot } from '@portfleet/proto/gen/rules';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { AgentStreams } from '../agents/agent-streams';
@@ -8,6 +7,7 @@ import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
 import type { LicenseState } from '../licensing/license-state';
 import { LicensingService, seatEdition } from '../licensing/licensing.service';
+import { encodeSnapshot } from './apply-messages';
 
 /** A signed snapshot is sent again for this long while the agent's edition and the expiry stay the same. */
 export const SNAPSHOT_REUSE_MS = 60 * 60_000;
@@ -21,7 +21,8 @@ interface Cached {
   edition: Edition;
   expiresAtMs: number | null;
   issuedAtMs: number;
-  snapshot: CapabilitySnapshot;
+  /** The CapabilitySnapshot's protobuf bytes, as every push sends them. */
+  encoded: Uint8Array;
 }
 
 /**
@@ -53,11 +54,12 @@ export class CapabilitySnapshots implements OnModuleInit, OnModuleDestroy {
     clearInterval(this.timer);
   }
 
-  for(license: LicenseState, agentId: string, edition: Edition): CapabilitySnapshot {
+  /** The agent's signed snapshot, as protobuf bytes (pushes/apply-messages.ts). */
+  encoded(license: LicenseState, agentId: string, edition: Edition): Uint8Array {
     const expiresAtMs = license.expiresAt?.getTime() ?? null;
     const now = Date.now();
     const hit = this.cache.get(agentId);
-    if (hit && hit.edition === edition && hit.expiresAtMs === expiresAtMs && now - hit.issuedAtMs < SNAPSHOT_REUSE_MS) return hit.snapshot;
+    if (hit && hit.edition === edition && hit.expiresAtMs === expiresAtMs && now - hit.issuedAtMs < SNAPSHOT_REUSE_MS) return hit.encoded;
     return this.sign(license, agentId, edition);
   }
 
@@ -89,11 +91,11 @@ export class CapabilitySnapshots implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private sign(license: LicenseState, agentId: string, edition: Edition): CapabilitySnapshot {
-    const snapshot = this.licensing.snapshot(license, agentId, edition);
+  private sign(license: LicenseState, agentId: string, edition: Edition): Uint8Array {
+    const encoded = encodeSnapshot(this.licensing.snapshot(license, agentId, edition));
     this.cache.delete(agentId); // re-inserted last: the oldest entries go first when full
     if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(agentId, { edition, expiresAtMs: license.expiresAt?.getTime() ?? null, issuedAtMs: Date.now(), snapshot });
-    return snapshot;
+    this.cache.set(agentId, { edition, expiresAtMs: license.expiresAt?.getTime() ?? null, issuedAtMs: Date.now(), encoded });
+    return encoded;
   }
 }

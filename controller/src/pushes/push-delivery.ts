@@ -14,6 +14,7 @@ import { LicensingService, seatEdition } from '../licensing/licensing.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RuleSetsService } from '../rulesets/rulesets.service';
 import { AckBatcher, type AckInput } from './ack-batcher';
+import { ApplyMessages } from './apply-messages';
 import { CapabilitySnapshots } from './capability-snapshots';
 import { CATCH_UP_BATCH_SIZE, CatchUpBatcher } from './catch-up-batcher';
 import { planCatchUps } from './catch-up-plan';
@@ -113,11 +114,12 @@ export class PushDelivery implements OnModuleInit {
     const targets = rows.map((r) => r.agent).filter((a) => this.streams.isOnline(a.id));
     if (targets.length === 0) return [];
     const [version, license] = await Promise.all([this.ruleSets.versionModel(push.ruleSetId, push.version), this.licensing.state()]);
-    const ruleSet = ruleSetVersionToWire(version);
+    const applies = new ApplyMessages(pushId, ruleSetVersionToWire(version));
     const refusals = editionCheck(version.rules);
     const refused: TargetOutcome[] = [];
     const sent: string[] = [];
-    const marked: Promise<unknown>[] = [];
+    // One chunk's mark at a time (one pooled connection; acks need the others).
+    let marked: Promise<unknown> = Promise.resolve();
     for (let first = 0; first < targets.length; first += SEND_CHUNK) {
       if (first > 0) await nextTurn();
       const chunk: string[] = [];
@@ -131,20 +133,17 @@ export class PushDelivery implements OnModuleInit {
         }
         const since = this.sentSinceHello.get(agent.id);
         if (options.catchUp && since?.has(pushId)) continue;
-        const capabilities = this.snapshots.for(license, agent.id, edition);
-        if (this.streams.send(agent.id, { body: { $case: 'apply', value: { pushId, ruleSet, capabilities } } })) {
+        if (this.streams.send(agent.id, applies.for(this.snapshots.encoded(license, agent.id, edition)))) {
           chunk.push(agent.id);
           since?.add(pushId);
         }
       }
       sent.push(...chunk);
       // Not awaited before the next chunk: sending does not depend on it, and acks may already be back.
-      if (chunk.length > 0) {
-        marked.push(this.db.pushTarget.updateMany({ where: { pushId, agentId: { in: chunk }, state: { in: ['pending', 'delivered'] } }, data: { state: 'delivered', deliveredAt: new Date() } }));
-      }
+      if (chunk.length > 0) marked = marked.then(() => this.markDelivered(pushId, chunk));
     }
     const sentMs = Date.now() - started;
-    await Promise.all(marked);
+    await marked;
     if (refused.length > 0) this.settled(await recordOutcomes(this.db, refused));
     if (sent.length > 0) {
       // One line per push; a single agent catching up on its Hello is a debug detail.
@@ -153,6 +152,13 @@ export class PushDelivery implements OnModuleInit {
       this.events.changed(pushId, sent.length === 1 ? { agentId: sent[0]!, state: 'delivered' } : undefined);
     }
     return sent;
+  }
+
+  /** The targets still pending or delivered (an ack may have finished them already). */
+  private async markDelivered(pushId: string, agentIds: readonly string[]): Promise<void> {
+    await this.db.$executeRaw`
+      UPDATE push_targets SET state = 'delivered', delivered_at = now(), updated_at = now()
+       WHERE push_id = ${pushId}::uuid AND agent_id = ANY(${agentIds}::uuid[]) AND state IN ('pending', 'delivered')`;
   }
 
   /**
