@@ -50,12 +50,19 @@ export function pushSummary(push: Push, counts: PushCounts): PushSummary {
   };
 }
 
-export function pushView(push: Push & { targets: PushTarget[] }): PushView {
+/** A target as the view reads it (push-view query: ordered by wave, then agent id). */
+export interface TargetRow {
+  agent_id: string;
+  state: PushTargetState;
+  wave: number;
+  errors: unknown;
+  updated_at: Date;
+}
+
+/** `targets` in wave, then agent id order (the database sorts: thousands of targets per push). */
+export function pushView(push: Push, targets: readonly TargetRow[]): PushView {
   return {
-    ...pushSummary(push, countStates(push.targets)),
-    targets: push.targets
-      .slice()
-      .sort((a, b) => a.wave - b.wave || a.agentId.localeCompare(b.agentId))
-      .map((t) => ({ agentId: t.agentId, state: t.state, wave: t.wave, errors: t.errors as unknown as FieldError[], updatedAt: t.updatedAt.toISOString() })),
+    ...pushSummary(push, countStates(targets)),
+    targets: targets.map((t) => ({ agentId: t.agent_id, state: t.state, wave: t.wave, errors: t.errors as FieldError[], updatedAt: t.updated_at.toISOString() })),
   };
 }

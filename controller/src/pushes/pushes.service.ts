@@ -19,7 +19,7 @@ import { PushDelivery } from './push-delivery';
 import { agentEditionErrors, editionCheck } from './push-edition';
 import { PushEvents } from './push-events';
 import { selectAgents, type Selection } from './push-selection';
-import { countStates, pushSummary, pushView, type PushSummary, type PushView } from './push-view';
+import { countStates, pushSummary, pushView, type PushSummary, type PushView, type TargetRow } from './push-view';
 import { PushError } from './pushes.errors';
 import { CREATE_TRANSACTION, pushTransaction, SMALL_TRANSACTION } from './push-transaction';
 import { assignWaves, type Rollout } from './rollout';
@@ -141,9 +141,12 @@ export class PushesService {
   }
 
   async get(id: string): Promise<PushView> {
-    const push = isUuid(id) ? await this.db.push.findUnique({ where: { id }, include: { targets: true } }) : null;
+    const push = isUuid(id) ? await this.db.push.findUnique({ where: { id } }) : null;
     if (!push) throw PushError.notFound(id);
-    return pushView(push);
+    // uuid order is the order of the lowercase ids as text.
+    const targets = await this.db.$queryRaw<TargetRow[]>`
+      SELECT agent_id, state::text AS state, wave, errors, updated_at FROM push_targets WHERE push_id = ${id}::uuid ORDER BY wave, agent_id`;
+    return pushView(push, targets);
   }
 
   async list(filter: { ruleSetId?: string }, page: PageRequest<TimeIdKey>): Promise<Page<PushSummary>> {
