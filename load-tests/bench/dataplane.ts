@@ -5,18 +5,22 @@
  *   direct      the client talks to the server's real port (plain routing)
  *   kernel_dnat nftables DNAT of the port forward in the router (conntrack)
  *   portfleet   the agent's engine + Linux data plane in the router doing the same port forward,
- *               with its kernel fast path (issue 11: conversations offloaded to nftables after
- *               `--after` packets per direction; `--fastpath 0` measures the userspace path alone)
+ *               with its kernel fast path (issue 11: both directions of a conversation offloaded
+ *               to nftables once `--after` packets of a direction (default 1: its first) went
+ *               through the engine; `--fastpath 0` measures the userspace path alone)
  *   kernel_mangle  the same forward as stateless nftables payload rewrites of untracked packets
  *               (`tcp dport set …`, checksums fixed by the kernel): what a conversation offloaded
  *               to the kernel would run at — the ceiling of issue 11's offload direction
  * iperf3 TCP (Gbit/s, one stream) and UDP (received kpps, 1200-byte datagrams), and TCP connect +
- * 1-byte echo (p50 µs over sequential connections). Human table on stderr, one JSON line last:
+ * 1-byte echo (p50 µs over sequential connections), and connections per second (`--parallel`
+ * concurrent loops of connect + 1-byte echo + close for `--seconds`: what installing every new
+ * conversation in the kernel costs). Human table on stderr, one JSON line last:
  * The JSON also carries the fast path's counters (`fast`: directions offloaded, ...) read from the
  * agent after the runs, so a figure always says which path produced it.
  * `--rounds N` measures every way N times, rotating the order, and reports medians (a loaded,
  * shared machine otherwise hands one way a quiet minute and another a busy one).
- *   npm run bench:dataplane [-- --seconds 5 --connections 2000 --streams 1 --fastpath 1 --after 8 --rounds 1]
+ *   npm run bench:dataplane [-- --seconds 5 --connections 2000 --streams 1 --fastpath 1 --after 1 --rounds 1 --parallel 8
+ *                               --measures tcp,udp,latency,rate]
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -32,7 +36,9 @@ const ROOT = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '../../.
   existsSync(path.join(dir, 'agent/test/dataplane/support/runner.ts')),
 )!;
 const SUPPORT = path.join(ROOT, 'agent/test/dataplane/support');
-const { num } = benchArgs({ seconds: 5, connections: 2000, streams: 1, fastpath: 1, after: 8, rounds: 1 }, {});
+const { num, str } = benchArgs({ seconds: 5, connections: 2000, streams: 1, fastpath: 1, after: 1, rounds: 1, parallel: 8 }, { measures: 'tcp,udp,latency,rate' });
+/** Which measures run (`--measures latency,rate`: the others report 0). */
+const MEASURES = new Set(str.measures.split(','));
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -80,6 +86,8 @@ async function setup(): Promise<void> {
   for (const ns of Object.values(NS)) await exec('ip', ['netns', 'add', ns]);
   for (const ns of Object.values(NS)) await sh(ns, 'ip link set lo up');
   await sh(NS.router, 'sysctl -qw net.ipv4.ip_forward=1');
+  // The connection-rate runs open tens of thousands of connections from one address.
+  await sh(NS.client, 'sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 65000"');
   const link = async (peer: string, subnet: number, role: string) => {
     const inRouter = `pf${tag}${role}r`;
     const inPeer = `pf${tag}${role}p`;
@@ -193,6 +201,32 @@ async function connectEcho(way: Way): Promise<number> {
   return (JSON.parse(stdout.trim()) as { p50: number }).p50;
 }
 
+/** Connections per second: `--parallel` loops of connect + 1-byte echo + close for `--seconds`. */
+async function connectionRate(way: Way): Promise<number> {
+  const script = `
+    const net = require('node:net');
+    const end = Date.now() + ${num.seconds * 1000};
+    let done = 0;
+    let failed = 0;
+    const loop = () => new Promise((resolve) => {
+      const next = () => {
+        if (Date.now() >= end) return resolve();
+        const s = net.connect({ host: '${SERVER}', port: ${ECHO[way]} }, () => s.write('x'));
+        // A lost SYN would otherwise wait for the kernel's retries (minutes).
+        const timer = setTimeout(() => { failed++; s.destroy(); next(); }, 1000);
+        s.once('data', () => { clearTimeout(timer); done++; s.destroy(); next(); });
+        s.once('error', () => { clearTimeout(timer); failed++; s.destroy(); next(); });
+      };
+      next();
+    });
+    const t0 = Date.now();
+    Promise.all(Array.from({ length: ${num.parallel} }, loop)).then(() => console.log(JSON.stringify({ cps: done / ((Date.now() - t0) / 1000), failed })));`;
+  const { stdout } = await exec('ip', ['netns', 'exec', NS.client, process.execPath, '-e', script], { maxBuffer: 1 << 20 });
+  const { cps, failed } = JSON.parse(stdout.trim()) as { cps: number; failed: number };
+  if (failed > 0) note(`connection rate ${way}: ${failed} connections failed`);
+  return cps;
+}
+
 /** The runner's counters ("stats" on its stdin, one JSON line back). */
 function agentStats(agent: ChildProcess): Promise<{ fast: Record<string, number> | null; plane: Record<string, number> }> {
   return new Promise((resolve, reject) => {
@@ -234,10 +268,15 @@ async function main(): Promise<void> {
     const tcp = {} as Record<Way, number>;
     const udp = {} as Record<Way, number>;
     const latency = {} as Record<Way, number>;
+    const rate = {} as Record<Way, number>;
     // Rounds: every way once per round, starting one further each round, and the median per way,
     // so a burst of load from elsewhere on the machine lands on all ways alike rather than on one.
-    const samples = { tcp: new Map<Way, number[]>(), udp: new Map<Way, number[]>(), latency: new Map<Way, number[]>() };
+    const samples = { tcp: new Map<Way, number[]>(), udp: new Map<Way, number[]>(), latency: new Map<Way, number[]>(), rate: new Map<Way, number[]>() };
     const measure = async (kind: keyof typeof samples, run: (way: Way) => Promise<number>) => {
+      if (!MEASURES.has(kind)) {
+        for (const way of WAYS) samples[kind].set(way, [0]);
+        return;
+      }
       for (let round = 0; round < num.rounds; round++) {
         for (let k = 0; k < WAYS.length; k++) {
           const way = WAYS[(k + round) % WAYS.length]!;
@@ -251,24 +290,29 @@ async function main(): Promise<void> {
     await measure('tcp', (way) => iperf(way, false));
     await measure('udp', (way) => iperf(way, true));
     await measure('latency', connectEcho);
+    await measure('rate', connectionRate);
     for (const way of WAYS) {
       tcp[way] = median(samples.tcp.get(way)!);
       udp[way] = median(samples.udp.get(way)!);
       latency[way] = median(samples.latency.get(way)!);
+      rate[way] = median(samples.rate.get(way)!);
     }
     const { fast, plane } = await agentStats(agent);
-    printTable(`data plane, forwarded path, ${num.streams} stream(s), ${num.seconds} s each, median of ${num.rounds}, fast path ${num.fastpath ? `after ${num.after}` : 'off'} (${machineLoad()})`, [
+    printTable(`data plane, forwarded path, ${num.streams} stream(s), ${num.seconds} s each, median of ${num.rounds}, fast path ${num.fastpath ? `after ${num.after}` : 'off'}, ${num.parallel} parallel (${machineLoad()})`, [
       ...WAYS.map((w): [string, number] => [`TCP Gbit/s ${w}`, round(tcp[w], 2)]),
       ...WAYS.map((w): [string, number] => [`UDP kpps ${w}`, round(udp[w], 1)]),
       ...WAYS.map((w): [string, number] => [`connect+echo p50 µs ${w}`, round(latency[w], 0)]),
+      ...WAYS.map((w): [string, number] => [`connections/s ${w}`, round(rate[w], 0)]),
     ]);
     printResult({
       tcp_gbps: Object.fromEntries(WAYS.map((w) => [w, round(tcp[w], 3)])),
       udp_kpps: Object.fromEntries(WAYS.map((w) => [w, round(udp[w], 1)])),
       connect_echo_p50_us: Object.fromEntries(WAYS.map((w) => [w, round(latency[w], 0)])),
+      connections_per_s: Object.fromEntries(WAYS.map((w) => [w, round(rate[w], 0)])),
       tcp_ratio: round(tcp.portfleet / tcp.kernel_dnat, 3),
       udp_ratio: round(udp.portfleet / udp.kernel_dnat, 3),
       latency_ratio: round(latency.portfleet / latency.kernel_dnat, 3),
+      rate_ratio: round(rate.portfleet / rate.kernel_dnat, 3),
       // What a kernel offload of established conversations could reach (same run, same path).
       mangle_tcp_ratio: round(tcp.kernel_mangle / tcp.kernel_dnat, 3),
       mangle_udp_ratio: round(udp.kernel_mangle / udp.kernel_dnat, 3),

@@ -2,7 +2,8 @@
  * The fast path's nftables table (docs/linux-dataplane.md "Fast path"), written once as nft text
  * (elements come and go over netlink, fast-path-netlink.ts): a table of our own,
  * `inet portfleet_fast`, with
- *   - per hook (prerouting, output), family and protocol a map "arriving tuple → mark": a hit sets
+ *   - per hook (prerouting, output), family and protocol a map "arriving tuple → mark" (TCP FIN and
+ *     RST excepted: those always go to the agent, which learns from them that a conversation ends): a hit sets
  *     the mark (our injection mark | the entry's number), counts the packet on the element and
  *     jumps to `rewrite`; the mark makes our iptables mangle chain return the packet unqueued, as
  *     it does for injected packets. Elements carry the protocol's inactivity timeout, refreshed
@@ -75,6 +76,8 @@ export function tableScript(mark: number, capacity: number): string {
   // Packets already carrying our mark (injected by the agent) are left alone.
   for (const h of HOOKS) {
     lines.push(`add rule ${TABLE} ${h.chain} meta mark and ${hex(mark)} == ${hex(mark)} return`);
+    // FIN and RST go to the agent, which then lets the conversation's elements time out soon.
+    lines.push(`add rule ${TABLE} ${h.chain} tcp flags & (fin | rst) != 0 return`);
     for (const f of FAMILIES) {
       for (const p of PROTOCOLS) {
         const key = `${f.ip} saddr . ${p.name} sport . ${f.ip} daddr . ${p.name} dport`;

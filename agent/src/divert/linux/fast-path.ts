@@ -1,21 +1,25 @@
 /**
  * The kernel fast path (issue 11, docs/linux-dataplane.md "Fast path"): once a direction of a
- * conversation has had `after` packets rewritten by the engine (addresses/ports only, main lane),
- * its translation — read off the packet before and after the engine — is installed in nftables
- * maps, and its later packets are rewritten by the kernel without leaving it. Installs and
- * removals go out in batches, one nf_tables netlink transaction per turn of the event loop after
- * packets made some ready, never on the packet path itself; `nft` (spawned) creates and removes
- * the table and lists counters. Every `pollMs` the elements' counters are read back and handed to the engine
- * (`addOffloaded`), which counts them for the rule and keeps the conversation alive; an entry the
- * engine no longer holds is removed. Kernel elements carry the protocol's timeout, restarted by
- * the agent while they are used (every quarter timeout at most); one that timed out is forgotten
- * (its next packets return to the engine, which still decides the conversation's fate: the
- * kernel's expiry never comes later than the engine's).
+ * conversation has had `after` packets (default 1: its first) rewritten by the engine
+ * (addresses/ports only, main lane), its translation — read off the packet before and after the
+ * engine — and the reverse direction's (the exact inverse) are installed in nftables maps, and
+ * the conversation's later packets are rewritten by the kernel without leaving it. Installs go out
+ * as one nf_tables netlink transaction per received batch, after the engine and before the
+ * batch's verdicts, so the answer to a first packet already finds its entry; `nft` (spawned)
+ * creates and removes the table and lists counters. Every `pollMs` the elements' counters are read
+ * back and handed to the engine (`addOffloaded`), which counts them for the rule and keeps the
+ * conversation alive; an entry the engine no longer holds is removed. Kernel elements carry the
+ * protocol's timeout, restarted by the agent while they are used (every quarter timeout at most);
+ * TCP FIN and RST still cross to userspace, and once a conversation closed its elements time out
+ * a few counter reads later. One that timed out is forgotten (its next packets return to the
+ * engine, which still decides the conversation's fate: the kernel's expiry never comes later than
+ * the engine's).
  */
 import { spawn } from 'node:child_process';
 import { FlowKind, FlowState, FlowTable, TUPLE_WORDS } from './flow-table';
-import { type ElementChange, entryChanges, lookupChange, NftNetlink, removalChanges } from './fast-path-netlink';
+import { type ElementChange, entryChanges, lookupChange, MAX_CHANGES_PER_TRANSACTION, NftNetlink, removalChanges } from './fast-path-netlink';
 import { deleteTableScript, type FlowEntry, readCounters, tableScript } from './fast-path-nft';
+import { parseAddressWords } from '../../packet/address-text';
 
 /** What the fast path reports kernel-carried traffic to (the engine). */
 export interface OffloadSink {
@@ -25,7 +29,7 @@ export interface OffloadSink {
 export interface FastPathOptions {
   /** The injection mark (its low 16 bits must be clear: they carry the entry number). */
   mark: number;
-  /** Packets of a direction the engine rewrites before it is offloaded (short conversations stay in userspace). */
+  /** Packets of a direction the engine rewrites before it and its reverse are offloaded (1: from the first packet). */
   after?: number;
   /** How often kernel counters are read back (ms). */
   pollMs?: number;
@@ -35,17 +39,28 @@ export interface FastPathOptions {
 
 /** A direction seen in userspace but never offloaded is forgotten after this long without packets. */
 const COUNTING_IDLE_MS = 10_000;
+/**
+ * After a FIN or RST both directions' elements time out this many counter reads later: the last
+ * ACKs have gone by and been read back by then (the kernel drops an element's counter with it),
+ * and the entry numbers come free for the next connections instead of after the TCP timeout.
+ */
+const CLOSING_LINGER_POLLS = 3;
 
 export class FastPath {
   readonly flows: FlowTable;
   readonly counters = { offloaded: 0, expired: 0, released: 0, installFailures: 0, pollFailures: 0, transactions: 0 };
   private readonly after: number;
   private readonly pollMs: number;
+  private readonly lingerMs: number;
   private readonly mark: number;
   private timeouts = { tcpS: 300, udpS: 60 };
   private pending: number[] = [];
   private leaving: { id: number; lookup: boolean }[] = [];
   private refreshing: number[] = [];
+  /** Entries that saw a FIN or RST: their lookup elements get the closing linger as timeout. */
+  private ending: number[] = [];
+  private localV4 = new Uint32Array(0);
+  private localV6 = new Uint32Array(0);
   /** The counter read in progress (one at a time). */
   private polling: Promise<void> | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -63,8 +78,9 @@ export class FastPath {
   ) {
     if ((options.mark & 0xffff) !== 0) throw new RangeError(`the fast path needs an injection mark with its low 16 bits clear, got 0x${options.mark.toString(16)}`);
     this.mark = options.mark >>> 0;
-    this.after = options.after ?? 8;
+    this.after = options.after ?? 1;
     this.pollMs = options.pollMs ?? 1000;
+    this.lingerMs = CLOSING_LINGER_POLLS * this.pollMs;
     this.flows = new FlowTable(options.capacity);
     this.present = new Uint8Array(this.flows.capacity + 1);
     this.packets = new Float64Array(this.flows.capacity + 1);
@@ -89,20 +105,43 @@ export class FastPath {
   }
 
   /**
+   * The addresses of this host: a reply to a packet rewritten towards one of them is sent by this
+   * host (output hook), any other arrives (prerouting). Called at open and at every apply.
+   */
+  setLocalAddresses(addresses: readonly string[]): void {
+    const v4: number[] = [];
+    const v6: number[] = [];
+    for (const text of addresses) {
+      const parsed = parseAddressWords(text);
+      if (parsed?.family === 4) v4.push(parsed.words[0]!);
+      else if (parsed) v6.push(...parsed.words);
+    }
+    this.localV4 = Uint32Array.from(v4);
+    this.localV6 = Uint32Array.from(v6);
+  }
+
+  /**
    * The packet path: a packet of kind `kind` arrived as `input[inAt ..]` and the engine rewrote it
-   * (addresses/ports only) to `output[outAt ..]`. Counts the direction and queues its install once
-   * it has had `after` packets. No allocation.
+   * (addresses/ports only) to `output[outAt ..]`. Counts the direction; once it has had `after`
+   * packets, queues its install together with the other direction's, which is the exact inverse
+   * (docs/engine.md "Conversations"), so replies never cross to userspace. TCP FIN and RST
+   * (`FlowKind.FIN`, `RST`: the kernel path lets those through) tell when a conversation ends.
+   * No allocation.
    */
   offer(kind: number, input: Uint32Array, inAt: number, output: Uint32Array, outAt: number, nowMs: number): void {
     if (!this.open) return;
+    const ending = kind & (FlowKind.FIN | FlowKind.RST);
+    kind &= ~(FlowKind.FIN | FlowKind.RST);
     const flows = this.flows;
     let e = flows.find(kind, input, inAt);
+    if (e !== 0 && flows.state[e] !== FlowState.Counting) {
+      if (ending !== 0 && flows.state[e] === FlowState.Installed) this.ends(e, ending);
+      return; // on its way into the kernel, or in it: packets queued before the install
+    }
+    if (ending !== 0) return; // a conversation that ends is not worth an install
     if (e === 0) {
       e = flows.add(kind, input, inAt);
       if (e === 0) return; // full: this direction stays in userspace
-      flows.output.set(output.subarray(outAt, outAt + TUPLE_WORDS), e * TUPLE_WORDS);
-    } else if (flows.state[e] !== FlowState.Counting) {
-      return; // on its way into the kernel, or in it: packets queued before the install
     }
     flows.lastMs[e] = nowMs;
     if (++flows.seen[e]! < this.after) return;
@@ -110,15 +149,90 @@ export class FastPath {
     // The translation of the last packet is the one installed (a replaced conversation may differ).
     flows.output.set(output.subarray(outAt, outAt + TUPLE_WORDS), e * TUPLE_WORDS);
     this.pending.push(e);
+    this.pairReply(e, nowMs);
   }
 
   /**
-   * Called by the plane after a batch's verdicts: installs what became ready in it. Not later (a
-   * timer or the next loop turn): while packets keep coming the pump never yields to those, and a
-   * flow would cross to userspace until its backlog drained. One netlink transaction, tens of µs.
+   * Queues the install of the direction the replies to entry `e`'s output arrive in: key = that
+   * output turned around, translation = `e`'s input turned around, opposite engine direction,
+   * output hook when the output went to this host.
    */
-  afterBatch(): void {
-    if (this.pending.length > 0) this.flush();
+  private pairReply(e: number, nowMs: number): void {
+    const flows = this.flows;
+    const kind = flows.kind[e]!;
+    const at = e * TUPLE_WORDS;
+    const reply = this.scratch;
+    turnAround(flows.output, at, reply, 0);
+    const v6 = (kind & FlowKind.IPV6) !== 0;
+    // The reply's source is the output's destination: when that is this host, this host sends it.
+    const replyKind = (kind & (FlowKind.IPV6 | FlowKind.UDP)) | (kind & FlowKind.OUTBOUND ? 0 : FlowKind.OUTBOUND) | (this.isLocal(v6, reply, 0) ? FlowKind.OUTPUT_HOOK : 0);
+    let r = flows.find(replyKind, reply, 0);
+    if (r === 0) {
+      r = flows.add(replyKind, reply, 0);
+      if (r === 0) return; // full: the replies stay in userspace
+    } else if (flows.state[r] !== FlowState.Counting) {
+      // Already on its way or in the kernel. With another translation it belongs to a
+      // conversation this one replaced (a collision, docs/engine.md): that one goes, and these
+      // replies come through the engine until the next of them offers the entry again.
+      const state = flows.state[r];
+      if (isTurnedAround(flows.output, r * TUPLE_WORDS, flows.input, at)) {
+        if (flows.partner[r] === 0) {
+          flows.partner[r] = e;
+          flows.partner[e] = r;
+        }
+      } else if (state === FlowState.Installed || state === FlowState.Closing) {
+        flows.state[r] = FlowState.Leaving;
+        this.leaving.push({ id: r, lookup: true });
+        this.counters.released++;
+      }
+      return;
+    }
+    turnAround(flows.input, at, flows.output, r * TUPLE_WORDS);
+    flows.lastMs[r] = nowMs;
+    flows.state[r] = FlowState.Pending;
+    flows.partner[r] = e;
+    flows.partner[e] = r;
+    this.pending.push(r);
+  }
+
+  /**
+   * A FIN or RST of offloaded direction `e`. After a RST, or once both directions sent their FIN
+   * (a half-closed conversation may still carry a lot the other way), both directions stay in the
+   * kernel only a few counter reads more.
+   */
+  private ends(e: number, flags: number): void {
+    const flows = this.flows;
+    const r = flows.partner[e]!;
+    if ((flags & FlowKind.RST) === 0) {
+      flows.finished[e] = 1;
+      if (r === 0 || flows.finished[r] === 0) return;
+    }
+    flows.state[e] = FlowState.Closing;
+    this.ending.push(e);
+    if (r !== 0 && flows.state[r] === FlowState.Installed) {
+      flows.state[r] = FlowState.Closing;
+      this.ending.push(r);
+    }
+  }
+
+  /** Whether the address at `tuple[at ..]` is one of this host's. */
+  private isLocal(v6: boolean, tuple: Uint32Array, at: number): boolean {
+    if (!v6) return this.localV4.includes(tuple[at]!);
+    const local = this.localV6;
+    for (let k = 0; k < local.length; k += 4) {
+      if (local[k] === tuple[at] && local[k + 1] === tuple[at + 1] && local[k + 2] === tuple[at + 2] && local[k + 3] === tuple[at + 3]) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Called by the plane with a batch's verdicts ready but not sent: installs what became ready in
+   * it (one netlink transaction, tens of µs), so the packets that answer them never cross. Not
+   * later (a timer or the next loop turn): while packets keep coming the pump never yields to
+   * those, and a flow would cross to userspace until its backlog drained.
+   */
+  beforeVerdicts(): void {
+    if (this.pending.length > 0 || this.ending.length > 0) this.flush();
   }
 
   private entry(e: number): FlowEntry {
@@ -136,14 +250,16 @@ export class FastPath {
     const adding = this.pending.splice(0);
     const leaving = this.leaving.splice(0);
     const refreshing = this.refreshing.splice(0).filter((e) => this.flows.state[e] === FlowState.Installed);
-    if (adding.length === 0 && leaving.length === 0 && refreshing.length === 0) return;
+    const ending = this.ending.splice(0).filter((e) => this.flows.state[e] === FlowState.Closing);
+    if (adding.length === 0 && leaving.length === 0 && refreshing.length === 0 && ending.length === 0) return;
     const groups: { e: number; changes: ElementChange[]; step: 'leave' | 'add' | 'refresh' }[] = [
       ...leaving.map(({ id, lookup }) => ({ e: id, changes: removalChanges(this.entry(id), lookup), step: 'leave' as const })),
       ...refreshing.map((e) => ({ e, changes: [lookupChange(this.entry(e), this.timeoutOf(e) * 1000)], step: 'refresh' as const })),
+      ...ending.map((e) => ({ e, changes: [lookupChange(this.entry(e), this.lingerMs)], step: 'refresh' as const })),
       ...adding.map((e) => ({ e, changes: entryChanges(this.entry(e), this.timeoutOf(e) * 1000), step: 'add' as const })),
     ];
-    this.counters.transactions++;
     const attempt = (changes: ElementChange[]) => {
+      this.counters.transactions++;
       try {
         netlink.apply(changes);
         return true;
@@ -151,16 +267,26 @@ export class FastPath {
         return false;
       }
     };
-    // One bad element fails the whole transaction (e.g. a lookup element that timed out just
-    // before its removal): then each entry on its own.
-    const ok = attempt(groups.flatMap((g) => g.changes)) ? groups.map(() => true) : groups.map((g) => attempt(g.changes));
+    // Transactions of whole entries, at most MAX_CHANGES_PER_TRANSACTION changes each (unless one
+    // entry alone is more). One bad element fails its whole transaction (e.g. a lookup element
+    // that timed out just before its removal): then each of its entries on its own.
+    const ok: boolean[] = [];
+    for (let from = 0; from < groups.length; ) {
+      let to = from;
+      let size = 0;
+      while (to < groups.length && (to === from || size + groups[to]!.changes.length <= MAX_CHANGES_PER_TRANSACTION)) size += groups[to++]!.changes.length;
+      const chunk = groups.slice(from, to);
+      if (attempt(chunk.flatMap((g) => g.changes))) for (let k = from; k < to; k++) ok.push(true);
+      else for (const g of chunk) ok.push(attempt(g.changes));
+      from = to;
+    }
     const now = Date.now();
     groups.forEach((g, k) => {
       if (g.step === 'leave') {
         this.flows.remove(g.e); // its number is free again only now that its elements are gone
         return;
       }
-      if (g.step === 'refresh') return; // a failed refresh only lets the kernel time it out earlier
+      if (g.step === 'refresh') return; // a failed refresh (or linger) only changes when the kernel times it out
       if (ok[k]) {
         this.flows.state[g.e] = FlowState.Installed;
         this.flows.lastMs[g.e] = now;
@@ -193,7 +319,7 @@ export class FastPath {
       const state = flows.state[e];
       if (state === FlowState.Counting && now - flows.lastMs[e]! > COUNTING_IDLE_MS) flows.remove(e);
       // Installed while the list was being made: not in it, not gone either.
-      if (state !== FlowState.Installed || flows.refreshedMs[e]! >= listedAt) continue;
+      if ((state !== FlowState.Installed && state !== FlowState.Closing) || flows.refreshedMs[e]! >= listedAt) continue;
       if (!present[e]) {
         // The kernel timed it out: no packet for the protocol's timeout.
         flows.state[e] = FlowState.Leaving;
@@ -208,7 +334,7 @@ export class FastPath {
       const kind = flows.kind[e]!;
       scratch.set(flows.input.subarray(e * TUPLE_WORDS, (e + 1) * TUPLE_WORDS));
       const alive = this.sink.addOffloaded((kind & FlowKind.IPV6) !== 0, kind & FlowKind.UDP ? 17 : 6, (kind & FlowKind.OUTBOUND) !== 0, scratch, dp, db, now);
-      if (dp > 0) {
+      if (dp > 0 && state === FlowState.Installed) {
         flows.lastMs[e] = now;
         if (now - flows.refreshedMs[e]! >= (this.timeoutOf(e) * 1000) / 4) {
           flows.refreshedMs[e] = now;
@@ -260,4 +386,24 @@ function run(args: string[], input: string | undefined): Promise<string> {
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(input);
   });
+}
+
+/** `from[at ..]` with source and destination (addresses and ports) swapped, into `to[toAt ..]`. */
+function turnAround(from: Uint32Array, at: number, to: Uint32Array, toAt: number): void {
+  for (let w = 0; w < 4; w++) {
+    const source = from[at + w]!;
+    to[toAt + w] = from[at + 4 + w]!;
+    to[toAt + 4 + w] = source;
+  }
+  const ports = from[at + 8]!;
+  to[toAt + 8] = ((ports << 16) | (ports >>> 16)) >>> 0;
+}
+
+/** Whether `a[aAt ..]` is `b[bAt ..]` turned around. */
+function isTurnedAround(a: Uint32Array, aAt: number, b: Uint32Array, bAt: number): boolean {
+  for (let w = 0; w < 4; w++) {
+    if (a[aAt + w] !== b[bAt + 4 + w] || a[aAt + 4 + w] !== b[bAt + w]) return false;
+  }
+  const ports = b[bAt + 8]!;
+  return a[aAt + 8] === ((ports << 16) | (ports >>> 16)) >>> 0;
 }

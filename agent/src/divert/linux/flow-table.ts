@@ -20,6 +20,10 @@ export const enum FlowKind {
   OUTBOUND = 8,
   /** Not part of a key: the data plane's "tuple kept" bit for a batch packet. */
   KEPT = 16,
+  /** Not part of a key: the batch packet is a TCP FIN (its direction ends). */
+  FIN = 32,
+  /** Not part of a key: the batch packet is a TCP RST (its conversation ends). */
+  RST = 64,
 }
 
 export const enum FlowState {
@@ -32,6 +36,8 @@ export const enum FlowState {
   Installed = 3,
   /** Its kernel elements are being removed; the number is reused only after that. */
   Leaving = 4,
+  /** In the kernel, ending (a FIN or RST went by): left to time out soon, never refreshed. */
+  Closing = 5,
 }
 
 /** At most 65,535 entries: their numbers live in 16 bits of the packet mark. */
@@ -53,6 +59,10 @@ export class FlowTable {
   /** The kernel element's counter values at the last read. */
   readonly kernelPackets: Float64Array;
   readonly kernelBytes: Float64Array;
+  /** The entry of the other direction of the same conversation when both were paired, else 0. */
+  readonly partner: Int32Array;
+  /** 1 once a FIN of this direction went by. */
+  readonly finished: Uint8Array;
   private readonly index: Int32Array;
   private readonly mask: number;
   private readonly free: Int32Array;
@@ -72,6 +82,8 @@ export class FlowTable {
     this.refreshedMs = new Float64Array(entries);
     this.kernelPackets = new Float64Array(entries);
     this.kernelBytes = new Float64Array(entries);
+    this.partner = new Int32Array(entries);
+    this.finished = new Uint8Array(entries);
     let size = 1;
     while (size < capacity * 2) size <<= 1;
     this.index = new Int32Array(size);
@@ -103,6 +115,8 @@ export class FlowTable {
     this.seen[e] = 0;
     this.kernelPackets[e] = 0;
     this.kernelBytes[e] = 0;
+    this.partner[e] = 0;
+    this.finished[e] = 0;
     let i = hashTuple(kind, tuple, at) & this.mask;
     while (this.index[i] !== 0) i = (i + 1) & this.mask;
     this.index[i] = e;
@@ -128,6 +142,9 @@ export class FlowTable {
       j = (j + 1) & mask;
     }
     index[hole] = 0;
+    const partner = this.partner[e]!;
+    if (partner !== 0 && this.partner[partner] === e) this.partner[partner] = 0;
+    this.partner[e] = 0;
     this.state[e] = FlowState.Free;
     this.free[this.freeTop++] = e;
     this.active--;

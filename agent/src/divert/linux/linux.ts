@@ -50,6 +50,13 @@ export interface LinuxDataPlaneOptions {
    * `false` turns it off.
    */
   fastPath?: { after?: number; pollMs?: number } | false;
+  /**
+   * For this long after the last packet (ms, default 1000; 0: never) the plane waits for the next
+   * ones in `poll()` on the main thread itself, 2 ms at a time with a turn of the event loop at
+   * least every 4 ms, so a packet wakes the thread that handles it. Otherwise (idle) the wait runs
+   * on a koffi worker, whose wake-up of the event loop is a second thread hop (docs: "Wake-up").
+   */
+  nearMs?: number;
 }
 
 /** Why the fields that need layer 2 cannot be honoured here (for reports and docs). */
@@ -61,6 +68,12 @@ const DEFAULT_MARK = 0x5046_0000;
 const DEFAULT_OUTBOUND_MARK = 0x0000_0800;
 const DEFAULT_FORWARDED_MARK = 0x0000_0400;
 const POLL_MS = 100;
+/** A wait on the main thread (see `nearMs`) blocks it this long at most... */
+const NEAR_BLOCK_MS = 2;
+/** ...and lets the event loop have a turn at least this often. */
+const NEAR_TURN_MS = 4;
+const TCP_FIN = 0x01;
+const TCP_RST = 0x04;
 
 export class LinuxDataPlane implements DataPlane {
   readonly capabilities: DataPlaneCapabilities = { kind: 'nfqueue', layer2: false, reflection: true, adapters: true, clone: true };
@@ -78,6 +91,7 @@ export class LinuxDataPlane implements DataPlane {
   private selected: { rules: Rule[]; resolved: ReadonlyMap<string, string[]> } | undefined;
   private loopbackIndex = 1;
   private adapterNames = new Map<number, string>();
+  private localAddresses: string[] = [];
   /** Per batch index: its lane, NFQUEUE packet id and NFQA_SKB_INFO (sized to the batch's capacity). */
   private laneOf = new Uint8Array(0);
   private ids = new Uint32Array(0);
@@ -104,6 +118,9 @@ export class LinuxDataPlane implements DataPlane {
   private tuples = new Uint32Array(0);
   private flowKind = new Uint8Array(0);
   private readonly rewritten = new Uint32Array(TUPLE_WORDS);
+  /** When a receive last found packets, and when the event loop last had a turn from a near wait. */
+  private lastPacketMs = 0;
+  private lastTurnMs = 0;
   /** Counters for stats and tests. */
   readonly counters = { received: 0, capped: 0, modified: 0, dropped: 0, rerouted: 0, emitted: 0, injectFailures: 0 };
 
@@ -118,6 +135,7 @@ export class LinuxDataPlane implements DataPlane {
       outboundMark: options.outboundMark ?? DEFAULT_OUTBOUND_MARK,
       forwardedMark: options.forwardedMark ?? DEFAULT_FORWARDED_MARK,
       fastPath: options.fastPath ?? {},
+      nearMs: options.nearMs ?? 1000,
     };
     const { queueNum, mark, outboundMark, forwardedMark, failOpen } = this.options;
     if (!Number.isInteger(queueNum) || queueNum < 0 || queueNum > 65534) throw new RangeError(`queueNum must be an integer in 0..65534, got ${queueNum}`);
@@ -164,6 +182,7 @@ export class LinuxDataPlane implements DataPlane {
       const fastPath = this.options.fastPath;
       if (fastPath !== false && this.offloadSink) {
         this.fast = new FastPath({ mark: this.options.mark, ...fastPath }, this.offloadSink);
+        this.fast.setLocalAddresses(this.localAddresses);
         await this.fast.start();
       }
       await this.steering.install();
@@ -215,6 +234,8 @@ export class LinuxDataPlane implements DataPlane {
   private async refreshAdapters(): Promise<void> {
     const adapters = await listAdapters();
     this.adapterNames = new Map(adapters.map((a) => [a.index, a.name]));
+    this.localAddresses = adapters.flatMap((a) => a.addresses);
+    this.fast?.setLocalAddresses(this.localAddresses);
     this.loopbackIndex = adapters.find((a) => a.name === 'lo')?.index ?? Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));
   }
 
@@ -241,10 +262,26 @@ export class LinuxDataPlane implements DataPlane {
         const k = (first + n) % lanes.length;
         const lane = lanes[k]!;
         while (lane.refill()) {
-          if (this.fill(batch, lane, k)) return true;
+          if (this.fill(batch, lane, k)) {
+            this.lastPacketMs = Date.now();
+            return true;
+          }
         }
       }
-      if (batch.count > 0) return true;
+      const now = Date.now();
+      if (batch.count > 0) {
+        this.lastPacketMs = now;
+        return true;
+      }
+      if (now - this.lastPacketMs < this.options.nearMs) {
+        if (now - this.lastTurnMs >= NEAR_TURN_MS) {
+          await nextTurn();
+          this.lastTurnMs = Date.now();
+        } else {
+          libc.poll(this.pollFds, lanes.length, NEAR_BLOCK_MS);
+        }
+        continue;
+      }
       await this.waitReadable();
     }
     return false;
@@ -372,12 +409,14 @@ export class LinuxDataPlane implements DataPlane {
           this.counters.dropped++;
       }
     }
+    // Offloads this batch made ready go into the kernel before its verdicts leave: the replies to
+    // a conversation's first packet then already find their entries (one transaction per batch).
+    this.fast?.beforeVerdicts();
     // One batch verdict per lane accepts the rest (ids verdicted one by one above are gone).
     for (const lane of lanes) {
       if (lane.accepts) lane.verdicts.acceptUpTo(lane.lastId);
       lane.verdicts.flush();
     }
-    this.fast?.afterBatch();
   }
 
   inject(emitted: PacketBatch): void {
@@ -405,7 +444,7 @@ export class LinuxDataPlane implements DataPlane {
 
   /**
    * Keeps the arriving tuple of packet i (before the engine rewrites it); returns its FlowKind
-   * with KEPT set, or 0 when it cannot be offloaded (not TCP/UDP, a fragment, IPv6 extension
+   * with KEPT set (and FIN, RST for those TCP flags), or 0 when it cannot be offloaded (not TCP/UDP, a fragment, IPv6 extension
    * headers).
    */
   private saveTuple(batch: PacketBatch, i: number, kind: number): number {
@@ -415,6 +454,11 @@ export class LinuxDataPlane implements DataPlane {
     if (protocol !== 6 && protocol !== 17) return 0;
     if (!v6 && (batch.view.getUint16(at + 6) & 0x3fff) !== 0) return 0;
     if (!this.readTuple(batch, i, this.tuples, i * TUPLE_WORDS, v6)) return 0;
+    if (protocol === 6) {
+      const flagsAt = v6 ? 40 + 13 : (batch.data[at]! & 15) * 4 + 13;
+      const flags = flagsAt < batch.length[i]! ? batch.data[at + flagsAt]! : 0;
+      kind |= (flags & TCP_FIN ? FlowKind.FIN : 0) | (flags & TCP_RST ? FlowKind.RST : 0);
+    }
     return kind | FlowKind.KEPT | (v6 ? FlowKind.IPV6 : 0) | (protocol === 17 ? FlowKind.UDP : 0);
   }
 
@@ -481,4 +525,9 @@ export class LinuxDataPlane implements DataPlane {
       this.injector = undefined;
     }
   }
+}
+
+/** Lets timers and I/O of the event loop run (a resolved promise would not: microtasks come first). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -28,6 +28,7 @@ import {
 export const NETLINK_NETFILTER = 12;
 const SOL_NETLINK = 270;
 const NETLINK_NO_ENOBUFS = 5;
+const NETLINK_CAP_ACK = 10;
 
 export const NLMSG_HDRLEN = 16;
 export const NLA_HDRLEN = 4;
@@ -81,6 +82,9 @@ export class NetlinkSocket {
   readonly fd: number;
   private seq = 1;
   private closed = false;
+  /** recvmmsg's iovec and header for `receive`, made at its first call. */
+  private receiveIov: Uint8Array | undefined;
+  private receiveHdr: Uint8Array | undefined;
 
   constructor(protocol: number) {
     this.fd = check('socket(AF_NETLINK)', libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol) as number);
@@ -103,6 +107,11 @@ export class NetlinkSocket {
     view.setUint32(0, Math.floor(ms / 1000), true);
     view.setUint32(8, (ms % 1000) * 1000, true);
     check('setsockopt(SO_RCVTIMEO)', libc.setsockopt(this.fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16) as number);
+  }
+
+  /** Acks carry only the request's header, not the whole request back. */
+  capAcks(): void {
+    setIntOption(this.fd, SOL_NETLINK, NETLINK_CAP_ACK, 1, 'NETLINK_CAP_ACK');
   }
 
   setReceiveBuffer(bytes: number): void {
@@ -170,8 +179,8 @@ export class NetlinkSocket {
 
   /** One datagram into `into` (blocking up to the receive timeout, unless `dontWait`); -1 when nothing came. */
   receive(into: Uint8Array, dontWait = false): number {
-    const iov = nativeBytes(16);
-    const hdr = nativeBytes(64);
+    const iov = (this.receiveIov ??= nativeBytes(16));
+    const hdr = (this.receiveHdr ??= nativeBytes(64));
     const iovView = new DataView(iov.buffer);
     writePointer(iovView, 0, addressOf(into));
     iovView.setUint32(8, into.length, true);
