@@ -36,7 +36,17 @@ export class ActivityLedger {
   record(ruleId: string, delta: Omit<RuleActivity, 'ruleId'>): void {
     const sum = this.unreported.get(ruleId);
     if (!sum) {
-      this.unreported.set(ruleId, { ruleId, ...delta });
+      // Once per sample at fleet rate: a literal, not a spread (the simulator shares the cores with what it measures).
+      this.unreported.set(ruleId, {
+        ruleId,
+        packetsIn: delta.packetsIn,
+        bytesIn: delta.bytesIn,
+        packetsOut: delta.packetsOut,
+        bytesOut: delta.bytesOut,
+        conversationsActive: delta.conversationsActive,
+        conversationsNew: delta.conversationsNew,
+        lastHitMs: delta.lastHitMs,
+      });
       return;
     }
     sum.packetsIn += delta.packetsIn;
