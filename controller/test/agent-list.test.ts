@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import { LIST_APPLICATION_NAME } from '../src/agents/agent-list';
 import { ReplicaPresence } from '../src/agents/replica-presence';
 import { HttpClient, startTestController, type TestController } from './support/test-controller';
 
@@ -115,6 +116,21 @@ describe('agent list', () => {
     await db.query(`UPDATE agents SET adapters = $2 WHERE id = $1`, [rows[0].id, JSON.stringify(renumbered)]);
     expect(await shown()).toEqual(renumbered);
     expect((await admin.get(`/api/agents/${rows[0].id}`)).body.adapters).toEqual(renumbered);
+  });
+
+  it('recovers when PostgreSQL drops the list connections (a restart, a failover), with no controller restart', async () => {
+    expect((await admin.get('/api/agents?limit=5')).status).toBe(200);
+    const { rows } = await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [LIST_APPLICATION_NAME]);
+    expect(rows.length).toBeGreaterThan(0);
+    // A request already on a dropped connection may fail, as with any pool; the next ones must not.
+    const deadline = Date.now() + 10_000;
+    while ((await admin.get('/api/agents?limit=5')).status !== 200) {
+      if (Date.now() > deadline) throw new Error('the agent list did not recover within 10 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (let i = 0; i < 5; i++) expect((await admin.get('/api/agents?limit=5')).status).toBe(200);
+    const listSessions = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [LIST_APPLICATION_NAME]);
+    expect(listSessions.rows[0].n).toBeGreaterThan(0);
   });
 
   it('sees a replica die: its agents show offline once its heartbeat is stale, with no restart or cache in between', async () => {

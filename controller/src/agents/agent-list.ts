@@ -15,6 +15,8 @@ export interface AgentFilter {
 
 /** Page reads in flight per replica; each is a sub-millisecond index range, so a few connections keep up. */
 const LIST_POOL_SIZE = 4;
+/** How this pool's sessions show in pg_stat_activity. */
+export const LIST_APPLICATION_NAME = 'portfleet agent list';
 /** Agents whose parsed adapters are kept (~1 KB each). */
 const ADAPTERS_CACHED = 20_000;
 const TIMESTAMPTZ_OID = 1184;
@@ -47,6 +49,7 @@ export class AgentList {
       connectionString: databaseUrl,
       max: LIST_POOL_SIZE,
       connectionTimeoutMillis: 5_000,
+      application_name: LIST_APPLICATION_NAME,
       // Planned once per connection and shape of filter, not per page. PostgreSQL would otherwise
       // re-plan every execution (0.3 ms, more than running it): a generic plan with `LIMIT $n` looks
       // costlier to it than a custom one, though both are the same index range. (pg-pool awaits it.)
