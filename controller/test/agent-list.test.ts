@@ -97,6 +97,11 @@ describe('agent list', () => {
     expect(byName.get('drifting')).toMatchObject({ drift: true, appliedVersion: 1, desiredVersion: 2, appliedContentHash: 'sha256:abc' });
     expect(byName.get('in sync')).toMatchObject({ drift: false, edition: null });
 
+    // A forged cursor whose time is in a form Date.parse accepts but PostgreSQL would not.
+    const forged = Buffer.from(JSON.stringify([new Date('2030-01-01T00:00:00Z').toString(), seeded.ids[0]])).toString('base64url');
+    const after = await admin.get(`/api/agents?limit=500&cursor=${forged}`);
+    expect([after.status, after.body.agents?.map((a: { id: string }) => a.id)]).toEqual([200, seeded.ids.slice(1)]);
+
     expect((await listAll('&online=true', 1)).map((a) => a.id)).toEqual(seeded.online);
     expect((await listAll('&online=false', 3)).map((a) => a.id)).toEqual(seeded.ids.filter((id) => !seeded.online.includes(id)));
     expect((await listAll('&edition=unlicensed', 500)).map((a) => a.id)).toEqual(seeded.unlicensed);

@@ -79,7 +79,11 @@ export class AgentList {
       if (filter.edition === 'unlicensed') where.push(licensed ? 'edition IS NULL' : 'TRUE');
       else where.push(licensed ? `edition = ${param(filter.edition)}` : 'FALSE');
     }
-    if (page.after) where.push(`(created_at, id) > (${param(page.after[0], '::timestamptz')}, ${param(page.after[1], '::uuid')})`);
+    if (page.after) {
+      // Any time Date.parse accepts (a cursor is opaque, but can be forged) reaches PostgreSQL in one form.
+      const after = new Date(page.after[0]).toISOString();
+      where.push(`(created_at, id) > (${param(after, '::timestamptz')}, ${param(page.after[1], '::uuid')})`);
+    }
     const text = `
       SELECT id, name, hostname, platform, version, last_seen_at AS "lastSeenAt", adapters,
              applied_rule_set_id AS "appliedRuleSetId", applied_version AS "appliedVersion", applied_content_hash AS "appliedContentHash",
