@@ -7,11 +7,13 @@
  * from /proc.
  * Human table on stderr, one JSON line last on stdout.
  *   npm run bench:push -- --agents 10000 [--seed enroll|sql] [--per-channel 100] [--enroll-concurrency 16]
- *     [--log-level info] [--node-options=--max-old-space-size=448]
+ *     [--log-level info] [--node-options=--max-old-space-size=448] [--controller-log file]
  * --seed sql writes all agents but one straight into the database (bench/seed-agents.ts) when
  * enrolling N hosts one by one would take too long; the push path measured is the same.
  */
+import { writeFileSync } from 'node:fs';
 import { type Fleet, Percentiles } from '../fleet-sim';
+import type { ApiSession } from '../api';
 import { benchArgs } from './bench-args';
 import { machineLoad, note, printResult, printTable } from './bench-output';
 import { benchFleet, createRuleSet, startBenchStack } from './bench-stack';
@@ -21,7 +23,7 @@ import { durableTimes, watchDurable } from './durable-watcher';
 
 const { num, str } = benchArgs(
   { agents: 1000, 'per-channel': 100, 'enroll-concurrency': 16, 'poll-ms': 20, 'timeout-s': 600, rules: 3 },
-  { seed: 'enroll', 'log-level': 'info', 'node-options': '' },
+  { seed: 'enroll', 'log-level': 'info', 'node-options': '', 'controller-log': '' },
 );
 
 async function main(): Promise<void> {
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
     await fleet.waitConnected(num['timeout-s'] * 1000).finally(() => clearInterval(progress));
     const connectS = (Date.now() - connectStart) / 1000;
     note(`${fleet.onlineCount} agents connected on ${fleet.pool.channels} channels in ${connectS.toFixed(1)} s; waiting until the controller is idle`);
-    const settleS = await waitIdle(bench.controllerPid);
+    const settleS = await waitQuiet(bench.controllerPid);
     const rssBefore = processMemory(bench.controllerPid);
 
     // Durability watcher (its own thread): how many targets are committed as applied, and when.
@@ -64,9 +66,14 @@ async function main(): Promise<void> {
     // Not awaited first: the controller may answer only after it has delivered to every agent.
     const pushCall = bench.admin
       .post('/api/pushes', { ruleSetId: ruleSet.id, version: ruleSet.version, agentIds: fleet.identities.map((i) => i.agentId) })
-      .then((res) => {
-        if (res.status !== 201) watching = false; // nothing will arrive
-        return { res, ms: Date.now() - t0 };
+      .then(
+        (res) => ({ res, ms: Date.now() - t0 }),
+        // No answer (the HTTP client gave up): reported like a refusal, with the controller stopped cleanly.
+        (error: unknown) => ({ res: { status: 0, body: { error: String(error) } } as Awaited<ReturnType<ApiSession['post']>>, ms: Date.now() - t0 }),
+      )
+      .then((call) => {
+        if (call.res.status !== 201) watching = false; // nothing will arrive
+        return call;
       });
     const deadline = t0 + num['timeout-s'] * 1000;
     while (watching && watcher.latest() < num.agents && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -85,7 +92,11 @@ async function main(): Promise<void> {
     );
     const applied = Number(rows[0].n);
     const durable = new Percentiles(durableTimes(counts, t0));
-    const ackSent = new Percentiles([...fleet.applies.values()].filter((r) => !pushError && r.pushId === push.body.id && r.ok).map((r) => r.atMs - t0));
+    const ours = [...fleet.applies.values()].filter((r) => !pushError && r.pushId === push.body.id && r.ok);
+    const ackSent = new Percentiles(ours.map((r) => r.atMs - t0));
+    const received = new Percentiles(ours.map((r) => r.receivedAtMs - t0));
+    const logged = controllerTimeline(bench.stack.controller.output, t0);
+    if (str['controller-log']) writeFileSync(str['controller-log'], `${bench.stack.controller.output.join('\n')}\n`);
     const memory = processMemory(bench.controllerPid);
 
     printTable(`push fan-out: ${num.agents} agents, ${fleet.pool.channels} channels, ${num.rules}-rule set (log level ${str['log-level']})`, [
@@ -97,6 +108,9 @@ async function main(): Promise<void> {
       ['POST /api/pushes answered', `${pushCallMs} ms${pushError ? ` — FAILED: ${pushError}` : ''}`],
       ['applied (durable, verified)', `${applied}/${num.agents}`],
       ['durable p50 / p99 / max', `${durable.at(50)} / ${durable.at(99)} / ${durable.max} ms`],
+      ['push recorded (controller)', logged.recorded],
+      ['sent on the streams (controller)', logged.sent],
+      ['received by agent p1 / p50 / p99 / max', `${received.at(1)} / ${received.at(50)} / ${received.at(99)} / ${received.max} ms`],
       ['ack sent by agent p50 / p99', `${ackSent.at(50)} / ${ackSent.at(99)} ms`],
       ['all durable after', `${allMs} ms`],
       ['controller CPU in push', `${cores.controller.toFixed(2)} cores (its PostgreSQL ${cores.postgres.toFixed(2)})`],
@@ -122,6 +136,48 @@ async function main(): Promise<void> {
     await fleet?.stop();
     await bench.stop();
   }
+}
+
+/**
+ * Waits until the controller (with its PostgreSQL) has stayed idle over a window longer than its
+ * background cycles (capability snapshots are signed ahead every 5 s): a push made between two
+ * cycles of a connect storm's after-work would measure that work too. Returns the seconds waited.
+ */
+async function waitQuiet(pid: number, windowS = 6, maxCores = 0.1): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    await waitIdle(pid, maxCores);
+    const before = cpuSeconds(pid);
+    await new Promise((r) => setTimeout(r, windowS * 1000));
+    const after = cpuSeconds(pid);
+    const cores = (after.self - before.self + after.children - before.children) / windowS;
+    if (cores < maxCores || Date.now() - started > 180_000) return (Date.now() - started) / 1000;
+  }
+}
+
+/**
+ * The controller's own account of the push, from its log lines (pino `time`, same clock): when the
+ * push was committed, and when its sends were written to the streams and marked delivered.
+ */
+function controllerTimeline(lines: readonly string[], t0: number): { recorded: string; sent: string } {
+  let recorded = 'not logged';
+  let sent = 'not logged';
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    let entry: { msg?: string; time?: number; ms?: number; sentMs?: number; agents?: number };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (entry.time === undefined || entry.time < t0) continue;
+    if (entry.msg === 'push recorded') recorded = `at ${entry.time - t0} ms (transaction ${entry.ms} ms)`;
+    if (entry.msg === 'rule set delivered' && (entry.agents ?? 0) > 1) {
+      const start = entry.time - t0 - (entry.ms ?? 0);
+      sent = `${entry.agents} from ${start} ms, written by ${start + (entry.sentMs ?? 0)} ms, marked delivered by ${entry.time - t0} ms`;
+    }
+  }
+  return { recorded, sent };
 }
 
 main().catch((error) => {

@@ -34,7 +34,10 @@ export interface ApplyRecord {
   pushId: string;
   version: number;
   ok: boolean;
+  /** When the ack went out. */
   atMs: number;
+  /** When the ApplyRuleSet arrived. */
+  receivedAtMs: number;
 }
 
 /** Counter sums per rule, as the controller's activity totals give them. */
@@ -232,8 +235,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
         this.failedHandshakes++;
         this.handshakeFailureReasons.set(reason, (this.handshakeFailureReasons.get(reason) ?? 0) + 1);
       },
-      applied: (agent, push: ApplyRuleSet, ok, atMs) => {
-        const record: ApplyRecord = { pushId: push.pushId, version: push.ruleSet?.version ?? 0, ok, atMs };
+      applied: (agent, push: ApplyRuleSet, ok, atMs, receivedAtMs) => {
+        const record: ApplyRecord = { pushId: push.pushId, version: push.ruleSet?.version ?? 0, ok, atMs, receivedAtMs };
         this.applies.set(agent.identity.agentId, record);
         this.emit('applied', agent, record);
       },

@@ -27,8 +27,8 @@ export interface AgentListener {
   disconnected(agent: SimAgent, reason: string): void;
   /** A stream ended before its Welcome (refused, timed out, unreachable). */
   failedBeforeWelcome(agent: SimAgent, reason: string): void;
-  /** After the Ack went out. */
-  applied(agent: SimAgent, push: ApplyRuleSet, ok: boolean, atMs: number): void;
+  /** After the Ack went out (`receivedAtMs`: when the ApplyRuleSet arrived). */
+  applied(agent: SimAgent, push: ApplyRuleSet, ok: boolean, atMs: number, receivedAtMs: number): void;
   /** A report the controller has made durable (acked, or covered by a Welcome's stored seq). */
   activityStored(agent: SimAgent, sent: SentReport, atMs: number): void;
 }
@@ -221,6 +221,7 @@ export class SimAgent {
   }
 
   private onApply(push: ApplyRuleSet): void {
+    const receivedAtMs = Date.now();
     const wire = push.ruleSet;
     const parsed = this.options.validations.validate(wire);
     if (parsed.ok) this.applied = parsed.applied;
@@ -237,7 +238,7 @@ export class SimAgent {
         },
       },
     });
-    this.options.listener.applied(this, push, parsed.ok, Date.now());
+    this.options.listener.applied(this, push, parsed.ok, Date.now(), receivedAtMs);
   }
 
   private send(message: AgentMessage): void {
