@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { planBatch, type QueuedReport, type ReportOutcome } from './activity-batch';
-import { integersLiteral, textsLiteral, uuidsLiteral } from './array-literals';
+import { int8Array, textArray, uuidArray } from './binary-arrays';
 
 /**
  * One transaction for a batch of reports from many agents: lock the agents' stored seqs
@@ -35,7 +35,7 @@ export async function storeBatch(client: PoolClient, reports: readonly QueuedRep
            bytes_out = activity_buckets.bytes_out + EXCLUDED.bytes_out,
            conversations = activity_buckets.conversations + EXCLUDED.conversations,
            last_hit_at = GREATEST(activity_buckets.last_hit_at, EXCLUDED.last_hit_at)`,
-        [uuidsLiteral(b.agentIds), textsLiteral(b.ruleIds), ...[b.bucketStartsMs, b.packetsIn, b.bytesIn, b.packetsOut, b.bytesOut, b.conversations, b.lastHitMs].map(integersLiteral)],
+        [uuidArray(b.agentIds), textArray(b.ruleIds), ...[b.bucketStartsMs, b.packetsIn, b.bytesIn, b.packetsOut, b.bytesOut, b.conversations, b.lastHitMs].map(int8Array)],
       );
     }
     if (plan.watermarks.agentIds.length > 0) {
