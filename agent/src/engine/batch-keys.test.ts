@@ -9,7 +9,7 @@ import { buildPacket } from '../packet/build';
 import { PacketView, ParseStatus } from '../packet/view';
 import { PacketBatch, PacketFlag } from './batch';
 import { BatchKeys, BK } from './batch-keys';
-import { hashKey, K, Meta } from './conversations';
+import { ConversationTable, hashKey, K, kindOf, Meta, TAG } from './conversations';
 
 const packetArb = fc
   .record({
@@ -42,13 +42,14 @@ const packetArb = fc
 describe('BatchKeys', () => {
   it('takes exactly the plain IPv4 TCP/UDP packets the full parser accepts, with the same fields', () => {
     const keys = new BatchKeys();
+    const table = new ConversationTable(1000, () => {});
     const pv = new PacketView();
     const key = new Uint32Array(16);
     fc.assert(
       fc.property(fc.array(packetArb, { minLength: 1, maxLength: 8 }), (packets) => {
         const batch = new PacketBatch(8);
         for (const p of packets) batch.push(p.bytes, (p.layer2 ? PacketFlag.Layer2 : 0) | (p.outbound ? PacketFlag.Outbound : 0), 1);
-        keys.fill(batch);
+        keys.fill(batch, table.scale);
         packets.forEach((p, i) => {
           const status = pv.parseView(batch.view, batch.offset[i]!, batch.length[i]!, p.layer2);
           const untagged = !p.layer2 || pv.l3 === batch.offset[i]! + 14;
@@ -57,12 +58,18 @@ describe('BatchKeys', () => {
           expect([keys.cols[at + BK.FLAGS], keys.cols[at + BK.LENGTH]]).toEqual([batch.flags[i], batch.length[i]]);
           expect(keys.cols[at + BK.L3] !== BK.NONE).toBe(plain);
           if (!plain) return;
-          expect([keys.cols[at + BK.L3], keys.cols[at + BK.L4], keys.cols[at + BK.META]! & Meta.PROTOCOL]).toEqual([pv.l3, pv.l4, pv.protocol]);
+          expect([keys.cols[at + BK.L3], keys.cols[at + BK.L4], (keys.cols[at + BK.KIND]! & TAG.UDP) !== 0 ? 17 : 6]).toEqual([pv.l3, pv.l4, pv.protocol]);
           key[K.META] = Meta.USED | (p.outbound ? Meta.OUTBOUND : 0) | pv.protocol;
           key[K.SRC] = batch.view.getUint32(pv.src);
           key[K.DST] = batch.view.getUint32(pv.dst);
           key[K.PORTS] = ((pv.srcPort << 16) | pv.dstPort) >>> 0;
-          expect([keys.cols[at + BK.META], keys.cols[at + BK.SRC], keys.cols[at + BK.DST], keys.cols[at + BK.PORTS], keys.cols[at + BK.HASH]]).toEqual([key[0], key[K.SRC], key[K.DST], key[K.PORTS], hashKey(key, 0)]);
+          expect([keys.cols[at + BK.KIND], keys.cols[at + BK.SRC], keys.cols[at + BK.DST], keys.cols[at + BK.PORTS], keys.cols[at + BK.HOME]]).toEqual([
+            kindOf(key[0]!),
+            key[K.SRC],
+            key[K.DST],
+            key[K.PORTS],
+            table.home(hashKey(key, 0)),
+          ]);
         });
       }),
       { numRuns: 500 },

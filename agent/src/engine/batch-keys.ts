@@ -1,7 +1,7 @@
 /**
  * The first pass over a batch: plain IPv4 TCP/UDP packets (no VLAN tag, not a fragment) are parsed
- * once into columns (offsets, key words, hash), so the pass that handles them reads numbers, not
- * bytes, and the table can be warmed from the hashes in between. Anything else is left to the full
+ * once into columns (offsets, key words, home slot), so the pass that handles them reads numbers,
+ * not bytes, and the table can be warmed from the home slots in between. Anything else is left to the full
  * parser (`PacketView`), which also counts malformed packets and fragments.
  */
 import { EtherType, ETHERNET } from '../packet/ethernet';
@@ -10,7 +10,7 @@ import { IPV4, IPV4_FRAGMENT } from '../packet/ipv4';
 import { TCP } from '../packet/tcp';
 import { UDP } from '../packet/udp';
 import { Flag, PacketBatch } from './batch';
-import { hashV4, Meta } from './conversations';
+import { hashV4, Meta, TAG } from './conversations';
 
 /** Layout of `BatchKeys.cols`: WORDS words per packet of the batch. */
 export const enum BK {
@@ -20,12 +20,15 @@ export const enum BK {
   L4 = 1,
   /** The packet's PacketFlag bits and length (copied, so the packet path reads one array). */
   FLAGS = 2,
-  /** Key words (see K in conversations.ts) and their hash. */
-  META = 3,
+  /**
+   * The key: its TAG kind (see TAG in conversations.ts: used, outbound, UDP), its words (see K)
+   * and its home slot in the table.
+   */
+  KIND = 3,
   SRC = 4,
   DST = 5,
   PORTS = 6,
-  HASH = 7,
+  HOME = 7,
   LENGTH = 8,
   WORDS = 9,
   NONE = 0xffffffff,
@@ -35,8 +38,11 @@ export class BatchKeys {
   /** One array for all columns, so the packet path touches one object. */
   cols = new Uint32Array(0);
 
-  /** Parses every packet of `batch` that the quick path takes (see the file comment). */
-  fill(batch: PacketBatch): void {
+  /**
+   * Parses every packet of `batch` that the quick path takes (see the file comment); `homeScale`
+   * is the table's `scale` (see ConversationTable.home).
+   */
+  fill(batch: PacketBatch, homeScale: number): void {
     if (this.cols.length < batch.capacity * BK.WORDS) this.cols = new Uint32Array(batch.capacity * BK.WORDS);
     const cols = this.cols;
     const dv = batch.view;
@@ -85,11 +91,11 @@ export class BatchKeys {
       const ports = dv.getUint32(l4);
       cols[at + BK.L3] = ip;
       cols[at + BK.L4] = l4;
-      cols[at + BK.META] = meta;
+      cols[at + BK.KIND] = TAG.USED | ((flags & Flag.Outbound) !== 0 ? TAG.OUTBOUND : 0) | (protocol === IpProtocol.Udp ? TAG.UDP : 0);
       cols[at + BK.SRC] = src;
       cols[at + BK.DST] = dst;
       cols[at + BK.PORTS] = ports;
-      cols[at + BK.HASH] = hashV4(meta, src, dst, ports);
+      cols[at + BK.HOME] = ((hashV4(meta, src, dst, ports) >>> 8) * homeScale) | 0;
     }
   }
 }

@@ -164,8 +164,8 @@ export class ConversationTable {
   /** A key rebuilt from a slot (deletion recomputes hashes rather than storing them). */
   private readonly scratch = new Uint32Array(Layout.RECORD_WORDS);
   private readonly size: number;
-  /** size / 2^24: a hash's top 24 bits times this is its home slot. */
-  private readonly scale: number;
+  /** size / 2^24: a hash's top 24 bits times this is its home slot (`home`). */
+  readonly scale: number;
   private readonly free: Int32Array;
   private freeTop: number;
   /** Keys in the table; kept below `size` (clones have three keys, see `allocate`). */
@@ -202,23 +202,22 @@ export class ConversationTable {
   }
 
   /**
-   * Reads the home slot (both ends) and its conversation entry for the hashes at
-   * `hashes[i * stride + at]`, i < count: tight loops of independent loads, so their cache misses
+   * Reads the home slot (both ends) and its conversation entry for the home slots at
+   * `homes[i * stride + at]`, i < count: tight loops of independent loads, so their cache misses
    * overlap; returns their sum (for the caller to keep).
    */
-  touch(hashes: Uint32Array, count: number, stride: number, at: number): number {
+  touch(homes: Uint32Array, count: number, stride: number, at: number): number {
     const slots = this.slots;
-    const scale = this.scale;
     let sum = 0;
     // Both ends of the slot: the arena need not be 32-byte aligned, so a slot may span two lines.
     for (let i = 0; i < count; i++) {
-      const home = (((hashes[i * stride + at]! >>> 8) * scale) | 0) * S.WORDS;
+      const home = homes[i * stride + at]! * S.WORDS;
       sum = (sum + slots[home]! + slots[home + S.WORDS - 1]!) | 0;
     }
     // Then the conversation entry of the key in each home slot (now in cache), mostly the right one.
     const convBase = this.convBase;
     for (let i = 0; i < count; i++) {
-      const tag = slots[(((hashes[i * stride + at]! >>> 8) * scale) | 0) * S.WORDS]!;
+      const tag = slots[homes[i * stride + at]! * S.WORDS]!;
       sum = (sum + slots[convBase + ((tag & TAG.REF_MASK) >>> TAG.REF_SHIFT) * CONV.WORDS]!) | 0;
     }
     return sum;
@@ -252,17 +251,19 @@ export class ConversationTable {
     }
   }
 
-  /** `find` for an IPv4 key given as its words (`meta` as in K.META). */
-  findV4(meta: number, src: number, dst: number, ports: number, hash: number): number {
+  /**
+   * `find` for an IPv4 key given as its TAG kind (`kindOf` its meta word), its words and its home
+   * slot. The source word, which differs between most keys, is compared first.
+   */
+  findV4(kind: number, src: number, dst: number, ports: number, home: number): number {
     const slots = this.slots;
     const size = this.size;
-    const kind = kindOf(meta);
-    let i = ((hash >>> 8) * this.scale) | 0;
+    let i = home;
     for (;;) {
       const at = i * S.WORDS;
       const tag = slots[at]!;
       if (tag === 0) return -1;
-      if (tag >>> TAG.KIND_SHIFT === kind && slots[at + S.SRC] === src && slots[at + S.DST] === dst && slots[at + S.PORTS] === ports) return i;
+      if (slots[at + S.SRC] === src && slots[at + S.DST] === dst && slots[at + S.PORTS] === ports && tag >>> TAG.KIND_SHIFT === kind) return i;
       i = i + 1 === size ? 0 : i + 1;
     }
   }
@@ -365,18 +366,26 @@ export class ConversationTable {
    * cache) and ends those that timed out; returns how many ended.
    */
   sweep(budget: number, now: number, tcpTimeoutMs: number, udpTimeoutMs: number): number {
+    const conv = this.conv;
+    const roleSlot = this.roleSlot;
+    const capacity = this.capacity;
+    let c = this.sweepHand;
     let ended = 0;
     for (let n = 0; n < budget; n++) {
-      const c = this.sweepHand;
-      this.sweepHand = c + 1 === this.capacity ? 0 : c + 1;
-      if (this.roleSlot[c * TAG.REF_STRIDE]! < 0) continue;
-      if (now - this.lastSeen(c) > this.timeout(c, tcpTimeoutMs, udpTimeoutMs)) {
+      const at = c * CONV.WORDS;
+      const timeout = (conv[at + CONV.COUNTER]! & CONV.UDP_BIT) === 0 ? tcpTimeoutMs : udpTimeoutMs;
+      // A free number looks timed out too (its time is its last conversation's): only such
+      // numbers are looked up in `roleSlot`.
+      if (now - conv[at + CONV.SEEN]! > timeout && roleSlot[c * TAG.REF_STRIDE]! >= 0) {
         this.release(c);
         ended++;
       }
+      c = c + 1 === capacity ? 0 : c + 1;
     }
+    this.sweepHand = c;
     return ended;
   }
+
 
   /** Moves the time base `by` ms forward: every last-seen time drops by it (not below 0). */
   rebase(by: number): void {
@@ -470,7 +479,7 @@ export class ConversationTable {
 }
 
 /** The TAG kind bits (used, IPv6, outbound, UDP) of a key's meta word. */
-function kindOf(meta: number): number {
+export function kindOf(meta: number): number {
   return (
     TAG.USED |
     ((meta & Meta.IPV6) !== 0 ? TAG.IPV6 : 0) |

@@ -12,7 +12,11 @@ import { BatchKeys, BK } from './batch-keys';
 import { COUNTER, RuleCounterTable, type RuleCounters } from './counters';
 import { matchRule } from './match';
 import { RuleIndex } from './rule-index';
-import { rewriteIpv4, rewritePacket } from './rewrite';
+import { IP_CHECKSUM_SHIFT, rewritePacket } from './rewrite';
+import { IpProtocol } from '../packet/ip-protocol';
+import { IPV4 } from '../packet/ipv4';
+import { TCP } from '../packet/tcp';
+import { UDP } from '../packet/udp';
 import { describeConversation, sameKey, stayOnLoopback } from './transform';
 
 export type { AdapterInfo, ApplyInput, DataPlaneCapabilities, EngineFieldError } from './compile';
@@ -48,8 +52,15 @@ export interface EngineOptions {
   maxConversations?: number;
 }
 
-/** Table slots checked for expiry per processed batch, so the table drains without a timer. */
-const SWEEP_PER_BATCH = 256;
+/**
+ * The expiry sweep (so the table drains without a timer) walks every conversation number about
+ * once per SWEEP_PERIOD_MS of packet time, spread over the batches: at a high packet rate a batch
+ * pays for a few numbers, not for one per packet. An idle conversation therefore ends within
+ * about that long after its timeout (at once when a packet of it arrives).
+ */
+const SWEEP_PERIOD_MS = 1000;
+/** Numbers looked at per batch at most, so the first batch after a long pause stays short. */
+const SWEEP_MAX_PER_BATCH = 4096;
 /**
  * Conversation times are uint32 ms since an epoch. When `now` passes 2^31 ms (~25 days) the epoch
  * moves forward so that `now` is 2^30 again (older times clamp to 0): differences never wrap.
@@ -66,6 +77,9 @@ export class Engine {
   /** Counter slot of each compiled rule (same order as `rules`). */
   private ruleSlots: Int32Array = new Int32Array(0);
   private epochMs = Number.NaN;
+  /** Table time the sweep was last paid up to, and the numbers it owes (fractional). */
+  private sweptAt = 0;
+  private sweepOwed = 0;
   private tcpTimeoutMs = 300_000;
   private udpTimeoutMs = 60_000;
   private readonly table: ConversationTable;
@@ -161,9 +175,9 @@ export class Engine {
    */
   process(batch: PacketBatch, emitted: PacketBatch, nowMs: number): void {
     const now = this.tableTime(nowMs);
-    this.stat.expired += this.table.sweep(SWEEP_PER_BATCH, now, this.tcpTimeoutMs, this.udpTimeoutMs);
-    this.batchKeys.fill(batch);
-    this.touched = this.table.touch(this.batchKeys.cols, batch.count, BK.WORDS, BK.HASH);
+    this.stat.expired += this.table.sweep(this.sweepBudget(now), now, this.tcpTimeoutMs, this.udpTimeoutMs);
+    this.batchKeys.fill(batch, this.table.scale);
+    this.touched = this.table.touch(this.batchKeys.cols, batch.count, BK.WORDS, BK.HOME);
     this.handleBatch(batch, emitted, nowMs, now);
   }
 
@@ -195,11 +209,9 @@ export class Engine {
       const l3 = cols[at + BK.L3]!;
       const flags = cols[at + BK.FLAGS]!;
       let slot = -1;
-      let hash = 0;
       if (l3 !== BK.NONE) {
-        hash = cols[at + BK.HASH]!;
-        const meta = cols[at + BK.META]!;
-        slot = table.findV4(meta, cols[at + BK.SRC]!, cols[at + BK.DST]!, cols[at + BK.PORTS]!, hash);
+        const kind = cols[at + BK.KIND]!;
+        slot = table.findV4(kind, cols[at + BK.SRC]!, cols[at + BK.DST]!, cols[at + BK.PORTS]!, cols[at + BK.HOME]!);
         if (slot >= 0) {
           const slotAt = slot * S.WORDS;
           const tag = slots[slotAt]!;
@@ -213,17 +225,40 @@ export class Engine {
           } else if ((control & (CONTROL.ACTION | CONTROL.MACS)) === Action.Rewrite) {
             // The common case written out: an IPv4 rewrite in place (no clone, no MACs). Every
             // read comes before the first write: V8 checks each array once per packet that way.
+            // rewriteIpv4 is written out too: V8 would not inline it here (its call boxed the
+            // uint32 arguments above 2^31 into heap numbers).
             const counterAt = (counterWord & CONV.COUNTER_MASK) * COUNTER.WORDS;
             const directionAt = counterAt + ((flags & Flag.Outbound) !== 0 ? COUNTER.OUT : 0);
             const packets = counters[directionAt + COUNTER.PACKETS]!;
             const bytes = counters[directionAt + COUNTER.BYTES]!;
             const rule = counters[counterAt + COUNTER.RULE]!;
+            const length = cols[at + BK.LENGTH]!;
+            const l4 = cols[at + BK.L4]!;
+            const outSrc = slots[slotAt + S.OUT_SRC]!;
+            const outDst = slots[slotAt + S.OUT_DST]!;
+            const outPorts = slots[slotAt + S.OUT_PORTS]!;
+            const deltas = slots[slotAt + S.DELTAS]!;
+            const tcp = (kind & TAG.UDP) === 0;
+            const checksumAt = l4 + (tcp ? TCP.CHECKSUM : UDP.CHECKSUM);
+            const ipChecksum = dv.getUint16(l3 + IPV4.CHECKSUM);
+            const checksum = dv.getUint16(checksumAt);
             const verdict = (control >>> CONTROL.VERDICT_SHIFT) & 3;
             slots[convAt + CONV.SEEN] = now;
             counters[directionAt + COUNTER.PACKETS] = packets + 1;
-            counters[directionAt + COUNTER.BYTES] = bytes + cols[at + BK.LENGTH]!;
+            counters[directionAt + COUNTER.BYTES] = bytes + length;
             counters[counterAt + COUNTER.LAST_HIT] = hitMs;
-            rewriteIpv4(dv, l3, cols[at + BK.L4]!, meta & Meta.PROTOCOL, slots, slotAt);
+            dv.setUint32(l3 + IPV4.SOURCE, outSrc);
+            dv.setUint32(l3 + IPV4.DESTINATION, outDst);
+            dv.setUint32(l4, outPorts);
+            // applyDelta written out: one fold suffices, the sum of two 16-bit values is < 2^17.
+            let sum = (~ipChecksum & 0xffff) + (deltas >>> IP_CHECKSUM_SHIFT);
+            dv.setUint16(l3 + IPV4.CHECKSUM, ~(sum + (sum >>> 16)) & 0xffff);
+            if (tcp || checksum !== 0) {
+              sum = (~checksum & 0xffff) + (deltas & 0xffff);
+              const updated = ~(sum + (sum >>> 16)) & 0xffff;
+              // UDP: 0 means "no checksum" and stays 0; a computed 0 is sent as 0xffff (RFC 768).
+              dv.setUint16(checksumAt, tcp || updated !== 0 ? updated : 0xffff);
+            }
             ruleOf[i] = rule;
             verdicts[i] = verdict;
             flagsOf[i] = (flags & ~Flag.Outbound) | ((control >>> CONTROL.DIRECTION_SHIFT) & 1);
@@ -234,7 +269,7 @@ export class Engine {
             continue;
           } else {
             batch.verdict[i] = Verdict.Accept;
-            pv.quickIpv4((flags & Flag.Layer2) !== 0 ? batch.offset[i]! : -1, l3, cols[at + BK.L4]!, meta & Meta.PROTOCOL);
+            pv.quickIpv4((flags & Flag.Layer2) !== 0 ? batch.offset[i]! : -1, l3, cols[at + BK.L4]!, (kind & TAG.UDP) === 0 ? IpProtocol.Tcp : IpProtocol.Udp);
             this.handle(batch, i, emitted, slot, nowMs, now);
             continue;
           }
@@ -251,8 +286,8 @@ export class Engine {
         continue;
       }
       this.fillKey(dv, outbound);
+      const hash = hashKey(key, 0);
       if (l3 === BK.NONE) {
-        hash = hashKey(key, 0);
         slot = table.find(key, 0, hash);
         if (slot >= 0 && table.isExpired(slot, now, tcpMs, udpMs)) {
           table.release(table.conversationAt(slot));
@@ -296,6 +331,18 @@ export class Engine {
     key[K.PORTS] = ((pv.srcPort << 16) | pv.dstPort) >>> 0;
   }
 
+  /** Conversation numbers the sweep looks at in this batch (see SWEEP_PERIOD_MS). */
+  private sweepBudget(now: number): number {
+    const capacity = this.table.capacity;
+    if (now > this.sweptAt) {
+      this.sweepOwed = Math.min(capacity, this.sweepOwed + ((now - this.sweptAt) * capacity) / SWEEP_PERIOD_MS);
+      this.sweptAt = now;
+    }
+    const budget = Math.min(Math.floor(this.sweepOwed), SWEEP_MAX_PER_BATCH);
+    this.sweepOwed -= budget;
+    return budget;
+  }
+
   /** Milliseconds since the table's epoch for `nowMs`, moving the epoch when it grows too large. */
   private tableTime(nowMs: number): number {
     if (Number.isNaN(this.epochMs)) this.epochMs = nowMs;
@@ -304,6 +351,7 @@ export class Engine {
     if (since >= REBASE_AT) {
       const by = since - REBASE_KEEP;
       this.table.rebase(by);
+      this.sweptAt = Math.max(0, this.sweptAt - by);
       this.epochMs += by;
       since -= by;
     }
