@@ -9,7 +9,7 @@ import { ClusterBus } from '../cluster/cluster-bus';
 import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
 import { EventBus } from '../events/event-bus';
-import type { Agent, PushTargetState } from '../generated/prisma/client';
+import { Prisma, type Agent, type PushTargetState } from '../generated/prisma/client';
 import { LicensingService, seatEdition } from '../licensing/licensing.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RuleSetsService } from '../rulesets/rulesets.service';
@@ -104,14 +104,16 @@ export class PushDelivery implements OnModuleInit {
     const started = Date.now();
     const online = agentIds?.filter((id) => this.streams.isOnline(id));
     if (online?.length === 0) return [];
-    const push = await this.db.push.findUnique({ where: { id: pushId } });
-    if (!push) return [];
     const sendable: PushTargetState[] = !online ? ['pending'] : options.resend ? ['pending', 'delivered', 'applied', 'failed'] : ['pending', 'delivered'];
-    const rows = await this.db.pushTarget.findMany({
-      where: { pushId, state: { in: sendable }, ...(online && { agentId: { in: online } }) },
-      select: { agent: { select: { id: true, name: true, edition: true } } },
-    });
-    const targets = rows.map((r) => r.agent).filter((a) => this.streams.isOnline(a.id));
+    // The targets and the push at once; thousands of target rows in one join with array parameters.
+    const [push, rows] = await Promise.all([
+      this.db.push.findUnique({ where: { id: pushId } }),
+      this.db.$queryRaw<Pick<Agent, 'id' | 'name' | 'edition'>[]>`
+        SELECT a.id, a.name, a.edition FROM push_targets t JOIN agents a ON a.id = t.agent_id
+         WHERE t.push_id = ${pushId}::uuid AND t.state = ANY(${sendable}::"PushTargetState"[])${online ? Prisma.sql` AND t.agent_id = ANY(${online}::uuid[])` : Prisma.empty}`,
+    ]);
+    if (!push) return [];
+    const targets = rows.filter((a) => this.streams.isOnline(a.id));
     if (targets.length === 0) return [];
     const [version, license] = await Promise.all([this.ruleSets.versionModel(push.ruleSetId, push.version), this.licensing.state()]);
     const applies = new ApplyMessages(pushId, ruleSetVersionToWire(version));
