@@ -18,9 +18,10 @@
  * The JSON also carries the fast path's counters (`fast`: directions offloaded, ...) read from the
  * agent after the runs, so a figure always says which path produced it.
  * `--rounds N` measures every way N times, rotating the order, and reports medians (a loaded,
- * shared machine otherwise hands one way a quiet minute and another a busy one).
+ * shared machine otherwise hands one way a quiet minute and another a busy one). `--near` is the
+ * plane's `nearMs` (how long after a packet it waits for the next on the main thread; 0: never).
  *   npm run bench:dataplane [-- --seconds 5 --connections 2000 --streams 1 --fastpath 1 --after 1 --rounds 1 --parallel 8
- *                               --measures tcp,udp,latency,rate]
+ *                               --near 1000 --measures tcp,udp,latency,rate]
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,7 +37,7 @@ const ROOT = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '../../.
   existsSync(path.join(dir, 'agent/test/dataplane/support/runner.ts')),
 )!;
 const SUPPORT = path.join(ROOT, 'agent/test/dataplane/support');
-const { num, str } = benchArgs({ seconds: 5, connections: 2000, streams: 1, fastpath: 1, after: 1, rounds: 1, parallel: 8 }, { measures: 'tcp,udp,latency,rate' });
+const { num, str } = benchArgs({ seconds: 5, connections: 2000, streams: 1, fastpath: 1, after: 1, rounds: 1, parallel: 8, near: 1000 }, { measures: 'tcp,udp,latency,rate' });
 /** Which measures run (`--measures latency,rate`: the others report 0). */
 const MEASURES = new Set(str.measures.split(','));
 
@@ -261,7 +262,7 @@ async function main(): Promise<void> {
         rule('echo', 'tcp', ECHO.portfleet, BEHIND_PORTFLEET.echo),
       ],
       settings: { applyDelayMs: 0, tcpTimeoutS: 300, udpTimeoutS: 60 },
-      plane: { fastPath: num.fastpath ? { after: num.after } : false },
+      plane: { fastPath: num.fastpath ? { after: num.after } : false, nearMs: num.near },
     };
     const agent = await background(NS.router, [process.execPath, '-r', path.join(SUPPORT, 'register-ts.js'), path.join(SUPPORT, 'runner.ts'), JSON.stringify(config)], /"event":"ready"/);
     children.push(agent);

@@ -18,8 +18,8 @@ const SETTINGS: Settings = { applyDelayMs: 0, tcpTimeoutS: 300, udpTimeoutS: 60 
 /** Offload from a conversation's first packet, read counters every 200 ms. */
 const FAST = { after: 1, pollMs: 200 };
 const COUNT = 30;
-/** Datagrams sent before waiting for the offload. */
-const FIRST = 5;
+/** Datagrams sent before waiting for the offload (one: what follows must not race the install). */
+const FIRST = 1;
 
 function rule(id: string, selector: Rule['selector'], forwardAs: Rule['forwardAs'] = {}): Rule {
   return { id, enabled: true, activityMonitoring: true, selector, forwardAs };

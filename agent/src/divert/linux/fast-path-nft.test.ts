@@ -1,5 +1,5 @@
 import { entryChanges, removalChanges, tupleKey } from './fast-path-netlink';
-import { changedFields, Field, idMapName, readCounters, tableScript } from './fast-path-nft';
+import { changedFields, Field, idMapName, tableScript } from './fast-path-nft';
 import { FlowKind, TUPLE_WORDS } from './flow-table';
 
 const MARK = 0x5046_0000;
@@ -48,19 +48,5 @@ describe('fast path nftables table and elements', () => {
       expect(script).toMatch(new RegExp(`map @${name} jump rewrite`));
     }
     expect(script).toContain('priority -250');
-  });
-
-  test('counters are read per entry number from the lookup maps only', () => {
-    const json = JSON.stringify({
-      nftables: [
-        { metainfo: {} },
-        { map: { name: 'pre4udp', elem: [[{ elem: { val: { concat: ['198.18.1.2', 1, '198.18.2.2', 53] }, counter: { packets: 25, bytes: 1075 } } }, MARK | 7]] } },
-        { map: { name: 'dport', elem: [[MARK | 7, 5353]] } },
-        { map: { name: 'out4udp' } },
-      ],
-    });
-    const seen: number[][] = [];
-    readCounters(json, (id, packets, bytes) => seen.push([id, packets, bytes]));
-    expect(seen).toEqual([[7, 25, 1075]]);
   });
 });

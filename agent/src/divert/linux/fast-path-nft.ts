@@ -1,6 +1,6 @@
 /**
  * The fast path's nftables table (docs/linux-dataplane.md "Fast path"), written once as nft text
- * (elements come and go over netlink, fast-path-netlink.ts): a table of our own,
+ * (elements come and go, and their counters are read, over netlink: fast-path-netlink.ts): a table of our own,
  * `inet portfleet_fast`, with
  *   - per hook (prerouting, output), family and protocol a map "arriving tuple → mark" (TCP FIN and
  *     RST excepted: those always go to the agent, which learns from them that a conversation ends): a hit sets
@@ -39,11 +39,8 @@ export function idMapName(kind: number): string {
   return `${hook}${kind & FlowKind.IPV6 ? 6 : 4}${kind & FlowKind.UDP ? 'udp' : 'tcp'}`;
 }
 
-const ID_MAP_NAMES = new Set(HOOKS.flatMap((h) => FAMILIES.flatMap((f) => PROTOCOLS.map((p) => idMapName(h.kind | f.kind | p.kind)))));
-
-export function isIdMap(name: string): boolean {
-  return ID_MAP_NAMES.has(name);
-}
+/** The lookup maps (their elements carry the counters). */
+export const ID_MAP_NAMES: readonly string[] = HOOKS.flatMap((h) => FAMILIES.flatMap((f) => PROTOCOLS.map((p) => idMapName(h.kind | f.kind | p.kind))));
 
 const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
 
@@ -123,17 +120,4 @@ export interface FlowEntry {
 
 export function deleteTableScript(): string {
   return `add table ${TABLE}\ndelete table ${TABLE}\n`;
-}
-
-/** Counter values of the lookup elements in `nft -j list table` output, by entry number. */
-export function readCounters(json: string, onEntry: (id: number, packets: number, bytes: number) => void): void {
-  const doc = JSON.parse(json) as { nftables: { map?: { name: string; elem?: [{ elem: { counter?: { packets: number; bytes: number } } }, number][] } }[] };
-  for (const item of doc.nftables) {
-    const map = item.map;
-    if (!map || !isIdMap(map.name) || !map.elem) continue;
-    for (const [key, value] of map.elem) {
-      const counter = key.elem?.counter;
-      onEntry(value & 0xffff, counter?.packets ?? 0, counter?.bytes ?? 0);
-    }
-  }
 }

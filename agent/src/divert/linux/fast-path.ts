@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { FlowKind, FlowState, FlowTable, TUPLE_WORDS } from './flow-table';
 import { type ElementChange, entryChanges, lookupChange, MAX_CHANGES_PER_TRANSACTION, NftNetlink, removalChanges } from './fast-path-netlink';
-import { deleteTableScript, type FlowEntry, readCounters, tableScript } from './fast-path-nft';
+import { deleteTableScript, type FlowEntry, tableScript } from './fast-path-nft';
 import { parseAddressWords } from '../../packet/address-text';
 
 /** What the fast path reports kernel-carried traffic to (the engine). */
@@ -61,8 +61,6 @@ export class FastPath {
   private ending: number[] = [];
   private localV4 = new Uint32Array(0);
   private localV6 = new Uint32Array(0);
-  /** The counter read in progress (one at a time). */
-  private polling: Promise<void> | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private open = false;
   private readonly scratch = new Uint32Array(TUPLE_WORDS);
@@ -70,6 +68,8 @@ export class FastPath {
   private readonly present: Uint8Array;
   private readonly packets: Float64Array;
   private readonly bytes: Float64Array;
+  /** Per entry number: counter reads in a row that did not list it. */
+  private readonly missed: Uint8Array;
   private netlink: NftNetlink | undefined;
 
   constructor(
@@ -85,6 +85,7 @@ export class FastPath {
     this.present = new Uint8Array(this.flows.capacity + 1);
     this.packets = new Float64Array(this.flows.capacity + 1);
     this.bytes = new Float64Array(this.flows.capacity + 1);
+    this.missed = new Uint8Array(this.flows.capacity + 1);
   }
 
   /** Creates the table (replacing what a crashed run left) and starts reading counters. */
@@ -93,9 +94,11 @@ export class FastPath {
     this.netlink = new NftNetlink();
     this.open = true;
     this.pollTimer = setInterval(() => {
-      this.polling ??= this.poll()
-        .catch(() => void this.counters.pollFailures++)
-        .finally(() => (this.polling = undefined));
+      try {
+        this.poll();
+      } catch {
+        this.counters.pollFailures++;
+      }
     }, this.pollMs);
   }
 
@@ -131,20 +134,30 @@ export class FastPath {
   offer(kind: number, input: Uint32Array, inAt: number, output: Uint32Array, outAt: number, nowMs: number): void {
     if (!this.open) return;
     const ending = kind & (FlowKind.FIN | FlowKind.RST);
-    kind &= ~(FlowKind.FIN | FlowKind.RST);
+    const starting = (kind & FlowKind.SYN) !== 0;
+    kind &= ~(FlowKind.FIN | FlowKind.RST | FlowKind.SYN);
     const flows = this.flows;
     let e = flows.find(kind, input, inAt);
     if (e !== 0 && flows.state[e] !== FlowState.Counting) {
       if (ending !== 0 && flows.state[e] === FlowState.Installed) this.ends(e, ending);
       return; // on its way into the kernel, or in it: packets queued before the install
     }
-    if (ending !== 0) return; // a conversation that ends is not worth an install
+    if (ending !== 0) {
+      // A direction that is ending is not worth an install (nor are its last ACKs).
+      if (e !== 0) flows.finished[e] = 1;
+      return;
+    }
     if (e === 0) {
       e = flows.add(kind, input, inAt);
       if (e === 0) return; // full: this direction stays in userspace
     }
     flows.lastMs[e] = nowMs;
-    if (++flows.seen[e]! < this.after) return;
+    if (starting) {
+      // A new connection on a tuple seen before (ports are reused) counts from its own first packet.
+      flows.seen[e] = 0;
+      flows.finished[e] = 0;
+    }
+    if (flows.finished[e] === 1 || ++flows.seen[e]! < this.after) return;
     flows.state[e] = FlowState.Pending;
     // The translation of the last packet is the one installed (a replaced conversation may differ).
     flows.output.set(output.subarray(outAt, outAt + TUPLE_WORDS), e * TUPLE_WORDS);
@@ -232,7 +245,9 @@ export class FastPath {
    * those, and a flow would cross to userspace until its backlog drained.
    */
   beforeVerdicts(): void {
-    if (this.pending.length > 0 || this.ending.length > 0) this.flush();
+    // Closings only change a timeout: they ride along with the next install or counter read,
+    // never delaying a packet by a transaction of their own.
+    if (this.pending.length > 0) this.flush();
   }
 
   private entry(e: number): FlowEntry {
@@ -291,6 +306,7 @@ export class FastPath {
         this.flows.state[g.e] = FlowState.Installed;
         this.flows.lastMs[g.e] = now;
         this.flows.refreshedMs[g.e] = now;
+        this.missed[g.e] = 0;
         this.counters.offloaded++;
       } else {
         this.counters.installFailures++;
@@ -300,14 +316,11 @@ export class FastPath {
   }
 
   /** Reads the kernel counters, reports their growth, and retires entries that ended. */
-  private async poll(): Promise<void> {
-    if (!this.open) return;
+  private poll(): void {
+    if (!this.open || !this.netlink) return;
     const { flows, present, packets, bytes } = this;
     present.fill(0);
-    const listedAt = Date.now();
-    const json = await nftOutput(['-j', 'list', 'table', 'inet', 'portfleet_fast']);
-    if (!this.open) return;
-    readCounters(json, (id, p, b) => {
+    this.netlink.readCounters((id, p, b) => {
       if (id < 1 || id > flows.capacity) return;
       present[id] = 1;
       packets[id] = p;
@@ -318,15 +331,19 @@ export class FastPath {
     for (let e = 1; e <= flows.capacity; e++) {
       const state = flows.state[e];
       if (state === FlowState.Counting && now - flows.lastMs[e]! > COUNTING_IDLE_MS) flows.remove(e);
-      // Installed while the list was being made: not in it, not gone either.
-      if ((state !== FlowState.Installed && state !== FlowState.Closing) || flows.refreshedMs[e]! >= listedAt) continue;
+      if (state !== FlowState.Installed && state !== FlowState.Closing) continue;
       if (!present[e]) {
-        // The kernel timed it out: no packet for the protocol's timeout.
+        // The kernel timed it out (no packet for the timeout, or the closing linger passed) — if
+        // it is missing from two reads running: a dump resumes by count, so an element timed out
+        // by the kernel between two of its parts can hide one that is still there, and retiring
+        // that one would leave its lookup element marking packets without rewriting them.
+        if (++this.missed[e]! < 2) continue;
         flows.state[e] = FlowState.Leaving;
         this.leaving.push({ id: e, lookup: false });
         this.counters.expired++;
         continue;
       }
+      this.missed[e] = 0;
       const dp = packets[e]! - flows.kernelPackets[e]!;
       const db = bytes[e]! - flows.kernelBytes[e]!;
       flows.kernelPackets[e] = packets[e]!;
@@ -348,7 +365,7 @@ export class FastPath {
         this.counters.released++;
       }
     }
-    if (this.leaving.length > 0 || this.refreshing.length > 0) this.flush();
+    if (this.leaving.length > 0 || this.refreshing.length > 0 || this.ending.length > 0) this.flush();
   }
 
   /** Removes the table: every offloaded conversation returns to the queue (or to bypass). */
@@ -356,7 +373,6 @@ export class FastPath {
     if (!this.open) return;
     this.open = false;
     clearInterval(this.pollTimer);
-    await this.polling;
     this.netlink?.close();
     this.netlink = undefined;
     await nft(deleteTableScript()).catch(() => undefined);
@@ -367,9 +383,6 @@ function nft(script: string): Promise<string> {
   return run(['-f', '-'], script);
 }
 
-function nftOutput(args: string[]): Promise<string> {
-  return run(args, undefined);
-}
 
 function run(args: string[], input: string | undefined): Promise<string> {
   return new Promise((resolve, reject) => {

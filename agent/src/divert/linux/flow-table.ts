@@ -24,6 +24,8 @@ export const enum FlowKind {
   FIN = 32,
   /** Not part of a key: the batch packet is a TCP RST (its conversation ends). */
   RST = 64,
+  /** Not part of a key: the batch packet is a TCP SYN without ACK (a connection starts on this tuple). */
+  SYN = 128,
 }
 
 export const enum FlowState {

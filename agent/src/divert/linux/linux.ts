@@ -73,7 +73,9 @@ const NEAR_BLOCK_MS = 2;
 /** ...and lets the event loop have a turn at least this often. */
 const NEAR_TURN_MS = 4;
 const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
 
 export class LinuxDataPlane implements DataPlane {
   readonly capabilities: DataPlaneCapabilities = { kind: 'nfqueue', layer2: false, reflection: true, adapters: true, clone: true };
@@ -444,7 +446,7 @@ export class LinuxDataPlane implements DataPlane {
 
   /**
    * Keeps the arriving tuple of packet i (before the engine rewrites it); returns its FlowKind
-   * with KEPT set (and FIN, RST for those TCP flags), or 0 when it cannot be offloaded (not TCP/UDP, a fragment, IPv6 extension
+   * with KEPT set (and FIN, RST, SYN for those TCP flags), or 0 when it cannot be offloaded (not TCP/UDP, a fragment, IPv6 extension
    * headers).
    */
   private saveTuple(batch: PacketBatch, i: number, kind: number): number {
@@ -457,7 +459,7 @@ export class LinuxDataPlane implements DataPlane {
     if (protocol === 6) {
       const flagsAt = v6 ? 40 + 13 : (batch.data[at]! & 15) * 4 + 13;
       const flags = flagsAt < batch.length[i]! ? batch.data[at + flagsAt]! : 0;
-      kind |= (flags & TCP_FIN ? FlowKind.FIN : 0) | (flags & TCP_RST ? FlowKind.RST : 0);
+      kind |= (flags & TCP_FIN ? FlowKind.FIN : 0) | (flags & TCP_RST ? FlowKind.RST : 0) | ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN ? FlowKind.SYN : 0);
     }
     return kind | FlowKind.KEPT | (v6 ? FlowKind.IPV6 : 0) | (protocol === 17 ? FlowKind.UDP : 0);
   }
