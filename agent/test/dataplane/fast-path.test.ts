@@ -242,6 +242,8 @@ describeWhenAble('Linux data plane: kernel fast path', cannotRun() ?? dumpcapMis
       if (s.fast!.expired + s.fast!.released < 2) throw new Error(`not ended yet: ${JSON.stringify(s.fast)}`);
     }, 8000);
     expect(await sh(topo.agent.ns, 'nft list map inet portfleet_fast pre4udp')).not.toContain('elements');
+    // Their rewrite elements went with them (removed in the same transaction as the lookups).
+    await waitFor(async () => expect(await sh(topo.agent.ns, 'nft list map inet portfleet_fast dport; nft list map inet portfleet_fast sport')).not.toContain('elements'), 2000);
     expect(await client(topo.client.ns, 'udp-client', server, 53, 10, 42053)).toMatchObject({ ok: true, replies: 10, from: [`${server}:53`] });
     await offloaded(4);
     expect((await stats(runner)).fast).toMatchObject({ offloaded: 4, installFailures: 0 });

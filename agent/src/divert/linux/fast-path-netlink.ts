@@ -18,6 +18,8 @@ const NFNL_MSG_BATCH_END = 0x11;
 const NFT_MSG_NEWSETELEM = 12;
 const NFT_MSG_GETSETELEM = 13;
 const NFT_MSG_DELSETELEM = 14;
+/** Delete, and absent is no error (Linux 6.3+). */
+const NFT_MSG_DESTROYSETELEM = 30;
 const NLM_F_DUMP = 0x300;
 const NLMSG_DONE = 3;
 const NFPROTO_INET = 1;
@@ -39,7 +41,7 @@ const NFTA_COUNTER_BYTES = 1;
 const NFTA_COUNTER_PACKETS = 2;
 const NFTA_DATA_VALUE = 1;
 
-/** One element change: add (with data, and a timeout that also restarts its expiry) or delete. */
+/** One element change: add (with data, and a timeout that also restarts its expiry) or delete (or destroy: absent is fine). */
 export interface ElementChange {
   set: string;
   key: Uint8Array;
@@ -47,6 +49,7 @@ export interface ElementChange {
   data?: Uint8Array;
   timeoutMs?: number;
   delete?: boolean;
+  destroy?: boolean;
 }
 
 /** NUL-terminated names, encoded once. */
@@ -185,10 +188,14 @@ export function lookupChange(e: FlowEntry, timeoutMs: number): ElementChange {
   return { set: idMapName(e.kind), key: tupleKey(ipv6, e.input, e.at), data: markBytes(e.mark | e.id), timeoutMs };
 }
 
-export function removalChanges(e: FlowEntry, lookup: boolean): ElementChange[] {
+/**
+ * The changes that remove an entry: its lookup element (`'delete'`: it must be there; `'destroy'`:
+ * it may have timed out already; `'keep'`: it timed out) and its rewrite elements.
+ */
+export function removalChanges(e: FlowEntry, lookup: 'delete' | 'destroy' | 'keep'): ElementChange[] {
   const ipv6 = (e.kind & FlowKind.IPV6) !== 0;
   const out: ElementChange[] = [];
-  if (lookup) out.push({ set: idMapName(e.kind), key: tupleKey(ipv6, e.input, e.at), delete: true });
+  if (lookup !== 'keep') out.push({ set: idMapName(e.kind), key: tupleKey(ipv6, e.input, e.at), delete: true, destroy: lookup === 'destroy' });
   for (const { map } of rewriteElements(e)) out.push({ set: map, key: markBytes(e.mark | e.id), delete: true });
   return out;
 }
@@ -242,7 +249,7 @@ export class NftNetlink {
     for (let k = 0; k < changes.length; k++) {
       const c = changes[k]!;
       lastSeq = this.socket.nextSeq();
-      const type = (NFNL_SUBSYS_NFTABLES << 8) | (c.delete ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM);
+      const type = (NFNL_SUBSYS_NFTABLES << 8) | (c.destroy ? NFT_MSG_DESTROYSETELEM : c.delete ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM);
       const ack = k === changes.length - 1 ? NLM_F_ACK : 0;
       w.message(type, NLM_F_REQUEST | ack | (c.delete ? 0 : NLM_F_CREATE), NFPROTO_INET, 0, lastSeq);
       w.attr(NFTA_SET_ELEM_LIST_TABLE, nameBytes(FAST_TABLE));
@@ -298,6 +305,16 @@ export class NftNetlink {
         }
         at += align4(len);
       }
+    }
+  }
+
+  /** Whether the kernel takes NFT_MSG_DESTROYSETELEM: destroying an element that is not there succeeds. */
+  canDestroy(): boolean {
+    try {
+      this.apply([{ set: ID_MAP_NAMES[0]!, key: new Uint8Array(16), delete: true, destroy: true }]);
+      return true;
+    } catch {
+      return false;
     }
   }
 

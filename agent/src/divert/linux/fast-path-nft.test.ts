@@ -29,11 +29,12 @@ describe('fast path nftables table and elements', () => {
       // Concatenated key: each field padded to 4 bytes; the mark in host order.
       ['pre4udp', 'c6120102a05d0000c61202020035' + '0000', '07004650', 60_000],
     ]);
-    expect(removalChanges(entry, false).map((c) => [c.set, c.delete])).toEqual([
+    expect(removalChanges(entry, 'keep').map((c) => [c.set, c.delete])).toEqual([
       ['daddr4', true],
       ['dport', true],
     ]);
-    expect(removalChanges(entry, true)[0]).toMatchObject({ set: 'pre4udp', delete: true });
+    expect(removalChanges(entry, 'delete')[0]).toMatchObject({ set: 'pre4udp', delete: true, destroy: false });
+    expect(removalChanges(entry, 'destroy')[0]).toMatchObject({ set: 'pre4udp', delete: true, destroy: true });
     expect(hex(tupleKey(true, Uint32Array.of(0xfd000001, 0, 0, 2, 0xfd000002, 0, 0, 2, (1 << 16) | 2), 0))).toBe(
       'fd000001000000000000000000000002' + '00010000' + 'fd000002000000000000000000000002' + '00020000',
     );

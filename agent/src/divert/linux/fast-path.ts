@@ -55,7 +55,9 @@ export class FastPath {
   private readonly mark: number;
   private timeouts = { tcpS: 300, udpS: 60 };
   private pending: number[] = [];
-  private leaving: { id: number; lookup: boolean }[] = [];
+  private leaving: { id: number; lookup: 'delete' | 'destroy' | 'keep' }[] = [];
+  /** Whether this kernel deletes a set element that may be absent (NFT_MSG_DESTROYSETELEM, 6.3+). */
+  private destroys = false;
   private refreshing: number[] = [];
   /** Entries that saw a FIN or RST: their lookup elements get the closing linger as timeout. */
   private ending: number[] = [];
@@ -92,6 +94,7 @@ export class FastPath {
   async start(): Promise<void> {
     await nft(tableScript(this.mark, this.flows.capacity));
     this.netlink = new NftNetlink();
+    this.destroys = this.netlink.canDestroy();
     this.open = true;
     this.pollTimer = setInterval(() => {
       try {
@@ -195,7 +198,7 @@ export class FastPath {
         }
       } else if (state === FlowState.Installed || state === FlowState.Closing) {
         flows.state[r] = FlowState.Leaving;
-        this.leaving.push({ id: r, lookup: true });
+        this.leaving.push({ id: r, lookup: 'delete' });
         this.counters.released++;
       }
       return;
@@ -339,7 +342,9 @@ export class FastPath {
         // that one would leave its lookup element marking packets without rewriting them.
         if (++this.missed[e]! < 2) continue;
         flows.state[e] = FlowState.Leaving;
-        this.leaving.push({ id: e, lookup: false });
+        // Its lookup element goes too where the kernel can say "if still there": should the
+        // dumps have missed a live one, it must not stay marking packets nothing rewrites.
+        this.leaving.push({ id: e, lookup: this.destroys ? 'destroy' : 'keep' });
         this.counters.expired++;
         continue;
       }
@@ -361,7 +366,7 @@ export class FastPath {
       if (!alive) {
         // The engine ended the conversation (evicted): the kernel must not carry it on.
         flows.state[e] = FlowState.Leaving;
-        this.leaving.push({ id: e, lookup: true });
+        this.leaving.push({ id: e, lookup: 'delete' });
         this.counters.released++;
       }
     }
