@@ -204,6 +204,8 @@ export class Engine {
     const ruleOf = batch.rule;
     const flagsOf = batch.flags;
     const cols = this.batchKeys.cols;
+    /** The packet that just opened its conversation (handled once more, see below). */
+    let reopened = -1;
     for (let i = 0; i < count; i++) {
       const at = i * BK.WORDS;
       const l3 = cols[at + BK.L3]!;
@@ -307,6 +309,12 @@ export class Engine {
         }
         if (r < 0) continue;
         slot = this.open(r, hash, batch.ifIndex[i]!, data, now, as, loopback);
+        if (l3 !== BK.NONE && i !== reopened) {
+          // Its key is in the table now: the packet goes through the loop again and takes the
+          // quick path of established packets (the general `handle` costs more).
+          reopened = i--;
+          continue;
+        }
       }
       this.handle(batch, i, emitted, slot, nowMs, now);
     }

@@ -47,7 +47,7 @@ export function describeConversation(
   const toRemote = v4 ? rule.toRemoteAddress4 : rule.toRemoteAddress6;
   const localAt = d ? K.SRC : K.DST;
   const remoteAt = d ? K.DST : K.SRC;
-  for (let w = 0; w < 4; w++) {
+  for (let w = 0; w < words; w++) {
     const local = toLocal !== null ? toLocal[w]! : key[localAt + w]!;
     const remote = toRemote !== null ? toRemote[w]! : key[remoteAt + w]!;
     records[at1 + K.DST + w] = srcIsLocal ? local : remote; // output source
