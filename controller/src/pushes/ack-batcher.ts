@@ -1,8 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { FieldError } from '@portfleet/proto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'pg';
+import type { Logger } from 'pino';
 import { agentRowsInIdOrder } from '../agents/agent-row-order';
 import { Batcher } from '../agents/batcher';
+import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
+import { Prisma } from '../generated/prisma/client';
 import { isUuid } from '../errors/request-fields';
 import { finishedTarget, finishOutcomes, type FinishedRow, type FinishedTarget, type TargetOutcome } from './push-outcomes';
 
@@ -31,22 +36,36 @@ interface Taken {
 /** A batch is written after this long or at this many acks, whichever comes first. */
 export const ACK_BATCH_MS = 10;
 export const ACK_BATCH_SIZE = 500;
-/** Batches written at once (one collects while another is written; the pool has 10 connections). */
+/** Batches written at once (one collects while another is written), each on its own connection. */
 const IN_FLIGHT = 2;
 const MAX_VERSION = 2 ** 31 - 1;
 
 /**
  * Agents' answers to pushes, written in batches: one statement per batch (one round trip, so a
  * busy event loop delays it by one turn, not one per statement of an interactive transaction)
- * that updates push_targets and agents, whatever the number of acks. An ack is taken only when its
- * batch committed: `take` resolves then, and rejects when the batch failed (the caller fails the
+ * that updates push_targets and agents, whatever the number of acks. The batches have their own
+ * two node-postgres connections (as the activity writer has): during a push the Prisma pool is busy
+ * marking targets delivered, relaying live events and answering the push call, and acks must not
+ * queue behind that, nor pay Prisma's per-row mapping. An ack is taken only when its batch
+ * committed: `take` resolves then, and rejects when the batch failed (the caller fails the
  * agent's stream, so the agent reconnects and its Hello reports what it applied).
  */
 @Injectable()
-export class AckBatcher {
+export class AckBatcher implements OnModuleDestroy {
   private readonly batcher = new Batcher<Taken, AckResult>((batch) => this.write(batch), { maxItems: ACK_BATCH_SIZE, maxDelayMs: ACK_BATCH_MS, maxInFlight: IN_FLIGHT });
+  private readonly pool: Pool;
 
-  constructor(private readonly db: PrismaService) {}
+  constructor(db: PrismaService, @Inject(LOGGER) logger: Logger) {
+    this.pool = new Pool({ connectionString: db.databaseUrl, max: IN_FLIGHT, connectionTimeoutMillis: 10_000, query_timeout: 30_000 });
+    // A backend killed while a connection is idle (PostgreSQL restarting) must not crash the process.
+    this.pool.on('error', (err) => logger.warn({ err }, 'ack batcher: idle connection lost'));
+    this.pool.on('connect', (client) => client.on('error', (err) => logger.debug({ err }, 'ack batcher: connection error')));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    // Batches still running fail their streams; the agents' next Hellos report what they applied.
+    await Promise.race([this.pool.end(), sleep(1_000)]);
+  }
 
   take(agentId: string, ack: AckInput): Promise<AckResult> {
     return this.batcher.add({ agentId, ack });
@@ -64,7 +83,7 @@ export class AckBatcher {
     }
     const ids = [...versions.keys()];
     // Targets first, then agents rows in id order (as every writer of both takes them).
-    const rows = await this.db.$queryRaw<(FinishedRow & { kind: 'target' | 'agent' })[]>`
+    const statement = Prisma.sql`
       WITH finished AS (${finishOutcomes(outcomes)}),
       applied AS (
         UPDATE agents a
@@ -77,6 +96,7 @@ export class AckBatcher {
       SELECT 'target' AS kind, push_id, agent_id, state, delivered_at FROM finished
       UNION ALL
       SELECT 'agent', NULL, id, NULL, NULL FROM applied`;
+    const { rows } = await this.pool.query<FinishedRow & { kind: 'target' | 'agent' }>(statement.text, statement.values);
     const finished = rows.filter((r) => r.kind === 'target').map(finishedTarget);
     const updated = new Set(rows.filter((r) => r.kind === 'agent').map((r) => r.agent_id));
     const byTarget = new Map(finished.map((f) => [`${f.pushId}/${f.agentId}`, f]));
