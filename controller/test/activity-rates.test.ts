@@ -43,7 +43,7 @@ it('both replicas give the fleet-wide rates, in GET /api/activity/rates and in t
   await report(onB, 'rb', 60); // stored by replica B
 
   for (const admin of [adminA, adminB]) {
-    const rates = (await admin.get('/api/activity/rates')).body as Rates;
+    const rates = await ratesOnceStored(admin, 2);
     expect(rates.windowSeconds).toBe(60);
     expect(rates.agents.map((x) => x.agentId).sort()).toEqual([onA.agentId, onB.agentId].sort());
     expect(rates.rules.map((r) => `${r.agentId === onA.agentId ? 'A' : 'B'}/${r.ruleId}`).sort()).toEqual(['A/ra', 'B/rb']);
@@ -56,6 +56,19 @@ it('both replicas give the fleet-wide rates, in GET /api/activity/rates and in t
   const seen = await activityEvents(events, (e) => e.rules.some((r) => r.agentId === onA.agentId), 15_000);
   expect(seen.at(-1)!.agents.map((x) => x.agentId).sort()).toEqual([onA.agentId, onB.agentId].sort());
 });
+
+/**
+ * GET /api/activity/rates until it holds `agents` agents: a snapshot is shared by callers for up
+ * to a second, so one whose read began before the reports committed may answer first.
+ */
+async function ratesOnceStored(admin: HttpClient, agents: number): Promise<Rates> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const rates = (await admin.get('/api/activity/rates')).body as Rates;
+    if (rates.agents.length >= agents || Date.now() > deadline) return rates;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 /** Reads `activity` events from an SSE response until one matches; returns all seen so far. */
 async function activityEvents(res: Response, match: (rates: Rates) => boolean, timeoutMs: number): Promise<Rates[]> {
