@@ -1,8 +1,8 @@
 import type { ControllerMessage } from '@portfleet/proto/gen/agent';
-import { AgentStreams, type AgentStream } from './agent-streams';
+import { AgentStreams, type AgentStream, type OutgoingMessage } from './agent-streams';
 
 function fakeStream() {
-  const sent: ControllerMessage[] = [];
+  const sent: OutgoingMessage[] = [];
   let closed = false;
   const stream: AgentStream = {
     send: (m) => {
