@@ -127,7 +127,7 @@ export class ActivityRates implements OnModuleDestroy {
 
   /** Every 5 s (less often when a read is slow) while this replica has listeners and there is activity (plus once after it stops, so rates fall to zero). */
   private async publish(): Promise<void> {
-    if (this.publishing || this.bus.listenerCount() === 0 || Date.now() < this.nextPublishAtMs) return;
+    if (this.publishing || this.bus.watcherCount() === 0 || Date.now() < this.nextPublishAtMs) return;
     this.publishing = true;
     const startedMs = Date.now();
     try {

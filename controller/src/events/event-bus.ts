@@ -26,6 +26,8 @@ const CHANNEL = 'live_events';
 @Injectable()
 export class EventBus implements OnModuleInit {
   private readonly listeners = new Set<LiveEventListener>();
+  /** The listeners that are someone watching (SSE, WatchEvents), not the controller's own reactions. */
+  private readonly watchers = new Set<LiveEventListener>();
   private readonly relay = new ClusterRelay(randomUUID());
   private outbox: LiveEvent[] = [];
   private relayFailing = false;
@@ -62,14 +64,22 @@ export class EventBus implements OnModuleInit {
     this.deliver({ type, data });
   }
 
-  /** Returns the unsubscribe function. */
-  subscribe(listener: LiveEventListener): () => void {
+  /**
+   * Returns the unsubscribe function. `internal`: the controller reacting to its own events (it
+   * does not count as someone watching, so events computed only for watchers are not computed for it).
+   */
+  subscribe(listener: LiveEventListener, { internal = false } = {}): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    if (!internal) this.watchers.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+      this.watchers.delete(listener);
+    };
   }
 
-  listenerCount(): number {
-    return this.listeners.size;
+  /** How many watch this replica's live events (the activity rates are published only for them). */
+  watcherCount(): number {
+    return this.watchers.size;
   }
 
   private deliver(event: LiveEvent): void {
@@ -78,6 +88,7 @@ export class EventBus implements OnModuleInit {
         listener(event);
       } catch {
         this.listeners.delete(listener);
+        this.watchers.delete(listener);
       }
     }
   }

@@ -35,7 +35,7 @@ export class AgentTls implements OnModuleDestroy {
         (n) => this.logger.info({ agentId, certificates: n }, 'agent certificates revoked'),
         (err) => this.logger.error({ err, agentId }, 'could not record the revocation of agent certificates'),
       );
-    });
+    }, { internal: true });
   }
 
   get enabled(): boolean {
