@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { FieldError } from '@portfleet/proto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
@@ -51,15 +51,29 @@ const MAX_VERSION = 2 ** 31 - 1;
  * agent's stream, so the agent reconnects and its Hello reports what it applied).
  */
 @Injectable()
-export class AckBatcher implements OnModuleDestroy {
+export class AckBatcher implements OnModuleInit, OnModuleDestroy {
   private readonly batcher = new Batcher<Taken, AckResult>((batch) => this.write(batch), { maxItems: ACK_BATCH_SIZE, maxDelayMs: ACK_BATCH_MS, maxInFlight: IN_FLIGHT });
   private readonly pool: Pool;
 
-  constructor(db: PrismaService, @Inject(LOGGER) logger: Logger) {
-    this.pool = new Pool({ connectionString: db.databaseUrl, max: IN_FLIGHT, connectionTimeoutMillis: 10_000, query_timeout: 30_000 });
+  constructor(
+    db: PrismaService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    // Kept open (no idle timeout) and opened at start: a connection opened when a push's acks
+    // arrive needs several round trips while the loop is busy sending (the first batches took 2 s).
+    this.pool = new Pool({ connectionString: db.databaseUrl, max: IN_FLIGHT, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000, query_timeout: 30_000 });
     // A backend killed while a connection is idle (PostgreSQL restarting) must not crash the process.
     this.pool.on('error', (err) => logger.warn({ err }, 'ack batcher: idle connection lost'));
     this.pool.on('connect', (client) => client.on('error', (err) => logger.debug({ err }, 'ack batcher: connection error')));
+  }
+
+  async onModuleInit(): Promise<void> {
+    try {
+      const clients = await Promise.all(Array.from({ length: IN_FLIGHT }, () => this.pool.connect()));
+      for (const client of clients) client.release();
+    } catch (err) {
+      this.logger.warn({ err }, 'ack batcher: could not open its connections yet (opened on the first acks)');
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -72,6 +86,7 @@ export class AckBatcher implements OnModuleDestroy {
   }
 
   private async write(batch: Taken[]): Promise<AckResult[]> {
+    const started = Date.now();
     const outcomes: TargetOutcome[] = batch
       .filter((w) => isUuid(w.ack.pushId))
       .map((w) => ({ pushId: w.ack.pushId, agentId: w.agentId, applied: w.ack.applied, errors: w.ack.errors }));
@@ -97,6 +112,7 @@ export class AckBatcher implements OnModuleDestroy {
       UNION ALL
       SELECT 'agent', NULL, id, NULL, NULL FROM applied`;
     const { rows } = await this.pool.query<FinishedRow & { kind: 'target' | 'agent' }>(statement.text, statement.values);
+    this.logger.debug({ acks: batch.length, ms: Date.now() - started }, 'acks written');
     const finished = rows.filter((r) => r.kind === 'target').map(finishedTarget);
     const updated = new Set(rows.filter((r) => r.kind === 'agent').map((r) => r.agent_id));
     const byTarget = new Map(finished.map((f) => [`${f.pushId}/${f.agentId}`, f]));
