@@ -3,6 +3,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AgentServiceService, type ControllerMessage } from '@portfleet/proto/gen/agent';
 import { AutomationServiceService } from '@portfleet/proto/gen/automation';
 import type { Logger } from 'pino';
+import { decodeAgentMessage } from '../activity/activity-wire';
 import { AgentStreams } from '../agents/agent-streams';
 import { LOGGER } from '../core.module';
 import { AgentTls } from '../tls/agent-tls';
@@ -14,11 +15,14 @@ const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /**
  * AgentService whose Connect stream also takes ControllerMessages already encoded (a Buffer goes
  * out as it is): a push encodes its ApplyRuleSet once, not once per agent (pushes/apply-messages.ts).
+ * Agent messages are read by the activity path's decoder (numbers without BigInt; anything else
+ * falls back to the generated one, activity/activity-wire.ts).
  */
 const AGENT_SERVICE = {
   ...AgentServiceService,
   connect: {
     ...AgentServiceService.connect,
+    requestDeserialize: decodeAgentMessage,
     responseSerialize: (value: ControllerMessage | Buffer): Buffer => (Buffer.isBuffer(value) ? value : AgentServiceService.connect.responseSerialize(value)),
   },
 };
