@@ -9,10 +9,15 @@ const PUBLISH_INTERVAL_MS = 5_000;
 /**
  * The periodic read groups every (agent, rule) of two minutes (~1 M rows at 10,000 agents × 50
  * rules) in PostgreSQL and here: after a read that took t, the next waits at least this many t,
- * so live rates take at most ~1/20 of the time however large the fleet (and whether or not anyone
- * watches: the EventBus cannot tell its internal listeners from SSE and WatchEvents watchers).
+ * so live rates take at most ~1/20 of the time however large the fleet. Only while someone watches.
  */
 const PUBLISH_COST_FACTOR = 20;
+/**
+ * The `activity` event names at most this many agents and rules, the busiest (packets, then bytes);
+ * the rest are counted in `agentsOmitted` / `rulesOmitted` (GET /api/activity/rates has them all).
+ * At 10,000 agents × 50 rules the whole snapshot is ~85 MB of JSON, every 5 s, for every watcher.
+ */
+export const LIVE_EVENT_MAX_ENTRIES = 500;
 /** A snapshot younger than this answers GET /api/activity/rates again (one query however many ask). */
 const REUSE_MS = 1_000;
 
@@ -77,6 +82,17 @@ export function ratesOf(sums: readonly RuleWindowSum[], windowSeconds = RATE_WIN
   };
 }
 
+export type LiveActivity = RatesSnapshot & { agentsOmitted: number; rulesOmitted: number };
+
+/** What the `activity` event carries: the fleet's rate and its busiest agents and rules. */
+export function liveActivity(snapshot: RatesSnapshot, max = LIVE_EVENT_MAX_ENTRIES): LiveActivity {
+  const busiest = <T extends Rate>(entries: T[]) =>
+    entries.length <= max ? entries : [...entries].sort((x, y) => y.packetsPerSecond - x.packetsPerSecond || y.bytesPerSecond - x.bytesPerSecond).slice(0, max);
+  const agents = busiest(snapshot.agents);
+  const rules = busiest(snapshot.rules);
+  return { ...snapshot, agents, rules, agentsOmitted: snapshot.agents.length - agents.length, rulesOmitted: snapshot.rules.length - rules.length };
+}
+
 /**
  * Live packet/byte rates over the last minute for the whole fleet, whichever replica stored the
  * reports: read from the minute buckets in PostgreSQL (rateWindow), which every replica writes. One grouped scan of at most two buckets per (agent, rule), found through the
@@ -134,7 +150,7 @@ export class ActivityRates implements OnModuleDestroy {
       const snapshot = await this.snapshot();
       this.nextPublishAtMs = startedMs + PUBLISH_COST_FACTOR * (Date.now() - startedMs);
       const active = snapshot.rules.length > 0;
-      if (active || this.publishedActivity) this.bus.publishLocal('activity', snapshot);
+      if (active || this.publishedActivity) this.bus.publishLocal('activity', liveActivity(snapshot));
       this.publishedActivity = active;
     } catch {
       // PostgreSQL unreachable: the next interval tries again (GET callers see the error).
