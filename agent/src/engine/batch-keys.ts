@@ -95,7 +95,7 @@ export class BatchKeys {
       cols[at + BK.SRC] = src;
       cols[at + BK.DST] = dst;
       cols[at + BK.PORTS] = ports;
-      cols[at + BK.HOME] = ((hashV4(meta, src, dst, ports) >>> 8) * homeScale) | 0;
+      cols[at + BK.HOME] = (hashV4(meta, src, dst, ports) * homeScale) | 0;
     }
   }
 }

@@ -164,7 +164,7 @@ export class ConversationTable {
   /** A key rebuilt from a slot (deletion recomputes hashes rather than storing them). */
   private readonly scratch = new Uint32Array(Layout.RECORD_WORDS);
   private readonly size: number;
-  /** size / 2^24: a hash's top 24 bits times this is its home slot (`home`). */
+  /** size / 2^24: a (24-bit) hash times this is its home slot (`home`). */
   readonly scale: number;
   private readonly free: Int32Array;
   private freeTop: number;
@@ -198,7 +198,7 @@ export class ConversationTable {
 
   /** The slot a key with hash `hash` probes first. */
   home(hash: number): number {
-    return ((hash >>> 8) * this.scale) | 0;
+    return (hash * this.scale) | 0;
   }
 
   /**
@@ -233,7 +233,7 @@ export class ConversationTable {
     const src = key[base + K.SRC + (v6 ? 3 : 0)]!;
     const dst = key[base + K.DST + (v6 ? 3 : 0)]!;
     const ports = key[base + K.PORTS]!;
-    let i = ((hash >>> 8) * this.scale) | 0;
+    let i = (hash * this.scale) | 0;
     for (;;) {
       const at = i * S.WORDS;
       const tag = slots[at]!;
@@ -489,8 +489,10 @@ export function kindOf(meta: number): number {
 }
 
 /**
- * Hash of the key at `words[at ..]` (IPv4 keys use only their meaningful words), as uint32:
+ * Hash of the key at `words[at ..]` (IPv4 keys use only their meaningful words), 24 bits:
  * multiply-xorshift rounds written out (a helper per round was not inlined on the packet path).
+ * 24 bits because V8 passes numbers below 2^30 between functions as they are, larger ones boxed
+ * in a heap number (an allocation per call); the table's home slot uses 24 bits anyway.
  */
 export function hashKey(words: Uint32Array, at: number): number {
   if ((words[at]! & Meta.IPV6) === 0) return hashV4(words[at]!, words[at + K.SRC]!, words[at + K.DST]!, words[at + K.PORTS]!);
@@ -516,7 +518,7 @@ function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  return h >>> 0;
+  return h >>> 8;
 }
 
 /** Words of an IPv6 key beyond the ones every key has. */

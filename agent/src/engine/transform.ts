@@ -96,8 +96,8 @@ export function describeConversation(
   records[at1 + R.CONTROL] = action1 | (verdict << CONTROL.VERDICT_SHIFT) | ((1 - d) << CONTROL.DIRECTION_SHIFT) | macBit;
   records[at0 + R.ADAPTER] = rule.toAdapter >= 0 ? rule.toAdapter : Layout.KEEP_ADAPTER;
   records[at1 + R.ADAPTER] = rule.toAdapter >= 0 ? ifIndex : Layout.KEEP_ADAPTER;
-  records[at0 + R.DELTAS] = deltas(records, at0, at1, words);
-  records[at1 + R.DELTAS] = deltas(records, at1, at0, words);
+  deltas(records, at0, at1, words);
+  deltas(records, at1, at0, words);
   if (v4) {
     outputV4(records, at0, at1);
     outputV4(records, at1, at0);
@@ -118,10 +118,12 @@ export function describeConversation(
 }
 
 /**
- * Checksum deltas for a packet carrying the key at `at` rewritten to the key at `outAt` turned
- * around: transport (pseudo-header addresses + ports) and, for IPv4, the header checksum.
+ * Writes to R.DELTAS of the record at `at` the checksum deltas for a packet carrying its key
+ * rewritten to the key at `outAt` turned around: transport (pseudo-header addresses + ports)
+ * and, for IPv4, the header checksum. (Stored here, not returned: V8 would box the 32-bit result
+ * of a call it does not inline in a heap number.)
  */
-function deltas(records: Uint32Array, at: number, outAt: number, words: number): number {
+function deltas(records: Uint32Array, at: number, outAt: number, words: number): void {
   let ip = 0;
   for (let w = 0; w < words; w++) {
     ip += word32Delta(records[at + K.SRC + w]!, records[outAt + K.DST + w]!);
@@ -131,7 +133,7 @@ function deltas(records: Uint32Array, at: number, outAt: number, words: number):
   const outPorts = records[outAt + K.PORTS]!;
   const turned = ((outPorts << 16) | (outPorts >>> 16)) >>> 0;
   const l4 = fold(fold(ip) + word32Delta(inPorts, turned));
-  return (l4 | (words === 1 ? fold(ip) << IP_CHECKSUM_SHIFT : 0)) >>> 0;
+  records[at + R.DELTAS] = l4 | (words === 1 ? fold(ip) << IP_CHECKSUM_SHIFT : 0);
 }
 
 /** Stores in the IPv4 record at `at` its output tuple: the key at `outAt` turned around. */
