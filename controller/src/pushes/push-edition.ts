@@ -17,13 +17,16 @@ export function agentEditionErrors(agent: Named, edition: Edition | null, rules:
  */
 export function editionCheck(rules: readonly Rule[]): (agent: Named, edition: Edition | null) => FieldError[] {
   const byEdition = new Map<Edition, FieldError[]>();
+  const none = Object.freeze([]) as unknown as FieldError[]; // shared: frozen, so no caller can add to it
   return (agent, edition) => {
-    const who = `agent "${agent.name}" (${agent.id})`;
+    const who = () => `agent "${agent.name}" (${agent.id})`;
     if (edition === null) {
-      return [{ field: 'agentIds', code: 'AGENT_UNLICENSED', message: `${who} holds no license seat: all seats are taken by older agents; retire one or activate a key with more seats` }];
+      return [{ field: 'agentIds', code: 'AGENT_UNLICENSED', message: `${who()} holds no license seat: all seats are taken by older agents; retire one or activate a key with more seats` }];
     }
     let errors = byEdition.get(edition);
     if (!errors) byEdition.set(edition, (errors = checkEdition(edition, rules)));
-    return errors.map((e) => ({ ...e, message: `${who}: rule ${e.ruleIndex ?? ''}${e.ruleId ? ` (${e.ruleId})` : ''}: ${e.message}` }));
+    // Nothing per agent when the edition allows the rules (every target of a fleet-wide push).
+    if (errors.length === 0) return none;
+    return errors.map((e) => ({ ...e, message: `${who()}: rule ${e.ruleIndex ?? ''}${e.ruleId ? ` (${e.ruleId})` : ''}: ${e.message}` }));
   };
 }
