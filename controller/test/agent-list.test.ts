@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { LIST_APPLICATION_NAME } from '../src/agents/agent-list';
+import { AgentList, LIST_APPLICATION_NAME } from '../src/agents/agent-list';
+import { agentView, type AgentView } from '../src/agents/agent-view';
 import { ReplicaPresence } from '../src/agents/replica-presence';
-import { HttpClient, startTestController, type TestController } from './support/test-controller';
+import { PrismaService } from '../src/db/prisma.service';
+import { HttpClient, startTestController, testLicenseKey, type TestController } from './support/test-controller';
 
 jest.setTimeout(120_000);
 
@@ -109,7 +111,7 @@ describe('agent list', () => {
     expect((await listAll('&group=eu&label=canary', 50)).map((a) => a.name)).toEqual(['held here "quoted" \\ ☃\n']);
   });
 
-  it('shows a changed inventory on the next page (the parsed adapters are kept per agent, with the text they came from)', async () => {
+  it('shows a changed inventory on the next page', async () => {
     const { rows } = await db.query(
       `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, adapters, created_at)
        VALUES (gen_random_uuid(), 'renumbered', 'h', 'linux', '1', 'x', $1, '2032-01-01T00:00:00Z') RETURNING id::text AS id`,
@@ -151,5 +153,110 @@ describe('agent list', () => {
     await db.query(`UPDATE controller_replicas SET seen_at = now() - interval '16 seconds' WHERE id = $1`, [replica]);
     expect(await shown()).toEqual([false]);
     expect((await admin.get(`/api/agents/${rows[0].id}`)).body.online).toBe(false);
+  });
+});
+
+describe('agent list JSON (written by PostgreSQL)', () => {
+  const marker = `kinds-${randomUUID()}`;
+  const adapters = [
+    { name: 'Ethernet 2 — Wi‑Fi ✓', index: 7, macs: ['02:00:00:00:00:0a', '02:00:00:00:00:0b'], addresses: ['10.0.0.2/8', 'fe80::1%eth0/64'] },
+    { name: 'lo', index: 1, macs: [], addresses: [] },
+  ];
+  let list: AgentList;
+  let ruleSet: string;
+  let self: string;
+
+  beforeAll(async () => {
+    self = controller.app.get(ReplicaPresence).id;
+    list = new AgentList(controller.databaseUrl, self);
+    ruleSet = (await db.query(`SELECT id::text AS id FROM rule_sets LIMIT 1`)).rows[0].id as string;
+    const dead = randomUUID();
+    await db.query(`INSERT INTO controller_replicas (id, seen_at) VALUES ($1, now() - interval '1 hour')`, [dead]);
+    const kinds: { name: string; adapters?: unknown; lastSeen?: string; replica?: string; groups?: string[]; labels?: string[]; desired?: [string, number]; applied?: [string, number, string]; edition?: string | null; retired?: boolean }[] = [
+      { name: 'never seen, no adapters', adapters: [] },
+      { name: 'Ünïcödé 名前 🚀 "q" \\ \u0001\t\u2028', groups: ['grüppe', '🚀', ''], labels: ['ä'], lastSeen: '1999-12-31T23:59:59.999Z' },
+      { name: 'online here', replica: self, lastSeen: '2020-01-01T00:00:00Z', adapters },
+      { name: 'offline, its replica dead', replica: dead, lastSeen: '2030-01-02T03:04:05.06Z' },
+      { name: 'desired, nothing applied', desired: [ruleSet, 1] },
+      { name: 'applied, nothing desired', applied: [ruleSet, 4, 'sha256:0'] },
+      { name: 'applied the desired version', desired: [ruleSet, 4], applied: [ruleSet, 4, 'sha256:1'], adapters },
+      { name: 'no seat', edition: null },
+      { name: 'retired', retired: true },
+    ];
+    for (const [i, a] of kinds.entries()) {
+      await db.query(
+        `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, adapters, last_seen_at, connected_replica, groups, labels,
+                             desired_rule_set_id, desired_version, applied_rule_set_id, applied_version, applied_content_hash, edition, created_at, retired_at)
+         VALUES (gen_random_uuid(), $1, $2, 'windows', '2.0.0-β', 'x', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                 timestamptz '2033-01-01T00:00:00Z' + $14 * interval '1.001 second', CASE WHEN $15 THEN now() END)`,
+        [
+          a.name, marker, JSON.stringify(a.adapters ?? [{ name: 'eth0', index: 2, macs: ['02:00:00:00:00:01'], addresses: ['192.0.2.1/24'] }]),
+          a.lastSeen ?? null, a.replica ?? null, a.groups ?? [], a.labels ?? [], a.desired?.[0] ?? null, a.desired?.[1] ?? null,
+          a.applied?.[0] ?? null, a.applied?.[1] ?? null, a.applied?.[2] ?? null, a.edition === null ? null : 'trial', i % 3, a.retired === true,
+        ],
+      );
+    }
+  });
+  afterAll(async () => {
+    await list?.close();
+  });
+
+  /** What `agentView` (GET /api/agents/:id) makes of the same rows, in list order. */
+  async function viewsOf(licensed: boolean, now: Date): Promise<AgentView[]> {
+    const rows = await controller.app.get(PrismaService).agent.findMany({ where: { hostname: marker, retiredAt: null }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    const live = await controller.app.get(ReplicaPresence).live();
+    return rows.map((row) => agentView(row, row.connectedReplica !== null && live.has(row.connectedReplica), licensed, now));
+  }
+
+  it.each([true, false])('is, text for text once parsed, what agentView makes of every kind of agent (licensed fleet: %s)', async (licensed) => {
+    const now = new Date();
+    const expected = await viewsOf(licensed, now);
+    expect(expected.map((a) => a.name)).not.toContain('retired');
+    expect(expected.filter((a) => a.online).map((a) => a.name)).toEqual(['online here']);
+    expect(new Set(expected.map((a) => a.drift))).toEqual(new Set([true, false]));
+    expect(new Set(expected.map((a) => a.lastSeenAt === null))).toEqual(new Set([true, false]));
+
+    const page = await list.page({ search: marker }, { limit: 500 }, licensed, now.toISOString());
+    // Re-stringified, so key order, types (a number is not a string) and values all count.
+    expect((JSON.parse(`[${page.agents}]`) as unknown[]).map((a) => JSON.stringify(a))).toEqual(expected.map((view) => JSON.stringify(view)));
+    expect(page.last).toBeUndefined();
+    expect(new Set(expected.map((a) => a.edition))).toEqual(licensed ? new Set(['trial', null]) : new Set([null]));
+
+    // Paged: each page's last key is its last agent's, and the last page says so.
+    const first = await list.page({ search: marker }, { limit: 3 }, licensed, now.toISOString());
+    expect((JSON.parse(`[${first.agents}]`) as AgentView[]).map((a) => a.id)).toEqual(expected.slice(0, 3).map((a) => a.id));
+    expect(first.last).toEqual([expected[2]!.createdAt, expected[2]!.id]);
+    const exact = await list.page({ search: marker }, { limit: expected.length }, licensed, now.toISOString());
+    expect([JSON.parse(`[${exact.agents}]`).length, exact.last]).toEqual([expected.length, undefined]);
+    const none = await list.page({ search: `${marker}-nobody` }, { limit: 3 }, licensed, now.toISOString());
+    expect(none).toEqual({ agents: '', last: undefined });
+  });
+
+  it('is sent over HTTP as it is, paged, with the JSON content type', async () => {
+    const expected = await viewsOf(true, new Date());
+    const listed: AgentView[] = [];
+    let cursor = '';
+    do {
+      const res = await admin.get(`/api/agents?limit=3&search=${encodeURIComponent(marker)}${cursor ? `&cursor=${cursor}` : ''}`);
+      expect([res.status, res.headers?.get('content-type')]).toEqual([200, 'application/json; charset=utf-8']);
+      expect(Object.keys(res.body)).toEqual(['agents', 'nextCursor']);
+      listed.push(...res.body.agents);
+      cursor = res.body.nextCursor ?? '';
+    } while (cursor && listed.length < 100);
+    const seenNow = (a: AgentView) => ({ ...a, lastSeenAt: a.online ? 'now' : a.lastSeenAt });
+    expect(listed.map((a) => JSON.stringify(seenNow(a)))).toEqual(expected.map((a) => JSON.stringify(seenNow(a))));
+
+    const invalid = await admin.get('/api/agents?limit=0.5');
+    expect([invalid.status, invalid.body.error?.code]).toEqual([400, 'OUT_OF_RANGE']);
+  });
+
+  it('shows no seat once the license has expired (an unlicensed fleet), over HTTP too', async () => {
+    const expiresAtMs = Date.now() + 1_500;
+    expect((await admin.post('/api/license', { key: testLicenseKey('pro', 100, { expiresAtMs }) })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, expiresAtMs - Date.now() + 50));
+    const body = (await admin.get(`/api/agents?limit=500&search=${encodeURIComponent(marker)}`)).body as { agents: AgentView[] };
+    const expected = await viewsOf(false, new Date());
+    expect(body.agents.map((a) => a.edition)).toEqual(expected.map(() => null));
+    expect(body.agents.map((a) => ({ ...a, lastSeenAt: a.online ? 'now' : a.lastSeenAt }))).toEqual(expected.map((a) => ({ ...a, lastSeenAt: a.online ? 'now' : a.lastSeenAt })));
   });
 });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Pool, types, type CustomTypesConfig } from 'pg';
+import { Pool } from 'pg';
 import type { PageRequest, TimeIdKey } from '../paging/page';
-import { viewOfFields, type AgentView, type AgentViewFields } from './agent-view';
 import { REPLICA_STALE_MS } from './replica-presence';
 
 export interface AgentFilter {
@@ -13,21 +12,38 @@ export interface AgentFilter {
   edition?: string;
 }
 
+/** A page of agents as PostgreSQL wrote it. */
+export interface AgentPageText {
+  /** The agents' `Agent` JSON (docs/http-api.md), comma-separated: a JSON array's contents. */
+  agents: string;
+  /** The last agent's key, when another page follows. */
+  last?: TimeIdKey;
+}
+
+interface PageRow {
+  agents: string | null;
+  more: boolean;
+  lastCreatedAt: string | null;
+  lastId: string | null;
+}
+
 /** Page reads in flight per replica; each is a sub-millisecond index range, so a few connections keep up. */
 const LIST_POOL_SIZE = 4;
 /** How this pool's sessions show in pg_stat_activity. */
 export const LIST_APPLICATION_NAME = 'portfleet agent list';
-/** Agents whose parsed adapters are kept (~1 KB each). */
-const ADAPTERS_CACHED = 20_000;
-const TIMESTAMPTZ_OID = 1184;
-const JSONB_OID = 3802;
 const STALE_INTERVAL = `interval '${REPLICA_STALE_MS} milliseconds'`;
+
+/** A timestamptz as `Date.toISOString()` writes it (UTC, milliseconds, `Z`; the columns hold milliseconds). */
+const isoText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
  * The agent list: one page of enrolled agents in (created_at, id) order, read by one statement on
  * `pg` directly — the hottest read of the HTTP API (every console refresh, every script paging the
- * fleet). Prisma's raw-query mapping cost more CPU than everything else a page needs, and the
- * list needs none of its types: times arrive as ISO strings, JSON as parsed values.
+ * fleet). PostgreSQL writes the page's JSON itself (`row_to_json` per agent, the adapters' jsonb
+ * copied in as stored) and sends it as one text value: a page of 100 is ~60 KB, and decoding it
+ * into objects only to stringify them again was most of the controller's CPU per page. The view's rules are `agentView`'s
+ * (agent-view.ts, which `GET /api/agents/:id` uses), restated in SQL; controller/test/agent-list
+ * checks that both give the same JSON for every kind of agent.
  *
  * The cursor is a row comparison, so PostgreSQL seeks the (created_at, id) index and reads just the
  * page, even when many agents share a creation time (bulk enrollment). `limit + 1` rows are read
@@ -39,7 +55,6 @@ export class AgentList {
   private readonly pool: Pool;
   /** Statement names by text: each shape of filter is parsed and planned once per connection. */
   private readonly statementNames = new Map<string, string>();
-  private readonly adapters = new ParsedJsonByKey<AgentViewFields['adapters']>(ADAPTERS_CACHED);
 
   constructor(
     databaseUrl: string,
@@ -59,8 +74,11 @@ export class AgentList {
     this.pool.on('error', () => undefined);
   }
 
-  /** `licensed`: false when the fleet has no edition (expired), so no seat grants anything. */
-  async page(filter: AgentFilter, page: PageRequest<TimeIdKey>, licensed: boolean): Promise<AgentView[]> {
+  /**
+   * `licensed`: false when the fleet has no edition (expired), so no seat grants anything. `now`:
+   * an online agent's `lastSeenAt` (heartbeats write nothing: it is seen now).
+   */
+  async page(filter: AgentFilter, page: PageRequest<TimeIdKey>, licensed: boolean, now = new Date().toISOString()): Promise<AgentPageText> {
     const params: unknown[] = [];
     const param = (value: unknown, cast = '') => `$${params.push(value)}${cast}`;
     const liveReplicas = `ARRAY(SELECT id FROM controller_replicas WHERE seen_at > now() - ${STALE_INTERVAL} UNION ALL SELECT ${param(this.replicaId, '::uuid')})`;
@@ -84,22 +102,33 @@ export class AgentList {
       const after = new Date(page.after[0]).toISOString();
       where.push(`(created_at, id) > (${param(after, '::timestamptz')}, ${param(page.after[1], '::uuid')})`);
     }
+    const limit = param(page.limit);
+    // The page in the order the index gives, numbered: the first `limit` joined into the page's
+    // text, one more only saying another page follows. Every ORDER BY here is the index's, so
+    // PostgreSQL sorts nothing. Keys in agentView's order.
     const text = `
-      SELECT id, name, hostname, platform, version, last_seen_at AS "lastSeenAt", adapters,
-             applied_rule_set_id AS "appliedRuleSetId", applied_version AS "appliedVersion", applied_content_hash AS "appliedContentHash",
-             desired_rule_set_id AS "desiredRuleSetId", desired_version AS "desiredVersion", edition, groups, labels,
-             created_at AS "createdAt", NULL AS "retiredAt", ${online} AS online
-        FROM agents
-       WHERE ${where.join(' AND ')}
-       ORDER BY created_at, id
-       LIMIT ${param(page.limit + 1)}`;
+      SELECT string_agg(json, ',' ORDER BY created_at, id) FILTER (WHERE n <= ${limit}) AS agents, count(*) > ${limit} AS more,
+             max("createdAt") FILTER (WHERE n = ${limit}) AS "lastCreatedAt", max(id::text) FILTER (WHERE n = ${limit}) AS "lastId"
+        FROM (SELECT created_at, id, "createdAt", row_number() OVER (ORDER BY created_at, id) AS n,
+                     (SELECT row_to_json(v)::text
+                        FROM (SELECT id, name, hostname, platform, version, online,
+                                     CASE WHEN online THEN ${param(now, '::text')} ELSE ${isoText('last_seen_at')} END AS "lastSeenAt",
+                                     adapters, applied_rule_set_id AS "appliedRuleSetId", applied_version AS "appliedVersion",
+                                     applied_content_hash AS "appliedContentHash", desired_rule_set_id AS "desiredRuleSetId", desired_version AS "desiredVersion",
+                                     (desired_rule_set_id IS NOT NULL AND (applied_rule_set_id IS DISTINCT FROM desired_rule_set_id
+                                                                           OR applied_version IS DISTINCT FROM desired_version)) AS drift,
+                                     CASE WHEN ${param(licensed, '::boolean')} THEN edition END AS edition, groups, labels,
+                                     "createdAt", NULL::text AS "retiredAt") v) AS json
+                FROM (SELECT id, name, hostname, platform, version, last_seen_at, adapters, applied_rule_set_id, applied_version, applied_content_hash,
+                             desired_rule_set_id, desired_version, edition, groups, labels, created_at, ${isoText('created_at')} AS "createdAt", ${online} AS online
+                        FROM agents
+                       WHERE ${where.join(' AND ')}
+                       ORDER BY created_at, id
+                       LIMIT ${limit} + 1) a) p`;
 
-    const { rows } = await this.pool.query<ListRow>({ name: this.statementName(text), text, values: params, types: LIST_TYPES });
-    const now = new Date().toISOString();
-    return rows.map((row) => {
-      row.adapters = this.adapters.parse(row.id, row.adapters as string);
-      return viewOfFields(row, row.online, licensed, now);
-    });
+    const { rows } = await this.pool.query<PageRow>({ name: this.statementName(text), text, values: params });
+    const row = rows[0]!;
+    return { agents: row.agents ?? '', last: row.more ? [row.lastCreatedAt!, row.lastId!] : undefined };
   }
 
   async close(): Promise<void> {
@@ -114,62 +143,4 @@ export class AgentList {
     }
     return name;
   }
-}
-
-type ListRow = AgentViewFields & { online: boolean };
-
-/**
- * pg's parsers, except: timestamptz straight to the ISO string the API shows (no Date in between);
- * jsonb (the adapters) as text, parsed through the cache below.
- */
-const LIST_TYPES: CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === TIMESTAMPTZ_OID) return isoTimestamp;
-    if (oid === JSONB_OID) return asText;
-    return types.getTypeParser(oid, format);
-  }) as CustomTypesConfig['getTypeParser'],
-};
-const asText = (text: string) => text;
-
-/**
- * An agent's adapters change when its host's network does, yet every page read would parse them
- * again (a tenth of a page's CPU, and most of its garbage). Kept per agent with the text they came
- * from, so a changed inventory is parsed afresh and a stale one is never shown; frozen, since every
- * page shares them. Oldest entries go first once `max` agents are kept.
- */
-export class ParsedJsonByKey<T> {
-  private readonly entries = new Map<string, { text: string; value: T }>();
-
-  constructor(private readonly max: number) {}
-
-  parse(key: string, text: string): T {
-    const entry = this.entries.get(key);
-    if (entry?.text === text) return entry.value;
-    const value = deepFreeze(JSON.parse(text) as T);
-    if (entry) this.entries.delete(key);
-    else if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { text, value });
-    return value;
-  }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-const UTC_TIMESTAMP = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
-const parseTimestamptz = types.getTypeParser(TIMESTAMPTZ_OID) as (text: string) => Date;
-
-/**
- * PostgreSQL's timestamptz text as `Date.toISOString()` writes it (milliseconds, `Z`). A session in
- * UTC (`…+00`, the embedded server's zone) is rewritten as text; any other zone goes through a Date.
- */
-export function isoTimestamp(text: string): string {
-  const utc = UTC_TIMESTAMP.exec(text);
-  if (!utc) return parseTimestamptz(text).toISOString();
-  return `${utc[1]}T${utc[2]}.${utc[3] === undefined ? '000' : `${utc[3]}00`.slice(0, 3)}Z`;
 }

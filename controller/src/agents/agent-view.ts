@@ -32,7 +32,7 @@ export interface AgentView {
   retiredAt: string | null;
 }
 
-/** What a view is made of (lists read only these columns: the credential hash never leaves the database). */
+/** What a view is made of (the credential hash never leaves the database). */
 export type AgentViewRow = Pick<
   Agent,
   | 'id' | 'name' | 'hostname' | 'platform' | 'version' | 'lastSeenAt' | 'adapters' | 'appliedRuleSetId' | 'appliedVersion'
@@ -40,29 +40,13 @@ export type AgentViewRow = Pick<
   | 'connectedReplica'
 >;
 
-/** The same columns with their times already as ISO-8601 strings (the list reads them that way). */
-export type AgentViewFields = Omit<AgentViewRow, 'lastSeenAt' | 'createdAt' | 'retiredAt' | 'connectedReplica'> & {
-  lastSeenAt: string | null;
-  createdAt: string;
-  retiredAt: string | null;
-};
-
-/** `licensed`: false when the fleet has no edition (expired), so no seat grants anything. */
-export function agentView(agent: AgentViewRow, online: boolean, licensed = true): AgentView {
-  const fields: AgentViewFields = {
-    ...agent,
-    lastSeenAt: agent.lastSeenAt?.toISOString() ?? null,
-    createdAt: agent.createdAt.toISOString(),
-    retiredAt: agent.retiredAt?.toISOString() ?? null,
-  };
-  return viewOfFields(fields, online, licensed, online ? new Date().toISOString() : '');
-}
-
 /**
- * The one definition of the view, for a single agent and for every row of a page alike. An online
+ * The view of one agent. The agent list writes the same JSON in SQL (agent-list.ts): a rule
+ * changed here changes there too (controller/test/agent-list.test.ts compares them).
+ * `licensed`: false when the fleet has no edition (expired), so no seat grants anything. An online
  * agent was last seen `now` (heartbeats write nothing: docs/http-api.md `Agent`).
  */
-export function viewOfFields(agent: AgentViewFields, online: boolean, licensed: boolean, now: string): AgentView {
+export function agentView(agent: AgentViewRow, online: boolean, licensed = true, now = new Date()): AgentView {
   return {
     id: agent.id,
     name: agent.name,
@@ -70,7 +54,7 @@ export function viewOfFields(agent: AgentViewFields, online: boolean, licensed: 
     platform: agent.platform,
     version: agent.version,
     online,
-    lastSeenAt: online ? now : agent.lastSeenAt,
+    lastSeenAt: online ? now.toISOString() : (agent.lastSeenAt?.toISOString() ?? null),
     adapters: agent.adapters as unknown as AdapterView[],
     appliedRuleSetId: agent.appliedRuleSetId,
     appliedVersion: agent.appliedVersion,
@@ -81,7 +65,7 @@ export function viewOfFields(agent: AgentViewFields, online: boolean, licensed: 
     edition: licensed ? agent.edition : null,
     groups: agent.groups,
     labels: agent.labels,
-    createdAt: agent.createdAt,
-    retiredAt: agent.retiredAt,
+    createdAt: agent.createdAt.toISOString(),
+    retiredAt: agent.retiredAt?.toISOString() ?? null,
   };
 }

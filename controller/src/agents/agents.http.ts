@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import type { Actor } from '../auth/actor';
 import { Access, CurrentActor } from '../auth/access.decorator';
 import { ValidationError } from '../errors/domain-error';
@@ -11,14 +11,20 @@ import { AgentsService } from './agents.service';
 export class AgentsHttp {
   constructor(private readonly agents: AgentsService) {}
 
+  /**
+   * `{agents, nextCursor}` written around the agents' JSON text as PostgreSQL made it: a page of
+   * 100 is ~60 KB, and parsing it only for Fastify to stringify it again was most of its CPU.
+   * With the content type set, Fastify sends a string body as it is.
+   */
   @Get('agents')
   @Access('viewer')
-  async list(@Query() q: Record<string, string | undefined>) {
-    const page = await this.agents.list(
+  @Header('content-type', 'application/json; charset=utf-8')
+  async list(@Query() q: Record<string, string | undefined>): Promise<string> {
+    const page = await this.agents.listJson(
       { search: q.search || undefined, online: parseOnline(q.online), group: q.group || undefined, label: q.label || undefined, edition: parseEdition(q.edition) },
       pageRequest(q.limit, q.cursor, isTimeIdKey),
     );
-    return { agents: page.items, nextCursor: page.nextCursor };
+    return `{"agents":[${page.agents}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
   }
 
   @Get('agents/:id')

@@ -12,7 +12,7 @@ import { EventBus } from '../events/event-bus';
 import type { Agent } from '../generated/prisma/client';
 import { LicensingService } from '../licensing/licensing.service';
 import { enrollmentCaPin } from '../tls/enrollment-pin';
-import { toPage, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
+import { cursorOf, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
 import { AdapterCommands, type MacAction } from './adapter-commands';
 import { AgentStreams } from './agent-streams';
 import { AgentList, type AgentFilter } from './agent-list';
@@ -72,11 +72,20 @@ export class AgentsService implements OnModuleInit, OnModuleDestroy {
     await this.agentList.close();
   }
 
-  /** Enrolled, not retired agents, oldest first, keyset-paged by (createdAt, id). */
-  async list(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<Page<AgentView>> {
+  /**
+   * Enrolled, not retired agents, oldest first, keyset-paged by (createdAt, id): the page's agents
+   * as their `Agent` JSON, comma-separated (the HTTP list sends them as they are).
+   */
+  async listJson(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<{ agents: string; nextCursor: string | null }> {
     const licensed = (await this.licensing.state()).edition !== null;
-    const views = await this.agentList.page(filter, page, licensed);
-    return toPage(views, page.limit, (a): TimeIdKey => [a.createdAt, a.id]);
+    const text = await this.agentList.page(filter, page, licensed);
+    return { agents: text.agents, nextCursor: text.last ? cursorOf(text.last) : null };
+  }
+
+  /** The same page as views (gRPC ListAgents maps them to its messages). */
+  async list(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<Page<AgentView>> {
+    const { agents, nextCursor } = await this.listJson(filter, page);
+    return { items: JSON.parse(`[${agents}]`) as AgentView[], nextCursor };
   }
 
   async get(id: string): Promise<AgentView> {

@@ -34,7 +34,12 @@ export function pageRequest<K>(limit: unknown, cursor: unknown, isKey: (v: unkno
 export function toPage<R, K, T = R>(rows: R[], limit: number, keyOf: (row: R) => K, map: (row: R) => T = (r) => r as unknown as T): Page<T> {
   const kept = rows.slice(0, limit);
   const more = rows.length > limit;
-  return { items: kept.map(map), nextCursor: more ? Buffer.from(JSON.stringify(keyOf(kept[kept.length - 1]!)), 'utf8').toString('base64url') : null };
+  return { items: kept.map(map), nextCursor: more ? cursorOf(keyOf(kept[kept.length - 1]!)) : null };
+}
+
+/** The opaque cursor of a page whose last row has `key` (what `pageRequest` reads back). */
+export function cursorOf<K>(key: K): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 }
 
 /** Cursor keys made of a time (ISO string) and a row's UUID, the shape most lists sort by. */
