@@ -43,6 +43,16 @@ it('a push made on one replica is delivered to agents on both and completes', as
   expect([agent.appliedRuleSetId, agent.appliedVersion]).toEqual([set.id, set.version]);
 });
 
+it('a dry run on one replica shows agents connected to the other as online', async () => {
+  const set = await ruleSet('replicated-dry-run');
+  const onA = await connected(adminA, grpcA, 'dry-a');
+  const onB = await connected(adminB, grpcB, 'dry-b');
+  for (const admin of [adminA, adminB]) {
+    const dry = (await admin.post('/api/pushes/dry-run', { ruleSetId: set.id, agentIds: [onA.agentId, onB.agentId] })).body;
+    expect(dry.agents.map((a: { online: boolean }) => a.online)).toEqual([true, true]);
+  }
+});
+
 it('a staged rollout made on B: the first wave answers on A, the next wave is released to agents on B', async () => {
   const set = await ruleSet('replicated-waves');
   const first = await connected(adminA, grpcA, 'wave-a');

@@ -12,7 +12,7 @@ export interface Selection {
 }
 
 /** What a push needs of each selected agent (not its inventory: thousands of rows are read at once). */
-export type SelectedAgent = Pick<Agent, 'id' | 'name' | 'edition' | 'appliedRuleSetId' | 'appliedVersion'>;
+export type SelectedAgent = Pick<Agent, 'id' | 'name' | 'edition' | 'appliedRuleSetId' | 'appliedVersion' | 'connectedReplica'>;
 
 /**
  * The union of the listed agents and those in the groups/labels, oldest first; unknown ids name
@@ -22,13 +22,13 @@ export async function selectAgents(db: Db, selection: Selection): Promise<Select
   const ids = selection.agentIds ?? [];
   const bad = ids.findIndex((id) => !isUuid(id));
   if (bad >= 0) throw AgentError.notFound(ids[bad]!, `agentIds[${bad}]`);
-  const rows = await db.$queryRaw<{ id: string; name: string; edition: string | null; applied_rule_set_id: string | null; applied_version: number | null }[]>`
-    SELECT id, name, edition, applied_rule_set_id, applied_version FROM agents
+  const rows = await db.$queryRaw<{ id: string; name: string; edition: string | null; applied_rule_set_id: string | null; applied_version: number | null; connected_replica: string | null }[]>`
+    SELECT id, name, edition, applied_rule_set_id, applied_version, connected_replica FROM agents
      WHERE retired_at IS NULL AND (id = ANY(${[...ids]}::uuid[]) OR groups && ${[...(selection.groups ?? [])]}::text[] OR labels && ${[...(selection.labels ?? [])]}::text[])
      ORDER BY created_at, id`;
   const found = new Set(rows.map((r) => r.id));
   const missing = ids.findIndex((id) => !found.has(id));
   if (missing >= 0) throw AgentError.notFound(ids[missing]!, `agentIds[${missing}]`);
   if (rows.length === 0) throw PushError.noTargets();
-  return rows.map((r) => ({ id: r.id, name: r.name, edition: r.edition, appliedRuleSetId: r.applied_rule_set_id, appliedVersion: r.applied_version }));
+  return rows.map((r) => ({ id: r.id, name: r.name, edition: r.edition, appliedRuleSetId: r.applied_rule_set_id, appliedVersion: r.applied_version, connectedReplica: r.connected_replica }));
 }

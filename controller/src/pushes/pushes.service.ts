@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FieldError } from '@portfleet/proto';
 import { agentRowsInIdOrder } from '../agents/agent-row-order';
-import { AgentStreams } from '../agents/agent-streams';
+import { ReplicaPresence } from '../agents/replica-presence';
 import type { Actor } from '../auth/actor';
 import { AuditService } from '../audit/audit.service';
 import { LOGGER } from '../core.module';
@@ -62,7 +62,7 @@ export class PushesService {
     private readonly audit: AuditService,
     private readonly ruleSets: RuleSetsService,
     private readonly licensing: LicensingService,
-    private readonly streams: AgentStreams,
+    private readonly replicas: ReplicaPresence,
     private readonly delivery: PushDelivery,
     private readonly events: PushEvents,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -121,6 +121,8 @@ export class PushesService {
   async dryRun(input: CreatePushInput): Promise<{ ruleSetId: string; version: number; agents: DryRunAgent[] }> {
     const target = await this.ruleSets.get(input.ruleSetId, input.version);
     const agents = await selectAgents(this.db, input);
+    // Online as the agent list says it: held by a live replica, this one or another.
+    const liveReplicas = await this.replicas.live();
     const license = await this.licensing.state();
     const result: DryRunAgent[] = [];
     for (const agent of agents) {
@@ -130,7 +132,7 @@ export class PushesService {
       result.push({
         agentId: agent.id,
         name: agent.name,
-        online: this.streams.isOnline(agent.id),
+        online: agent.connectedReplica !== null && liveReplicas.has(agent.connectedReplica),
         edition,
         current,
         diff: diffRuleSets(target.id, from ?? { version: 0, rules: [], settings: null }, target),
