@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { closeControllerSuite, openHttpSuite } from './support/controller-suite';
 import { AgentList, LIST_APPLICATION_NAME } from '../src/agents/agent-list';
 import { agentView, type AgentView } from '../src/agents/agent-view';
 import { ReplicaPresence } from '../src/agents/replica-presence';
 import { PrismaService } from '../src/db/prisma.service';
-import { HttpClient, startTestController, testLicenseKey, type TestController } from './support/test-controller';
+import { HttpClient, testLicenseKey, type TestController } from './support/test-controller';
 
 jest.setTimeout(120_000);
 
@@ -12,16 +13,8 @@ let controller: TestController;
 let admin: HttpClient;
 let db: Client;
 
-beforeAll(async () => {
-  controller = await startTestController();
-  admin = await HttpClient.login(controller.httpUrl);
-  db = new Client({ connectionString: controller.databaseUrl });
-  await db.connect();
-});
-afterAll(async () => {
-  await db?.end();
-  await controller?.shutdown();
-});
+beforeAll(async () => void ({ controller, admin, db } = await openHttpSuite()));
+afterAll(() => closeControllerSuite({ controller, db }, []));
 
 const ADAPTERS = [{ name: 'eth0', index: 2, macs: ['02:00:00:00:00:01'], addresses: ['192.0.2.1/24', 'fd00::1/64'] }];
 

@@ -1,5 +1,6 @@
-import { Client } from 'pg';
-import { HttpClient, rule, startTestController, type TestController } from './support/test-controller';
+import type { Client } from 'pg';
+import { closeControllerSuite, openHttpSuite } from './support/controller-suite';
+import { HttpClient, rule, type TestController } from './support/test-controller';
 
 jest.setTimeout(120_000);
 
@@ -7,16 +8,8 @@ let controller: TestController;
 let admin: HttpClient;
 let db: Client;
 
-beforeAll(async () => {
-  controller = await startTestController();
-  admin = await HttpClient.login(controller.httpUrl);
-  db = new Client({ connectionString: controller.databaseUrl });
-  await db.connect();
-});
-afterAll(async () => {
-  await db?.end();
-  await controller?.shutdown();
-});
+beforeAll(async () => void ({ controller, admin, db } = await openHttpSuite()));
+afterAll(() => closeControllerSuite({ controller, db }, []));
 
 async function defaultRuleSet(client = admin) {
   const list = await client.get('/api/rule-sets');

@@ -19,11 +19,19 @@ export interface ControllerSuite {
   md: ReturnType<typeof bearerMetadata>;
 }
 
-export async function openControllerSuite(tokenName: string): Promise<ControllerSuite> {
+/** The HTTP side only: the controller, an admin session, a direct database connection. */
+export type HttpSuite = Pick<ControllerSuite, 'controller' | 'admin' | 'db'>;
+
+export async function openHttpSuite(): Promise<HttpSuite> {
   const controller = await startTestController();
   const admin = await HttpClient.login(controller.httpUrl);
   const db = new Client({ connectionString: controller.databaseUrl });
   await db.connect();
+  return { controller, admin, db };
+}
+
+export async function openControllerSuite(tokenName: string): Promise<ControllerSuite> {
+  const { controller, admin, db } = await openHttpSuite();
   const md = bearerMetadata((await admin.post('/api/api-tokens', { name: tokenName })).body.token);
   return { controller, admin, agents: agentClient(controller.grpcAddress), automation: automationClient(controller.grpcAddress), db, md };
 }
