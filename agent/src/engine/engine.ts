@@ -288,8 +288,10 @@ export class Engine {
         continue;
       }
       this.fillKey(dv, outbound);
-      const hash = hashKey(key, 0);
+      // Hashed here only for the lookup the quick path did not make; a first packet hashes at open.
+      let hash = -1;
       if (l3 === BK.NONE) {
+        hash = hashKey(key, 0);
         slot = table.find(key, 0, hash);
         if (slot >= 0 && table.isExpired(slot, now, tcpMs, udpMs)) {
           table.release(table.conversationAt(slot));
@@ -308,7 +310,7 @@ export class Engine {
           as = 0;
         }
         if (r < 0) continue;
-        slot = this.open(r, hash, batch.ifIndex[i]!, data, now, as, loopback);
+        slot = this.open(r, hash >= 0 ? hash : hashKey(key, 0), batch.ifIndex[i]!, data, now, as, loopback);
         if (l3 !== BK.NONE && i !== reopened) {
           // Its key is in the table now: the packet goes through the loop again and takes the
           // quick path of established packets (the general `handle` costs more).
