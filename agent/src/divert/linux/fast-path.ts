@@ -6,8 +6,8 @@
  * the conversation's later packets are rewritten by the kernel without leaving it. Installs go out
  * as one nf_tables netlink transaction per received batch, after the engine and before the
  * batch's verdicts, so the answer to a first packet already finds its entry; `nft` (spawned)
- * creates and removes the table and lists counters. Every `pollMs` the elements' counters are read
- * back and handed to the engine (`addOffloaded`), which counts them for the rule and keeps the
+ * creates and removes the table. Every `pollMs` the elements' counters are read back over netlink
+ * and handed to the engine (`addOffloaded`), which counts them for the rule and keeps the
  * conversation alive; an entry the engine no longer holds is removed. Kernel elements carry the
  * protocol's timeout, restarted by the agent while they are used (every quarter timeout at most);
  * TCP FIN and RST still cross to userspace, and once a conversation closed its elements time out
@@ -384,25 +384,19 @@ export class FastPath {
   }
 }
 
-function nft(script: string): Promise<string> {
-  return run(['-f', '-'], script);
-}
-
-
-function run(args: string[], input: string | undefined): Promise<string> {
+/** Runs an nftables script (`nft -f -`): the fast path's table is created and removed this way. */
+function nft(script: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('nft', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let out = '';
+    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
-    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.on('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'ENOENT' ? new Error('nft not found: the Linux fast path needs nftables (Debian/Ubuntu package "nftables")') : error),
     );
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`nft ${args.join(' ')} failed (${code}): ${err.trim()}`))));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nft -f - failed (${code}): ${err.trim()}`))));
     // nft may exit before reading all of it (a syntax error): its exit code tells, not EPIPE.
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(input);
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(script);
   });
 }
 
