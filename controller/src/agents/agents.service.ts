@@ -18,7 +18,7 @@ import { AgentStreams } from './agent-streams';
 import { AgentList, type AgentFilter } from './agent-list';
 import { agentView, type AgentView } from './agent-view';
 import { AgentError } from './agents.errors';
-import { ReplicaPresence } from './replica-presence';
+import { heldByLive, ReplicaPresence } from './replica-presence';
 
 export interface AgentChanges {
   name?: string;
@@ -137,15 +137,7 @@ export class AgentsService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async view(agent: Agent): Promise<AgentView> {
-    return agentView(agent, this.isOnline(agent, await this.replicas.live()), (await this.licensing.state()).edition !== null);
-  }
-
-  /**
-   * Held by a live replica, this one or another (the same answer on every replica). Read from the
-   * row alone: the Hello's write sets it with the inventory, so online never shows stale adapters.
-   */
-  private isOnline(agent: Pick<Agent, 'connectedReplica'>, liveReplicas: Set<string>): boolean {
-    return agent.connectedReplica !== null && liveReplicas.has(agent.connectedReplica);
+    return agentView(agent, heldByLive(agent.connectedReplica, await this.replicas.live()), (await this.licensing.state()).edition !== null);
   }
 
   private async publish(agent: Agent): Promise<AgentView> {

@@ -43,7 +43,7 @@ export class ReplicaPresence implements OnModuleInit, OnModuleDestroy {
     await this.db.controllerReplica.deleteMany({ where: { id: this.id } }).catch(() => undefined);
   }
 
-  /** The replicas alive now (this one always). */
+  /** The replicas alive now (this one always); with `heldByLive`, what online means. */
   async live(): Promise<Set<string>> {
     const rows = await this.db.$queryRaw<{ id: string }[]>`
       SELECT id::text AS id FROM controller_replicas WHERE seen_at > now() - make_interval(secs => ${REPLICA_STALE_MS / 1000})`;
@@ -56,4 +56,13 @@ export class ReplicaPresence implements OnModuleInit, OnModuleDestroy {
       ON CONFLICT (id) DO UPDATE SET seen_at = now()`;
     await this.db.$executeRaw`DELETE FROM controller_replicas WHERE seen_at < now() - make_interval(secs => ${REPLICA_FORGET_MS / 1000})`;
   }
+}
+
+/**
+ * Online: the agent's stream is held by a live replica, this one or another (the same answer on
+ * every replica). Read from the row alone: the Hello's write sets it with the inventory, so online
+ * never shows stale adapters. (The agent list decides it in SQL by the same rule.)
+ */
+export function heldByLive(connectedReplica: string | null, liveReplicas: Set<string>): boolean {
+  return connectedReplica !== null && liveReplicas.has(connectedReplica);
 }

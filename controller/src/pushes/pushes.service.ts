@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FieldError } from '@portfleet/proto';
 import { agentRowsInIdOrder } from '../agents/agent-row-order';
-import { ReplicaPresence } from '../agents/replica-presence';
+import { heldByLive, ReplicaPresence } from '../agents/replica-presence';
 import type { Actor } from '../auth/actor';
 import { AuditService } from '../audit/audit.service';
 import { LOGGER } from '../core.module';
@@ -121,7 +121,6 @@ export class PushesService {
   async dryRun(input: CreatePushInput): Promise<{ ruleSetId: string; version: number; agents: DryRunAgent[] }> {
     const target = await this.ruleSets.get(input.ruleSetId, input.version);
     const agents = await selectAgents(this.db, input);
-    // Online as the agent list says it: held by a live replica, this one or another.
     const liveReplicas = await this.replicas.live();
     const license = await this.licensing.state();
     const result: DryRunAgent[] = [];
@@ -132,7 +131,7 @@ export class PushesService {
       result.push({
         agentId: agent.id,
         name: agent.name,
-        online: agent.connectedReplica !== null && liveReplicas.has(agent.connectedReplica),
+        online: heldByLive(agent.connectedReplica, liveReplicas),
         edition,
         current,
         diff: diffRuleSets(target.id, from ?? { version: 0, rules: [], settings: null }, target),
