@@ -82,7 +82,7 @@ export class Agent {
     const link = new ControllerLink({ credential, tls: options.tls, log, backoff: options.backoff, hello: () => this.hello() });
     this.link = link;
     if (options.tls) {
-      this.renewer = new CertificateRenewer({ stateDir: store.dir, credential, hostname: agentHostname(), log, onRenewed: (files) => link.useTls(files) });
+      this.renewer = new CertificateRenewer({ stateDir: store.dir, credential, hostname: agentHostname(), log, current: options.tls, onRenewed: (files) => link.useTls(files) });
     }
     link.on('connected', (welcome) => {
       announce(`PORTFLEET_AGENT_CONNECTED agent=${welcome.agentId || credential.agentId}`);
@@ -142,7 +142,7 @@ export class Agent {
     await this.reporter.load();
     this.reporter.start();
     this.link.start();
-    if (this.options.tls) this.renewer?.start(this.options.tls);
+    this.renewer?.start();
   }
 
   /**

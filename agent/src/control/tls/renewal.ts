@@ -66,12 +66,14 @@ export class CertificateRenewer {
       credential: Credential;
       hostname: string;
       log: Logger;
+      /** The identity the agent runs with now. */
+      current: AgentTlsFiles;
       onRenewed: (files: AgentTlsFiles) => void;
     },
   ) {}
 
-  start(files: AgentTlsFiles): void {
-    this.schedule(renewalTimes(files.certificatePem).dueAtMs - Date.now());
+  start(): void {
+    this.schedule(renewalTimes(this.options.current.certificatePem).dueAtMs - Date.now());
   }
 
   stop(): void {
