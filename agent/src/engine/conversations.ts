@@ -13,6 +13,7 @@
  */
 
 import { Verdict } from './batch';
+import { IpProtocol } from '../packet/ip-protocol';
 
 /** Words of a key (draft records, the engine's packet key): meta (used | family | direction | protocol), source ×4, destination ×4, ports. */
 export const enum K {
@@ -308,7 +309,7 @@ export class ConversationTable {
     if (((control >>> CONTROL.VERDICT_SHIFT) & 3) === Verdict.Reroute) this.adapter[ref] = from[fromAt + R.ADAPTER]!;
     if (role === 0) {
       this.conv[c * CONV.WORDS + CONV.SEEN] = from[fromAt + R.LAST_SEEN]!;
-      this.conv[c * CONV.WORDS + CONV.COUNTER] = (from[fromAt + R.SLOT]! | ((meta & Meta.PROTOCOL) === 17 ? CONV.UDP_BIT : 0)) >>> 0;
+      this.conv[c * CONV.WORDS + CONV.COUNTER] = (from[fromAt + R.SLOT]! | ((meta & Meta.PROTOCOL) === IpProtocol.Udp ? CONV.UDP_BIT : 0)) >>> 0;
     }
     this.roleSlot[ref] = i;
     this.keys++;
@@ -484,7 +485,7 @@ export function kindOf(meta: number): number {
     TAG.USED |
     ((meta & Meta.IPV6) !== 0 ? TAG.IPV6 : 0) |
     ((meta & Meta.OUTBOUND) !== 0 ? TAG.OUTBOUND : 0) |
-    ((meta & Meta.PROTOCOL) === 17 ? TAG.UDP : 0)
+    ((meta & Meta.PROTOCOL) === IpProtocol.Udp ? TAG.UDP : 0)
   );
 }
 
