@@ -178,10 +178,12 @@ describe('ActivityWriter', () => {
   it('writes a report older than the minute retention straight into its hour', async () => {
     const writer = newWriter();
     try {
-      const old = T - 3 * 24 * HOUR_MS;
-      expect(await submit(writer, agents[3]!, report(1, 4, old + 7 * MINUTE_MS))).toBe('stored');
+      // Its period ends 3 days ago: the hour bucket is the period end's (which minute of the hour
+      // the test runs at must not matter).
+      const periodEndMs = T - 3 * 24 * HOUR_MS;
+      expect(await submit(writer, agents[3]!, report(1, 4, periodEndMs))).toBe('stored');
       const { rows } = await db.query<{ b: Date }>('SELECT bucket_start AS b FROM activity_buckets WHERE agent_id = $1', [agents[3]]);
-      expect(rows.map((r) => r.b.getTime())).toEqual([Math.floor(old / HOUR_MS) * HOUR_MS]);
+      expect(rows.map((r) => r.b.getTime())).toEqual([Math.floor(periodEndMs / HOUR_MS) * HOUR_MS]);
     } finally {
       await writer.onModuleDestroy();
     }
