@@ -1,5 +1,20 @@
 import * as grpc from '@grpc/grpc-js';
-import { AgentServiceClient } from '@portfleet/proto/gen/agent';
+import { AgentMessage, type AgentServiceClient, AgentServiceService } from '@portfleet/proto/gen/agent';
+
+/**
+ * The generated client, except that Connect also takes an AgentMessage already encoded (a Buffer,
+ * sent as is): the simulator writes its activity reports' bytes itself (report-writer.ts).
+ */
+const SimAgentServiceClient = grpc.makeGenericClientConstructor(
+  {
+    ...AgentServiceService,
+    connect: {
+      ...AgentServiceService.connect,
+      requestSerialize: (value: AgentMessage | Buffer): Buffer => (Buffer.isBuffer(value) ? value : Buffer.from(AgentMessage.encode(value).finish())),
+    },
+  },
+  'portfleet.v1.AgentService',
+) as unknown as new (address: string, credentials: grpc.ChannelCredentials, options?: Partial<grpc.ClientOptions>) => AgentServiceClient;
 
 /** Streams per HTTP/2 connection: below the server's SETTINGS_MAX_CONCURRENT_STREAMS, or extra streams hang. */
 export const DEFAULT_AGENTS_PER_CHANNEL = 100;
@@ -37,7 +52,7 @@ export class ChannelPool {
   clientFor(agentIndex: number, attempt = 0): AgentServiceClient {
     const channel = Math.floor(agentIndex / this.perChannel);
     const t = this.targetIndex(agentIndex, attempt);
-    this.clients[t][channel] ??= new AgentServiceClient(this.targets[t], grpc.credentials.createInsecure(), {
+    this.clients[t][channel] ??= new SimAgentServiceClient(this.targets[t], grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 10_000,

@@ -69,8 +69,6 @@ export class Fleet extends EventEmitter<FleetEvents> {
   readonly pool: ChannelPool;
   /** The latest ApplyRuleSet each agent (by id) answered. */
   readonly applies = new Map<string, ApplyRecord>();
-  /** Stored activity per agent id, then per rule id. */
-  readonly stored = new Map<string, Map<string, CounterTotals>>();
   /** ms from a report's period end to its ActivityAck, one entry per stored report. */
   readonly lagsMs: number[] = [];
   storedReports = 0;
@@ -205,10 +203,21 @@ export class Fleet extends EventEmitter<FleetEvents> {
   /** Sums of stored activity over the whole fleet. */
   storedTotals(): CounterTotals {
     const sum = zeroTotals();
-    for (const rules of this.stored.values()) {
-      for (const t of rules.values()) addTotals(sum, t);
+    for (const agent of this.agents) {
+      const t = agent.storedTotals;
+      addTotals(sum, { packetsIn: t[0]!, bytesIn: t[1]!, packetsOut: t[2]!, bytesOut: t[3]!, conversations: t[4]! });
     }
     return sum;
+  }
+
+  /** Stored activity per agent id, then per rule id (agents with nothing stored left out). */
+  get stored(): Map<string, Map<string, CounterTotals>> {
+    const out = new Map<string, Map<string, CounterTotals>>();
+    for (const agent of this.agents) {
+      const rules = agent.storedByRule();
+      if (rules.size > 0) out.set(agent.identity.agentId, rules);
+    }
+    return out;
   }
 
   async stop(): Promise<void> {
@@ -241,16 +250,9 @@ export class Fleet extends EventEmitter<FleetEvents> {
         this.emit('applied', agent, record);
       },
       activityStored: (agent, sent, atMs) => {
-        let rules = this.stored.get(agent.identity.agentId);
-        if (!rules) this.stored.set(agent.identity.agentId, (rules = new Map()));
-        for (const r of sent.report.rules) {
-          let t = rules.get(r.ruleId);
-          if (!t) rules.set(r.ruleId, (t = zeroTotals()));
-          addTotals(t, { packetsIn: r.packetsIn, bytesIn: r.bytesIn, packetsOut: r.packetsOut, bytesOut: r.bytesOut, conversations: r.conversationsNew });
-        }
         this.storedReports++;
-        this.storedSamples += sent.report.rules.length;
-        this.lagsMs.push(atMs - sent.report.periodEndMs);
+        this.storedSamples += sent.samples;
+        this.lagsMs.push(atMs - sent.periodEndMs);
         this.emit('activityStored', agent, sent, atMs);
       },
     };

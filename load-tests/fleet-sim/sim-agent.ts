@@ -122,25 +122,31 @@ export class SimAgent {
   tick(nowMs: number): void {
     const rules = this.applied?.monitoredRuleIds;
     if (!rules || rules.length === 0) return;
+    const slots = this.ledger.slots(rules);
     const base = 1 + ((this.options.identity.index + this.ticks++) % 10);
-    for (let k = 0; k < rules.length; k++) {
+    const n = rules.length;
+    for (let k = 0; k < n; k++) {
       const packets = base + k;
-      this.recorded.packetsIn += packets;
-      this.recorded.bytesIn += packets * 120;
-      this.recorded.packetsOut += packets;
-      this.recorded.bytesOut += packets * 80;
-      this.recorded.conversations += 1;
-      this.ledger.record(rules[k], {
-        packetsIn: packets,
-        bytesIn: packets * 120,
-        packetsOut: packets,
-        bytesOut: packets * 80,
-        conversationsActive: 1,
-        conversationsNew: 1,
-        lastHitMs: nowMs,
-      });
+      this.ledger.record(slots[k]!, packets, packets * 120, packets, packets * 80, 1, 1, nowMs);
     }
+    // Σ (base + k) over the rules, and the same per byte and conversation counter.
+    const packets = n * base + (n * (n - 1)) / 2;
+    this.recorded.packetsIn += packets;
+    this.recorded.bytesIn += packets * 120;
+    this.recorded.packetsOut += packets;
+    this.recorded.bytesOut += packets * 80;
+    this.recorded.conversations += n;
     if (this.welcomed) this.sendOwed(nowMs);
+  }
+
+  /** What the controller has stored of this agent's activity, per rule id. */
+  storedByRule() {
+    return this.ledger.storedByRule();
+  }
+
+  /** Sums of what the controller has stored of this agent's activity (packetsIn, bytesIn, packetsOut, bytesOut, conversations). */
+  get storedTotals(): Float64Array {
+    return this.ledger.storedTotals;
   }
 
   /** Cuts and sends a report of what was counted, unless too many reports still wait for their ack. */
@@ -151,7 +157,7 @@ export class SimAgent {
       return;
     }
     const report = this.ledger.cut(nowMs);
-    if (report) this.send({ body: { $case: 'activity', value: report } });
+    if (report) this.sendEncoded(report.bytes);
   }
 
   private open(): void {
@@ -211,7 +217,7 @@ export class SimAgent {
     const now = Date.now();
     const { stored, resend } = this.ledger.welcomed(seqStored);
     for (const sent of stored) this.options.listener.activityStored(this, sent, now);
-    for (const report of resend) this.send({ body: { $case: 'activity', value: report } });
+    for (const report of resend) this.sendEncoded(report.bytes);
     // Traffic recorded while the stream was down goes out now.
     this.sendOwed(now);
     if (this.options.heartbeats && heartbeatIntervalMs > 0) {
@@ -243,6 +249,11 @@ export class SimAgent {
 
   private send(message: AgentMessage): void {
     if (this.call && this.welcomed) this.call.write(message);
+  }
+
+  /** An AgentMessage encoded already (channel-pool.ts's serializer passes Buffers through). */
+  private sendEncoded(bytes: Buffer): void {
+    if (this.call && this.welcomed) this.call.write(bytes as unknown as AgentMessage);
   }
 
   /** Ends the current stream (if `call` is still it) and, unless stopped, schedules a reconnect. */
