@@ -1,13 +1,16 @@
 /**
  * The activity ingest queue on a real PostgreSQL: batched writes count every report exactly once,
  * a PostgreSQL stopped and started again under the writer loses nothing (reports wait, their
- * promises resolve only after the commit), a full queue refuses instead of growing, and retention
- * rolls minutes up into hours and deletes what is too old without changing what is kept.
+ * promises resolve only after the commit), a full queue refuses instead of growing; the rollup
+ * turns raw reports of finished minutes into one bucket row per (agent, rule, minute) without
+ * changing what the `activity_buckets` view shows, one replica at a time; and retention rolls
+ * minutes up into hours and deletes what is too old without changing what is kept.
  */
 import path from 'node:path';
 import { Pool } from 'pg';
 import { HOUR_MS, MINUTE_MS } from '../src/activity/activity-buckets';
 import { ActivityRetention } from '../src/activity/activity-retention';
+import { ActivityRollup } from '../src/activity/activity-rollup';
 import type { ActivitySettings } from '../src/activity/activity-settings';
 import { ActivityWriter } from '../src/activity/activity-writer';
 import { ActivityError } from '../src/activity/activity.errors';
@@ -19,7 +22,7 @@ import { quietLogger, reachableTempDir } from './support/test-postgres';
 
 jest.setTimeout(120_000);
 
-const SETTINGS: ActivitySettings = { minuteRetentionMs: 48 * HOUR_MS, retentionMs: 30 * 24 * HOUR_MS, retentionIntervalMs: 600_000, queueReports: 100, queueSamples: 1_000_000, queueWaitMs: 60_000, writers: 2 };
+const SETTINGS: ActivitySettings = { minuteRetentionMs: 48 * HOUR_MS, retentionMs: 30 * 24 * HOUR_MS, retentionIntervalMs: 600_000, queueReports: 100, queueSamples: 1_000_000, queueWaitMs: 60_000, writers: 2, rollupIntervalMs: 5_000 };
 
 let tmp: ReturnType<typeof reachableTempDir>;
 let pg: EmbeddedPostgres;
@@ -54,7 +57,25 @@ function report(seq: number, packetsIn: number, periodEndMs = T, ruleId = 'r1'):
   return { seq, periodEndMs, rules: [{ ruleId, packetsIn, bytesIn: packetsIn * 100, packetsOut: 0, bytesOut: 0, conversationsNew: 1, lastHitMs: periodEndMs }] };
 }
 
+/** What the view shows of an agent (raw reports and buckets alike). */
+async function visible(agentId: string): Promise<number> {
+  const { rows } = await db.query<{ p: string | null }>('SELECT sum(packets_in)::text AS p FROM activity_buckets WHERE agent_id = $1', [agentId]);
+  return Number(rows[0]!.p ?? 0);
+}
+
+/** Rolls up every raw report whose minute is over at `nowMs` (by default, every report of the tests' time T). */
+async function rollUp(nowMs = T + MINUTE_MS): Promise<number> {
+  const rollup = new ActivityRollup({ databaseUrl: pg.url } as PrismaService, SETTINGS, quietLogger());
+  try {
+    return await rollup.run(nowMs);
+  } finally {
+    await rollup.onModuleDestroy();
+  }
+}
+
+/** An agent's sums and bucket rows after a rollup, and its stored seq. */
 async function stored(agentId: string): Promise<{ packetsIn: number; rows: number; seq: number }> {
+  await rollUp();
   const sums = await db.query<{ p: string | null; n: string }>('SELECT sum(packets_in)::text AS p, count(*)::text AS n FROM activity_buckets WHERE agent_id = $1', [agentId]);
   const seq = await db.query<{ s: string }>('SELECT last_activity_seq::text AS s FROM agents WHERE id = $1', [agentId]);
   return { packetsIn: Number(sums.rows[0]!.p ?? 0), rows: Number(sums.rows[0]!.n), seq: Number(seq.rows[0]!.s) };
@@ -87,6 +108,9 @@ describe('ActivityWriter', () => {
       ]);
       expect(outcomes.filter((o) => o === 'stored')).toHaveLength(80);
       expect(outcomes.slice(80)).toEqual(['duplicate', 'unknown_agent']);
+      // Readable at once, through the view, before any rollup: one raw row per report.
+      expect(await visible(a)).toBe((40 * 41) / 2);
+      expect(Number((await db.query('SELECT count(*) FROM activity_raw_reports WHERE agent_id = $1', [a])).rows[0].count)).toBe(40);
       expect(await stored(a)).toEqual({ packetsIn: (40 * 41) / 2, rows: 1, seq: 40 });
       expect(await stored(b)).toEqual({ packetsIn: 80, rows: 1, seq: 40 });
       // Later, after a reconnect: below the watermark is a resend, above it new.
@@ -175,15 +199,60 @@ describe('ActivityWriter', () => {
     }
   });
 
-  it('writes a report older than the minute retention straight into its hour', async () => {
+  it('rolls a report older than the minute retention straight into its hour', async () => {
     const writer = newWriter();
     try {
       // Its period ends 3 days ago: the hour bucket is the period end's (which minute of the hour
       // the test runs at must not matter).
       const periodEndMs = T - 3 * 24 * HOUR_MS;
       expect(await submit(writer, agents[3]!, report(1, 4, periodEndMs))).toBe('stored');
+      await rollUp();
       const { rows } = await db.query<{ b: Date }>('SELECT bucket_start AS b FROM activity_buckets WHERE agent_id = $1', [agents[3]]);
       expect(rows.map((r) => r.b.getTime())).toEqual([Math.floor(periodEndMs / HOUR_MS) * HOUR_MS]);
+    } finally {
+      await writer.onModuleDestroy();
+    }
+  });
+});
+
+describe('ActivityRollup', () => {
+  it('sums the raw reports of finished minutes into one bucket row per (agent, rule, minute), leaves the current minute raw, and the view shows the same throughout', async () => {
+    const writer = newWriter();
+    const agent = await newAgent('rollup');
+    const minute = Math.floor(T / MINUTE_MS) * MINUTE_MS;
+    const perMinute = async () =>
+      (await db.query<{ b: Date; rule_id: string; p: string; h: Date }>(
+        'SELECT bucket_start AS b, rule_id, sum(packets_in)::text AS p, max(last_hit_at) AS h FROM activity_buckets WHERE agent_id = $1 GROUP BY 1, 2 ORDER BY 1, 2',
+        [agent],
+      )).rows.map((r) => [r.b.getTime(), r.rule_id, Number(r.p), r.h.getTime()]);
+    try {
+      // Two reports in each of two minutes, two rules each.
+      const ends = [minute + 1_000, minute + 30_000, minute + MINUTE_MS + 1_000, minute + MINUTE_MS + 2_000];
+      for (const [i, end] of ends.entries()) {
+        const r = report(i + 1, i + 1, end);
+        expect(await submit(writer, agent, { ...r, rules: [...r.rules, { ...r.rules[0]!, ruleId: 'r2', packetsIn: 100 }] })).toBe('stored');
+      }
+      const before = await perMinute();
+      expect(before).toEqual([
+        [minute, 'r1', 3, minute + 30_000],
+        [minute, 'r2', 200, minute + 30_000],
+        [minute + MINUTE_MS, 'r1', 7, minute + MINUTE_MS + 2_000],
+        [minute + MINUTE_MS, 'r2', 200, minute + MINUTE_MS + 2_000],
+      ]);
+      // During the second minute: only the first is over.
+      expect(await rollUp(minute + MINUTE_MS + 5_000)).toBeGreaterThanOrEqual(2);
+      expect(await perMinute()).toEqual(before);
+      const raw = await db.query<{ seq: string }>('SELECT seq::text AS seq FROM activity_raw_reports WHERE agent_id = $1 ORDER BY seq', [agent]);
+      expect(raw.rows.map((r) => Number(r.seq))).toEqual([3, 4]);
+      const buckets = await db.query('SELECT count(*)::int AS n FROM activity_stored_buckets WHERE agent_id = $1', [agent]);
+      expect(buckets.rows[0].n).toBe(2);
+      // Once that minute is over too; then deleting the agent deletes its activity.
+      await rollUp(minute + 2 * MINUTE_MS);
+      expect(await perMinute()).toEqual(before);
+      expect((await db.query('SELECT count(*)::int AS n FROM activity_stored_buckets WHERE agent_id = $1', [agent])).rows[0].n).toBe(4);
+      expect(await submit(writer, agent, report(5, 1, minute + 2 * MINUTE_MS))).toBe('stored');
+      await db.query('DELETE FROM agents WHERE id = $1', [agent]);
+      expect(await visible(agent)).toBe(0);
     } finally {
       await writer.onModuleDestroy();
     }
@@ -216,7 +285,15 @@ describe('two replicas writing for the same agents', () => {
       const outcomes = await Promise.all(sent.map((s) => s.durable));
       expect(outcomes.every((o) => o === 'stored' || o === 'duplicate')).toBe(true);
       const expected = sent.reduce((sum, s, i) => sum + (outcomes[i] === 'stored' ? s.packets : 0), 0);
-      const { rows: sums } = await db.query<{ p: string }>('SELECT sum(packets_in)::text AS p FROM activity_buckets WHERE agent_id = ANY($1::uuid[])', [overlap]);
+      const sumOf = async () => Number((await db.query<{ p: string }>('SELECT sum(packets_in)::text AS p FROM activity_buckets WHERE agent_id = ANY($1::uuid[])', [overlap])).rows[0]!.p);
+      expect(await sumOf()).toBe(expected);
+      // Two replicas' rollups at once: one takes the lock, the other skips; nothing counts twice or goes missing.
+      const [first, second] = await Promise.all([rollUp(), rollUp()]);
+      expect(first + second).toBeGreaterThan(0);
+      expect(Math.min(first, second)).toBe(0);
+      await rollUp();
+      expect(Number((await db.query('SELECT count(*) FROM activity_raw_reports WHERE agent_id = ANY($1::uuid[])', [overlap])).rows[0].count)).toBe(0);
+      const { rows: sums } = await db.query<{ p: string }>('SELECT sum(packets_in)::text AS p FROM activity_stored_buckets WHERE agent_id = ANY($1::uuid[])', [overlap]);
       expect(Number(sums[0]!.p)).toBe(expected);
       expect(writers.map((w) => w.retries)).toEqual([0, 0]);
       expect(await deadlocks()).toBe(deadlocksBefore);
@@ -251,7 +328,7 @@ describe('ActivityRetention', () => {
     ];
     for (const [at, rule, packets] of rows) {
       await db.query(
-        `INSERT INTO activity_buckets (agent_id, rule_id, bucket_start, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_at)
+        `INSERT INTO activity_stored_buckets (agent_id, rule_id, bucket_start, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_at)
          VALUES ($1, $2, $3, $4::bigint, $4::bigint * 10, 1, 1, 1, $3)`,
         [agent, rule, new Date(at), packets],
       );

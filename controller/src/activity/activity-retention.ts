@@ -9,7 +9,7 @@ import { ACTIVITY_SETTINGS, type ActivitySettings } from './activity-settings';
 const FIRST_RUN_DELAY_MS = 60_000;
 
 /**
- * Keeps activity_buckets bounded: minute buckets older than the minute retention are summed into
+ * Keeps activity_stored_buckets bounded: minute buckets older than the minute retention are summed into
  * their hour (stored in the hour's first minute, so totals never change), and hour buckets older
  * than the retention are deleted. Runs every PORTFLEET_ACTIVITY_RETENTION_INTERVAL_S. Safe on
  * several replicas at once: a minute row is deleted, and so added to its hour, by one of them only.
@@ -49,7 +49,7 @@ export class ActivityRetention implements OnModuleInit, OnModuleDestroy {
   async run(nowMs = Date.now()): Promise<{ hourRows: number; deletedRows: number }> {
     const cutoff = minuteCutoffMs(nowMs, this.settings.minuteRetentionMs);
     const dropBefore = Math.floor((nowMs - this.settings.retentionMs) / HOUR_MS) * HOUR_MS;
-    const deletedRows = await this.db.$executeRaw`DELETE FROM activity_buckets WHERE bucket_start < ${new Date(dropBefore)}`;
+    const deletedRows = await this.db.$executeRaw`DELETE FROM activity_stored_buckets WHERE bucket_start < ${new Date(dropBefore)}`;
     let hourRows = 0;
     const from = Math.max(this.rolledUpTo ?? (await this.oldestMinuteHour(cutoff)), dropBefore);
     for (let hour = from; hour < cutoff; hour += HOUR_MS) hourRows += await this.rollUpHour(hour);
@@ -61,7 +61,7 @@ export class ActivityRetention implements OnModuleInit, OnModuleDestroy {
   /** The hour of the oldest minute bucket before the cutoff (only scanned on the first pass). */
   private async oldestMinuteHour(cutoff: number): Promise<number> {
     const [row] = await this.db.$queryRaw<{ oldest: Date | null }[]>`
-      SELECT min(bucket_start) AS oldest FROM activity_buckets
+      SELECT min(bucket_start) AS oldest FROM activity_stored_buckets
        WHERE bucket_start < ${new Date(cutoff)} AND bucket_start <> date_trunc('hour', bucket_start)`;
     return row?.oldest ? Math.floor(row.oldest.getTime() / HOUR_MS) * HOUR_MS : cutoff;
   }
@@ -72,18 +72,18 @@ export class ActivityRetention implements OnModuleInit, OnModuleDestroy {
     const next = new Date(hourMs + HOUR_MS);
     return this.db.$executeRaw`
       WITH minutes AS (
-        DELETE FROM activity_buckets
+        DELETE FROM activity_stored_buckets
          WHERE bucket_start > ${hour} AND bucket_start < ${next}
         RETURNING agent_id, rule_id, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_at)
-      INSERT INTO activity_buckets (agent_id, rule_id, bucket_start, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_at)
+      INSERT INTO activity_stored_buckets (agent_id, rule_id, bucket_start, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_at)
       SELECT agent_id, rule_id, ${hour}, sum(packets_in), sum(bytes_in), sum(packets_out), sum(bytes_out), sum(conversations), max(last_hit_at)
         FROM minutes GROUP BY agent_id, rule_id
       ON CONFLICT (agent_id, rule_id, bucket_start) DO UPDATE SET
-        packets_in = activity_buckets.packets_in + EXCLUDED.packets_in,
-        bytes_in = activity_buckets.bytes_in + EXCLUDED.bytes_in,
-        packets_out = activity_buckets.packets_out + EXCLUDED.packets_out,
-        bytes_out = activity_buckets.bytes_out + EXCLUDED.bytes_out,
-        conversations = activity_buckets.conversations + EXCLUDED.conversations,
-        last_hit_at = GREATEST(activity_buckets.last_hit_at, EXCLUDED.last_hit_at)`;
+        packets_in = activity_stored_buckets.packets_in + EXCLUDED.packets_in,
+        bytes_in = activity_stored_buckets.bytes_in + EXCLUDED.bytes_in,
+        packets_out = activity_stored_buckets.packets_out + EXCLUDED.packets_out,
+        bytes_out = activity_stored_buckets.bytes_out + EXCLUDED.bytes_out,
+        conversations = activity_stored_buckets.conversations + EXCLUDED.conversations,
+        last_hit_at = GREATEST(activity_stored_buckets.last_hit_at, EXCLUDED.last_hit_at)`;
   }
 }

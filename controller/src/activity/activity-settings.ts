@@ -11,6 +11,7 @@ const schema = z.object({
   PORTFLEET_ACTIVITY_QUEUE_SAMPLES: z.coerce.number().int().min(100).default(1_000_000),
   PORTFLEET_ACTIVITY_QUEUE_WAIT_S: z.coerce.number().int().min(1).default(30),
   PORTFLEET_ACTIVITY_WRITERS: z.coerce.number().int().min(1).max(8).default(2),
+  PORTFLEET_ACTIVITY_ROLLUP_INTERVAL_S: z.coerce.number().int().min(1).default(5),
 });
 
 export interface ActivitySettings {
@@ -28,6 +29,8 @@ export interface ActivitySettings {
   queueWaitMs: number;
   /** Writer connections; each agent's reports always go through the same one, in order. */
   writers: number;
+  /** How often raw reports of finished minutes are summed into buckets (activity-rollup.ts). */
+  rollupIntervalMs: number;
 }
 
 /** The activity part of the environment (docs/controller.md); throws ConfigError naming the variable. */
@@ -50,5 +53,6 @@ export function activitySettings(env: NodeJS.ProcessEnv = process.env): Activity
     queueSamples: e.PORTFLEET_ACTIVITY_QUEUE_SAMPLES,
     queueWaitMs: e.PORTFLEET_ACTIVITY_QUEUE_WAIT_S * 1000,
     writers: e.PORTFLEET_ACTIVITY_WRITERS,
+    rollupIntervalMs: e.PORTFLEET_ACTIVITY_ROLLUP_INTERVAL_S * 1000,
   };
 }

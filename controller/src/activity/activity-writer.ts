@@ -4,17 +4,16 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
 import type { QueuedReport, ReportOutcome } from './activity-batch';
-import { bucketStartMs, minuteCutoffMs } from './activity-buckets';
 import { ActivityError } from './activity.errors';
 import type { ActivityReportInput } from './activity.service';
 import { ACTIVITY_SETTINGS, type ActivitySettings } from './activity-settings';
-import { storeBatch } from './store-batch';
+import { MAX_BATCH_REPORTS, storeBatch } from './store-batch';
 
 /**
- * A batch is written once it holds this many samples (rule rows; a report has one per monitored
- * rule, up to 50)… PostgreSQL spends ~5–10 µs per sample on the upsert, so this keeps a batch
- * near 100–250 ms: a report waits at most for the batch in flight plus its own, inside the 1-s
- * lag budget, while the per-batch round trips and commit stay a small share.
+ * A batch is written once it holds this many samples (a report has one per monitored rule, up to
+ * 50) or MAX_BATCH_REPORTS reports… A report is one raw row (~1.3 µs of PostgreSQL per sample),
+ * so a batch takes tens of ms: a report waits at most for the batch in flight plus its own, well
+ * inside the 1-s lag budget, while the per-batch round trips and commit stay a small share.
  */
 const MAX_BATCH_SAMPLES = 20_000;
 /** …or this long after the writer found reports waiting (more arrive meanwhile: fewer, larger transactions). */
@@ -161,8 +160,7 @@ export class ActivityWriter implements OnModuleDestroy {
       try {
         const client = await this.pool.connect();
         try {
-          const cutoff = minuteCutoffMs(Date.now(), this.settings.minuteRetentionMs);
-          const outcomes = await storeBatch(client, batch, (end) => bucketStartMs(end, cutoff));
+          const outcomes = await storeBatch(client, batch);
           client.release();
           if (attempt > 0) this.logger.info({ attempts: attempt + 1, reports: batch.length }, 'activity writer: batch stored after retries');
           return outcomes;
@@ -190,11 +188,12 @@ function batchSamples(batch: readonly Pending[]): number {
 /** How many reports from the head of the queue make the next batch (at least one, however many samples it has). */
 function batchLength(queue: readonly Pending[]): number {
   let samples = 0;
-  for (let i = 0; i < queue.length; i++) {
+  const most = Math.min(queue.length, MAX_BATCH_REPORTS);
+  for (let i = 0; i < most; i++) {
     samples += queue[i]!.report.rules.length;
     if (samples > MAX_BATCH_SAMPLES) return Math.max(1, i);
   }
-  return queue.length;
+  return most;
 }
 
 /** The writer an agent's reports go through: the same one every time, which keeps them in order. */

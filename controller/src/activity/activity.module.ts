@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ActivityRates } from './activity-rates';
 import { ActivityRetention } from './activity-retention';
+import { ActivityRollup } from './activity-rollup';
 import { ACTIVITY_SETTINGS, activitySettings } from './activity-settings';
 import { ActivityWriter } from './activity-writer';
 import { ActivityHttp } from './activity.http';
@@ -8,7 +9,7 @@ import { ActivityService } from './activity.service';
 
 @Module({
   controllers: [ActivityHttp],
-  providers: [{ provide: ACTIVITY_SETTINGS, useFactory: () => activitySettings() }, ActivityWriter, ActivityRetention, ActivityService, ActivityRates],
-  exports: [ActivityService, ActivityRates],
+  providers: [{ provide: ACTIVITY_SETTINGS, useFactory: () => activitySettings() }, ActivityWriter, ActivityRollup, ActivityRetention, ActivityService, ActivityRates],
+  exports: [ActivityService, ActivityRates, ActivityRollup],
 })
 export class ActivityModule {}

@@ -86,3 +86,35 @@ export function textArray(values: readonly string[]): Buffer {
   }
   return buffer;
 }
+
+/** Rows of `activity_raw_reports.counters`, in this order (what the rollup and the view read by index). */
+export const COUNTER_ROWS = ['packetsIn', 'bytesIn', 'packetsOut', 'bytesOut', 'conversationsNew', 'lastHitMs'] as const;
+
+/**
+ * For `$n::bigint[]` with two dimensions: a report's counters, one row per COUNTER_ROWS entry,
+ * one column per rule sample (`counters[1:1]` is every rule's packetsIn, and so on). One
+ * parameter per report instead of six: a batch of 20,000 samples stays far below PostgreSQL's
+ * 65,535 parameters however few rules its reports have.
+ */
+export function countersMatrix(samples: readonly { [K in (typeof COUNTER_ROWS)[number]]: number }[]): Buffer {
+  const n = samples.length;
+  const rows = COUNTER_ROWS.length;
+  const { buffer, view } = allocate(28 + rows * n * 12);
+  view.setInt32(0, 2);
+  view.setInt32(4, 0);
+  view.setUint32(8, INT8_OID);
+  view.setInt32(12, rows);
+  view.setInt32(16, 1);
+  view.setInt32(20, n);
+  view.setInt32(24, 1);
+  let at = 28;
+  for (const row of COUNTER_ROWS) {
+    for (let i = 0; i < n; i++, at += 12) {
+      const v = samples[i]![row];
+      view.setInt32(at, 8);
+      view.setUint32(at + 4, Math.floor(v / 0x1_0000_0000));
+      view.setUint32(at + 8, v >>> 0);
+    }
+  }
+  return buffer;
+}

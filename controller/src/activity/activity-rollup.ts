@@ -1,0 +1,126 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { LOGGER } from '../core.module';
+import { PrismaService } from '../db/prisma.service';
+import { MINUTE_MS, minuteCutoffMs } from './activity-buckets';
+import { ACTIVITY_SETTINGS, type ActivitySettings } from './activity-settings';
+
+/** pg_advisory_xact_lock key of the rollup: one replica at a time moves raw rows into buckets. */
+export const ROLLUP_LOCK_KEY = 0x70_66_61_72; // "pfar"
+/**
+ * Raw reports per rollup transaction (≈ 100,000 samples at 50 rules: a few hundred ms): a
+ * minute of a large fleet is rolled up in many short transactions, never one that holds locks
+ * and a snapshot for half a minute. Taken in (agent, seq) order, so an agent's reports of a
+ * minute mostly meet in one transaction and make one bucket row per rule.
+ */
+const CHUNK_REPORTS = 2_000;
+
+/**
+ * Sums raw reports (activity_raw_reports, one row per report, written by the ingest) into
+ * activity_stored_buckets and deletes them, in one transaction per chunk, once the minute their
+ * period ended in is over: each (agent, rule, minute) is then written once instead of once per
+ * report (a report every 2.5 s makes 24 per minute). Reads never miss anything meanwhile: the view
+ * `activity_buckets` shows stored buckets plus raw reports (at their minute).
+ * A report older than the minute cutoff goes into its hour, as retention would put it.
+ * Every PORTFLEET_ACTIVITY_ROLLUP_INTERVAL_S on every replica; a transaction-scoped advisory lock
+ * lets one replica at a time do it (the others skip their turn).
+ */
+@Injectable()
+export class ActivityRollup implements OnModuleInit, OnModuleDestroy {
+  private readonly pool: Pool;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private stopped = false;
+
+  constructor(
+    db: PrismaService,
+    @Inject(ACTIVITY_SETTINGS) private readonly settings: ActivitySettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.pool = new Pool({ connectionString: db.databaseUrl, max: 1, connectionTimeoutMillis: 5_000 });
+    this.pool.on('error', (err) => this.logger.warn({ err }, 'activity rollup: idle connection lost'));
+  }
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.run()
+        .catch((err: unknown) => this.logger.warn({ err }, 'activity rollup failed; retrying at the next interval'))
+        .finally(() => (this.running = undefined));
+    }, this.settings.rollupIntervalMs).unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+    await this.pool.end();
+  }
+
+  /**
+   * Rolls up every raw report whose period ended before the current minute (`nowMs`'s), chunk
+   * by chunk. Returns the reports rolled up (0 when another replica holds the lock).
+   */
+  async run(nowMs = Date.now()): Promise<number> {
+    const before = new Date(Math.floor(nowMs / MINUTE_MS) * MINUTE_MS);
+    const hourBefore = new Date(minuteCutoffMs(nowMs, this.settings.minuteRetentionMs));
+    let total = 0;
+    for (;;) {
+      const chunk = await this.chunk(before, hourBefore);
+      if (chunk === undefined) return total;
+      total += chunk;
+      if (chunk < CHUNK_REPORTS || this.stopped) return total;
+    }
+  }
+
+  /** One transaction: the next chunk of raw reports summed into buckets and deleted. undefined: another replica is at it. */
+  private async chunk(before: Date, hourBefore: Date): Promise<number | undefined> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [ROLLUP_LOCK_KEY]);
+      if (!rows[0]!.locked) {
+        await client.query('ROLLBACK');
+        return undefined;
+      }
+      // Enough memory to group a chunk in a hash table (the default 4 MB spills to disk).
+      await client.query(`SET LOCAL work_mem = '64MB'`);
+      const { rows: moved } = await client.query<{ reports: number }>(
+        `WITH picked AS (
+           SELECT agent_id, seq FROM activity_raw_reports WHERE period_end < $1 ORDER BY agent_id, seq LIMIT $3),
+         raw AS (
+           DELETE FROM activity_raw_reports r USING picked p WHERE r.agent_id = p.agent_id AND r.seq = p.seq
+           RETURNING r.agent_id, r.rule_ids, r.counters,
+                     to_timestamp(floor(extract(epoch FROM r.period_end) / (CASE WHEN r.period_end < $2 THEN 3600 ELSE 60 END))
+                                  * (CASE WHEN r.period_end < $2 THEN 3600 ELSE 60 END)) AS bucket_start),
+         samples AS (
+           SELECT raw.agent_id, raw.bucket_start, s.rule_id, s.packets_in, s.bytes_in, s.packets_out, s.bytes_out, s.conversations, s.last_hit_ms
+             FROM raw
+            CROSS JOIN LATERAL unnest(raw.rule_ids, raw.counters[1:1], raw.counters[2:2], raw.counters[3:3], raw.counters[4:4], raw.counters[5:5], raw.counters[6:6])
+                 AS s(rule_id, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_ms)),
+         summed AS (
+           INSERT INTO activity_stored_buckets (agent_id, rule_id, bucket_start, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_at)
+           SELECT agent_id, rule_id, bucket_start, sum(packets_in), sum(bytes_in), sum(packets_out), sum(bytes_out), sum(conversations),
+                  CASE WHEN max(last_hit_ms) > 0 THEN to_timestamp(max(last_hit_ms)::float8 / 1000) END
+             FROM samples GROUP BY agent_id, rule_id, bucket_start
+           ON CONFLICT (agent_id, rule_id, bucket_start) DO UPDATE SET
+             packets_in = activity_stored_buckets.packets_in + EXCLUDED.packets_in,
+             bytes_in = activity_stored_buckets.bytes_in + EXCLUDED.bytes_in,
+             packets_out = activity_stored_buckets.packets_out + EXCLUDED.packets_out,
+             bytes_out = activity_stored_buckets.bytes_out + EXCLUDED.bytes_out,
+             conversations = activity_stored_buckets.conversations + EXCLUDED.conversations,
+             last_hit_at = GREATEST(activity_stored_buckets.last_hit_at, EXCLUDED.last_hit_at)
+           RETURNING 1)
+         SELECT (SELECT count(*) FROM raw)::int AS reports, (SELECT count(*) FROM summed)::int AS buckets`,
+        [before, hourBefore, CHUNK_REPORTS],
+      );
+      await client.query('COMMIT');
+      return moved[0]!.reports;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
