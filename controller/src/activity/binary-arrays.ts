@@ -1,13 +1,13 @@
 /**
  * Array parameters in PostgreSQL's binary format (what `array_recv` reads): node-postgres sends a
  * Buffer parameter as binary, so `$1::bigint[]` gets 8-byte integers instead of text to parse.
- * A batch passes 9 arrays of up to 20,000 elements; against text literals this saves PostgreSQL
- * ~1.2 µs per sample of parsing (~18% of the upsert) and the controller the number-to-text work.
+ * Each stored report passes its rule ids and its counters this way (store-batch.ts); against text
+ * literals this saved PostgreSQL ~1.2 µs per sample of parsing and the controller the
+ * number-to-text work.
  */
 
 const INT8_OID = 20;
 const TEXT_OID = 25;
-const UUID_OID = 2950;
 const HEADER_BYTES = 20;
 
 /** One dimension, no NULLs, the element type, the length, lower bound 1. */
@@ -22,40 +22,6 @@ function header(view: DataView, length: number, elementOid: number): void {
 function allocate(bytes: number): { buffer: Buffer; view: DataView } {
   const buffer = Buffer.allocUnsafe(bytes);
   return { buffer, view: new DataView(buffer.buffer, buffer.byteOffset, buffer.length) };
-}
-
-/** For `$n::bigint[]`: non-negative safe integers (counters and Unix ms, checked on arrival). */
-export function int8Array(values: readonly number[]): Buffer {
-  const { buffer, view } = allocate(HEADER_BYTES + values.length * 12);
-  header(view, values.length, INT8_OID);
-  for (let i = 0, at = HEADER_BYTES; i < values.length; i++, at += 12) {
-    const v = values[i]!;
-    view.setInt32(at, 8);
-    view.setUint32(at + 4, Math.floor(v / 0x1_0000_0000));
-    view.setUint32(at + 8, v >>> 0);
-  }
-  return buffer;
-}
-
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** For `$n::uuid[]`: canonical ids (as PostgreSQL prints them); rows of one agent come together, so each id is converted once per run. */
-export function uuidArray(values: readonly string[]): Buffer {
-  const { buffer, view } = allocate(HEADER_BYTES + values.length * 20);
-  header(view, values.length, UUID_OID);
-  let last = '';
-  let lastBytes = Buffer.alloc(16);
-  for (let i = 0, at = HEADER_BYTES; i < values.length; i++, at += 20) {
-    const v = values[i]!;
-    if (v !== last) {
-      if (!CANONICAL_UUID.test(v)) throw new Error(`not a uuid: ${JSON.stringify(v)}`);
-      last = v;
-      lastBytes = Buffer.from(v.replace(/-/g, ''), 'hex');
-    }
-    view.setInt32(at, 16);
-    buffer.set(lastBytes, at + 4);
-  }
-  return buffer;
 }
 
 const utf8 = new Map<string, Buffer>();
