@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import { closeControllerSuite, openHttpSuite } from './support/controller-suite';
-import { AgentList, LIST_APPLICATION_NAME } from '../src/agents/agent-list';
+import { AgentList, LIST_APPLICATION_NAME, type AgentPageText } from '../src/agents/agent-list';
 import { agentView, type AgentView } from '../src/agents/agent-view';
 import { ReplicaPresence } from '../src/agents/replica-presence';
 import { PrismaService } from '../src/db/prisma.service';
@@ -149,7 +149,7 @@ describe('agent list', () => {
   });
 });
 
-describe('agent list JSON (written by PostgreSQL)', () => {
+describe('agent list JSON (agentView in pieces, held per row version)', () => {
   const marker = `kinds-${randomUUID()}`;
   const adapters = [
     { name: 'Ethernet 2 — Wi‑Fi ✓', index: 7, macs: ['02:00:00:00:00:0a', '02:00:00:00:00:0b'], addresses: ['10.0.0.2/8', 'fe80::1%eth0/64'] },
@@ -194,6 +194,8 @@ describe('agent list JSON (written by PostgreSQL)', () => {
     await list?.close();
   });
 
+  const parsed = (page: AgentPageText) => JSON.parse(`[${Buffer.concat(page.agents).toString('utf8')}]`) as AgentView[];
+
   /** What `agentView` (GET /api/agents/:id) makes of the same rows, in list order. */
   async function viewsOf(licensed: boolean, now: Date): Promise<AgentView[]> {
     const rows = await controller.app.get(PrismaService).agent.findMany({ where: { hostname: marker, retiredAt: null }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
@@ -209,20 +211,46 @@ describe('agent list JSON (written by PostgreSQL)', () => {
     expect(new Set(expected.map((a) => a.drift))).toEqual(new Set([true, false]));
     expect(new Set(expected.map((a) => a.lastSeenAt === null))).toEqual(new Set([true, false]));
 
-    const page = await list.page({ search: marker }, { limit: 500 }, licensed, now.toISOString());
-    // Re-stringified, so key order, types (a number is not a string) and values all count.
-    expect((JSON.parse(`[${page.agents}]`) as unknown[]).map((a) => JSON.stringify(a))).toEqual(expected.map((view) => JSON.stringify(view)));
-    expect(page.last).toBeUndefined();
+    // Rendered from fresh rows, then from the pieces held for the same row versions.
+    for (const pass of ['rendered', 'held']) {
+      const page = await list.page({ search: marker }, { limit: 500 }, licensed, now.toISOString());
+      // Re-stringified, so key order, types (a number is not a string) and values all count.
+      expect([pass, (parsed(page) as unknown[]).map((a) => JSON.stringify(a))]).toEqual([pass, expected.map((view) => JSON.stringify(view))]);
+      expect(page.last).toBeUndefined();
+    }
     expect(new Set(expected.map((a) => a.edition))).toEqual(licensed ? new Set(['trial', null]) : new Set([null]));
 
     // Paged: each page's last key is its last agent's, and the last page says so.
     const first = await list.page({ search: marker }, { limit: 3 }, licensed, now.toISOString());
-    expect((JSON.parse(`[${first.agents}]`) as AgentView[]).map((a) => a.id)).toEqual(expected.slice(0, 3).map((a) => a.id));
+    expect((parsed(first) as AgentView[]).map((a) => a.id)).toEqual(expected.slice(0, 3).map((a) => a.id));
     expect(first.last).toEqual([expected[2]!.createdAt, expected[2]!.id]);
     const exact = await list.page({ search: marker }, { limit: expected.length }, licensed, now.toISOString());
-    expect([JSON.parse(`[${exact.agents}]`).length, exact.last]).toEqual([expected.length, undefined]);
+    expect([parsed(exact).length, exact.last]).toEqual([expected.length, undefined]);
     const none = await list.page({ search: `${marker}-nobody` }, { limit: 3 }, licensed, now.toISOString());
-    expect(none).toEqual({ agents: '', last: undefined });
+    expect([parsed(none), none.last]).toEqual([[], undefined]);
+  });
+
+  it('shows every change to a row on the next page, whatever wrote it, and nothing older than the page read', async () => {
+    const now = new Date();
+    const listed = async () => parsed(await list.page({ search: marker }, { limit: 500 }, true, now.toISOString())).map((a) => JSON.stringify(a));
+    expect(await listed()).toEqual((await viewsOf(true, now)).map((v) => JSON.stringify(v)));
+    const first = (await viewsOf(true, now))[0]!;
+    // A change in a transaction with other changes, one rolled back, one that writes the same values.
+    await db.query('BEGIN');
+    await db.query(`UPDATE agents SET groups = array_append(groups, 'added'), labels = '{x}' WHERE id = $1`, [first.id]);
+    await db.query(`UPDATE agents SET desired_rule_set_id = $2, desired_version = 9 WHERE id = $1`, [first.id, ruleSet]);
+    expect(await listed()).toEqual((await viewsOf(true, now)).map((v) => JSON.stringify(v))); // not committed yet: not seen
+    await db.query('COMMIT');
+    await db.query('BEGIN');
+    await db.query(`UPDATE agents SET name = 'rolled back' WHERE id = $1`, [first.id]);
+    await db.query('ROLLBACK');
+    await db.query(`UPDATE agents SET hostname = hostname WHERE id = $1`, [first.id]);
+    const after = await viewsOf(true, now);
+    expect(after[0]).toMatchObject({ id: first.id, groups: [...first.groups, 'added'], labels: ['x'], drift: true, desiredVersion: 9 });
+    expect(await listed()).toEqual(after.map((v) => JSON.stringify(v)));
+    // Over HTTP (the controller's own list, which has held these agents since the tests above).
+    const res = await admin.get(`/api/agents?limit=500&search=${encodeURIComponent(marker)}`);
+    expect(res.body.agents[0]).toMatchObject({ id: first.id, labels: ['x'], desiredVersion: 9 });
   });
 
   it('is sent over HTTP as it is, paged, with the JSON content type', async () => {

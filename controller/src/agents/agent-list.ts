@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Pool } from 'pg';
 import type { PageRequest, TimeIdKey } from '../paging/page';
+import { AgentFragments, FragmentWriter, fragmentOf, type AgentFragment } from './agent-fragments';
+import type { AgentViewRow } from './agent-view';
 import { REPLICA_STALE_MS } from './replica-presence';
 
 export interface AgentFilter {
@@ -12,19 +14,30 @@ export interface AgentFilter {
   edition?: string;
 }
 
-/** A page of agents as PostgreSQL wrote it. */
+/** A page of agents' JSON. */
 export interface AgentPageText {
-  /** The agents' `Agent` JSON (docs/http-api.md), comma-separated: a JSON array's contents. */
-  agents: string;
+  /**
+   * The agents' `Agent` JSON (docs/http-api.md), comma-separated, UTF-8, in pieces: concatenated,
+   * a JSON array's contents (the HTTP list copies them once, into its body).
+   */
+  agents: Buffer[];
   /** The last agent's key, when another page follows. */
   last?: TimeIdKey;
 }
 
-interface PageRow {
-  agents: string | null;
-  more: boolean;
-  lastCreatedAt: string | null;
-  lastId: string | null;
+/** A listed agent: its id, its row version and whether it is online. */
+type PageKey = [id: string, version: string, online: boolean];
+
+/** Reads `<id><t|f><xmin>,…` (a uuid's text is 36 characters). */
+function pageKeys(text: string): PageKey[] {
+  const keys: PageKey[] = [];
+  for (let at = 0; at < text.length; ) {
+    const comma = text.indexOf(',', at);
+    const end = comma < 0 ? text.length : comma;
+    keys.push([text.slice(at, at + 36), text.slice(at + 37, end), text.charCodeAt(at + 36) === 116 /* t */]);
+    at = end + 1;
+  }
+  return keys;
 }
 
 /** Page reads in flight per replica; each is a sub-millisecond index range, so a few connections keep up. */
@@ -33,26 +46,34 @@ const LIST_POOL_SIZE = 4;
 export const LIST_APPLICATION_NAME = 'portfleet agent list';
 const STALE_INTERVAL = `interval '${REPLICA_STALE_MS} milliseconds'`;
 
-/** A timestamptz as `Date.toISOString()` writes it (UTC, milliseconds, `Z`; the columns hold milliseconds). */
-const isoText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const BEFORE_EVERY_AGENT: TimeIdKey = ['0001-01-01T00:00:00.000Z', '00000000-0000-0000-0000-000000000000'];
+/** The columns `agentView` reads, named as Prisma names them (default `pg` parsers: Date, parsed jsonb, string[]). */
+const VIEW_COLUMNS = `id, name, hostname, platform, version, last_seen_at AS "lastSeenAt", adapters, applied_rule_set_id AS "appliedRuleSetId",
+  applied_version AS "appliedVersion", applied_content_hash AS "appliedContentHash", desired_rule_set_id AS "desiredRuleSetId",
+  desired_version AS "desiredVersion", edition, groups, labels, created_at AS "createdAt", retired_at AS "retiredAt", connected_replica AS "connectedReplica"`;
+const RENDER_STATEMENT = { name: 'agent_fragments', text: `SELECT xmin AS "rowVersion", ${VIEW_COLUMNS} FROM agents WHERE id = ANY($1::uuid[])` };
 
 /**
- * The agent list: one page of enrolled agents in (created_at, id) order, read by one statement on
- * `pg` directly — the hottest read of the HTTP API (every console refresh, every script paging the
- * fleet). PostgreSQL writes the page's JSON itself (`row_to_json` per agent, the adapters' jsonb
- * copied in as stored) and sends it as one text value: a page of 100 is ~60 KB, and decoding it
- * into objects only to stringify them again was most of the controller's CPU per page. The view's rules are `agentView`'s
- * (agent-view.ts, which `GET /api/agents/:id` uses), restated in SQL; controller/test/agent-list
- * checks that both give the same JSON for every kind of agent.
+ * The agent list: one page of enrolled agents in (created_at, id) order — the hottest read of the
+ * HTTP API (every console refresh, every script paging the fleet), on `pg` directly.
+ *
+ * A page is one statement that reads, for each agent, only its id, its row version (`xmin`) and
+ * whether it is online; the agents' JSON comes from `AgentFragments`, each made by `agentView`
+ * (the view's one definition, as `GET /api/agents/:id`) from the row version it was made from.
+ * Agents whose row changed since (or never seen) are read in full by a second statement and
+ * rendered again, so a page never shows anything older than its own read. Writing a page's JSON in
+ * PostgreSQL (`row_to_json`, 0.8 ms of its CPU per 100 agents, every page) was most of a page's
+ * cost; a fleet's rows change far less often than a busy API reads them.
  *
  * The cursor is a row comparison, so PostgreSQL seeks the (created_at, id) index and reads just the
  * page, even when many agents share a creation time (bulk enrollment). `limit + 1` rows are read
  * (the extra one says a next page exists). Online is decided in the same statement, from the same
  * rule as `ReplicaPresence.live()` (held by this replica, or by one whose heartbeat is fresh on the
- * database clock), so a page costs one round trip.
+ * database clock), never cached.
  */
 export class AgentList {
   private readonly pool: Pool;
+  private readonly fragments = new AgentFragments();
   /** Statement names by text: each shape of filter is parsed and planned once per connection. */
   private readonly statementNames = new Map<string, string>();
 
@@ -102,33 +123,48 @@ export class AgentList {
       const after = new Date(page.after[0]).toISOString();
       where.push(`(created_at, id) > (${param(after, '::timestamptz')}, ${param(page.after[1], '::uuid')})`);
     }
-    const limit = param(page.limit);
-    // The page in the order the index gives, numbered: the first `limit` joined into the page's
-    // text, one more only saying another page follows. Every ORDER BY here is the index's, so
-    // PostgreSQL sorts nothing. Keys in agentView's order.
-    const text = `
-      SELECT string_agg(json, ',' ORDER BY created_at, id) FILTER (WHERE n <= ${limit}) AS agents, count(*) > ${limit} AS more,
-             max("createdAt") FILTER (WHERE n = ${limit}) AS "lastCreatedAt", max(id::text) FILTER (WHERE n = ${limit}) AS "lastId"
-        FROM (SELECT created_at, id, "createdAt", row_number() OVER (ORDER BY created_at, id) AS n,
-                     (SELECT row_to_json(v)::text
-                        FROM (SELECT id, name, hostname, platform, version, online,
-                                     CASE WHEN online THEN ${param(now, '::text')} ELSE ${isoText('last_seen_at')} END AS "lastSeenAt",
-                                     adapters, applied_rule_set_id AS "appliedRuleSetId", applied_version AS "appliedVersion",
-                                     applied_content_hash AS "appliedContentHash", desired_rule_set_id AS "desiredRuleSetId", desired_version AS "desiredVersion",
-                                     (desired_rule_set_id IS NOT NULL AND (applied_rule_set_id IS DISTINCT FROM desired_rule_set_id
-                                                                           OR applied_version IS DISTINCT FROM desired_version)) AS drift,
-                                     CASE WHEN ${param(licensed, '::boolean')} THEN edition END AS edition, groups, labels,
-                                     "createdAt", NULL::text AS "retiredAt") v) AS json
-                FROM (SELECT id, name, hostname, platform, version, last_seen_at, adapters, applied_rule_set_id, applied_version, applied_content_hash,
-                             desired_rule_set_id, desired_version, edition, groups, labels, created_at, ${isoText('created_at')} AS "createdAt", ${online} AS online
-                        FROM agents
-                       WHERE ${where.join(' AND ')}
-                       ORDER BY created_at, id
-                       LIMIT ${limit} + 1) a) p`;
+    // One text value, `<id><t|f><xmin>` per agent, comma-separated: 101 rows cost the controller
+    // more to decode than the page's every other step. The ORDER BY is the index's: nothing sorts.
+    const text = `SELECT string_agg(id::text || CASE WHEN online THEN 't' ELSE 'f' END || xmin::text, ',' ORDER BY created_at, id)
+                    FROM (SELECT id, xmin, created_at, ${online} AS online FROM agents WHERE ${where.join(' AND ')}
+                           ORDER BY created_at, id LIMIT ${param(page.limit)} + 1) p`;
+    const { rows } = await this.pool.query<[string | null]>({ name: this.statementName(text), text, values: params, rowMode: 'array' });
+    const keys = pageKeys(rows[0]?.[0] ?? '');
+    const more = keys.length > page.limit;
+    if (more) keys.length = page.limit;
 
-    const { rows } = await this.pool.query<PageRow>({ name: this.statementName(text), text, values: params });
-    const row = rows[0]!;
-    return { agents: row.agents ?? '', last: row.more ? [row.lastCreatedAt!, row.lastId!] : undefined };
+    const fragments = await this.fragmentsOf(keys);
+    const writer = new FragmentWriter(licensed, now);
+    let last: TimeIdKey | undefined;
+    for (const [id, , online] of keys) {
+      const fragment = fragments.get(id);
+      if (fragment === undefined) continue; // deleted between the two reads
+      writer.add(fragment, online);
+      last = [fragment.createdAt, id];
+    }
+    if (!more) return { agents: writer.pieces, last: undefined };
+    // Every agent of a full page deleted since it was read: go on from where it began.
+    return { agents: writer.pieces, last: last ?? page.after ?? BEFORE_EVERY_AGENT };
+  }
+
+  /** The page's fragments: held ones whose row is unchanged, the others rendered from a fresh read. */
+  private async fragmentsOf(keys: PageKey[]): Promise<Map<string, AgentFragment>> {
+    const now = Date.now();
+    const found = new Map<string, AgentFragment>();
+    const stale: string[] = [];
+    for (const [id, version] of keys) {
+      const held = this.fragments.get(id, version, now);
+      if (held) found.set(id, held);
+      else stale.push(id);
+    }
+    if (stale.length === 0) return found;
+    const { rows } = await this.pool.query<AgentViewRow & { rowVersion: string }>({ ...RENDER_STATEMENT, values: [stale] });
+    for (const row of rows) {
+      const fragment = fragmentOf(row, row.rowVersion);
+      this.fragments.set(row.id, fragment, now);
+      found.set(row.id, fragment);
+    }
+    return found;
   }
 
   async close(): Promise<void> {

@@ -41,8 +41,9 @@ export type AgentViewRow = Pick<
 >;
 
 /**
- * The view of one agent. The agent list writes the same JSON in SQL (agent-list.ts): a rule
- * changed here changes there too (controller/test/agent-list.test.ts compares them).
+ * The view of one agent, for `GET /api/agents/:id` and, cut into pieces per row version, for the
+ * agent list (agent-fragments.ts: the fields of the moment are filled in there by the same rules,
+ * which controller/test/agent-list.test.ts checks against this).
  * `licensed`: false when the fleet has no edition (expired), so no seat grants anything. An online
  * agent was last seen `now` (heartbeats write nothing: docs/http-api.md `Agent`).
  */

@@ -7,24 +7,26 @@ import { isTimeIdKey, pageRequest } from '../paging/page';
 import { parseAgentChanges, parseEditionFilter as parseEdition, parseMacAction } from './agent-input';
 import { AgentsService } from './agents.service';
 
+const LIST_OPEN = Buffer.from('{"agents":[');
+
 @Controller('api')
 export class AgentsHttp {
   constructor(private readonly agents: AgentsService) {}
 
   /**
-   * `{agents, nextCursor}` written around the agents' JSON text as PostgreSQL made it: a page of
-   * 100 is ~60 KB, and parsing it only for Fastify to stringify it again was most of its CPU.
-   * With the content type set, Fastify sends a string body as it is.
+   * `{agents, nextCursor}` written around the agents' JSON as the list wrote it (UTF-8): a page of
+   * 100 is ~60 KB, and making objects of it only for Fastify to stringify them again was most of
+   * its CPU. With the content type set, Fastify sends a buffer body as it is.
    */
   @Get('agents')
   @Access('viewer')
   @Header('content-type', 'application/json; charset=utf-8')
-  async list(@Query() q: Record<string, string | undefined>): Promise<string> {
+  async list(@Query() q: Record<string, string | undefined>): Promise<Buffer> {
     const page = await this.agents.listJson(
       { search: q.search || undefined, online: parseOnline(q.online), group: q.group || undefined, label: q.label || undefined, edition: parseEdition(q.edition) },
       pageRequest(q.limit, q.cursor, isTimeIdKey),
     );
-    return `{"agents":[${page.agents}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
+    return Buffer.concat([LIST_OPEN, ...page.agents, Buffer.from(`],"nextCursor":${JSON.stringify(page.nextCursor)}}`)]);
   }
 
   @Get('agents/:id')
