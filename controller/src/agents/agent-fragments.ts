@@ -21,35 +21,39 @@ export interface AgentFragment {
   unlicensedTail: Buffer;
 }
 
-const MOMENT_FIELDS = ['online', 'lastSeenAt', 'edition'];
-
-/** Cuts `agentView` of the row (the one definition of the view) around the fields of the moment. */
+/**
+ * Cuts `agentView` of the row (the one definition of the view) around the fields of the moment,
+ * found in its JSON by their keys: `online` and `lastSeenAt` come before any agent-written object
+ * (only strings, whose quotes are escaped, precede them), and `edition` is found from the end
+ * (only strings and string arrays follow it), so an adapter's own key named like them cannot be
+ * mistaken for them. Checked: a view whose keys moved apart fails here, not in a client.
+ */
 export function fragmentOf(row: AgentViewRow, version: string): AgentFragment {
   const view = agentView(row, false, true);
-  const parts: string[] = [];
-  let part = '';
-  for (const [key, value] of Object.entries(view)) {
-    part += `${parts.length === 0 && part === '' ? '{' : ','}"${key}":`;
-    if (MOMENT_FIELDS.includes(key)) {
-      parts.push(part);
-      part = '';
-    } else {
-      part += JSON.stringify(value);
-    }
+  const json = JSON.stringify(view);
+  const online = json.indexOf(ONLINE) + ONLINE.length;
+  const adapters = online + OFFLINE_HEAD.length + JSON.stringify(view.lastSeenAt).length;
+  const edition = json.lastIndexOf(EDITION) + EDITION.length;
+  const groups = edition + JSON.stringify(view.edition).length;
+  if (!json.startsWith(OFFLINE_HEAD, online) || !json.startsWith(ADAPTERS, adapters) || !json.startsWith(GROUPS, groups)) {
+    throw new Error('agentView: online, lastSeenAt and adapters, edition and groups must follow each other');
   }
-  parts.push(`${part}}`);
-  if (parts.length !== 4) throw new Error(`agentView: expected the fields ${MOMENT_FIELDS.join(', ')}`);
-  const [beforeOnline, beforeLastSeen, beforeEdition, rest] = parts as [string, string, string, string];
   return {
     version,
     createdAt: view.createdAt,
-    offline: Buffer.from(`${beforeOnline}false${beforeLastSeen}${JSON.stringify(view.lastSeenAt)}${beforeEdition}`),
-    online: Buffer.from(`${beforeOnline}true${beforeLastSeen}`),
-    onlineRest: Buffer.from(beforeEdition),
-    licensedTail: Buffer.from(`${JSON.stringify(row.edition)}${rest}`),
-    unlicensedTail: Buffer.from(`null${rest}`),
+    offline: Buffer.from(json.slice(0, edition)),
+    online: Buffer.from(`${json.slice(0, online)}true,"lastSeenAt":`),
+    onlineRest: Buffer.from(json.slice(adapters, edition)),
+    licensedTail: Buffer.from(json.slice(edition)),
+    unlicensedTail: Buffer.from(`null${json.slice(groups)}`),
   };
 }
+
+const ONLINE = ',"online":';
+const OFFLINE_HEAD = 'false,"lastSeenAt":';
+const ADAPTERS = ',"adapters":';
+const EDITION = ',"edition":';
+const GROUPS = ',"groups":';
 
 const COMMA = Buffer.from(',');
 
