@@ -174,6 +174,8 @@ describe('agent list JSON (agentView in pieces, held per row version)', () => {
       { name: 'applied, nothing desired', applied: [ruleSet, 4, 'sha256:0'] },
       { name: 'applied the desired version', desired: [ruleSet, 4], applied: [ruleSet, 4, 'sha256:1'], adapters },
       { name: 'no seat', edition: null },
+      // What an agent reports, with keys and text like the view's own: the pieces are cut by the view's keys.
+      { name: ',"edition":"forged","groups":[],"online":true', adapters: [{ name: 'x","edition":"y', index: 1, macs: [], addresses: [], edition: 'forged', online: true, lastSeenAt: 'forged', groups: ['g'] }] },
       { name: 'retired', retired: true },
     ];
     for (const [i, a] of kinds.entries()) {
