@@ -7,7 +7,7 @@
  * Byte layout as nft writes it: concatenated keys pad each field to 4 bytes; addresses and ports
  * big-endian; marks in host order (little-endian here).
  */
-import { changedFields, type FlowEntry, FAST_TABLE, Field, ID_MAP_NAMES, idMapName } from './fast-path-nft';
+import { changedFields, type FlowEntry, FAST_TABLE, Field, FIN_SET, ID_MAP_NAMES, idMapName, RST_SET } from './fast-path-nft';
 import { FlowKind } from './flow-table';
 import { libc, SyscallError, errno } from './libc';
 import { align4, NETLINK_NETFILTER, NetlinkSocket, NLA_HDRLEN, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, NLMSG_HDRLEN } from './netlink';
@@ -65,17 +65,108 @@ function nameBytes(value: string): Uint8Array {
  * lengths patched when each closes. (Building it from small arrays and copies cost ~90 µs per
  * install here — on the path of a conversation's first packet.)
  */
-class BatchWriter {
+export class BatchWriter {
   readonly bytes = new Uint8Array(MAX_BATCH_BYTES);
   private readonly view = new DataView(this.bytes.buffer);
   length = 0;
   /** Start offsets of the open message and nested attributes. */
   private readonly open = new Int32Array(8);
   private depth = 0;
+  /** The transaction's last element message: its offset (-1: none yet) and sequence number. */
+  private lastAt = -1;
+  private lastSeq = 0;
+
+  constructor(private readonly nextSeq: () => number) {}
 
   reset(): void {
     this.length = 0;
     this.depth = 0;
+  }
+
+  /** Starts a transaction: element changes follow, then `end`. */
+  begin(): void {
+    this.reset();
+    this.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES, this.nextSeq());
+    this.close();
+    this.lastAt = -1;
+  }
+
+  /** Ends the transaction, its last change asking for the ack; returns that change's sequence number (0: no change). */
+  end(): number {
+    if (this.lastAt < 0) return 0;
+    this.view.setUint16(this.lastAt + 6, this.view.getUint16(this.lastAt + 6, true) | NLM_F_ACK, true);
+    this.message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES, this.nextSeq());
+    this.close();
+    this.lastAt = -1;
+    return this.lastSeq;
+  }
+
+  /** One element change. */
+  putChange(c: ElementChange): void {
+    this.openElement(c.set, c.destroy ? NFT_MSG_DESTROYSETELEM : c.delete ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM);
+    this.attr(NFTA_DATA_VALUE, c.key);
+    if (!c.delete && c.data) {
+      this.elementData();
+      this.attr(NFTA_DATA_VALUE, c.data);
+    }
+    this.closeElement(c.delete ? -1 : (c.timeoutMs ?? -1));
+  }
+
+  /**
+   * The changes that install entry `e`, written without allocating: rewrite elements for the
+   * fields it changes, then its lookup element (the same bytes as `entryChanges` through `putChange`).
+   */
+  putEntry(e: FlowEntry, timeoutMs: number): void {
+    const ipv6 = (e.kind & FlowKind.IPV6) !== 0;
+    const words = ipv6 ? 4 : 1;
+    const fields = changedFields(ipv6, e.input, e.at, e.output, e.at);
+    const mark = (e.mark | e.id) >>> 0;
+    const ports = e.output[e.at + 8]!;
+    for (const field of REWRITE_FIELDS) {
+      if ((fields & field) === 0) continue;
+      this.openElement(rewriteMap(field, ipv6), NFT_MSG_NEWSETELEM);
+      this.valueMark(mark);
+      this.elementData();
+      if (field === Field.SADDR) this.valueWords(e.output, e.at, words);
+      else if (field === Field.DADDR) this.valueWords(e.output, e.at + 4, words);
+      else this.valuePort(field === Field.SPORT ? ports >>> 16 : ports);
+      this.closeElement(-1);
+    }
+    this.openElement(idMapName(e.kind), NFT_MSG_NEWSETELEM);
+    this.valueTuple(ipv6, e.input, e.at);
+    this.elementData();
+    this.valueMark(mark);
+    this.closeElement(timeoutMs);
+  }
+
+  /** Opens one element change up to its key's value, which comes next. */
+  private openElement(set: string, type: number): void {
+    this.lastSeq = this.nextSeq();
+    this.lastAt = this.length;
+    this.message((NFNL_SUBSYS_NFTABLES << 8) | type, NLM_F_REQUEST | (type === NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0), NFPROTO_INET, 0, this.lastSeq);
+    this.attr(NFTA_SET_ELEM_LIST_TABLE, nameBytes(FAST_TABLE));
+    this.attr(NFTA_SET_ELEM_LIST_SET, nameBytes(set));
+    this.nest(NFTA_SET_ELEM_LIST_ELEMENTS);
+    this.nest(NFTA_LIST_ELEM);
+    this.nest(NFTA_SET_ELEM_KEY);
+  }
+
+  /** Closes the key; the data's value comes next. */
+  private elementData(): void {
+    this.close();
+    this.nest(NFTA_SET_ELEM_DATA);
+  }
+
+  /** Closes the key (or data), adds the timeout (when ≥ 0), closes the element's message. */
+  private closeElement(timeoutMs: number): void {
+    this.close();
+    if (timeoutMs >= 0) {
+      this.attrBe64(NFTA_SET_ELEM_TIMEOUT, timeoutMs);
+      this.attrBe64(NFTA_SET_ELEM_EXPIRATION, timeoutMs);
+    }
+    this.close(); // list element
+    this.close(); // elements
+    this.close(); // message
   }
 
   message(type: number, flags: number, family: number, resId: number, seq: number): void {
@@ -112,6 +203,51 @@ class BatchWriter {
     this.view.setUint16(at + 2, type, true);
     this.bytes.set(value, at + NLA_HDRLEN);
     this.pad(at + NLA_HDRLEN + value.length);
+  }
+
+  /** An NFTA_DATA_VALUE of `words[at ..]` (count words) big-endian, as a key or data value. */
+  valueWords(words: Uint32Array, at: number, count: number): void {
+    const start = this.length;
+    const v = this.view;
+    v.setUint16(start, NLA_HDRLEN + 4 * count, true);
+    v.setUint16(start + 2, NFTA_DATA_VALUE, true);
+    for (let w = 0; w < count; w++) v.setUint32(start + NLA_HDRLEN + 4 * w, words[at + w]!, false);
+    this.length = start + NLA_HDRLEN + 4 * count;
+  }
+
+  /** An NFTA_DATA_VALUE of a port (2 bytes, big-endian, padded). */
+  valuePort(port: number): void {
+    const v = this.view;
+    v.setUint16(this.length, NLA_HDRLEN + 2, true);
+    v.setUint16(this.length + 2, NFTA_DATA_VALUE, true);
+    v.setUint32(this.length + NLA_HDRLEN, (port & 0xffff) << 16, false);
+    this.length += NLA_HDRLEN + 4;
+  }
+
+  /** An NFTA_DATA_VALUE of a mark (host order, little-endian here). */
+  valueMark(mark: number): void {
+    const v = this.view;
+    v.setUint16(this.length, NLA_HDRLEN + 4, true);
+    v.setUint16(this.length + 2, NFTA_DATA_VALUE, true);
+    v.setUint32(this.length + NLA_HDRLEN, mark, true);
+    this.length += NLA_HDRLEN + 4;
+  }
+
+  /** An NFTA_DATA_VALUE of a lookup key: source address . source port . destination address . destination port, each padded to 4 bytes. */
+  valueTuple(ipv6: boolean, tuple: Uint32Array, at: number): void {
+    const words = ipv6 ? 4 : 1;
+    const v = this.view;
+    const start = this.length;
+    v.setUint16(start, NLA_HDRLEN + 8 * words + 8, true);
+    v.setUint16(start + 2, NFTA_DATA_VALUE, true);
+    const ports = tuple[at + 8]!;
+    let k = start + NLA_HDRLEN;
+    for (let w = 0; w < words; w++, k += 4) v.setUint32(k, tuple[at + w]!, false);
+    v.setUint32(k, ports & 0xffff0000, false);
+    k += 4;
+    for (let w = 0; w < words; w++, k += 4) v.setUint32(k, tuple[at + 4 + w]!, false);
+    v.setUint32(k, (ports & 0xffff) << 16, false);
+    this.length = k + 4;
   }
 
   attrBe64(type: number, value: number): void {
@@ -200,17 +336,33 @@ export function removalChanges(e: FlowEntry, lookup: 'delete' | 'destroy' | 'kee
   return out;
 }
 
+/**
+ * Takes an entry's mark out of the FIN or RST set once read (`destroy`: where the kernel allows
+ * it, absent is no error), so that the entry number, once reused, starts clean.
+ */
+export function endChange(mark: number, rst: boolean, destroy: boolean): ElementChange {
+  return { set: rst ? RST_SET : FIN_SET, key: markBytes(mark), delete: true, destroy };
+}
+
+const REWRITE_FIELDS = [Field.SADDR, Field.DADDR, Field.SPORT, Field.DPORT] as const;
+
+/** The rewrite map of a field. */
+function rewriteMap(field: Field, v6: boolean): string {
+  if (field === Field.SADDR) return v6 ? 'saddr6' : 'saddr4';
+  if (field === Field.DADDR) return v6 ? 'daddr6' : 'daddr4';
+  return field === Field.SPORT ? 'sport' : 'dport';
+}
+
 function rewriteElements(e: FlowEntry): { map: string; data: Uint8Array }[] {
   const ipv6 = (e.kind & FlowKind.IPV6) !== 0;
   const words = ipv6 ? 4 : 1;
   const fields = changedFields(ipv6, e.input, e.at, e.output, e.at);
-  const v = ipv6 ? 6 : 4;
   const ports = e.output[e.at + 8]!;
   const out: { map: string; data: Uint8Array }[] = [];
-  if (fields & Field.SADDR) out.push({ map: `saddr${v}`, data: addressBytes(e.output, e.at, words) });
-  if (fields & Field.DADDR) out.push({ map: `daddr${v}`, data: addressBytes(e.output, e.at + 4, words) });
-  if (fields & Field.SPORT) out.push({ map: 'sport', data: portBytes(ports >>> 16, false) });
-  if (fields & Field.DPORT) out.push({ map: 'dport', data: portBytes(ports & 0xffff, false) });
+  if (fields & Field.SADDR) out.push({ map: rewriteMap(Field.SADDR, ipv6), data: addressBytes(e.output, e.at, words) });
+  if (fields & Field.DADDR) out.push({ map: rewriteMap(Field.DADDR, ipv6), data: addressBytes(e.output, e.at + 4, words) });
+  if (fields & Field.SPORT) out.push({ map: rewriteMap(Field.SPORT, ipv6), data: portBytes(ports >>> 16, false) });
+  if (fields & Field.DPORT) out.push({ map: rewriteMap(Field.DPORT, ipv6), data: portBytes(ports & 0xffff, false) });
   return out;
 }
 
@@ -225,7 +377,10 @@ const MAX_BATCH_BYTES = 64 << 10;
 export class NftNetlink {
   private readonly socket = new NetlinkSocket(NETLINK_NETFILTER);
   private readonly reply = new Uint8Array(64 << 10);
-  private readonly writer = new BatchWriter();
+  private readonly writer = new BatchWriter(() => this.socket.nextSeq());
+  private readonly replyView = new DataView(this.reply.buffer);
+  /** Sequence number of the sent transaction's last message, until `confirm` (0: none). */
+  private unconfirmed = 0;
 
   constructor() {
     this.socket.setReceiveTimeout(500);
@@ -241,44 +396,37 @@ export class NftNetlink {
   apply(changes: ElementChange[]): void {
     if (changes.length === 0) return;
     if (changes.length > MAX_CHANGES_PER_TRANSACTION) throw new RangeError(`at most ${MAX_CHANGES_PER_TRANSACTION} changes per nf_tables transaction, got ${changes.length}`);
+    this.writer.begin();
+    for (const c of changes) this.writer.putChange(c);
+    this.send();
+    this.confirm();
+  }
+
+  /** The transaction being written (`begin`, `putEntry`, `putChange`), sent by `send`. */
+  get transaction(): BatchWriter {
+    return this.writer;
+  }
+
+  /**
+   * Ends the transaction and sends it: the kernel applies it inside this call. Only its last
+   * message asks for an ack (see `apply`), which `confirm` reads — on the packet path, after the
+   * verdicts.
+   */
+  send(): void {
     const w = this.writer;
-    w.reset();
-    w.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES, this.socket.nextSeq());
-    w.close();
-    let lastSeq = 0;
-    for (let k = 0; k < changes.length; k++) {
-      const c = changes[k]!;
-      lastSeq = this.socket.nextSeq();
-      const type = (NFNL_SUBSYS_NFTABLES << 8) | (c.destroy ? NFT_MSG_DESTROYSETELEM : c.delete ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM);
-      const ack = k === changes.length - 1 ? NLM_F_ACK : 0;
-      w.message(type, NLM_F_REQUEST | ack | (c.delete ? 0 : NLM_F_CREATE), NFPROTO_INET, 0, lastSeq);
-      w.attr(NFTA_SET_ELEM_LIST_TABLE, nameBytes(FAST_TABLE));
-      w.attr(NFTA_SET_ELEM_LIST_SET, nameBytes(c.set));
-      w.nest(NFTA_SET_ELEM_LIST_ELEMENTS);
-      w.nest(NFTA_LIST_ELEM);
-      w.nest(NFTA_SET_ELEM_KEY);
-      w.attr(NFTA_DATA_VALUE, c.key);
-      w.close();
-      if (!c.delete) {
-        if (c.data) {
-          w.nest(NFTA_SET_ELEM_DATA);
-          w.attr(NFTA_DATA_VALUE, c.data);
-          w.close();
-        }
-        if (c.timeoutMs !== undefined) {
-          w.attrBe64(NFTA_SET_ELEM_TIMEOUT, c.timeoutMs);
-          w.attrBe64(NFTA_SET_ELEM_EXPIRATION, c.timeoutMs);
-        }
-      }
-      w.close(); // list element
-      w.close(); // elements
-      w.close(); // message
-    }
-    w.message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES, this.socket.nextSeq());
-    w.close();
+    const lastSeq = w.end();
+    if (lastSeq === 0) return;
     const sent = libc.sendto(this.socket.fd, w.bytes, w.length, 0, null, 0) as number;
     if (sent < 0) throw new SyscallError('send(nf_tables batch)', errno());
-    this.awaitAck(lastSeq);
+    this.unconfirmed = lastSeq;
+  }
+
+  /** Reads the sent transaction's answer; throws the kernel's error (then nothing of it was applied). */
+  confirm(): void {
+    const seq = this.unconfirmed;
+    if (seq === 0) return;
+    this.unconfirmed = 0;
+    this.awaitAck(seq);
   }
 
   /**
@@ -286,7 +434,7 @@ export class NftNetlink {
    * transaction back, and queued all its answers inside the send: the rest is drained).
    */
   private awaitAck(lastSeq: number): void {
-    const view = new DataView(this.reply.buffer);
+    const view = this.replyView;
     const deadline = Date.now() + 2000;
     for (;;) {
       if (Date.now() > deadline) throw new Error('nf_tables batch: no ack after 2 s');
@@ -324,21 +472,35 @@ export class NftNetlink {
    * and megabytes of JSON a second once thousands of short connections were in the kernel.)
    */
   readCounters(onEntry: (id: number, packets: number, bytes: number) => void): void {
-    const w = this.writer;
-    for (const set of ID_MAP_NAMES) {
-      w.reset();
-      const seq = this.socket.nextSeq();
-      w.message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, NLM_F_REQUEST | NLM_F_DUMP, NFPROTO_INET, 0, seq);
-      w.attr(NFTA_SET_ELEM_LIST_TABLE, nameBytes(FAST_TABLE));
-      w.attr(NFTA_SET_ELEM_LIST_SET, nameBytes(set));
-      w.close();
-      const sent = libc.sendto(this.socket.fd, w.bytes, w.length, 0, null, 0) as number;
-      if (sent < 0) throw new SyscallError('send(nf_tables element dump)', errno());
-      this.readDump(seq, onEntry);
+    for (const set of ID_MAP_NAMES) this.dump(set, (view, from, to) => readElement(view, from, to, onEntry));
+  }
+
+  /** The entry numbers whose packets included a TCP FIN, or a RST (the kernel filled those sets). */
+  readEnds(onEnd: (id: number, rst: boolean) => void): void {
+    for (const rst of [false, true]) {
+      this.dump(rst ? RST_SET : FIN_SET, (view, from, to) => {
+        forEachAttr(view, from, to, (t, f, e) => {
+          if (t === NFTA_SET_ELEM_KEY) forEachAttr(view, f, e, (kt, kf) => kt === NFTA_DATA_VALUE && onEnd(view.getUint32(kf, true) & 0xffff, rst));
+        });
+      });
     }
   }
 
-  private readDump(seq: number, onEntry: (id: number, packets: number, bytes: number) => void): void {
+  /** One NFT_MSG_GETSETELEM dump of `set`: `onElement(view, from, to)` per element's attributes. */
+  private dump(set: string, onElement: (view: DataView, from: number, to: number) => void): void {
+    const w = this.writer;
+    w.reset();
+    const seq = this.socket.nextSeq();
+    w.message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, NLM_F_REQUEST | NLM_F_DUMP, NFPROTO_INET, 0, seq);
+    w.attr(NFTA_SET_ELEM_LIST_TABLE, nameBytes(FAST_TABLE));
+    w.attr(NFTA_SET_ELEM_LIST_SET, nameBytes(set));
+    w.close();
+    const sent = libc.sendto(this.socket.fd, w.bytes, w.length, 0, null, 0) as number;
+    if (sent < 0) throw new SyscallError('send(nf_tables element dump)', errno());
+    this.readDump(seq, onElement);
+  }
+
+  private readDump(seq: number, onElement: (view: DataView, from: number, to: number) => void): void {
     const view = new DataView(this.reply.buffer);
     const deadline = Date.now() + 2000;
     for (;;) {
@@ -356,7 +518,7 @@ export class NftNetlink {
             return;
           }
           forEachAttr(view, at + NLMSG_HDRLEN + 4, at + len, (t, from, to) => {
-            if (t === NFTA_SET_ELEM_LIST_ELEMENTS) forEachAttr(view, from, to, (_, ef, et) => readElement(view, ef, et, onEntry));
+            if (t === NFTA_SET_ELEM_LIST_ELEMENTS) forEachAttr(view, from, to, (_, ef, et) => onElement(view, ef, et));
           });
         }
         at += align4(len);

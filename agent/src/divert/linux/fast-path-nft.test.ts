@@ -1,4 +1,4 @@
-import { entryChanges, removalChanges, tupleKey } from './fast-path-netlink';
+import { BatchWriter, entryChanges, removalChanges, tupleKey } from './fast-path-netlink';
 import { changedFields, Field, idMapName, tableScript } from './fast-path-nft';
 import { FlowKind, TUPLE_WORDS } from './flow-table';
 
@@ -40,6 +40,37 @@ describe('fast path nftables table and elements', () => {
     );
   });
 
+  test('an install written in place from the tuples is byte for byte the install built from its changes', () => {
+    const kinds = [0, FlowKind.UDP, FlowKind.IPV6, FlowKind.IPV6 | FlowKind.UDP | FlowKind.OUTPUT_HOOK];
+    const v6a = [0xfd000001, 0, 0, 2];
+    const v6b = [0xfd000003, 0x10, 0, 2];
+    for (const kind of kinds) {
+      const v6 = (kind & FlowKind.IPV6) !== 0;
+      const a = v6 ? v6a : [0xc6120102, 0, 0, 0];
+      const b = v6 ? v6b : [0xc6120202, 0, 0, 0];
+      const c = v6 ? [0xfd000004, 0, 0, 9] : [0xc6120302, 0, 0, 0];
+      // Every combination of changed fields: source/destination address, source/destination port.
+      for (let fields = 0; fields < 16; fields++) {
+        const { input, output } = tuples(
+          [...a, ...b, ((41053 << 16) | 80) >>> 0],
+          [...(fields & 1 ? c : a), ...(fields & 2 ? c : b), (((fields & 4 ? 1234 : 41053) << 16) | (fields & 8 ? 8080 : 80)) >>> 0],
+        );
+        const entry = { kind, id: 300 + fields, mark: MARK, input, output, at: TUPLE_WORDS };
+        let seq = 0;
+        const inPlace = new BatchWriter(() => ++seq);
+        inPlace.begin();
+        inPlace.putEntry(entry, 300_000);
+        expect(inPlace.end()).toBeGreaterThan(0);
+        seq = 0;
+        const built = new BatchWriter(() => ++seq);
+        built.begin();
+        for (const change of entryChanges(entry, 300_000)) built.putChange(change);
+        built.end();
+        expect(Buffer.from(inPlace.bytes.subarray(0, inPlace.length)).toString('hex')).toBe(Buffer.from(built.bytes.subarray(0, built.length)).toString('hex'));
+      }
+    }
+  });
+
   test('map names by hook, family and protocol; the table has all of them', () => {
     expect(idMapName(0)).toBe('pre4tcp');
     expect(idMapName(FlowKind.OUTPUT_HOOK | FlowKind.IPV6 | FlowKind.UDP)).toBe('out6udp');
@@ -49,5 +80,10 @@ describe('fast path nftables table and elements', () => {
       expect(script).toMatch(new RegExp(`map @${name} jump rewrite`));
     }
     expect(script).toContain('priority -250');
+    // TCP FIN and RST are carried like the rest; the kernel notes their entries for the agent.
+    expect(script).not.toContain('fin | rst');
+    expect(script).toContain('set fins { type mark; flags dynamic;');
+    expect(script).toContain('tcp flags & fin != 0 add @fins { meta mark }');
+    expect(script).toContain('tcp flags & rst != 0 add @rsts { meta mark }');
   });
 });

@@ -2,14 +2,16 @@
  * The fast path's nftables table (docs/linux-dataplane.md "Fast path"), written once as nft text
  * (elements come and go, and their counters are read, over netlink: fast-path-netlink.ts): a table of our own,
  * `inet portfleet_fast`, with
- *   - per hook (prerouting, output), family and protocol a map "arriving tuple → mark" (TCP FIN and
- *     RST excepted: those always go to the agent, which learns from them that a conversation ends): a hit sets
+ *   - per hook (prerouting, output), family and protocol a map "arriving tuple → mark": a hit sets
  *     the mark (our injection mark | the entry's number), counts the packet on the element and
  *     jumps to `rewrite`; the mark makes our iptables mangle chain return the packet unqueued, as
  *     it does for injected packets. Elements carry the protocol's inactivity timeout, refreshed
  *     by the agent while their counters move (so a crashed agent's entries end by themselves);
- *   - `rewrite`: one map per field (source/destination address, source/destination port) from
- *     the mark to the value the engine wrote; an entry has elements only for the fields it changes.
+ *   - `rewrite`: first, a TCP FIN or RST puts its mark into the set `fins` or `rsts` (read and
+ *     emptied by the agent with the counters: that is how it learns a conversation ended, without
+ *     the packet leaving the kernel); then one map per field (source/destination address,
+ *     source/destination port) from the mark to the value the engine wrote; an entry has elements
+ *     only for the fields it changes.
  * Chains run at priority -250: after the raw table's notrack (-300), before conntrack (-200) and
  * before the mangle table's NFQUEUE (-150). The kernel fixes the IP and transport checksums
  * (pseudo-header included) as it does for any nft payload write.
@@ -39,6 +41,10 @@ export function idMapName(kind: number): string {
   return `${hook}${kind & FlowKind.IPV6 ? 6 : 4}${kind & FlowKind.UDP ? 'udp' : 'tcp'}`;
 }
 
+/** Sets of the marks whose entries saw a TCP FIN, or a RST (filled by the kernel, see the header). */
+export const FIN_SET = 'fins';
+export const RST_SET = 'rsts';
+
 /** The lookup maps (their elements carry the counters). */
 export const ID_MAP_NAMES: readonly string[] = HOOKS.flatMap((h) => FAMILIES.flatMap((f) => PROTOCOLS.map((p) => idMapName(h.kind | f.kind | p.kind))));
 
@@ -59,8 +65,10 @@ export function tableScript(mark: number, capacity: number): string {
     lines.push(`  map saddr${f.v} { type mark : ${f.addr}; size ${capacity}; }`, `  map daddr${f.v} { type mark : ${f.addr}; size ${capacity}; }`);
   }
   lines.push(`  map sport { type mark : inet_service; size ${capacity}; }`, `  map dport { type mark : inet_service; size ${capacity}; }`);
+  for (const set of [FIN_SET, RST_SET]) lines.push(`  set ${set} { type mark; flags dynamic; size ${capacity}; }`);
   for (const h of HOOKS) lines.push(`  chain ${h.chain} { type ${h.type} hook ${h.chain} priority ${PRIORITY}; policy accept; }`);
   lines.push('  chain rewrite {');
+  lines.push(`    tcp flags & fin != 0 add @${FIN_SET} { meta mark }`, `    tcp flags & rst != 0 add @${RST_SET} { meta mark }`);
   for (const f of FAMILIES) {
     lines.push(`    meta nfproto ${f.nfproto} ${f.ip} saddr set meta mark map @saddr${f.v}`);
     lines.push(`    meta nfproto ${f.nfproto} ${f.ip} daddr set meta mark map @daddr${f.v}`);
@@ -73,8 +81,6 @@ export function tableScript(mark: number, capacity: number): string {
   // Packets already carrying our mark (injected by the agent) are left alone.
   for (const h of HOOKS) {
     lines.push(`add rule ${TABLE} ${h.chain} meta mark and ${hex(mark)} == ${hex(mark)} return`);
-    // FIN and RST go to the agent, which then lets the conversation's elements time out soon.
-    lines.push(`add rule ${TABLE} ${h.chain} tcp flags & (fin | rst) != 0 return`);
     for (const f of FAMILIES) {
       for (const p of PROTOCOLS) {
         const key = `${f.ip} saddr . ${p.name} sport . ${f.ip} daddr . ${p.name} dport`;

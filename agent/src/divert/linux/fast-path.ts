@@ -9,15 +9,15 @@
  * creates and removes the table. Every `pollMs` the elements' counters are read back over netlink
  * and handed to the engine (`addOffloaded`), which counts them for the rule and keeps the
  * conversation alive; an entry the engine no longer holds is removed. Kernel elements carry the
- * protocol's timeout, restarted by the agent while they are used (every quarter timeout at most);
- * TCP FIN and RST still cross to userspace, and once a conversation closed its elements time out
- * a few counter reads later. One that timed out is forgotten (its next packets return to the
- * engine, which still decides the conversation's fate: the kernel's expiry never comes later than
- * the engine's).
+ * protocol's timeout, restarted by the agent while they are used (every quarter timeout at most).
+ * TCP FIN and RST stay in the kernel too: it puts the entry's mark into a set, read with the
+ * counters, and once a conversation closed its elements time out a few counter reads later. One
+ * that timed out is forgotten (its next packets return to the engine, which still decides the
+ * conversation's fate: the kernel's expiry never comes later than the engine's).
  */
 import { spawn } from 'node:child_process';
 import { FlowKind, FlowState, FlowTable, TUPLE_WORDS } from './flow-table';
-import { type ElementChange, entryChanges, lookupChange, MAX_CHANGES_PER_TRANSACTION, NftNetlink, removalChanges } from './fast-path-netlink';
+import { type ElementChange, endChange, entryChanges, lookupChange, MAX_CHANGES_PER_TRANSACTION, NftNetlink, removalChanges } from './fast-path-netlink';
 import { deleteTableScript, type FlowEntry, tableScript } from './fast-path-nft';
 import { parseAddressWords } from '../../packet/address-text';
 
@@ -37,12 +37,15 @@ export interface FastPathOptions {
   capacity?: number;
 }
 
+/** Element changes of one entry's install at most: four rewrite fields and the lookup. */
+const ENTRY_CHANGES_MAX = 5;
 /** A direction seen in userspace but never offloaded is forgotten after this long without packets. */
 const COUNTING_IDLE_MS = 10_000;
 /**
- * After a FIN or RST both directions' elements time out this many counter reads later: the last
- * ACKs have gone by and been read back by then (the kernel drops an element's counter with it),
- * and the entry numbers come free for the next connections instead of after the TCP timeout.
+ * Once a read saw a conversation close (a RST, or both FINs), both directions' elements time out
+ * this many counter reads later: the last ACKs have gone by and been read back by then (the
+ * kernel drops an element's counter with it), and the entry numbers come free for the next
+ * connections instead of after the TCP timeout.
  */
 const CLOSING_LINGER_POLLS = 3;
 
@@ -55,12 +58,16 @@ export class FastPath {
   private readonly mark: number;
   private timeouts = { tcpS: 300, udpS: 60 };
   private pending: number[] = [];
+  /** Installs sent before the verdicts whose answer is read after them. */
+  private sent: number[] = [];
   private leaving: { id: number; lookup: 'delete' | 'destroy' | 'keep' }[] = [];
   /** Whether this kernel deletes a set element that may be absent (NFT_MSG_DESTROYSETELEM, 6.3+). */
   private destroys = false;
   private refreshing: number[] = [];
   /** Entries that saw a FIN or RST: their lookup elements get the closing linger as timeout. */
   private ending: number[] = [];
+  /** Marks read from the kernel's FIN (> 0) and RST (< 0) sets, to be taken out of them. */
+  private clearing: number[] = [];
   private localV4 = new Uint32Array(0);
   private localV6 = new Uint32Array(0);
   private pollTimer: NodeJS.Timeout | undefined;
@@ -130,8 +137,8 @@ export class FastPath {
    * The packet path: a packet of kind `kind` arrived as `input[inAt ..]` and the engine rewrote it
    * (addresses/ports only) to `output[outAt ..]`. Counts the direction; once it has had `after`
    * packets, queues its install together with the other direction's, which is the exact inverse
-   * (docs/engine.md "Conversations"), so replies never cross to userspace. TCP FIN and RST
-   * (`FlowKind.FIN`, `RST`: the kernel path lets those through) tell when a conversation ends.
+   * (docs/engine.md "Conversations"), so replies never cross to userspace. A TCP FIN or RST
+   * (`FlowKind.FIN`, `RST`) of a direction not in the kernel keeps it from going there.
    * No allocation.
    */
   offer(kind: number, input: Uint32Array, inAt: number, output: Uint32Array, outAt: number, nowMs: number): void {
@@ -245,12 +252,64 @@ export class FastPath {
    * Called by the plane with a batch's verdicts ready but not sent: installs what became ready in
    * it (one netlink transaction, tens of µs), so the packets that answer them never cross. Not
    * later (a timer or the next loop turn): while packets keep coming the pump never yields to
-   * those, and a flow would cross to userspace until its backlog drained.
+   * those, and a flow would cross to userspace until its backlog drained. The usual case (only
+   * installs, one transaction's worth) is written straight from the flow table and its answer
+   * read in `afterVerdicts`: the kernel applied it inside the send, so the verdicts need not wait.
    */
   beforeVerdicts(): void {
+    if (this.pending.length === 0 || !this.open || !this.netlink) return;
     // Closings only change a timeout: they ride along with the next install or counter read,
     // never delaying a packet by a transaction of their own.
-    if (this.pending.length > 0) this.flush();
+    const other = this.leaving.length + this.refreshing.length + this.ending.length + this.clearing.length;
+    if (other > 0 || this.pending.length * ENTRY_CHANGES_MAX > MAX_CHANGES_PER_TRANSACTION) {
+      this.flush();
+      return;
+    }
+    const netlink = this.netlink;
+    const transaction = netlink.transaction;
+    transaction.begin();
+    for (const e of this.pending) transaction.putEntry(this.entry(e), this.timeoutOf(e) * 1000);
+    this.counters.transactions++;
+    try {
+      netlink.send();
+    } catch {
+      this.flush(); // one by one, as for a refused transaction
+      return;
+    }
+    const sent = this.sent;
+    this.sent = this.pending;
+    this.pending = sent;
+  }
+
+  /** Reads the answer to the batch's install (see `beforeVerdicts`); a refused one is retried entry by entry. */
+  afterVerdicts(): void {
+    const sent = this.sent;
+    if (sent.length === 0 || !this.netlink) return;
+    let ok = true;
+    try {
+      this.netlink.confirm();
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      // Nothing of it was applied: each entry on its own (a failed one stays in userspace).
+      this.pending.push(...sent);
+      sent.length = 0;
+      this.flush();
+      return;
+    }
+    const now = Date.now();
+    for (const e of sent) this.installed(e, now);
+    sent.length = 0;
+  }
+
+  private installed(e: number, now: number): void {
+    const flows = this.flows;
+    flows.state[e] = FlowState.Installed;
+    flows.lastMs[e] = now;
+    flows.refreshedMs[e] = now;
+    this.missed[e] = 0;
+    this.counters.offloaded++;
   }
 
   private entry(e: number): FlowEntry {
@@ -269,9 +328,11 @@ export class FastPath {
     const leaving = this.leaving.splice(0);
     const refreshing = this.refreshing.splice(0).filter((e) => this.flows.state[e] === FlowState.Installed);
     const ending = this.ending.splice(0).filter((e) => this.flows.state[e] === FlowState.Closing);
-    if (adding.length === 0 && leaving.length === 0 && refreshing.length === 0 && ending.length === 0) return;
+    const clearing = this.clearing.splice(0);
+    if (adding.length === 0 && leaving.length === 0 && refreshing.length === 0 && ending.length === 0 && clearing.length === 0) return;
     const groups: { e: number; changes: ElementChange[]; step: 'leave' | 'add' | 'refresh' }[] = [
-      ...leaving.map(({ id, lookup }) => ({ e: id, changes: removalChanges(this.entry(id), lookup), step: 'leave' as const })),
+      ...clearing.map((m) => ({ e: 0, changes: [endChange(this.mark | Math.abs(m), m < 0, this.destroys)], step: 'refresh' as const })),
+      ...leaving.map(({ id, lookup }) => ({ e: id, changes: this.removal(id, lookup), step: 'leave' as const })),
       ...refreshing.map((e) => ({ e, changes: [lookupChange(this.entry(e), this.timeoutOf(e) * 1000)], step: 'refresh' as const })),
       ...ending.map((e) => ({ e, changes: [lookupChange(this.entry(e), this.lingerMs)], step: 'refresh' as const })),
       ...adding.map((e) => ({ e, changes: entryChanges(this.entry(e), this.timeoutOf(e) * 1000), step: 'add' as const })),
@@ -306,11 +367,7 @@ export class FastPath {
       }
       if (g.step === 'refresh') return; // a failed refresh (or linger) only changes when the kernel times it out
       if (ok[k]) {
-        this.flows.state[g.e] = FlowState.Installed;
-        this.flows.lastMs[g.e] = now;
-        this.flows.refreshedMs[g.e] = now;
-        this.missed[g.e] = 0;
-        this.counters.offloaded++;
+        this.installed(g.e, now);
       } else {
         this.counters.installFailures++;
         this.flows.remove(g.e);
@@ -318,7 +375,19 @@ export class FastPath {
     });
   }
 
-  /** Reads the kernel counters, reports their growth, and retires entries that ended. */
+  /**
+   * An entry's removal. A live lookup element ('delete': the engine dropped the conversation, or
+   * another took its replies) may have marked a FIN or RST since the last read: those marks go
+   * too where the kernel allows "if present", so the number starts clean when reused. (An element
+   * that timed out marked nothing after the reads that found it missing, which cleared its marks.)
+   */
+  private removal(e: number, lookup: 'delete' | 'destroy' | 'keep'): ElementChange[] {
+    const changes = removalChanges(this.entry(e), lookup);
+    if (lookup === 'delete' && this.destroys) changes.push(endChange(this.mark | e, false, true), endChange(this.mark | e, true, true));
+    return changes;
+  }
+
+  /** Reads the kernel counters and the TCP ends, reports the counters' growth, and retires entries that ended. */
   private poll(): void {
     if (!this.open || !this.netlink) return;
     const { flows, present, packets, bytes } = this;
@@ -328,6 +397,12 @@ export class FastPath {
       present[id] = 1;
       packets[id] = p;
       bytes[id] = b;
+    });
+    // After the counters: a FIN that marked an entry before its element went is read by now.
+    this.netlink.readEnds((id, rst) => {
+      if (id < 1 || id > flows.capacity) return;
+      this.clearing.push(rst ? -id : id);
+      if (flows.state[id] === FlowState.Installed) this.ends(id, rst ? FlowKind.RST : FlowKind.FIN);
     });
     const now = Date.now();
     const scratch = this.scratch;
@@ -370,7 +445,7 @@ export class FastPath {
         this.counters.released++;
       }
     }
-    if (this.leaving.length > 0 || this.refreshing.length > 0 || this.ending.length > 0) this.flush();
+    if (this.leaving.length > 0 || this.refreshing.length > 0 || this.ending.length > 0 || this.clearing.length > 0) this.flush();
   }
 
   /** Removes the table: every offloaded conversation returns to the queue (or to bypass). */

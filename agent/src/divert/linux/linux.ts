@@ -412,13 +412,15 @@ export class LinuxDataPlane implements DataPlane {
       }
     }
     // Offloads this batch made ready go into the kernel before its verdicts leave: the replies to
-    // a conversation's first packet then already find their entries (one transaction per batch).
+    // a conversation's first packet then already find their entries (one transaction per batch,
+    // its answer read after the verdicts).
     this.fast?.beforeVerdicts();
     // One batch verdict per lane accepts the rest (ids verdicted one by one above are gone).
     for (const lane of lanes) {
       if (lane.accepts) lane.verdicts.acceptUpTo(lane.lastId);
       lane.verdicts.flush();
     }
+    this.fast?.afterVerdicts();
   }
 
   inject(emitted: PacketBatch): void {
