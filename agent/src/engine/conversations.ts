@@ -224,6 +224,17 @@ export class ConversationTable {
     return sum;
   }
 
+  /** Reads both ends of the slots `homes[0 .. count)` (independent loads); returns their sum. */
+  touchHomes(homes: Uint32Array, count: number): number {
+    const slots = this.slots;
+    let sum = 0;
+    for (let i = 0; i < count; i++) {
+      const home = homes[i]! * S.WORDS;
+      sum = (sum + slots[home]! + slots[home + S.WORDS - 1]!) | 0;
+    }
+    return sum;
+  }
+
   /** The slot whose key equals the draft-format key at `key[base ..]`, or -1. */
   find(key: Uint32Array, base: number, hash: number): number {
     const slots = this.slots;

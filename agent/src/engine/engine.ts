@@ -9,6 +9,7 @@ import { Code, Flag, PacketBatch, PacketFlag, Verdict } from './batch';
 import { type ApplyInput, type CompiledRule, type EngineFieldError, compileRules } from './compile';
 import { Action, CONTROL, ConversationTable, hashKey, K, Layout, MAX_CONVERSATIONS, Meta, R, S, TAG, CONV } from './conversations';
 import { BatchKeys, BK } from './batch-keys';
+import { ReplyWarmup } from './reply-warmup';
 import { COUNTER, RuleCounterTable, type RuleCounters } from './counters';
 import { matchRule } from './match';
 import { RuleIndex } from './rule-index';
@@ -67,6 +68,8 @@ const SWEEP_MAX_PER_BATCH = 4096;
  */
 const REBASE_AT = 2 ** 31;
 const REBASE_KEEP = 2 ** 30;
+/** Reply keys are warmed when the previous batch opened at least 1/WARM_REPLIES_FROM of its packets' conversations. */
+const WARM_REPLIES_FROM = 16;
 /** How WinDivert and Linux's OUTPUT hook report a packet to a local address. */
 const LOOPBACK_OUT = PacketFlag.Outbound | PacketFlag.Loopback;
 
@@ -90,6 +93,10 @@ export class Engine {
   private readonly batchKeys = new BatchKeys();
   /** Sum of the slot words the touch loop read: stored so the reads are not optimized away. */
   touched = 0;
+  private readonly replyWarmup = new ReplyWarmup();
+  /** Conversations opened so far, and up to the batch before (see `process`). */
+  private opened = 0;
+  private openedBefore = 0;
   /** The three role records of a conversation being opened, before the table places them. */
   private readonly draft = new Uint32Array(Layout.ROLES * Layout.RECORD_WORDS);
   private readonly stat: EngineStats = {
@@ -178,6 +185,12 @@ export class Engine {
     this.stat.expired += this.table.sweep(this.sweepBudget(now), now, this.tcpTimeoutMs, this.udpTimeoutMs);
     this.batchKeys.fill(batch, this.table.scale);
     this.touched = this.table.touch(this.batchKeys.cols, batch.count, BK.WORDS, BK.HOME);
+    // When the previous batch was rich in first packets, this one probably is too: warm their
+    // reply keys' slots (a lookup per packet more, paid only then).
+    if ((this.opened - this.openedBefore) * WARM_REPLIES_FROM >= batch.count) {
+      this.touched ^= this.replyWarmup.warm(batch, this.batchKeys.cols, this.table, this.rules, this.candidates);
+    }
+    this.openedBefore = this.opened;
     this.handleBatch(batch, emitted, nowMs, now);
   }
 
@@ -376,6 +389,7 @@ export class Engine {
     const table = this.table;
     const rule = this.rules[r]!;
     const c = table.allocate(now, this.tcpTimeoutMs, this.udpTimeoutMs, this.stat);
+    this.opened++;
     const draft = this.draft;
     const key = this.key;
     const meta = key[K.META]!;

@@ -38,30 +38,11 @@ export function describeConversation(
   const words = v4 ? 1 : 4;
   const reflected = rule.reflection !== Reflection.None;
   const outDir = reflected ? 1 - d : d;
-  // Which end becomes the output source: mirror keeps local/remote through the turn (so the
-  // addresses swap), route keeps source/destination (local/remote swap).
-  const srcIsLocal = (rule.reflection === Reflection.Mirror ? 1 - d : d) === 1;
-
-  // Role 1's key is the reply to the output: source = output destination and vice versa.
-  const toLocal = v4 ? rule.toLocalAddress4 : rule.toLocalAddress6;
-  const toRemote = v4 ? rule.toRemoteAddress4 : rule.toRemoteAddress6;
-  const localAt = d ? K.SRC : K.DST;
-  const remoteAt = d ? K.DST : K.SRC;
-  for (let w = 0; w < words; w++) {
-    const local = toLocal !== null ? toLocal[w]! : key[localAt + w]!;
-    const remote = toRemote !== null ? toRemote[w]! : key[remoteAt + w]!;
-    records[at1 + K.DST + w] = srcIsLocal ? local : remote; // output source
-    records[at1 + K.SRC + w] = srcIsLocal ? remote : local; // output destination
-  }
+  const srcIsLocal = outputSourceIsLocal(rule, d);
+  replyKey(records, at1, rule, key, v4);
   const ports = key[K.PORTS]!;
   const srcPort = ports >>> 16;
   const dstPort = ports & 0xffff;
-  const localPort = rule.toLocalPort || (d ? srcPort : dstPort);
-  const remotePort = rule.toRemotePort || (d ? dstPort : srcPort);
-  const outSrcPort = srcIsLocal ? localPort : remotePort;
-  const outDstPort = srcIsLocal ? remotePort : localPort;
-  records[at1 + K.PORTS] = ((outDstPort << 16) | outSrcPort) >>> 0;
-  records[at1 + K.META] = (meta & ~Meta.OUTBOUND) | (outDir ? 0 : Meta.OUTBOUND);
 
   const macs0 = c * 2 * Layout.MAC_PAIR;
   const macs1 = macs0 + Layout.MAC_PAIR;
@@ -115,6 +96,47 @@ export function describeConversation(
     records[at2 + K.PORTS] = ((dstPort << 16) | srcPort) >>> 0;
     records[at2 + R.CONTROL] = Action.Accept;
   }
+}
+
+/**
+ * Which end becomes the output source for a first packet of direction d (1 outbound): mirror
+ * keeps local/remote through the turn (so the addresses swap), route keeps source/destination
+ * (local/remote swap).
+ */
+function outputSourceIsLocal(rule: CompiledRule, d: number): boolean {
+  return (rule.reflection === Reflection.Mirror ? 1 - d : d) === 1;
+}
+
+/**
+ * Writes at `records[at ..]` role 1's key (the reply to the output: source = output destination
+ * and vice versa) for the first packet whose key is `key` (its direction as the rule sees it).
+ * Also used alone, to warm the reply key's slot before the conversation opens (`reply-warmup.ts`).
+ */
+export function replyKey(records: Uint32Array, at: number, rule: CompiledRule, key: Uint32Array, v4: boolean): void {
+  const meta = key[K.META]!;
+  const d = (meta & Meta.OUTBOUND) !== 0 ? 1 : 0;
+  const words = v4 ? 1 : 4;
+  const outDir = rule.reflection !== Reflection.None ? 1 - d : d;
+  const srcIsLocal = outputSourceIsLocal(rule, d);
+  const toLocal = v4 ? rule.toLocalAddress4 : rule.toLocalAddress6;
+  const toRemote = v4 ? rule.toRemoteAddress4 : rule.toRemoteAddress6;
+  const localAt = d ? K.SRC : K.DST;
+  const remoteAt = d ? K.DST : K.SRC;
+  for (let w = 0; w < words; w++) {
+    const local = toLocal !== null ? toLocal[w]! : key[localAt + w]!;
+    const remote = toRemote !== null ? toRemote[w]! : key[remoteAt + w]!;
+    records[at + K.DST + w] = srcIsLocal ? local : remote; // output source
+    records[at + K.SRC + w] = srcIsLocal ? remote : local; // output destination
+  }
+  const ports = key[K.PORTS]!;
+  const srcPort = ports >>> 16;
+  const dstPort = ports & 0xffff;
+  const localPort = rule.toLocalPort || (d ? srcPort : dstPort);
+  const remotePort = rule.toRemotePort || (d ? dstPort : srcPort);
+  const outSrcPort = srcIsLocal ? localPort : remotePort;
+  const outDstPort = srcIsLocal ? remotePort : localPort;
+  records[at + K.PORTS] = ((outDstPort << 16) | outSrcPort) >>> 0;
+  records[at + K.META] = (meta & ~Meta.OUTBOUND) | (outDir ? 0 : Meta.OUTBOUND);
 }
 
 /**
