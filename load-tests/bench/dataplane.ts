@@ -19,9 +19,10 @@
  * agent after the runs, so a figure always says which path produced it.
  * `--rounds N` measures every way N times, rotating the order, and reports medians (a loaded,
  * shared machine otherwise hands one way a quiet minute and another a busy one). `--near` is the
- * plane's `nearMs` (how long after a packet it waits for the next on the main thread; 0: never).
+ * plane's `nearMs` (how long after a packet it waits for the next on the main thread; 0: never);
+ * `--realtime N` runs the agent's packet thread under SCHED_FIFO priority N (the plane's `realtime`).
  *   npm run bench:dataplane [-- --seconds 5 --connections 2000 --streams 1 --fastpath 1 --after 1 --rounds 1 --parallel 8
- *                               --near 1000 --measures tcp,udp,latency,rate]
+ *                               --near 1000 --realtime 0 --measures tcp,udp,latency,rate]
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -37,7 +38,7 @@ const ROOT = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '../../.
   existsSync(path.join(dir, 'agent/test/dataplane/support/runner.ts')),
 )!;
 const SUPPORT = path.join(ROOT, 'agent/test/dataplane/support');
-const { num, str } = benchArgs({ seconds: 5, connections: 2000, streams: 1, fastpath: 1, after: 1, rounds: 1, parallel: 8, near: 1000 }, { measures: 'tcp,udp,latency,rate' });
+const { num, str } = benchArgs({ seconds: 5, connections: 2000, streams: 1, fastpath: 1, after: 1, rounds: 1, parallel: 8, near: 1000, realtime: 0 }, { measures: 'tcp,udp,latency,rate' });
 /** Which measures run (`--measures latency,rate`: the others report 0). */
 const MEASURES = new Set(str.measures.split(','));
 
@@ -262,7 +263,7 @@ async function main(): Promise<void> {
         rule('echo', 'tcp', ECHO.portfleet, BEHIND_PORTFLEET.echo),
       ],
       settings: { applyDelayMs: 0, tcpTimeoutS: 300, udpTimeoutS: 60 },
-      plane: { fastPath: num.fastpath ? { after: num.after } : false, nearMs: num.near },
+      plane: { fastPath: num.fastpath ? { after: num.after } : false, nearMs: num.near, realtime: num.realtime },
     };
     const agent = await background(NS.router, [process.execPath, '-r', path.join(SUPPORT, 'register-ts.js'), path.join(SUPPORT, 'runner.ts'), JSON.stringify(config)], /"event":"ready"/);
     children.push(agent);
@@ -299,7 +300,7 @@ async function main(): Promise<void> {
       rate[way] = median(samples.rate.get(way)!);
     }
     const { fast, plane } = await agentStats(agent);
-    printTable(`data plane, forwarded path, ${num.streams} stream(s), ${num.seconds} s each, median of ${num.rounds}, fast path ${num.fastpath ? `after ${num.after}` : 'off'}, ${num.parallel} parallel (${machineLoad()})`, [
+    printTable(`data plane, forwarded path, ${num.streams} stream(s), ${num.seconds} s each, median of ${num.rounds}, fast path ${num.fastpath ? `after ${num.after}` : 'off'}${num.realtime ? `, SCHED_FIFO ${num.realtime}` : ''}, ${num.parallel} parallel (${machineLoad()})`, [
       ...WAYS.map((w): [string, number] => [`TCP Gbit/s ${w}`, round(tcp[w], 2)]),
       ...WAYS.map((w): [string, number] => [`UDP kpps ${w}`, round(udp[w], 1)]),
       ...WAYS.map((w): [string, number] => [`connect+echo p50 µs ${w}`, round(latency[w], 0)]),

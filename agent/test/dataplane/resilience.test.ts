@@ -1,7 +1,8 @@
 /**
  * The Linux data plane on unfriendly hosts: one that drops conntrack-INVALID packets (as Docker
- * and ufw hosts do), and an agent killed with SIGKILL (fail-open: traffic passes unmodified; the
- * next start removes what the dead agent left).
+ * and ufw hosts do), a busy one (the packet thread under SCHED_FIFO, and only it), and an agent
+ * killed with SIGKILL (fail-open: traffic passes unmodified; the next start removes what the dead
+ * agent left).
  */
 import type { Rule, Settings } from '@portfleet/proto';
 import { client, createTopology, describeDataPlane, destroyTopology, NsProcess, peerArgs, runnerArgs, sh, STARTUP_MS, type Topology } from './support/netns';
@@ -95,6 +96,20 @@ describeDataPlane('Linux data plane: hostile hosts and crashes', () => {
     // A new agent takes over (cleaning the dead one's rules) and traffic flows again.
     await start(topo.agent.ns, runnerArgs({ rules: [PORT_80_TO_8080], settings: SETTINGS, plane: { failOpen: false } }), 'ready');
     expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 10_000)).toMatchObject({ ok: true });
+  });
+
+  test('realtime: the packet thread alone runs under SCHED_FIFO (the agent'\''s other threads do not) and forwards', async () => {
+    await start(topo.agent.ns, peerArgs('tcp-server', '::', 8080));
+    const agent = await start(topo.agent.ns, runnerArgs({ rules: [PORT_80_TO_8080], settings: SETTINGS, plane: { realtime: 1 } }), 'ready');
+    expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 100_000)).toMatchObject({ ok: true, bytes: 100_000 });
+    const pid = Number((await agent.next('ready')).pid);
+    const policies = await sh(topo.agent.ns, `for t in /proc/${pid}/task/*; do echo "\${t##*/} $(chrt -p \${t##*/} | head -1)"; done`);
+    const byThread = new Map(policies.trim().split('\n').map((line) => [Number(line.split(' ')[0]), line]));
+    expect(byThread.get(pid)).toMatch(/SCHED_FIFO\|SCHED_RESET_ON_FORK/);
+    // Node's own threads, the koffi worker that waits when idle, libuv's pool: the normal scheduler.
+    const others = [...byThread].filter(([tid]) => tid !== pid).map(([, line]) => line);
+    expect(others.length).toBeGreaterThan(0);
+    for (const line of others) expect(line).toMatch(/SCHED_OTHER/);
   });
 
   test('SIGKILL: traffic passes unmodified (fail-open), a restart cleans the stale rules and forwards again', async () => {

@@ -25,7 +25,12 @@ export const libc = {
   poll: lib.func('int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)'),
   strerror: lib.func('const char *strerror(int errnum)'),
   memchr: lib.func('void *memchr(void *s, int c, size_t n)'),
+  sched_setscheduler: lib.func('int sched_setscheduler(int pid, int policy, void *param)'),
 };
+
+export const SCHED_FIFO = 1;
+/** Or'ed into the policy: threads and processes started by this thread get the normal scheduler. */
+export const SCHED_RESET_ON_FORK = 0x4000_0000;
 
 export function errno(): number {
   return koffi.errno();

@@ -16,7 +16,7 @@ import { FastPath, type OffloadSink } from './fast-path';
 import { FlowKind, TUPLE_WORDS } from './flow-table';
 import { Injector } from './inject';
 import { Lane } from './lane';
-import { addressOf, libc, nativeBytes, POLLIN } from './libc';
+import { addressOf, check, libc, nativeBytes, POLLIN, SCHED_FIFO, SCHED_RESET_ON_FORK } from './libc';
 import { Hook, QueueFlag, SkbInfo, SlotStatus } from './nfqueue';
 import { Steering } from './steering';
 import { fillTransportChecksum } from './transport-checksum';
@@ -57,6 +57,15 @@ export interface LinuxDataPlaneOptions {
    * on a koffi worker, whose wake-up of the event loop is a second thread hop (docs: "Wake-up").
    */
   nearMs?: number;
+  /**
+   * SCHED_FIFO priority (1–99) of the thread that runs the packet path (the one that calls
+   * `open`, Node's main thread), or 0 (default): the normal scheduler. A first packet then waits
+   * for no other process to be taken off the CPU — the kernel ways run in softirq and never wait
+   * — at the price of the agent's other work on that thread (control, TLS) preempting ordinary
+   * processes too (the kernel's real-time throttling keeps 5% of each second for them). Needs
+   * CAP_SYS_NICE; see docs/linux-dataplane.md "Real-time packet thread".
+   */
+  realtime?: number;
 }
 
 /** Why the fields that need layer 2 cannot be honoured here (for reports and docs). */
@@ -138,6 +147,7 @@ export class LinuxDataPlane implements DataPlane {
       forwardedMark: options.forwardedMark ?? DEFAULT_FORWARDED_MARK,
       fastPath: options.fastPath ?? {},
       nearMs: options.nearMs ?? 1000,
+      realtime: options.realtime ?? 0,
     };
     const { queueNum, mark, outboundMark, forwardedMark, failOpen } = this.options;
     if (!Number.isInteger(queueNum) || queueNum < 0 || queueNum > 65534) throw new RangeError(`queueNum must be an integer in 0..65534, got ${queueNum}`);
@@ -181,6 +191,7 @@ export class LinuxDataPlane implements DataPlane {
     });
     this.closed = false;
     try {
+      if (this.options.realtime > 0) realtimeThread(this.options.realtime);
       const fastPath = this.options.fastPath;
       if (fastPath !== false && this.offloadSink) {
         this.fast = new FastPath({ mark: this.options.mark, ...fastPath }, this.offloadSink);
@@ -529,6 +540,16 @@ export class LinuxDataPlane implements DataPlane {
       this.injector = undefined;
     }
   }
+}
+
+/** Puts the calling thread under SCHED_FIFO at `priority` (see `realtime`). */
+function realtimeThread(priority: number): void {
+  if (!Number.isInteger(priority) || priority < 1 || priority > 99) throw new RangeError(`realtime must be a SCHED_FIFO priority in 1..99, got ${priority}`);
+  const param = new Uint8Array(4); // struct sched_param { int sched_priority; }
+  new DataView(param.buffer).setInt32(0, priority, true);
+  // pid 0: the calling thread only; threads it starts later (libuv's pool, koffi's workers) and
+  // the processes it spawns (nft, iptables) get the normal scheduler.
+  check('sched_setscheduler(SCHED_FIFO)', libc.sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, param) as number);
 }
 
 /** Lets timers and I/O of the event loop run (a resolved promise would not: microtasks come first). */
