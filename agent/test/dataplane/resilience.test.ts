@@ -98,7 +98,7 @@ describeDataPlane('Linux data plane: hostile hosts and crashes', () => {
     expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 10_000)).toMatchObject({ ok: true });
   });
 
-  test('realtime: the packet thread alone runs under SCHED_FIFO (the agent'\''s other threads do not) and forwards', async () => {
+  test('realtime: the packet thread alone runs under SCHED_FIFO (none of the agent threads besides it) and forwards', async () => {
     await start(topo.agent.ns, peerArgs('tcp-server', '::', 8080));
     const agent = await start(topo.agent.ns, runnerArgs({ rules: [PORT_80_TO_8080], settings: SETTINGS, plane: { realtime: 1 } }), 'ready');
     expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 100_000)).toMatchObject({ ok: true, bytes: 100_000 });
