@@ -8,7 +8,11 @@
  * Seeding: `--seed sql` (default) inserts agents shaped like enrolled, inventoried hosts straight
  * into the agents table; `--seed enroll` enrolls them for real with the fleet simulator (slower).
  * Human table on stderr, one JSON line last on stdout.
- *   npm run bench:api -- [--agents 10000] [--connections 10] [--seconds 10] [--page-size 100] [--auth token|session]
+ * `--row-updates N`: meanwhile N agent rows a second change (their activity watermark, as activity
+ * reports write it), in batches every 100 ms: each changed agent's JSON is made again on the next
+ * page that shows it (the controller keeps agents' JSON per row version). PostgreSQL's figure then
+ * includes those writes.
+ *   npm run bench:api -- [--agents 10000] [--connections 10] [--seconds 10] [--page-size 100] [--auth token|session] [--row-updates 0]
  */
 import autocannon from 'autocannon';
 import type { ApiSession } from '../api';
@@ -21,7 +25,7 @@ import { processMemory } from './process-memory';
 import { seedAgents } from './seed-agents';
 
 const { num, str } = benchArgs(
-  { agents: 10_000, connections: 10, seconds: 10, 'page-size': 100, 'warmup-s': 2, 'enroll-concurrency': 16 },
+  { agents: 10_000, connections: 10, seconds: 10, 'page-size': 100, 'warmup-s': 2, 'enroll-concurrency': 16, 'row-updates': 0 },
   { seed: 'sql', auth: 'token', 'log-level': 'info', 'node-options': '' },
 );
 
@@ -60,9 +64,15 @@ async function main(): Promise<void> {
 
     const requests = pages.paths.map((path) => ({ method: 'GET' as const, path }));
     await autocannon({ url: bench.stack.httpUrl, connections: num.connections, duration: num['warmup-s'], headers, requests });
+    const updates = num['row-updates'] > 0 ? await rowUpdates(bench, num['row-updates']) : undefined;
     const cpuBefore = cpuSeconds(bench.controllerPid);
     const clientBefore = process.cpuUsage();
-    const result = await autocannon({ url: bench.stack.httpUrl, connections: num.connections, duration: num.seconds, headers, requests });
+    let result: autocannon.Result;
+    try {
+      result = await autocannon({ url: bench.stack.httpUrl, connections: num.connections, duration: num.seconds, headers, requests });
+    } finally {
+      await updates?.stop();
+    }
     const cores = coresBusy(cpuBefore, cpuSeconds(bench.controllerPid), result.duration);
     const client = process.cpuUsage(clientBefore);
     // Per request, the figures that do not depend on how much of the machine others left us.
@@ -78,6 +88,7 @@ async function main(): Promise<void> {
       ['requests', `${result.requests.total} (${failed} failed: non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`],
       ['rps mean / p50 (per s)', `${result.requests.average} / ${result.requests.p50}`],
       ['latency p50 / p99 / max', `${result.latency.p50} / ${result.latency.p99} / ${result.latency.max} ms`],
+      ['agent rows changed meanwhile', updates ? `${updates.count()} (${(updates.count() / result.duration).toFixed(0)} a second)` : 'none'],
       ['auth', str.auth === 'token' ? 'API token (Authorization: Bearer pft_…)' : 'session cookie'],
       ['CPU', `controller ${cores.controller.toFixed(2)} cores, its PostgreSQL ${cores.postgres.toFixed(2)}, this client (autocannon) ${clientCores.toFixed(2)}`],
       ['CPU per request', `controller ${msEach(cores.controller)} ms, PostgreSQL ${msEach(cores.postgres)} ms, client ${msEach(clientCores)} ms`],
@@ -94,6 +105,30 @@ async function main(): Promise<void> {
     await fleet?.stop();
     await bench.stop();
   }
+}
+
+/** Changes `perSecond` random agents' rows a second, in batches every 100 ms, until stopped. */
+async function rowUpdates(bench: BenchStack, perSecond: number): Promise<{ stop(): Promise<void>; count(): number }> {
+  const ids = (await bench.db.query<{ id: string }>('SELECT id FROM agents')).rows.map((r) => r.id);
+  const batch = Math.max(1, Math.round(perSecond / 10));
+  let count = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const started = Date.now();
+      const some = Array.from({ length: batch }, () => ids[Math.floor(Math.random() * ids.length)]!);
+      const { rowCount } = await bench.db.query('UPDATE agents SET last_activity_seq = last_activity_seq + 1 WHERE id = ANY($1::uuid[])', [some]);
+      count += rowCount ?? 0;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - (Date.now() - started))));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+    count: () => count,
+  };
 }
 
 /** An API token with read scope (the default), or the admin's session cookie (GETs need no CSRF). */

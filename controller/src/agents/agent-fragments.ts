@@ -11,6 +11,8 @@ export interface AgentFragment {
   /** The row version it was made from (`xmin`): any committed UPDATE of the row changes it. */
   version: string;
   createdAt: string;
+  /** The whole JSON of an offline agent in a licensed fleet (the usual case), after a comma: one piece. */
+  commaOfflineLicensed: Buffer;
   /** Offline: everything up to `edition`'s value. */
   offline: Buffer;
   /** Online: up to `lastSeenAt`'s value (the request's now), then `online_rest` up to `edition`'s. */
@@ -41,6 +43,7 @@ export function fragmentOf(row: AgentViewRow, version: string): AgentFragment {
   return {
     version,
     createdAt: view.createdAt,
+    commaOfflineLicensed: Buffer.from(`,${json}`),
     offline: Buffer.from(json.slice(0, edition)),
     online: Buffer.from(`${json.slice(0, online)}true,"lastSeenAt":`),
     onlineRest: Buffer.from(json.slice(adapters, edition)),
@@ -70,7 +73,12 @@ export class FragmentWriter {
   }
 
   add(f: AgentFragment, online: boolean): void {
-    if (this.pieces.length > 0) this.pieces.push(COMMA);
+    const first = this.pieces.length === 0;
+    if (!online && this.licensed) {
+      this.pieces.push(first ? f.commaOfflineLicensed.subarray(1) : f.commaOfflineLicensed);
+      return;
+    }
+    if (!first) this.pieces.push(COMMA);
     if (online) this.pieces.push(f.online, this.now, f.onlineRest);
     else this.pieces.push(f.offline);
     this.pieces.push(this.licensed ? f.licensedTail : f.unlicensedTail);
