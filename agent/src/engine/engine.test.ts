@@ -86,22 +86,25 @@ describe('conversation table', () => {
     expect(engine.counters()[0]).toMatchObject({ conversationsActive: 4, conversationsTotal: 5 });
   });
 
-  it('evicts clone conversations (three keys each) before the key table fills, and keeps the new one working', () => {
-    // 8 conversations get 24 slots: seven clones hold 21 keys, the eighth needs room for 3 more.
+  it('holds as many clone conversations (three keys each) as conversation numbers, then evicts, and keeps the new one working', () => {
     const engine = new Engine({ maxConversations: 8 });
     const cloneRule = rule({ selector: { direction: 'inbound', protocol: 'udp', localPort: 53 }, forwardAs: { localPort: 5353, clone: true } });
     expect(engine.apply({ rules: [cloneRule], settings: DEFAULT_SETTINGS, resolved: new Map(), adapters: [], capabilities: caps }).ok).toBe(true);
-    const batch = new PacketBatch(8);
-    const emitted = new PacketBatch(8);
+    const batch = new PacketBatch(9);
+    const emitted = new PacketBatch(9);
     for (let p = 1; p <= 8; p++) batch.push(query(p), 0, 1);
     engine.process(batch, emitted, 1);
-    expect(engine.stats()).toMatchObject({ conversations: 7, evictions: 1 });
-    expect(emitted.count).toBe(8);
-    expect(emitted.bytes(7)).toEqual(buildPacket({ protocol: 'udp', src: '198.18.0.2', dst: '198.18.0.1', srcPort: 8, dstPort: 5353 }));
+    expect(engine.stats()).toMatchObject({ conversations: 8, evictions: 0 });
+    batch.clear();
+    batch.push(query(9), 0, 1);
+    engine.process(batch, emitted, 2);
+    expect(engine.stats()).toMatchObject({ conversations: 8, evictions: 1 });
+    expect(emitted.count).toBe(9);
+    expect(emitted.bytes(8)).toEqual(buildPacket({ protocol: 'udp', src: '198.18.0.2', dst: '198.18.0.1', srcPort: 9, dstPort: 5353 }));
     // The reply to the newest copy is dropped: its reverse key is in the table.
     batch.clear();
-    batch.push(buildPacket({ protocol: 'udp', src: '198.18.0.1', dst: '198.18.0.2', srcPort: 5353, dstPort: 8 }), PacketFlag.Outbound, 1);
-    engine.process(batch, emitted, 2);
+    batch.push(buildPacket({ protocol: 'udp', src: '198.18.0.1', dst: '198.18.0.2', srcPort: 5353, dstPort: 9 }), PacketFlag.Outbound, 1);
+    engine.process(batch, emitted, 3);
     expect(batch.verdict[0]).toBe(Verdict.Drop);
   });
 
