@@ -63,8 +63,8 @@ async function visible(agentId: string): Promise<number> {
   return Number(rows[0]!.p ?? 0);
 }
 
-/** Rolls up every raw report whose minute is over at `nowMs` (by default, every report of the tests' time T). */
-async function rollUp(nowMs = T + MINUTE_MS): Promise<number> {
+/** Rolls up every raw report whose minute is over (and its 10-s grace) at `nowMs` (by default, every report of the tests' time T). */
+async function rollUp(nowMs = T + 2 * MINUTE_MS): Promise<number> {
   const rollup = new ActivityRollup({ databaseUrl: pg.url } as PrismaService, SETTINGS, quietLogger());
   try {
     return await rollup.run(nowMs);
@@ -240,14 +240,14 @@ describe('ActivityRollup', () => {
         [minute + MINUTE_MS, 'r2', 200, minute + MINUTE_MS + 2_000],
       ]);
       // During the second minute: only the first is over.
-      expect(await rollUp(minute + MINUTE_MS + 5_000)).toBeGreaterThanOrEqual(2);
+      expect(await rollUp(minute + MINUTE_MS + 15_000)).toBeGreaterThanOrEqual(2);
       expect(await perMinute()).toEqual(before);
       const raw = await db.query<{ seq: string }>('SELECT seq::text AS seq FROM activity_raw_reports WHERE agent_id = $1 ORDER BY seq', [agent]);
       expect(raw.rows.map((r) => Number(r.seq))).toEqual([3, 4]);
       const buckets = await db.query('SELECT count(*)::int AS n FROM activity_stored_buckets WHERE agent_id = $1', [agent]);
       expect(buckets.rows[0].n).toBe(2);
       // Once that minute is over too; then deleting the agent deletes its activity.
-      await rollUp(minute + 2 * MINUTE_MS);
+      await rollUp(minute + 2 * MINUTE_MS + 15_000);
       expect(await perMinute()).toEqual(before);
       expect((await db.query('SELECT count(*)::int AS n FROM activity_stored_buckets WHERE agent_id = $1', [agent])).rows[0].n).toBe(4);
       expect(await submit(writer, agent, report(5, 1, minute + 2 * MINUTE_MS))).toBe('stored');
@@ -256,6 +256,26 @@ describe('ActivityRollup', () => {
     } finally {
       await writer.onModuleDestroy();
     }
+  });
+});
+
+describe('ActivityRollup over many chunks', () => {
+  it('rolls up more reports than one transaction takes, each once, chunk after chunk', async () => {
+    const ids = [await newAgent('chunks-1'), await newAgent('chunks-2'), await newAgent('chunks-3')];
+    // 3 × 1,700 raw reports (over two chunks of 2,000), two rules each, all in one finished minute.
+    await db.query(
+      `INSERT INTO activity_raw_reports (agent_id, seq, period_end, rule_ids, counters)
+       SELECT a, s, to_timestamp($2::float8 / 1000), ARRAY['r1', 'r2'], ARRAY[[s, 1], [1, 1], [0, 0], [0, 0], [1, 1], [$2::bigint, 0]]
+         FROM unnest($1::uuid[]) AS a, generate_series(1, 1700) AS s`,
+      [ids, Math.floor(T / MINUTE_MS) * MINUTE_MS + 5_000],
+    );
+    const sum = async (table: string) => Number((await db.query(`SELECT sum(packets_in)::text AS p FROM ${table} WHERE agent_id = ANY($1::uuid[])`, [ids])).rows[0].p);
+    const expected = 3 * ((1700 * 1701) / 2 + 1700);
+    expect(await sum('activity_buckets')).toBe(expected);
+    expect(await rollUp()).toBe(3 * 1700);
+    expect(await sum('activity_stored_buckets')).toBe(expected);
+    expect((await db.query('SELECT count(*)::int AS n FROM activity_stored_buckets WHERE agent_id = ANY($1::uuid[])', [ids])).rows[0].n).toBe(6);
+    expect((await db.query('SELECT count(*)::int AS n FROM activity_raw_reports WHERE agent_id = ANY($1::uuid[])', [ids])).rows[0].n).toBe(0);
   });
 });
 

@@ -78,9 +78,11 @@ async function main(): Promise<void> {
     // An undrained backlog is a result too: the table and JSON still say what was measured.
     const drainError = await fleet.drainActivity(num['drain-timeout-s'] * 1000).then(() => '', (e: Error) => e.message);
     const drainS = (Date.now() - drainStart) / 1000;
+    // Acked before the query, so committed before it (undrained, acks are still arriving).
+    const stored = fleet.storedTotals().packetsIn;
+    // The view: stored buckets plus raw reports not rolled up yet (docs/controller.md "Activity").
     const { rows } = await bench.db.query<{ packets_in: string | null }>(`SELECT sum(packets_in)::text AS packets_in FROM activity_buckets`);
     const inDb = Number(rows[0].packets_in ?? 0);
-    const stored = fleet.storedTotals().packetsIn;
     const reported = fleet.recordedTotals().packetsIn;
     // Every report carries one sample per monitored rule (what samples_per_s multiplies by).
     if (fleet.storedSamples !== fleet.storedReports * num.rules) throw new Error(`acked ${fleet.storedSamples} samples in ${fleet.storedReports} reports: not ${num.rules} per report`);
