@@ -196,7 +196,7 @@ describe('agent list JSON (agentView in pieces, held per row version)', () => {
     await list?.close();
   });
 
-  const parsed = (page: AgentPageText) => JSON.parse(`[${Buffer.concat(page.agents).toString('utf8')}]`) as AgentView[];
+  const parsed = (page: AgentPageText) => JSON.parse(`[${page.agents.toString('utf8')}]`) as AgentView[];
 
   /** What `agentView` (GET /api/agents/:id) makes of the same rows, in list order. */
   async function viewsOf(licensed: boolean, now: Date): Promise<AgentView[]> {

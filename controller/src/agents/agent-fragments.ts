@@ -1,26 +1,24 @@
 import { agentView, type AgentViewRow } from './agent-view';
 
 /**
- * An agent's `Agent` JSON (agentView, stringified, UTF-8) in pieces, around the fields that depend
- * on the moment of the request rather than on the row: `online` (which replicas are live),
- * `lastSeenAt` (an online agent is seen now) and `edition` (none in an unlicensed fleet). A page
- * is these pieces copied once into the response body: joining ~60 KB of small strings made a rope
- * that cost more to flatten for the socket than everything else the page did.
+ * An agent's `Agent` JSON (agentView, stringified, UTF-8), with what the fields that depend on the
+ * moment of the request rather than on the row need: `online` (which replicas are live),
+ * `lastSeenAt` (an online agent is seen now) and `edition` (none in an unlicensed fleet). One
+ * buffer per agent, `,<offline JSON><online head>null<after edition>`, and byte offsets into it:
+ * a page copies ranges of it into its body (one range for an offline agent in a licensed fleet).
+ * Joining ~60 KB of small strings instead made a rope that cost more to flatten for the socket
+ * than everything else the page did; a buffer per piece cost ~3 KB of memory per agent.
  */
 export interface AgentFragment {
   /** The row version it was made from (`xmin`): any committed UPDATE of the row changes it. */
   version: string;
   createdAt: string;
-  /** The whole JSON of an offline agent in a licensed fleet (the usual case), after a comma: one piece. */
-  commaOfflineLicensed: Buffer;
-  /** Offline: everything up to `edition`'s value. */
-  offline: Buffer;
-  /** Online: up to `lastSeenAt`'s value (the request's now), then `online_rest` up to `edition`'s. */
-  online: Buffer;
-  onlineRest: Buffer;
-  /** `edition`'s value and the rest, in a licensed fleet and in an unlicensed one. */
-  licensedTail: Buffer;
-  unlicensedTail: Buffer;
+  bytes: Buffer;
+  /** In `bytes`: where `adapters` begins, `edition`'s value begins, the offline JSON ends, the online head ends. */
+  adaptersAt: number;
+  editionAt: number;
+  jsonEnd: number;
+  onlineHeadEnd: number;
 }
 
 /**
@@ -40,15 +38,17 @@ export function fragmentOf(row: AgentViewRow, version: string): AgentFragment {
   if (!json.startsWith(OFFLINE_HEAD, online) || !json.startsWith(ADAPTERS, adapters) || !json.startsWith(GROUPS, groups)) {
     throw new Error('agentView: online, lastSeenAt and adapters, edition and groups must follow each other');
   }
+  const onlineHead = `${json.slice(0, online)}true,"lastSeenAt":`;
+  const bytes = Buffer.from(`,${json}${onlineHead}null${json.slice(groups)}`);
+  const jsonEnd = 1 + Buffer.byteLength(json);
   return {
     version,
     createdAt: view.createdAt,
-    commaOfflineLicensed: Buffer.from(`,${json}`),
-    offline: Buffer.from(json.slice(0, edition)),
-    online: Buffer.from(`${json.slice(0, online)}true,"lastSeenAt":`),
-    onlineRest: Buffer.from(json.slice(adapters, edition)),
-    licensedTail: Buffer.from(json.slice(edition)),
-    unlicensedTail: Buffer.from(`null${json.slice(groups)}`),
+    bytes,
+    adaptersAt: 1 + Buffer.byteLength(json.slice(0, adapters)),
+    editionAt: 1 + Buffer.byteLength(json.slice(0, edition)),
+    jsonEnd,
+    onlineHeadEnd: jsonEnd + Buffer.byteLength(onlineHead),
   };
 }
 
@@ -57,12 +57,13 @@ const OFFLINE_HEAD = 'false,"lastSeenAt":';
 const ADAPTERS = ',"adapters":';
 const EDITION = ',"edition":';
 const GROUPS = ',"groups":';
-
 const COMMA = Buffer.from(',');
 
-/** Agents' JSON, comma-separated, in pieces; `now` is the request's time as a JSON string. */
+/** Agents' JSON, comma-separated, into one buffer; `now` is the request's time as a JSON string. */
 export class FragmentWriter {
-  readonly pieces: Buffer[] = [];
+  /** Ranges to copy: buffer, start, end, buffer, start, end, … */
+  private readonly ranges: (Buffer | number)[] = [];
+  private length = 0;
   private readonly now: Buffer;
 
   constructor(
@@ -73,15 +74,34 @@ export class FragmentWriter {
   }
 
   add(f: AgentFragment, online: boolean): void {
-    const first = this.pieces.length === 0;
-    if (!online && this.licensed) {
-      this.pieces.push(first ? f.commaOfflineLicensed.subarray(1) : f.commaOfflineLicensed);
-      return;
+    const comma = this.length > 0;
+    const { bytes } = f;
+    if (!online) {
+      // `,` + the offline JSON up to edition's value, then the licensed or the unlicensed rest.
+      if (this.licensed) return this.range(bytes, comma ? 0 : 1, f.jsonEnd);
+      this.range(bytes, comma ? 0 : 1, f.editionAt);
+    } else {
+      if (comma) this.range(COMMA, 0, 1);
+      this.range(bytes, f.jsonEnd, f.onlineHeadEnd);
+      this.range(this.now, 0, this.now.length);
+      if (this.licensed) return this.range(bytes, f.adaptersAt, f.jsonEnd);
+      this.range(bytes, f.adaptersAt, f.editionAt);
     }
-    if (!first) this.pieces.push(COMMA);
-    if (online) this.pieces.push(f.online, this.now, f.onlineRest);
-    else this.pieces.push(f.offline);
-    this.pieces.push(this.licensed ? f.licensedTail : f.unlicensedTail);
+    this.range(bytes, f.onlineHeadEnd, bytes.length);
+  }
+
+  toBuffer(): Buffer {
+    const out = Buffer.allocUnsafe(this.length);
+    let at = 0;
+    for (let i = 0; i < this.ranges.length; i += 3) {
+      at += (this.ranges[i] as Buffer).copy(out, at, this.ranges[i + 1] as number, this.ranges[i + 2] as number);
+    }
+    return out;
+  }
+
+  private range(buffer: Buffer, start: number, end: number): void {
+    this.ranges.push(buffer, start, end);
+    this.length += end - start;
   }
 }
 

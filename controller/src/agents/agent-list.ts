@@ -16,11 +16,8 @@ export interface AgentFilter {
 
 /** A page of agents' JSON. */
 export interface AgentPageText {
-  /**
-   * The agents' `Agent` JSON (docs/http-api.md), comma-separated, UTF-8, in pieces: concatenated,
-   * a JSON array's contents (the HTTP list copies them once, into its body).
-   */
-  agents: Buffer[];
+  /** The agents' `Agent` JSON (docs/http-api.md), comma-separated, UTF-8: a JSON array's contents. */
+  agents: Buffer;
   /** The last agent's key, when another page follows. */
   last?: TimeIdKey;
 }
@@ -142,9 +139,9 @@ export class AgentList {
       writer.add(fragment, online);
       last = [fragment.createdAt, id];
     }
-    if (!more) return { agents: writer.pieces, last: undefined };
+    if (!more) return { agents: writer.toBuffer(), last: undefined };
     // Every agent of a full page deleted since it was read: go on from where it began.
-    return { agents: writer.pieces, last: last ?? page.after ?? BEFORE_EVERY_AGENT };
+    return { agents: writer.toBuffer(), last: last ?? page.after ?? BEFORE_EVERY_AGENT };
   }
 
   /** The page's fragments: held ones whose row is unchanged, the others rendered from a fresh read. */

@@ -26,7 +26,7 @@ export class AgentsHttp {
       { search: q.search || undefined, online: parseOnline(q.online), group: q.group || undefined, label: q.label || undefined, edition: parseEdition(q.edition) },
       pageRequest(q.limit, q.cursor, isTimeIdKey),
     );
-    return Buffer.concat([LIST_OPEN, ...page.agents, Buffer.from(`],"nextCursor":${JSON.stringify(page.nextCursor)}}`)]);
+    return Buffer.concat([LIST_OPEN, page.agents, Buffer.from(`],"nextCursor":${JSON.stringify(page.nextCursor)}}`)]);
   }
 
   @Get('agents/:id')

@@ -74,9 +74,9 @@ export class AgentsService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Enrolled, not retired agents, oldest first, keyset-paged by (createdAt, id): the page's agents
-   * as their `Agent` JSON, comma-separated, in UTF-8 pieces (the HTTP list sends them as they are).
+   * as their `Agent` JSON, comma-separated, UTF-8 (the HTTP list sends them as they are).
    */
-  async listJson(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<{ agents: Buffer[]; nextCursor: string | null }> {
+  async listJson(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<{ agents: Buffer; nextCursor: string | null }> {
     const licensed = (await this.licensing.state()).edition !== null;
     const text = await this.agentList.page(filter, page, licensed);
     return { agents: text.agents, nextCursor: text.last ? cursorOf(text.last) : null };
@@ -85,7 +85,7 @@ export class AgentsService implements OnModuleInit, OnModuleDestroy {
   /** The same page as views (gRPC ListAgents maps them to its messages). */
   async list(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<Page<AgentView>> {
     const { agents, nextCursor } = await this.listJson(filter, page);
-    return { items: JSON.parse(`[${Buffer.concat(agents)}]`) as AgentView[], nextCursor };
+    return { items: JSON.parse(`[${agents.toString('utf8')}]`) as AgentView[], nextCursor };
   }
 
   async get(id: string): Promise<AgentView> {
