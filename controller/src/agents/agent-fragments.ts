@@ -12,6 +12,7 @@ import { agentView, type AgentViewRow } from './agent-view';
 export interface AgentFragment {
   /** The row version it was made from (`xmin`): any committed UPDATE of the row changes it. */
   version: string;
+  id: string;
   createdAt: string;
   bytes: Buffer;
   /** In `bytes`: where `adapters` begins, `edition`'s value begins, the offline JSON ends, the online head ends. */
@@ -43,6 +44,7 @@ export function fragmentOf(row: AgentViewRow, version: string): AgentFragment {
   const jsonEnd = 1 + Buffer.byteLength(json);
   return {
     version,
+    id: view.id,
     createdAt: view.createdAt,
     bytes,
     adaptersAt: 1 + Buffer.byteLength(json.slice(0, adapters)),
@@ -116,8 +118,8 @@ export class AgentFragments {
   private readonly entries = new Map<string, { fragment: AgentFragment; until: number }>();
 
   constructor(
-    private readonly maxEntries = 50_000,
-    private readonly maxAgeMs = 3_600_000,
+    private readonly maxEntries: number,
+    private readonly maxAgeMs: number,
   ) {}
 
   get(id: string, version: string, now: number): AgentFragment | undefined {

@@ -25,6 +25,17 @@ export interface AgentPageText {
 /** A listed agent: its id, its row version and whether it is online. */
 type PageKey = [id: string, version: string, online: boolean];
 
+/** A page's agents in order, and whether each is online. */
+interface ResolvedPage {
+  fragments: AgentFragment[];
+  online: boolean[];
+  until: number;
+}
+/** Held agents' JSON is dropped after this (an `xmin` could come round again after 2^32 transactions). */
+const FRAGMENT_MAX_AGE_MS = 3_600_000;
+/** Resolved pages remembered (~5 KB each at 100 agents): a fleet of 50,000 in pages of 100 is 500. */
+const RESOLVED_PAGES = 1_000;
+
 /** Reads `<id><t|f><xmin>,…` (a uuid's text is 36 characters). */
 function pageKeys(text: string): PageKey[] {
   const keys: PageKey[] = [];
@@ -70,7 +81,9 @@ const RENDER_STATEMENT = { name: 'agent_fragments', text: `SELECT xmin AS "rowVe
  */
 export class AgentList {
   private readonly pool: Pool;
-  private readonly fragments = new AgentFragments();
+  private readonly fragments = new AgentFragments(50_000, FRAGMENT_MAX_AGE_MS);
+  /** By the page statement's text (which names every agent, version and presence): see `resolve`. */
+  private readonly resolvedPages = new Map<string, ResolvedPage>();
   /** Statement names by text: each shape of filter is parsed and planned once per connection. */
   private readonly statementNames = new Map<string, string>();
 
@@ -126,42 +139,43 @@ export class AgentList {
                     FROM (SELECT id, xmin, created_at, ${online} AS online FROM agents WHERE ${where.join(' AND ')}
                            ORDER BY created_at, id LIMIT ${param(page.limit)} + 1) p`;
     const { rows } = await this.pool.query<[string | null]>({ name: this.statementName(text), text, values: params, rowMode: 'array' });
-    const keys = pageKeys(rows[0]?.[0] ?? '');
-    const more = keys.length > page.limit;
-    if (more) keys.length = page.limit;
-
-    const fragments = await this.fragmentsOf(keys);
+    const { fragments, online: isOnline } = await this.resolve(rows[0]?.[0] ?? '');
+    const count = Math.min(fragments.length, page.limit);
     const writer = new FragmentWriter(licensed, now);
-    let last: TimeIdKey | undefined;
-    for (const [id, , online] of keys) {
-      const fragment = fragments.get(id);
-      if (fragment === undefined) continue; // deleted between the two reads
-      writer.add(fragment, online);
-      last = [fragment.createdAt, id];
-    }
-    if (!more) return { agents: writer.toBuffer(), last: undefined };
+    for (let i = 0; i < count; i++) writer.add(fragments[i]!, isOnline[i]!);
+    if (fragments.length <= page.limit) return { agents: writer.toBuffer(), last: undefined };
     // Every agent of a full page deleted since it was read: go on from where it began.
-    return { agents: writer.toBuffer(), last: last ?? page.after ?? BEFORE_EVERY_AGENT };
+    const last = fragments[count - 1];
+    return { agents: writer.toBuffer(), last: last ? [last.createdAt, last.id] : (page.after ?? BEFORE_EVERY_AGENT) };
   }
 
-  /** The page's fragments: held ones whose row is unchanged, the others rendered from a fresh read. */
-  private async fragmentsOf(keys: PageKey[]): Promise<Map<string, AgentFragment>> {
+  /**
+   * The agents a page statement's text names, each with its fragment: held ones whose row is
+   * unchanged, the others rendered from a fresh read. The same text (same agents, same versions,
+   * same presence) resolves to the same fragments, so it is remembered whole: a page read again
+   * with nothing changed costs one lookup instead of one per agent.
+   */
+  private async resolve(text: string): Promise<ResolvedPage> {
     const now = Date.now();
-    const found = new Map<string, AgentFragment>();
-    const stale: string[] = [];
-    for (const [id, version] of keys) {
-      const held = this.fragments.get(id, version, now);
-      if (held) found.set(id, held);
-      else stale.push(id);
+    const known = this.resolvedPages.get(text);
+    if (known !== undefined && known.until > now) return known;
+    const keys = pageKeys(text);
+    const fragments: (AgentFragment | undefined)[] = keys.map(([id, version]) => this.fragments.get(id, version, now));
+    const stale = keys.filter((_, i) => fragments[i] === undefined).map(([id]) => id);
+    if (stale.length > 0) {
+      const { rows } = await this.pool.query<AgentViewRow & { rowVersion: string }>({ ...RENDER_STATEMENT, values: [stale] });
+      const rendered = new Map(rows.map((row) => [row.id, fragmentOf(row, row.rowVersion)]));
+      for (const [id, fragment] of rendered) this.fragments.set(id, fragment, now);
+      keys.forEach(([id], i) => (fragments[i] ??= rendered.get(id)));
     }
-    if (stale.length === 0) return found;
-    const { rows } = await this.pool.query<AgentViewRow & { rowVersion: string }>({ ...RENDER_STATEMENT, values: [stale] });
-    for (const row of rows) {
-      const fragment = fragmentOf(row, row.rowVersion);
-      this.fragments.set(row.id, fragment, now);
-      found.set(row.id, fragment);
+    // An agent deleted between the two reads is left out; such a page is not remembered.
+    const kept = keys.flatMap(([, , online], i) => (fragments[i] ? [{ fragment: fragments[i], online }] : []));
+    const resolved: ResolvedPage = { fragments: kept.map((k) => k.fragment), online: kept.map((k) => k.online), until: now + FRAGMENT_MAX_AGE_MS };
+    if (kept.length === keys.length && stale.length === 0) {
+      if (this.resolvedPages.size >= RESOLVED_PAGES) this.resolvedPages.delete(this.resolvedPages.keys().next().value!);
+      this.resolvedPages.set(text, resolved);
     }
-    return found;
+    return resolved;
   }
 
   async close(): Promise<void> {
