@@ -75,6 +75,8 @@ export class BatchWriter {
   /** The transaction's last element message: its offset (-1: none yet) and sequence number. */
   private lastAt = -1;
   private lastSeq = 0;
+  /** Sequence number of the transaction's first message. */
+  firstSeq = 0;
 
   constructor(private readonly nextSeq: () => number) {}
 
@@ -86,7 +88,8 @@ export class BatchWriter {
   /** Starts a transaction: element changes follow, then `end`. */
   begin(): void {
     this.reset();
-    this.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES, this.nextSeq());
+    this.firstSeq = this.nextSeq();
+    this.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES, this.firstSeq);
     this.close();
     this.lastAt = -1;
   }
@@ -378,7 +381,6 @@ export class NftNetlink {
   private readonly socket = new NetlinkSocket(NETLINK_NETFILTER);
   private readonly reply = new Uint8Array(64 << 10);
   private readonly writer = new BatchWriter(() => this.socket.nextSeq());
-  private readonly replyView = new DataView(this.reply.buffer);
   /** Sequence number of the sent transaction's last message, until `confirm` (0: none). */
   private unconfirmed = 0;
 
@@ -421,39 +423,15 @@ export class NftNetlink {
     this.unconfirmed = lastSeq;
   }
 
-  /** Reads the sent transaction's answer; throws the kernel's error (then nothing of it was applied). */
+  /**
+   * Reads the sent transaction's answer; throws the kernel's error (then nothing of it was
+   * applied, and the kernel queued all its answers inside the send: the rest is drained).
+   */
   confirm(): void {
     const seq = this.unconfirmed;
     if (seq === 0) return;
     this.unconfirmed = 0;
-    this.awaitAck(seq);
-  }
-
-  /**
-   * Reads answers until the last message's ack; the first error aborts (the kernel rolled the
-   * transaction back, and queued all its answers inside the send: the rest is drained).
-   */
-  private awaitAck(lastSeq: number): void {
-    const view = this.replyView;
-    const deadline = Date.now() + 2000;
-    for (;;) {
-      if (Date.now() > deadline) throw new Error('nf_tables batch: no ack after 2 s');
-      const n = this.socket.receive(this.reply);
-      for (let at = 0; n > 0 && at + NLMSG_HDRLEN <= n; ) {
-        const len = view.getUint32(at, true);
-        if (len < NLMSG_HDRLEN) break;
-        if (view.getUint16(at + 4, true) === NLMSG_ERROR) {
-          const seq = view.getUint32(at + 8, true);
-          const code = -view.getInt32(at + NLMSG_HDRLEN, true);
-          if (code !== 0) {
-            while (this.socket.receive(this.reply, true) > 0);
-            throw new SyscallError('nf_tables batch', code);
-          }
-          if (seq === lastSeq) return;
-        }
-        at += align4(len);
-      }
-    }
+    this.socket.awaitAck(this.writer.firstSeq, seq, this.reply, 'nf_tables batch', true);
   }
 
   /** Whether the kernel takes NFT_MSG_DESTROYSETELEM: destroying an element that is not there succeeds. */

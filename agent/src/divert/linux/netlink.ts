@@ -146,24 +146,38 @@ export class NetlinkSocket {
     new DataView(message.buffer).setUint16(6, new DataView(message.buffer).getUint16(6, true) | NLM_F_ACK, true);
     const sent = libc.sendto(this.fd, message, message.length, 0, null, 0) as number;
     if (sent < 0) throw new SyscallError(`send(${what})`, errno());
-    const reply = new Uint8Array(8192);
-    const view = new DataView(reply.buffer);
+    this.awaitAck(seq, seq, new Uint8Array(8192), `netlink ${what}`, false);
+  }
+
+  /**
+   * Reads answers into `into` until the ack of `lastSeq` (the one reply reader of this socket's
+   * requests and transactions): an error answering any of `firstSeq..lastSeq` is thrown as
+   * `what`'s; other messages (queued packets on an NFQUEUE socket) are skipped. With `drain`, what
+   * else is queued is read after an error without waiting (a transaction's other answers, which
+   * would otherwise be taken for the next one's) — never on a socket that also carries packets.
+   */
+  awaitAck(firstSeq: number, lastSeq: number, into: Uint8Array, what: string, drain: boolean): void {
+    const view = new DataView(into.buffer, into.byteOffset, into.byteLength);
+    const span = (lastSeq - firstSeq) >>> 0;
     const deadline = Date.now() + 2000;
     while (Date.now() < deadline) {
-      const n = this.receive(reply);
-      if (n < 0) continue;
-      for (let at = 0; at + NLMSG_HDRLEN <= n; ) {
+      const n = this.receive(into);
+      for (let at = 0; n > 0 && at + NLMSG_HDRLEN <= n; ) {
         const len = view.getUint32(at, true);
         if (len < NLMSG_HDRLEN) break;
-        if (view.getUint16(at + 4, true) === NLMSG_ERROR && view.getUint32(at + 8, true) === seq) {
+        const seq = view.getUint32(at + 8, true);
+        if (view.getUint16(at + 4, true) === NLMSG_ERROR && ((seq - firstSeq) >>> 0) <= span) {
           const code = -view.getInt32(at + NLMSG_HDRLEN, true);
-          if (code !== 0) throw new SyscallError(`netlink ${what}`, code);
-          return;
+          if (code !== 0) {
+            if (drain) while (this.receive(into, true) > 0);
+            throw new SyscallError(what, code);
+          }
+          if (seq === lastSeq) return;
         }
         at += align4(len);
       }
     }
-    throw new Error(`netlink ${what}: no answer from the kernel within 2 s`);
+    throw new Error(`${what}: no answer from the kernel within 2 s`);
   }
 
   /**
