@@ -12,12 +12,16 @@ export class Lane {
   /** Filled ring slots of the last recvmmsg and the next one to hand out. */
   ringCount = 0;
   ringNext = 0;
+  /** The last receive took fewer packets than it had slots for: the socket held no more then. */
+  drained = true;
+  private readonly slots: number;
   /** Per verdict call: the last id of this lane in the batch, and whether any was accepted as is. */
   lastId = 0;
   accepts = false;
 
   constructor(options: NfQueueOptions) {
     this.queue = new NfQueue(options);
+    this.slots = options.slots;
     try {
       const granted = this.queue.socket.setSendBuffer(8 << 20);
       // Leave room for the kernel's skb overhead (it refuses a datagram over sndbuf - 32).
@@ -34,6 +38,7 @@ export class Lane {
     const n = this.queue.receive();
     this.ringCount = n;
     this.ringNext = 0;
+    this.drained = n < this.slots;
     return n > 0;
   }
 
