@@ -36,8 +36,9 @@ export interface SentReport {
 export class ActivityLedger {
   private nextSeq = 1;
   private periodStartMs: number;
-  /** Rule id per slot; slots are only ever added. */
+  /** Rule id per slot, and its UTF-8 bytes (written into every report); slots are only ever added. */
   private readonly ruleIds: string[] = [];
+  private readonly ruleIdBytes: Buffer[] = [];
   private readonly slotOf = new Map<string, number>();
   /** The last rule list asked about and its slots (a list is the same array from tick to tick). */
   private lastRules: readonly string[] | undefined;
@@ -74,6 +75,7 @@ export class ActivityLedger {
       let slot = this.slotOf.get(ruleIds[k]!);
       if (slot === undefined) {
         slot = this.ruleIds.push(ruleIds[k]!) - 1;
+        this.ruleIdBytes.push(Buffer.from(ruleIds[k]!, 'utf8'));
         this.slotOf.set(ruleIds[k]!, slot);
         this.grow();
       }
@@ -110,14 +112,21 @@ export class ActivityLedger {
     const seq = this.nextSeq++;
     const w = ReportWriter.shared;
     w.begin(seq, this.periodStartMs, nowMs);
+    const u = this.unreported;
+    // Per sample: plain loads and stores (no subarray views, no fill calls: this runs 200,000 times a second).
     for (let slot = 0, i = 0; slot < this.ruleIds.length; slot++) {
       if (this.touched[slot] === 0) continue;
       const at = slot * COUNTERS;
-      const u = this.unreported;
-      w.rule(this.ruleIds[slot]!, u[at]!, u[at + 1]!, u[at + 2]!, u[at + 3]!, this.active[slot]!, u[at + 4]!, this.lastHit[slot]!);
+      const to = i * COUNTERS;
+      const pIn = u[at]!, bIn = u[at + 1]!, pOut = u[at + 2]!, bOut = u[at + 3]!, conv = u[at + 4]!;
+      w.rule(this.ruleIdBytes[slot]!, pIn, bIn, pOut, bOut, this.active[slot]!, conv, this.lastHit[slot]!);
       slots[i] = slot;
-      counters.set(u.subarray(at, at + COUNTERS), i * COUNTERS);
-      u.fill(0, at, at + COUNTERS);
+      counters[to] = pIn;
+      counters[to + 1] = bIn;
+      counters[to + 2] = pOut;
+      counters[to + 3] = bOut;
+      counters[to + 4] = conv;
+      u[at] = u[at + 1] = u[at + 2] = u[at + 3] = u[at + 4] = 0;
       this.lastHit[slot] = 0;
       this.touched[slot] = 0;
       i++;

@@ -14,8 +14,6 @@ export class ReportWriter {
   private seq = 0;
   private startMs = 0;
   private endMs = 0;
-  /** UTF-8 bytes of each rule id seen (rule ids repeat in every report of every agent). */
-  private readonly ids = new Map<string, Buffer>();
 
   begin(seq: number, periodStartMs: number, periodEndMs: number): void {
     this.pos = 0;
@@ -24,10 +22,8 @@ export class ReportWriter {
     this.endMs = periodEndMs;
   }
 
-  /** One RuleActivity (fields 1–8), as a `rules` entry (field 4) of the report. */
-  rule(ruleId: string, packetsIn: number, bytesIn: number, packetsOut: number, bytesOut: number, conversationsActive: number, conversationsNew: number, lastHitMs: number): void {
-    let id = this.ids.get(ruleId);
-    if (!id) this.ids.set(ruleId, (id = Buffer.from(ruleId, 'utf8')));
+  /** One RuleActivity (fields 1–8), as a `rules` entry (field 4) of the report; `id` is the rule id's UTF-8 bytes. */
+  rule(id: Uint8Array, packetsIn: number, bytesIn: number, packetsOut: number, bytesOut: number, conversationsActive: number, conversationsNew: number, lastHitMs: number): void {
     const length =
       (id.length > 0 ? 1 + varintSize(id.length) + id.length : 0) +
       field(packetsIn) + field(bytesIn) + field(packetsOut) + field(bytesOut) + field(conversationsActive) + field(conversationsNew) + field(lastHitMs);
@@ -37,7 +33,7 @@ export class ReportWriter {
     if (id.length > 0) {
       this.byte(10);
       this.varint(id.length);
-      id.copy(this.buf, this.pos);
+      this.buf.set(id, this.pos);
       this.pos += id.length;
     }
     this.tagged(16, packetsIn);
