@@ -69,7 +69,8 @@ const RENDER_STATEMENT = { name: 'agent_fragments', text: `SELECT xmin AS "rowVe
  * whether it is online; the agents' JSON comes from `AgentFragments`, each made by `agentView`
  * (the view's one definition, as `GET /api/agents/:id`) from the row version it was made from.
  * Agents whose row changed since (or never seen) are read in full by a second statement and
- * rendered again, so a page never shows anything older than its own read. Writing a page's JSON in
+ * rendered again, so a page never shows anything older than its own read (and a page whose
+ * result text is unchanged resolves in one lookup: `resolve`). Writing a page's JSON in
  * PostgreSQL (`row_to_json`, 0.8 ms of its CPU per 100 agents, every page) was most of a page's
  * cost; a fleet's rows change far less often than a busy API reads them.
  *
@@ -82,7 +83,7 @@ const RENDER_STATEMENT = { name: 'agent_fragments', text: `SELECT xmin AS "rowVe
 export class AgentList {
   private readonly pool: Pool;
   private readonly fragments = new AgentFragments(50_000, FRAGMENT_MAX_AGE_MS);
-  /** By the page statement's text (which names every agent, version and presence): see `resolve`. */
+  /** By the page statement's result text (which names every agent, version and presence): see `resolve`. */
   private readonly resolvedPages = new Map<string, ResolvedPage>();
   /** Statement names by text: each shape of filter is parsed and planned once per connection. */
   private readonly statementNames = new Map<string, string>();
@@ -150,7 +151,7 @@ export class AgentList {
   }
 
   /**
-   * The agents a page statement's text names, each with its fragment: held ones whose row is
+   * The agents the page statement's result text names, each with its fragment: held ones whose row is
    * unchanged, the others rendered from a fresh read. The same text (same agents, same versions,
    * same presence) resolves to the same fragments, so it is remembered whole: a page read again
    * with nothing changed costs one lookup instead of one per agent.
