@@ -402,10 +402,9 @@ export class Engine {
     const reverseHash = hashKey(draft, Layout.RECORD_WORDS);
     this.touched = table.slots[table.home(reverseHash) * S.WORDS]!;
     const slot = this.ruleSlots[r]!;
-    for (let at = 0; at < Layout.ROLES * Layout.RECORD_WORDS; at += Layout.RECORD_WORDS) {
-      draft[at + R.SLOT] = slot;
-      draft[at + R.LAST_SEEN] = now;
-    }
+    // Read by `place` from role 0's record only (they are per conversation).
+    draft[R.SLOT] = slot;
+    draft[R.LAST_SEEN] = now;
     const at1 = Layout.RECORD_WORDS;
     const at2 = 2 * Layout.RECORD_WORDS;
     table.place(draft, 0, hash, c, 0);
