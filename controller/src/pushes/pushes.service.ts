@@ -14,7 +14,7 @@ import { LicensingService, seatEdition } from '../licensing/licensing.service';
 import { LicenseError } from '../licensing/licensing.errors';
 import { toPage, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
 import { diffRuleSets, type RuleSetDiff } from '../rulesets/rule-set-diff';
-import { RuleSetsService } from '../rulesets/rulesets.service';
+import { RuleSetsService, versionModelOf } from '../rulesets/rulesets.service';
 import { PushDelivery } from './push-delivery';
 import { agentEditionErrors, editionCheck } from './push-edition';
 import { PushEvents } from './push-events';
@@ -71,7 +71,7 @@ export class PushesService {
   async create(actor: Actor, input: CreatePushInput, rollbackOf?: string): Promise<PushView> {
     const started = Date.now();
     // Legitimately long for thousands of targets: a few set-based statements, none per agent.
-    const { pushId, targets, superseded } = await pushTransaction(this.db, CREATE_TRANSACTION, async (tx) => {
+    const { pushId, targets, superseded, committed } = await pushTransaction(this.db, CREATE_TRANSACTION, async (tx) => {
         const version = await this.ruleSets.get(input.ruleSetId, input.version, tx);
         const license = await this.licensing.state(tx);
         if (!license.edition) throw LicenseError.required();
@@ -108,11 +108,12 @@ export class PushesService {
           target: `push:${created.id}`,
           after: { ruleSetId: version.id, version: version.version, agentIds: ids, rollout: input.rollout ?? null, rollbackOf: rollbackOf ?? null },
         });
-        return { pushId: created.id, targets: ids.length, superseded: older.map((o) => o.push_id) };
+        const committed = { push: created, version: versionModelOf(version), agents: agents.filter((_, i) => waves[i] === 0) };
+        return { pushId: created.id, targets: ids.length, superseded: older.map((o) => o.push_id), committed };
     });
     this.logger.info({ pushId, targets, ms: Date.now() - started }, 'push recorded');
     for (const older of superseded) await this.delivery.advance(older);
-    await this.delivery.dispatch(pushId);
+    await this.delivery.dispatch(pushId, committed);
     this.events.changed(pushId);
     return this.get(pushId);
   }

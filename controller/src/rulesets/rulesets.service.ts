@@ -97,8 +97,7 @@ export class RuleSetsService {
 
   /** The version as agents receive it. */
   async versionModel(id: string, version: number, db: Db = this.db): Promise<VersionModel> {
-    const view = await this.get(id, version, db);
-    return { ruleSetId: view.id, version: view.version, rules: view.rules, settings: view.settings, contentHash: view.contentHash };
+    return versionModelOf(await this.get(id, version, db));
   }
 
   async addRule(actor: Actor, id: string, input: unknown, position?: number): Promise<RuleSetView> {
@@ -249,4 +248,9 @@ function renameVersionField(field: string) {
 
 function toJson(value: unknown): Prisma.InputJsonValue {
   return value as Prisma.InputJsonValue;
+}
+
+/** A loaded version as agents receive it. */
+export function versionModelOf(view: RuleSetView): VersionModel {
+  return { ruleSetId: view.id, version: view.version, rules: view.rules, settings: view.settings, contentHash: view.contentHash };
 }
