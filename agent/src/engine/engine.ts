@@ -188,7 +188,7 @@ export class Engine {
     // When the previous batch was rich in first packets, this one probably is too: warm their
     // reply keys' slots (a lookup per packet more, paid only then).
     if ((this.opened - this.openedBefore) * WARM_REPLIES_FROM >= batch.count) {
-      this.touched ^= this.replyWarmup.warm(batch, this.batchKeys.cols, this.table, this.rules, this.candidates);
+      this.replyWarmup.warm(batch, this.batchKeys.cols, this.table, this.rules, this.candidates);
     }
     this.openedBefore = this.opened;
     this.handleBatch(batch, emitted, nowMs, now);

@@ -26,11 +26,14 @@ export class ReplyWarmup {
   private readonly pv = new PacketView();
   /** A first packet's key (record 0) and its reply key (record 1). */
   private readonly record = new Uint32Array(2 * Layout.RECORD_WORDS);
-  private homes = new Uint32Array(0);
+  /** Home slots of the reply keys warmed by the last `warm`, in batch order. */
+  homes = new Uint32Array(0);
+  /** Sum of the slot words read: kept so the loads are not optimized away. */
+  touched = 0;
 
   /**
    * For the packets of `batch` parsed into `cols` (BatchKeys) whose key `table` does not hold:
-   * matches them, reads their reply keys' home slots; returns the sum of the words read.
+   * matches them, reads their reply keys' home slots; returns how many (their homes are `homes[0 .. n)`).
    */
   warm(batch: PacketBatch, cols: Uint32Array, table: ConversationTable, rules: readonly CompiledRule[], candidates: RuleIndex): number {
     if (this.homes.length < batch.capacity) this.homes = new Uint32Array(batch.capacity);
@@ -74,6 +77,7 @@ export class ReplyWarmup {
       if (loopback) record[Layout.RECORD_WORDS + K.META] = record[Layout.RECORD_WORDS + K.META]! | Meta.OUTBOUND;
       homes[n++] = table.home(hashKey(record, Layout.RECORD_WORDS));
     }
-    return table.touchHomes(homes, n);
+    this.touched = table.touchHomes(homes, n);
+    return n;
   }
 }
