@@ -33,8 +33,12 @@ interface ResolvedPage {
 }
 /** Held agents' JSON is dropped after this (an `xmin` could come round again after 2^32 transactions). */
 const FRAGMENT_MAX_AGE_MS = 3_600_000;
-/** Resolved pages remembered (~5 KB each at 100 agents): a fleet of 50,000 in pages of 100 is 500. */
-const RESOLVED_PAGES = 1_000;
+/**
+ * Agents named by the resolved pages remembered, in all: a fleet of 20,000 in any page size. A
+ * remembered page keeps its agents' JSON alive even once a newer version replaced it in
+ * `AgentFragments`, so this bounds that too (~1.9 KB an agent).
+ */
+const RESOLVED_AGENTS = 20_000;
 
 /** Reads `<id><t|f><xmin>,…` (a uuid's text is 36 characters). */
 function pageKeys(text: string): PageKey[] {
@@ -85,6 +89,7 @@ export class AgentList {
   private readonly fragments = new AgentFragments(50_000, FRAGMENT_MAX_AGE_MS);
   /** By the page statement's result text (which names every agent, version and presence): see `resolve`. */
   private readonly resolvedPages = new Map<string, ResolvedPage>();
+  private resolvedAgents = 0;
   /** Statement names by text: each shape of filter is parsed and planned once per connection. */
   private readonly statementNames = new Map<string, string>();
 
@@ -172,11 +177,21 @@ export class AgentList {
     // An agent deleted between the two reads is left out; such a page is not remembered.
     const kept = keys.flatMap(([, , online], i) => (fragments[i] ? [{ fragment: fragments[i], online }] : []));
     const resolved: ResolvedPage = { fragments: kept.map((k) => k.fragment), online: kept.map((k) => k.online), until: now + FRAGMENT_MAX_AGE_MS };
-    if (kept.length === keys.length && stale.length === 0) {
-      if (this.resolvedPages.size >= RESOLVED_PAGES) this.resolvedPages.delete(this.resolvedPages.keys().next().value!);
-      this.resolvedPages.set(text, resolved);
-    }
+    if (kept.length === keys.length && stale.length === 0) this.remember(text, resolved);
     return resolved;
+  }
+
+  private remember(text: string, resolved: ResolvedPage): void {
+    // Map keeps insertion order: the first entries are the oldest.
+    for (const [oldest, page] of this.resolvedPages) {
+      if (this.resolvedAgents + resolved.fragments.length <= RESOLVED_AGENTS) break;
+      this.resolvedPages.delete(oldest);
+      this.resolvedAgents -= page.fragments.length;
+    }
+    const replaced = this.resolvedPages.get(text);
+    if (replaced) this.resolvedAgents -= replaced.fragments.length;
+    this.resolvedPages.set(text, resolved);
+    this.resolvedAgents += resolved.fragments.length;
   }
 
   async close(): Promise<void> {
