@@ -20,7 +20,7 @@
  * `--rounds N` measures every way N times, rotating the order, and reports medians (a loaded,
  * shared machine otherwise hands one way a quiet minute and another a busy one). `--near` is the
  * plane's `nearMs` (how long after a packet it waits for the next on the main thread; 0: never);
- * `--realtime N` runs the agent's packet thread under SCHED_FIFO priority N (the plane's `realtime`).
+ * `--realtime N` runs the agent's packet path under SCHED_FIFO priority N (the plane's `realtime`).
  *   npm run bench:dataplane [-- --seconds 5 --connections 2000 --streams 1 --fastpath 1 --after 1 --rounds 1 --parallel 8
  *                               --near 1000 --realtime 0 --measures tcp,udp,latency,rate]
  */

@@ -1,6 +1,6 @@
 /**
  * The Linux data plane on unfriendly hosts: one that drops conntrack-INVALID packets (as Docker
- * and ufw hosts do), a busy one (the packet thread under SCHED_FIFO, and only it), and an agent
+ * and ufw hosts do), a busy one (the packet path under SCHED_FIFO, and only it), and an agent
  * killed with SIGKILL (fail-open: traffic passes unmodified; the next start removes what the dead
  * agent left).
  */
@@ -98,18 +98,29 @@ describeDataPlane('Linux data plane: hostile hosts and crashes', () => {
     expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 10_000)).toMatchObject({ ok: true });
   });
 
-  test('realtime: the packet thread alone runs under SCHED_FIFO (none of the agent threads besides it) and forwards', async () => {
+  test('realtime: the packet path runs under SCHED_FIFO, the idle agent and its other threads under the normal scheduler', async () => {
     await start(topo.agent.ns, peerArgs('tcp-server', '::', 8080));
-    const agent = await start(topo.agent.ns, runnerArgs({ rules: [PORT_80_TO_8080], settings: SETTINGS, plane: { realtime: 1 } }), 'ready');
-    expect(await client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 100_000)).toMatchObject({ ok: true, bytes: 100_000 });
+    // The userspace path alone, so that the transfer keeps the packet path busy.
+    const agent = await start(topo.agent.ns, runnerArgs({ rules: [PORT_80_TO_8080], settings: SETTINGS, plane: { realtime: 1, fastPath: false } }), 'ready');
     const pid = Number((await agent.next('ready')).pid);
-    const policies = await sh(topo.agent.ns, `for t in /proc/${pid}/task/*; do echo "\${t##*/} $(chrt -p \${t##*/} | head -1)"; done`);
-    const byThread = new Map(policies.trim().split('\n').map((line) => [Number(line.split(' ')[0]), line]));
-    expect(byThread.get(pid)).toMatch(/SCHED_FIFO\|SCHED_RESET_ON_FORK/);
-    // Node's own threads, the koffi worker that waits when idle, libuv's pool: the normal scheduler.
-    const others = [...byThread].filter(([tid]) => tid !== pid).map(([, line]) => line);
-    expect(others.length).toBeGreaterThan(0);
-    for (const line of others) expect(line).toMatch(/SCHED_OTHER/);
+    const policies = async () => {
+      const text = await sh(topo.agent.ns, `for t in /proc/${pid}/task/*; do echo "\${t##*/} $(chrt -p \${t##*/} | head -1)"; done`);
+      return new Map(text.trim().split('\n').map((line) => [Number(line.split(' ')[0]), line]));
+    };
+    const transfer = client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 20_000_000);
+    let done = false;
+    void transfer.finally(() => (done = true));
+    const seen = new Set<string>();
+    while (!done) {
+      const byThread = await policies();
+      seen.add(/SCHED_FIFO\|SCHED_RESET_ON_FORK/.test(byThread.get(pid) ?? '') ? 'fifo' : 'other');
+      for (const [tid, line] of byThread) if (tid !== pid) expect(line).toMatch(/SCHED_OTHER/);
+    }
+    expect(await transfer).toMatchObject({ ok: true, bytes: 20_000_000 });
+    expect(seen).toContain('fifo');
+    // Idle (no packet for nearMs): waiting on the event loop, under the normal scheduler.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await policies()).get(pid)).toMatch(/SCHED_OTHER/);
   });
 
   test('SIGKILL: traffic passes unmodified (fail-open), a restart cleans the stale rules and forwards again', async () => {

@@ -28,6 +28,7 @@ export const libc = {
   sched_setscheduler: lib.func('int sched_setscheduler(int pid, int policy, void *param)'),
 };
 
+export const SCHED_OTHER = 0;
 export const SCHED_FIFO = 1;
 /** Or'ed into the policy: threads and processes started by this thread get the normal scheduler. */
 export const SCHED_RESET_ON_FORK = 0x4000_0000;

@@ -16,7 +16,7 @@ import { FastPath, type OffloadSink } from './fast-path';
 import { FlowKind, TUPLE_WORDS } from './flow-table';
 import { Injector } from './inject';
 import { Lane } from './lane';
-import { addressOf, check, libc, nativeBytes, POLLIN, SCHED_FIFO, SCHED_RESET_ON_FORK } from './libc';
+import { addressOf, check, libc, nativeBytes, POLLIN, SCHED_FIFO, SCHED_OTHER, SCHED_RESET_ON_FORK } from './libc';
 import { Hook, QueueFlag, SkbInfo, SlotStatus } from './nfqueue';
 import { Steering } from './steering';
 import { fillTransportChecksum } from './transport-checksum';
@@ -58,12 +58,12 @@ export interface LinuxDataPlaneOptions {
    */
   nearMs?: number;
   /**
-   * SCHED_FIFO priority (1–99) of the thread that runs the packet path (the one that calls
-   * `open`, Node's main thread), or 0 (default): the normal scheduler. A first packet then waits
-   * for no other process to be taken off the CPU — the kernel ways run in softirq and never wait
-   * — at the price of the agent's other work on that thread (control, TLS) preempting ordinary
-   * processes too (the kernel's real-time throttling keeps 5% of each second for them). Needs
-   * CAP_SYS_NICE; see docs/linux-dataplane.md "Real-time packet thread".
+   * SCHED_FIFO priority (1–99) of the packet path, or 0 (default): the normal scheduler. The
+   * thread that receives (Node's main thread) runs under it from a receive until it hands the
+   * event loop a turn or waits idle: a first packet then waits for no other process to be taken
+   * off the CPU (the kernel ways run in softirq and never wait), while timers and I/O — the
+   * counter reads, the control plane — run under the normal scheduler. Needs CAP_SYS_NICE; see
+   * docs/linux-dataplane.md "Real-time packet path".
    */
   realtime?: number;
 }
@@ -132,6 +132,8 @@ export class LinuxDataPlane implements DataPlane {
   /** When a receive last found packets, and when the event loop last had a turn from a near wait. */
   private lastPacketMs = 0;
   private lastTurnMs = 0;
+  /** Whether the receiving thread is under SCHED_FIFO now (see `realtime`). */
+  private fifo = false;
   /** Counters for stats and tests. */
   readonly counters = { received: 0, capped: 0, modified: 0, dropped: 0, rerouted: 0, emitted: 0, injectFailures: 0 };
 
@@ -191,7 +193,11 @@ export class LinuxDataPlane implements DataPlane {
     });
     this.closed = false;
     try {
-      if (this.options.realtime > 0) realtimeThread(this.options.realtime);
+      if (this.options.realtime > 0) {
+        // Fails here (not on the packet path) when the capability is missing.
+        setScheduler(this.options.realtime);
+        setScheduler(0);
+      }
       const fastPath = this.options.fastPath;
       if (fastPath !== false && this.offloadSink) {
         this.fast = new FastPath({ mark: this.options.mark, ...fastPath }, this.offloadSink);
@@ -291,14 +297,18 @@ export class LinuxDataPlane implements DataPlane {
       }
       if (now - this.lastPacketMs < this.options.nearMs) {
         if (now - this.lastTurnMs >= NEAR_TURN_MS) {
+          this.realtime(false);
           await nextTurn();
+          this.realtime(true);
           this.lastTurnMs = Date.now();
         } else {
           libc.poll(this.pollFds, lanes.length, NEAR_BLOCK_MS);
         }
         continue;
       }
+      this.realtime(false);
       await this.waitReadable();
+      this.realtime(true);
     }
     return false;
   }
@@ -359,6 +369,13 @@ export class LinuxDataPlane implements DataPlane {
     }
     if (stray) verdicts.flush();
     return lane.ringNext < lane.ringCount;
+  }
+
+  /** The packet path under SCHED_FIFO (`on`), the event loop's turns under the normal scheduler. */
+  private realtime(on: boolean): void {
+    if (this.options.realtime === 0 || on === this.fifo || (on && this.closed)) return;
+    this.fifo = on;
+    setScheduler(on ? this.options.realtime : 0);
   }
 
   private waitReadable(): Promise<void> {
@@ -531,6 +548,7 @@ export class LinuxDataPlane implements DataPlane {
   async close(): Promise<void> {
     if (this.closed && this.lanes.length === 0) return;
     this.closed = true;
+    this.realtime(false);
     await this.polling;
     try {
       await this.fast?.stop();
@@ -545,14 +563,16 @@ export class LinuxDataPlane implements DataPlane {
   }
 }
 
-/** Puts the calling thread under SCHED_FIFO at `priority` (see `realtime`). */
-function realtimeThread(priority: number): void {
-  if (!Number.isInteger(priority) || priority < 1 || priority > 99) throw new RangeError(`realtime must be a SCHED_FIFO priority in 1..99, got ${priority}`);
-  const param = new Uint8Array(4); // struct sched_param { int sched_priority; }
-  new DataView(param.buffer).setInt32(0, priority, true);
+const schedParam = new Uint8Array(4); // struct sched_param { int sched_priority; }
+
+/** Puts the calling thread under SCHED_FIFO at `priority`, or (0) back under the normal scheduler. */
+function setScheduler(priority: number): void {
+  if (!Number.isInteger(priority) || priority < 0 || priority > 99) throw new RangeError(`realtime must be a SCHED_FIFO priority in 1..99, got ${priority}`);
+  new DataView(schedParam.buffer).setInt32(0, priority, true);
+  const policy = priority > 0 ? SCHED_FIFO | SCHED_RESET_ON_FORK : SCHED_OTHER;
   // pid 0: the calling thread only; threads it starts later (libuv's pool, koffi's workers) and
   // the processes it spawns (nft, iptables) get the normal scheduler.
-  check('sched_setscheduler(SCHED_FIFO)', libc.sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, param) as number);
+  check('sched_setscheduler', libc.sched_setscheduler(0, policy, schedParam) as number);
 }
 
 /** Lets timers and I/O of the event loop run (a resolved promise would not: microtasks come first). */
