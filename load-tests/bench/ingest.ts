@@ -10,8 +10,9 @@
  * Throughput is measured over --seconds after --warmup-s; afterwards everything is drained and
  * the stored sums in PostgreSQL must equal what the agents reported.
  * Human table on stderr, one JSON line last on stdout.
- *   npm run bench:ingest -- [--agents 10000] [--interval-ms 2500] [--rules 50] [--seconds 20] [--seed sql|enroll]
+ *   npm run bench:ingest -- [--agents 10000] [--interval-ms 2500] [--rules 50] [--seconds 20] [--seed sql|enroll] [--controller-log file]
  */
+import { writeFileSync } from 'node:fs';
 import { EDITIONS, LICENSE_PUBLIC_KEY_ENV, generateLicenseKeyPair, issueLicenseKey, newLicenseSerial } from '@portfleet/proto';
 import { type Fleet, Percentiles } from '../fleet-sim';
 import { benchArgs } from './bench-args';
@@ -22,7 +23,7 @@ import { processMemory } from './process-memory';
 
 const { num, str } = benchArgs(
   { agents: 10_000, 'interval-ms': 2500, rules: 50, seconds: 20, 'warmup-s': 5, 'per-channel': 100, 'enroll-concurrency': 16, 'drain-timeout-s': 120 },
-  { seed: 'sql', 'log-level': 'warn', 'node-options': '' },
+  { seed: 'sql', 'log-level': 'warn', 'node-options': '', 'controller-log': '' },
 );
 
 async function main(): Promise<void> {
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
     if (fleet) note(`simulator: ${fleet.onlineCount}/${fleet.agents.length} online, disconnects ${fleet.disconnectSummary()}`);
     throw error;
   } finally {
+    if (str['controller-log']) writeFileSync(str['controller-log'], `${bench.stack.controller.output.join('\n')}\n`);
     await fleet?.stop();
     await bench.stop();
   }
