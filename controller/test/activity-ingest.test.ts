@@ -77,7 +77,7 @@ async function rollUp(nowMs = T + 2 * MINUTE_MS): Promise<number> {
 async function stored(agentId: string): Promise<{ packetsIn: number; rows: number; seq: number }> {
   await rollUp();
   const sums = await db.query<{ p: string | null; n: string }>('SELECT sum(packets_in)::text AS p, count(*)::text AS n FROM activity_buckets WHERE agent_id = $1', [agentId]);
-  const seq = await db.query<{ s: string }>('SELECT last_activity_seq::text AS s FROM agents WHERE id = $1', [agentId]);
+  const seq = await db.query<{ s: string }>('SELECT COALESCE((SELECT seq FROM activity_watermarks WHERE agent_id = $1), 0)::text AS s', [agentId]);
   return { packetsIn: Number(sums.rows[0]!.p ?? 0), rows: Number(sums.rows[0]!.n), seq: Number(seq.rows[0]!.s) };
 }
 
@@ -319,6 +319,74 @@ describe('two replicas writing for the same agents', () => {
       expect(await deadlocks()).toBe(deadlocksBefore);
     } finally {
       await Promise.all(writers.map((w) => w.onModuleDestroy()));
+    }
+  });
+});
+
+describe('an agent deleted while its reports are being stored', () => {
+  const left = async (agentId: string) => {
+    const { rows } = await db.query<{ w: number; r: number }>(
+      'SELECT (SELECT count(*)::int FROM activity_watermarks WHERE agent_id = $1) AS w, (SELECT count(*)::int FROM activity_raw_reports WHERE agent_id = $1) AS r',
+      [agentId],
+    );
+    return rows[0];
+  };
+  /** Until `n` backends wait for a lock (the statements below are then where the test wants them). */
+  const lockWaiters = async (n: number) => {
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+      if (rows[0]!.n >= n) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`fewer than ${n} backends ever waited for a lock`);
+  };
+
+  it('deleted first: the batch waits for the delete, then stores nothing and creates no watermark', async () => {
+    const agent = await newAgent('deleted-first');
+    const writer = newWriter();
+    const deleter = await db.connect();
+    try {
+      await deleter.query('BEGIN');
+      await deleter.query('DELETE FROM agents WHERE id = $1', [agent]);
+      const outcome = submit(writer, agent, report(1, 5));
+      await lockWaiters(1);
+      await deleter.query('COMMIT');
+      expect(await outcome).toBe('unknown_agent');
+      expect(await left(agent)).toEqual({ w: 0, r: 0 });
+    } finally {
+      deleter.release();
+      await writer.onModuleDestroy();
+    }
+  });
+
+  it('deleted mid-batch: the delete waits for the batch (no deadlock with its watermark lock), then takes everything', async () => {
+    const agent = await newAgent('deleted-mid-batch');
+    const writer = newWriter();
+    const deadlocksBefore = await deadlocks();
+    const blocker = new Pool({ connectionString: pg.url, max: 2 });
+    const [holder, deleter] = [await blocker.connect(), await blocker.connect()];
+    try {
+      expect(await submit(writer, agent, report(1, 5))).toBe('stored');
+      // An uncommitted raw row with the next seq stops the batch at its raw insert, its locks held.
+      await holder.query('BEGIN');
+      await holder.query("INSERT INTO activity_raw_reports (agent_id, seq, period_end, rule_ids, counters) VALUES ($1, 2, now(), '{}', '{}')", [agent]);
+      const outcome = submit(writer, agent, report(2, 7));
+      await lockWaiters(1);
+      await deleter.query('BEGIN');
+      const deleted = deleter.query('DELETE FROM agents WHERE id = $1', [agent]);
+      await lockWaiters(2);
+      await holder.query('ROLLBACK');
+      expect(await outcome).toBe('stored');
+      expect((await deleted).rowCount).toBe(1);
+      await deleter.query('COMMIT');
+      expect(await left(agent)).toEqual({ w: 0, r: 0 });
+      expect(writer.retries).toBe(0);
+      expect(await deadlocks()).toBe(deadlocksBefore);
+    } finally {
+      holder.release();
+      deleter.release();
+      await blocker.end();
+      await writer.onModuleDestroy();
     }
   });
 });

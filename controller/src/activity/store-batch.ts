@@ -7,21 +7,28 @@ const PARAMS_PER_REPORT = 5;
 
 /**
  * One transaction for a batch of reports from many agents: lock the agents' stored seqs
- * (`agents.last_activity_seq`, the watermark), keep the reports above them, append each as ONE
- * row of activity_raw_reports (its samples as arrays), move the watermarks. No per-sample row and
- * no upsert here: activity-rollup.ts sums raw rows into buckets once their minute is over. A
- * crash or a lost connection at any point leaves all of it or nothing, and a retry of the same
- * batch finds what committed as duplicates. An agent deleted meanwhile has no row: its reports
- * are not stored.
+ * (activity_watermarks, created here on an agent's first report), keep the reports above them,
+ * append each as ONE row of activity_raw_reports (its samples as arrays), move the watermarks. The
+ * agents rows are only KEY SHARE locked (as the raw rows' foreign keys would anyway): a report makes
+ * no new agents row version. No per-sample row and no upsert here: activity-rollup.ts sums raw rows
+ * into buckets once their minute is over. A crash or a lost connection at any point leaves all of it
+ * or nothing, and a retry of the same batch finds what committed as duplicates. An agent deleted
+ * meanwhile has no row: its reports are not stored.
  */
 export async function storeBatch(client: PoolClient, reports: readonly QueuedReport[]): Promise<ReportOutcome[]> {
   const agentIds = [...new Set(reports.map((r) => r.agentId))];
   await client.query('BEGIN');
   try {
-    // Ordered locks: another replica storing for the same agents waits instead of deadlocking.
-    // NO KEY: the raw rows' foreign-key checks (KEY SHARE) need not wait for it.
+    // Ordered locks, agents before watermarks: another replica storing for the same agents waits
+    // instead of deadlocking, and a DELETE of an agent waits for this transaction (or it went first
+    // and its watermark with it) rather than holding the agent while its cascade waits on a
+    // watermark locked here.
+    await client.query(
+      'INSERT INTO activity_watermarks (agent_id) SELECT id FROM agents WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE ON CONFLICT DO NOTHING',
+      [agentIds],
+    );
     const { rows } = await client.query<{ id: string; seq: string }>(
-      'SELECT id::text AS id, last_activity_seq::text AS seq FROM agents WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE',
+      'SELECT agent_id::text AS id, seq::text AS seq FROM activity_watermarks WHERE agent_id = ANY($1::uuid[]) ORDER BY agent_id FOR UPDATE',
       [agentIds],
     );
     const plan = planBatch(reports, new Map(rows.map((r) => [r.id, Number(r.seq)])));
@@ -36,7 +43,7 @@ export async function storeBatch(client: PoolClient, reports: readonly QueuedRep
       await client.query(`INSERT INTO activity_raw_reports (agent_id, seq, period_end, rule_ids, counters) VALUES ${values.join(', ')}`, params);
     }
     if (plan.watermarks.agentIds.length > 0) {
-      await client.query('UPDATE agents a SET last_activity_seq = v.seq FROM unnest($1::uuid[], $2::bigint[]) AS v(id, seq) WHERE a.id = v.id', [
+      await client.query('UPDATE activity_watermarks w SET seq = v.seq FROM unnest($1::uuid[], $2::bigint[]) AS v(id, seq) WHERE w.agent_id = v.id', [
         plan.watermarks.agentIds,
         plan.watermarks.seqs,
       ]);

@@ -25,6 +25,9 @@ export interface HelloInput {
 export const ONLINE_LAST_SEEN_INTERVAL_MS = 60_000;
 const BATCH = { maxItems: 500, maxDelayMs: 10 };
 
+/** An agent's row as its stream opens, with the highest activity seq stored for it (what the Welcome tells it). */
+export type ConnectingAgent = Agent & { activityWatermark: { seq: bigint } | null };
+
 interface Applied {
   id: string;
   applied_rule_set_id: string | null;
@@ -48,7 +51,7 @@ interface LastSeen {
  */
 @Injectable()
 export class AgentPresence implements OnModuleInit, OnModuleDestroy {
-  private readonly reads = new Batcher<string, Agent | undefined>((ids) => this.readAgents(ids), BATCH);
+  private readonly reads = new Batcher<string, ConnectingAgent | undefined>((ids) => this.readAgents(ids), BATCH);
   private readonly hellos = new Batcher<{ agent: Agent; hello: HelloInput }, Agent>((items) => this.writeHellos(items), BATCH);
   private readonly leaves = new Batcher<string, LastSeen | undefined>((ids) => this.writeLastSeen(ids), BATCH);
   private timer?: NodeJS.Timeout;
@@ -72,8 +75,8 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
     await this.writeOnlineLastSeen().catch(() => undefined);
   }
 
-  /** `<agentId>.<credential>` → the agent's row, or AGENT_CREDENTIAL_INVALID. */
-  async authenticate(bearer: string): Promise<Agent> {
+  /** `<agentId>.<credential>` → the agent's row (with its activity watermark), or AGENT_CREDENTIAL_INVALID. */
+  async authenticate(bearer: string): Promise<ConnectingAgent> {
     const dot = bearer.indexOf('.');
     const id = dot > 0 ? bearer.slice(0, dot) : '';
     const secret = dot > 0 ? bearer.slice(dot + 1) : '';
@@ -121,8 +124,8 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private async readAgents(ids: string[]): Promise<(Agent | undefined)[]> {
-    const rows = await this.db.agent.findMany({ where: { id: { in: [...new Set(ids)] } } });
+  private async readAgents(ids: string[]): Promise<(ConnectingAgent | undefined)[]> {
+    const rows = await this.db.agent.findMany({ where: { id: { in: [...new Set(ids)] } }, include: { activityWatermark: { select: { seq: true } } } });
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
   }

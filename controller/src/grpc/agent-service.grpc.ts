@@ -3,8 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ruleErrorFromWire } from '@portfleet/proto';
 import type { Adapter, AgentMessage, AgentServiceServer, ControllerMessage, EnrollRequest, EnrollResponse, Hello } from '@portfleet/proto/gen/agent';
 import type { AdapterView } from '../agents/agent-view';
-import { AgentPresence, type HelloInput } from '../agents/agent-presence';
-import type { Agent } from '../generated/prisma/client';
+import { AgentPresence, type ConnectingAgent, type HelloInput } from '../agents/agent-presence';
 import type { Logger } from 'pino';
 import { ActivityService } from '../activity/activity.service';
 import { AgentStreams, type AgentStream } from '../agents/agent-streams';
@@ -23,7 +22,7 @@ export const HEARTBEAT_INTERVAL_MS = 5_000;
 
 /** What the stream learned when it opened: the agent's row (one read) and whether the agent is still there. */
 interface Connection {
-  agent: Agent;
+  agent: ConnectingAgent;
   abandoned: () => boolean;
 }
 
@@ -138,8 +137,8 @@ export class AgentServiceGrpc {
     const body = message.body;
     switch (body?.$case) {
       case 'hello': {
-        // The Welcome needs nothing but the row read when the stream opened.
-        const stored = connection.agent.lastActivitySeq;
+        // The Welcome needs nothing but what was read when the stream opened (no watermark yet = nothing stored).
+        const stored = connection.agent.activityWatermark?.seq ?? 0n;
         stream.send({ body: { $case: 'welcome', value: { agentId, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, activitySeqStored: Number(stored) } } });
         this.logger.info({ agentId, hostname: body.value.hostname }, 'agent connected');
         // Written (batched) before the agent shows online and before anything else of this stream is
