@@ -8,8 +8,8 @@
  * Seeding: `--seed sql` (default) inserts agents shaped like enrolled, inventoried hosts straight
  * into the agents table; `--seed enroll` enrolls them for real with the fleet simulator (slower).
  * Human table on stderr, one JSON line last on stdout.
- * `--row-updates N`: meanwhile N agent rows a second change (their activity watermark, as activity
- * reports write it), in batches every 100 ms: each changed agent's JSON is made again on the next
+ * `--row-updates N`: meanwhile N agent rows a second change (their `last_seen_at`, as leaves and the
+ * online last-seen refresh write it), in batches every 100 ms: each changed agent's JSON is made again on the next
  * page that shows it (the controller keeps agents' JSON per row version). PostgreSQL's figure then
  * includes those writes.
  *   npm run bench:api -- [--agents 10000] [--connections 10] [--seconds 10] [--page-size 100] [--auth token|session] [--row-updates 0]
@@ -117,7 +117,7 @@ async function rowUpdates(bench: BenchStack, perSecond: number): Promise<{ stop(
     while (running) {
       const started = Date.now();
       const some = Array.from({ length: batch }, () => ids[Math.floor(Math.random() * ids.length)]!);
-      const { rowCount } = await bench.db.query('UPDATE agents SET last_activity_seq = last_activity_seq + 1 WHERE id = ANY($1::uuid[])', [some]);
+      const { rowCount } = await bench.db.query('UPDATE agents SET last_seen_at = clock_timestamp() WHERE id = ANY($1::uuid[])', [some]);
       count += rowCount ?? 0;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - (Date.now() - started))));
     }

@@ -4,8 +4,8 @@
  * evenly); every period is one ActivityReport with one rule-sample per rule. The default is the
  * goal's load in a real fleet's shape: 10,000 agents reporting every 2.5 s with 50 rules each (the
  * most an Ultimate host may have) = 200,000 samples/s in 4,000 reports/s.
- * samples_per_s is counted in PostgreSQL: the agents' stored seqs (`agents.last_activity_seq`, moved
- * in the same transaction as the buckets) at the window's start and end, × rules per report.
+ * samples_per_s is counted in PostgreSQL: the agents' stored seqs (Σ `activity_watermarks.seq`, moved
+ * in the same transaction as the raw reports) at the window's start and end, × rules per report.
  * The controller acks a report only after its commit: lag = ActivityAck time − period end.
  * Throughput is measured over --seconds after --warmup-s; afterwards everything is drained and
  * the stored sums in PostgreSQL must equal what the agents reported.
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
 
 /** Reports durable in PostgreSQL so far: each agent's stored seq counts its reports (seqs start at 1, +1 per report). */
 async function durableReports(db: BenchStack['db']): Promise<number> {
-  const { rows } = await db.query<{ n: string | null }>('SELECT sum(last_activity_seq)::text AS n FROM agents');
+  const { rows } = await db.query<{ n: string | null }>('SELECT sum(seq)::text AS n FROM activity_watermarks');
   return Number(rows[0]!.n ?? 0);
 }
 
