@@ -23,14 +23,17 @@ export async function storeBatch(client: PoolClient, reports: readonly QueuedRep
     // instead of deadlocking, and a DELETE of an agent waits for this transaction (or it went first
     // and its watermark with it) rather than holding the agent while its cascade waits on a
     // watermark locked here.
-    await client.query(
-      'INSERT INTO activity_watermarks (agent_id) SELECT id FROM agents WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE ON CONFLICT DO NOTHING',
-      [agentIds],
-    );
-    const { rows } = await client.query<{ id: string; seq: string }>(
-      'SELECT agent_id::text AS id, seq::text AS seq FROM activity_watermarks WHERE agent_id = ANY($1::uuid[]) ORDER BY agent_id FOR UPDATE',
-      [agentIds],
-    );
+    // Named: each writer connection parses and plans these once, not once per batch.
+    await client.query({
+      name: 'activity-watermarks-create',
+      text: 'INSERT INTO activity_watermarks (agent_id) SELECT id FROM agents WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE ON CONFLICT DO NOTHING',
+      values: [agentIds],
+    });
+    const { rows } = await client.query<{ id: string; seq: string }>({
+      name: 'activity-watermarks-lock',
+      text: 'SELECT agent_id::text AS id, seq::text AS seq FROM activity_watermarks WHERE agent_id = ANY($1::uuid[]) ORDER BY agent_id FOR UPDATE',
+      values: [agentIds],
+    });
     const plan = planBatch(reports, new Map(rows.map((r) => [r.id, Number(r.seq)])));
     if (plan.stored.length > 0) {
       const values: string[] = [];
@@ -43,10 +46,11 @@ export async function storeBatch(client: PoolClient, reports: readonly QueuedRep
       await client.query(`INSERT INTO activity_raw_reports (agent_id, seq, period_end, rule_ids, counters) VALUES ${values.join(', ')}`, params);
     }
     if (plan.watermarks.agentIds.length > 0) {
-      await client.query('UPDATE activity_watermarks w SET seq = v.seq FROM unnest($1::uuid[], $2::bigint[]) AS v(id, seq) WHERE w.agent_id = v.id', [
-        plan.watermarks.agentIds,
-        plan.watermarks.seqs,
-      ]);
+      await client.query({
+        name: 'activity-watermarks-move',
+        text: 'UPDATE activity_watermarks w SET seq = v.seq FROM unnest($1::uuid[], $2::bigint[]) AS v(id, seq) WHERE w.agent_id = v.id',
+        values: [plan.watermarks.agentIds, plan.watermarks.seqs],
+      });
     }
     await client.query('COMMIT');
     return plan.outcomes;
