@@ -2,7 +2,8 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import type { Logger } from 'pino';
 import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
-import { HOUR_MS, minuteCutoffMs } from './activity-buckets';
+import { Prisma } from '../generated/prisma/client';
+import { ADD_TO_STORED_BUCKET, HOUR_MS, minuteCutoffMs } from './activity-buckets';
 import { ACTIVITY_SETTINGS, type ActivitySettings } from './activity-settings';
 
 /** The first run waits a little: a starting controller has enough to do. */
@@ -78,12 +79,6 @@ export class ActivityRetention implements OnModuleInit, OnModuleDestroy {
       INSERT INTO activity_stored_buckets (agent_id, rule_id, bucket_start, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_at)
       SELECT agent_id, rule_id, ${hour}, sum(packets_in), sum(bytes_in), sum(packets_out), sum(bytes_out), sum(conversations), max(last_hit_at)
         FROM minutes GROUP BY agent_id, rule_id
-      ON CONFLICT (agent_id, rule_id, bucket_start) DO UPDATE SET
-        packets_in = activity_stored_buckets.packets_in + EXCLUDED.packets_in,
-        bytes_in = activity_stored_buckets.bytes_in + EXCLUDED.bytes_in,
-        packets_out = activity_stored_buckets.packets_out + EXCLUDED.packets_out,
-        bytes_out = activity_stored_buckets.bytes_out + EXCLUDED.bytes_out,
-        conversations = activity_stored_buckets.conversations + EXCLUDED.conversations,
-        last_hit_at = GREATEST(activity_stored_buckets.last_hit_at, EXCLUDED.last_hit_at)`;
+      ${Prisma.raw(ADD_TO_STORED_BUCKET)}`;
   }
 }

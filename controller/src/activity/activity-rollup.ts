@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
-import { MINUTE_MS, minuteCutoffMs } from './activity-buckets';
+import { ADD_TO_STORED_BUCKET, MINUTE_MS, minuteCutoffMs } from './activity-buckets';
 import { ACTIVITY_SETTINGS, type ActivitySettings } from './activity-settings';
 
 /** pg_advisory_xact_lock key of the rollup: one replica at a time moves raw rows into buckets. */
@@ -129,13 +129,7 @@ export class ActivityRollup implements OnModuleInit, OnModuleDestroy {
            SELECT agent_id, rule_id, bucket_start, sum(packets_in), sum(bytes_in), sum(packets_out), sum(bytes_out), sum(conversations),
                   CASE WHEN max(last_hit_ms) > 0 THEN to_timestamp(max(last_hit_ms)::float8 / 1000) END
              FROM samples GROUP BY agent_id, rule_id, bucket_start
-           ON CONFLICT (agent_id, rule_id, bucket_start) DO UPDATE SET
-             packets_in = activity_stored_buckets.packets_in + EXCLUDED.packets_in,
-             bytes_in = activity_stored_buckets.bytes_in + EXCLUDED.bytes_in,
-             packets_out = activity_stored_buckets.packets_out + EXCLUDED.packets_out,
-             bytes_out = activity_stored_buckets.bytes_out + EXCLUDED.bytes_out,
-             conversations = activity_stored_buckets.conversations + EXCLUDED.conversations,
-             last_hit_at = GREATEST(activity_stored_buckets.last_hit_at, EXCLUDED.last_hit_at)
+           ${ADD_TO_STORED_BUCKET}
            RETURNING 1)
          SELECT (SELECT count(*) FROM raw)::int AS reports, (SELECT count(*) FROM summed)::int AS buckets,
                 last.agent_id::text AS last_agent, last.seq::text AS last_seq
