@@ -107,16 +107,20 @@ describeDataPlane('Linux data plane: hostile hosts and crashes', () => {
       const text = await sh(topo.agent.ns, `for t in /proc/${pid}/task/*; do echo "\${t##*/} $(chrt -p \${t##*/} | head -1)"; done`);
       return new Map(text.trim().split('\n').map((line) => [Number(line.split(' ')[0]), line]));
     };
-    const transfer = client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 20_000_000);
-    let done = false;
-    void transfer.finally(() => (done = true));
+    // A sample takes tens of ms (a shell in the namespace) and a fast host moves 20 MB in about as
+    // long, so a transfer may end between two samples: up to five transfers, sampled throughout.
     const seen = new Set<string>();
-    while (!done) {
-      const byThread = await policies();
-      seen.add(/SCHED_FIFO\|SCHED_RESET_ON_FORK/.test(byThread.get(pid) ?? '') ? 'fifo' : 'other');
-      for (const [tid, line] of byThread) if (tid !== pid) expect(line).toMatch(/SCHED_OTHER/);
+    for (let round = 0; round < 5 && !seen.has('fifo'); round++) {
+      const transfer = client(topo.client.ns, 'tcp-client', topo.agent.client.v4, 80, 20_000_000);
+      let done = false;
+      void transfer.finally(() => (done = true));
+      while (!done) {
+        const byThread = await policies();
+        seen.add(/SCHED_FIFO\|SCHED_RESET_ON_FORK/.test(byThread.get(pid) ?? '') ? 'fifo' : 'other');
+        for (const [tid, line] of byThread) if (tid !== pid) expect(line).toMatch(/SCHED_OTHER/);
+      }
+      expect(await transfer).toMatchObject({ ok: true, bytes: 20_000_000 });
     }
-    expect(await transfer).toMatchObject({ ok: true, bytes: 20_000_000 });
     expect(seen).toContain('fifo');
     // Idle (no packet for nearMs): waiting on the event loop, under the normal scheduler.
     await new Promise((r) => setTimeout(r, 1500));
