@@ -1,8 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { Access } from '../auth/access.decorator';
+import { PrismaService } from '../db/prisma.service';
 import { ValidationError } from '../errors/domain-error';
 import { ActivityRates } from './activity-rates';
 import { ActivityService, SERIES_BUCKETS_S, type SeriesQuery } from './activity.service';
+import { agentActivityTotals, parseAgentIds } from './agent-activity-totals';
 
 const DEFAULT_RANGE_MS = 3600_000;
 
@@ -11,12 +13,20 @@ export class ActivityHttp {
   constructor(
     private readonly activity: ActivityService,
     private readonly rates: ActivityRates,
+    private readonly db: PrismaService,
   ) {}
 
   @Get()
   @Access('viewer')
   async totals(@Query('agentId') agentId?: string, @Query('ruleId') ruleId?: string) {
     return { totals: await this.activity.totals({ agentId: agentId || undefined, ruleId: ruleId || undefined }) };
+  }
+
+  /** Per-agent sums for the agents named (the console's visible page): agent-activity-totals.ts. */
+  @Get('agents')
+  @Access('viewer')
+  async agentTotals(@Query('agentIds') agentIds?: string) {
+    return { agents: await agentActivityTotals(this.db, parseAgentIds(agentIds)) };
   }
 
   @Get('series')

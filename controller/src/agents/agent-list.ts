@@ -12,6 +12,44 @@ export interface AgentFilter {
   label?: string;
   /** An edition, or 'unlicensed'. */
   edition?: string;
+  /** true: only agents whose applied rule set differs from the one last pushed to them (`Agent.drift`); false: the others. */
+  drift?: boolean;
+}
+
+/** Where the statement's parameters go: `param(value, cast)` appends one and returns its `$n`. */
+export type SqlParam = (value: unknown, cast?: string) => string;
+
+/** The SQL condition of "online" (as `ReplicaPresence.live()` decides it) for the replica `replicaId`. */
+export function onlineCondition(param: SqlParam, replicaId: string): string {
+  const liveReplicas = `ARRAY(SELECT id FROM controller_replicas WHERE seen_at > now() - ${STALE_INTERVAL} UNION ALL SELECT ${param(replicaId, '::uuid')})`;
+  return `COALESCE(connected_replica = ANY(${liveReplicas}), false)`;
+}
+
+/**
+ * The conditions on `agents` rows that `filter` makes (ANDed), shared by the list and its summary
+ * (agent-summary.ts) so a count and its pages always agree. `online` is `onlineCondition`'s text.
+ */
+export function filterConditions(filter: AgentFilter, param: SqlParam, online: string, licensed: boolean): string[] {
+  const where = ['retired_at IS NULL'];
+  if (filter.search) {
+    const search = param(filter.search);
+    where.push(`(strpos(lower(name), lower(${search})) > 0 OR strpos(lower(hostname), lower(${search})) > 0
+                 OR EXISTS (SELECT 1 FROM unnest(groups || labels) t WHERE strpos(lower(t), lower(${search})) > 0))`);
+  }
+  if (filter.online !== undefined) where.push(filter.online ? online : `NOT ${online}`);
+  if (filter.group) where.push(`${param(filter.group)} = ANY(groups)`);
+  if (filter.label) where.push(`${param(filter.label)} = ANY(labels)`);
+  if (filter.edition) {
+    // With no edition in force (expired) no seat grants anything: every agent is unlicensed.
+    if (filter.edition === 'unlicensed') where.push(licensed ? 'edition IS NULL' : 'TRUE');
+    else where.push(licensed ? `edition = ${param(filter.edition)}` : 'FALSE');
+  }
+  if (filter.drift !== undefined) {
+    // agentView's `drift`, in SQL.
+    const drift = `(desired_rule_set_id IS NOT NULL AND (applied_rule_set_id IS DISTINCT FROM desired_rule_set_id OR applied_version IS DISTINCT FROM desired_version))`;
+    where.push(filter.drift ? drift : `NOT ${drift}`);
+  }
+  return where;
 }
 
 /** A page of agents' JSON. */
@@ -118,22 +156,8 @@ export class AgentList {
   async page(filter: AgentFilter, page: PageRequest<TimeIdKey>, licensed: boolean, now = new Date().toISOString()): Promise<AgentPageText> {
     const params: unknown[] = [];
     const param = (value: unknown, cast = '') => `$${params.push(value)}${cast}`;
-    const liveReplicas = `ARRAY(SELECT id FROM controller_replicas WHERE seen_at > now() - ${STALE_INTERVAL} UNION ALL SELECT ${param(this.replicaId, '::uuid')})`;
-    const online = `COALESCE(connected_replica = ANY(${liveReplicas}), false)`;
-
-    const where = ['retired_at IS NULL'];
-    if (filter.search) {
-      const search = param(filter.search);
-      where.push(`(strpos(lower(name), lower(${search})) > 0 OR strpos(lower(hostname), lower(${search})) > 0)`);
-    }
-    if (filter.online !== undefined) where.push(filter.online ? online : `NOT ${online}`);
-    if (filter.group) where.push(`${param(filter.group)} = ANY(groups)`);
-    if (filter.label) where.push(`${param(filter.label)} = ANY(labels)`);
-    if (filter.edition) {
-      // With no edition in force (expired) no seat grants anything: every agent is unlicensed.
-      if (filter.edition === 'unlicensed') where.push(licensed ? 'edition IS NULL' : 'TRUE');
-      else where.push(licensed ? `edition = ${param(filter.edition)}` : 'FALSE');
-    }
+    const online = onlineCondition(param, this.replicaId);
+    const where = filterConditions(filter, param, online, licensed);
     if (page.after) {
       // Any time Date.parse accepts (a cursor is opaque, but can be forged) reaches PostgreSQL in one form.
       const after = new Date(page.after[0]).toISOString();

@@ -1,17 +1,27 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import type { Actor } from '../auth/actor';
 import { Access, CurrentActor } from '../auth/access.decorator';
+import { PrismaService } from '../db/prisma.service';
 import { ValidationError } from '../errors/domain-error';
+import { LicensingService } from '../licensing/licensing.service';
 import { optionalInt, requireObject } from '../errors/request-fields';
 import { isTimeIdKey, pageRequest } from '../paging/page';
+import type { AgentFilter } from './agent-list';
+import { agentSummary } from './agent-summary';
 import { parseAgentChanges, parseEditionFilter as parseEdition, parseMacAction } from './agent-input';
 import { AgentsService } from './agents.service';
+import { ReplicaPresence } from './replica-presence';
 
 const LIST_OPEN = Buffer.from('{"agents":[');
 
 @Controller('api')
 export class AgentsHttp {
-  constructor(private readonly agents: AgentsService) {}
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly db: PrismaService,
+    private readonly replicas: ReplicaPresence,
+    private readonly licensing: LicensingService,
+  ) {}
 
   /**
    * `{agents, nextCursor}` written around the agents' JSON as the list wrote it (UTF-8): a page of
@@ -22,11 +32,16 @@ export class AgentsHttp {
   @Access('viewer')
   @Header('content-type', 'application/json; charset=utf-8')
   async list(@Query() q: Record<string, string | undefined>): Promise<Buffer> {
-    const page = await this.agents.listJson(
-      { search: q.search || undefined, online: parseOnline(q.online), group: q.group || undefined, label: q.label || undefined, edition: parseEdition(q.edition) },
-      pageRequest(q.limit, q.cursor, isTimeIdKey),
-    );
+    const page = await this.agents.listJson(parseFilter(q), pageRequest(q.limit, q.cursor, isTimeIdKey));
     return Buffer.concat([LIST_OPEN, page.agents, Buffer.from(`],"nextCursor":${JSON.stringify(page.nextCursor)}}`)]);
+  }
+
+  /** Counts and the tags in use, for the fleet page's header and filter menus (agent-summary.ts). */
+  @Get('agents/summary')
+  @Access('viewer')
+  async summary(@Query() q: Record<string, string | undefined>) {
+    const licensed = (await this.licensing.state()).edition !== null;
+    return agentSummary(this.db, this.replicas.id, parseFilter(q), licensed);
   }
 
   @Get('agents/:id')
@@ -64,8 +79,19 @@ export class AgentsHttp {
   }
 }
 
-function parseOnline(value: string | undefined): boolean | undefined {
+function parseFilter(q: Record<string, string | undefined>): AgentFilter {
+  return {
+    search: q.search || undefined,
+    online: parseBoolean(q.online, 'online'),
+    group: q.group || undefined,
+    label: q.label || undefined,
+    edition: parseEdition(q.edition),
+    drift: parseBoolean(q.drift, 'drift'),
+  };
+}
+
+function parseBoolean(value: string | undefined, field: string): boolean | undefined {
   if (value === undefined || value === '') return undefined;
-  if (value !== 'true' && value !== 'false') throw new ValidationError('online', 'INVALID_ENUM', 'must be true or false');
+  if (value !== 'true' && value !== 'false') throw new ValidationError(field, 'INVALID_ENUM', 'must be true or false');
   return value === 'true';
 }
