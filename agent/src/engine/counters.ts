@@ -50,6 +50,16 @@ export class RuleCounterTable {
     if (by > 0) this.columns[slot * COUNTER.WORDS + COUNTER.TOTAL]! += by;
   }
 
+  /** Conversations opened elsewhere (not alive in the engine's table): counted in TOTAL only. */
+  conversationsOpened(slot: number, count: number): void {
+    this.columns[slot * COUNTER.WORDS + COUNTER.TOTAL]! += count;
+  }
+
+  /** The slot holding rule `ruleId`, -1 if none. */
+  slotOf(ruleId: string): number {
+    return this.ids.indexOf(ruleId);
+  }
+
   /**
    * Binds the rules of a new list to slots (same id → same slot) and frees slots whose rule left
    * and whose conversations all ended. Returns the slot of each rule, in order.

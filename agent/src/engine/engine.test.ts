@@ -70,6 +70,25 @@ describe('addOffloaded (traffic a data plane carried outside process)', () => {
   });
 });
 
+describe('addRuleTraffic (a rule a data plane ran without the engine)', () => {
+  it('counts packets, bytes and new conversations for the rule id, in the direction given; false for an id not held', () => {
+    const engine = new Engine();
+    engine.apply({
+      rules: [rule({ id: 'k1', selector: { direction: 'inbound', protocol: 'tcp', localPort: 80 }, forwardAs: { localPort: 8080 } })],
+      settings: DEFAULT_SETTINGS,
+      resolved: new Map(),
+      adapters: [],
+      capabilities: caps,
+    });
+    expect(engine.addRuleTraffic('k1', false, 5, 500, 2, 7000)).toBe(true);
+    expect(engine.addRuleTraffic('k1', true, 4, 300, 0, 7100)).toBe(true);
+    expect(engine.addRuleTraffic('gone', true, 1, 1, 1, 7200)).toBe(false);
+    expect(engine.counters()).toEqual([
+      { ruleId: 'k1', packetsIn: 5, bytesIn: 500, packetsOut: 4, bytesOut: 300, conversationsActive: 0, conversationsTotal: 2, lastHitMs: 7100 },
+    ]);
+  });
+});
+
 describe('conversation table', () => {
   const portRule = rule({ selector: { direction: 'inbound', protocol: 'udp', localPort: 53 }, forwardAs: { localPort: 5353 } });
   const applyTo = (engine: Engine, settings = DEFAULT_SETTINGS) =>

@@ -145,6 +145,20 @@ export class Engine {
   }
 
   /**
+   * Traffic a data plane carried for a rule without the engine (the Linux kernel rules, which
+   * run a whole rule as kernel NAT): counts packets and bytes in one direction and `conversations`
+   * new ones for rule `ruleId` (its conversations never enter the engine's table, so they are not
+   * in `conversationsActive`). False when no counter slot holds that id (a rule no longer listed).
+   */
+  addRuleTraffic(ruleId: string, outbound: boolean, packets: number, bytes: number, conversations: number, nowMs: number): boolean {
+    const slot = this.counterTable.slotOf(ruleId);
+    if (slot < 0) return false;
+    if (packets > 0 || bytes > 0) this.counterTable.add(slot, outbound, packets, bytes, nowMs);
+    if (conversations > 0) this.counterTable.conversationsOpened(slot, conversations);
+    return true;
+  }
+
+  /**
    * Traffic a data plane carried for a conversation outside `process` (the Linux kernel fast
    * path, docs/linux-dataplane.md): counts it for the conversation's rule and keeps the
    * conversation alive, as if those packets had been processed. `tuple` is the key of that
