@@ -1,5 +1,5 @@
 import { request } from './http';
-import type { ActivityRates, ActivitySeries, ActivityTotal } from './types';
+import type { ActivityRates, ActivitySeries, ActivityTotal, AgentActivityTotal } from './types';
 
 export async function listActivity(filter: { agentId?: string; ruleId?: string } = {}): Promise<ActivityTotal[]> {
   const query = new URLSearchParams();
@@ -7,6 +7,13 @@ export async function listActivity(filter: { agentId?: string; ruleId?: string }
   if (filter.ruleId) query.set('ruleId', filter.ruleId);
   const suffix = query.size > 0 ? `?${query}` : '';
   return (await request<{ totals: ActivityTotal[] }>('GET', `/api/activity${suffix}`)).totals;
+}
+
+/** Per-agent totals of a few agents (at most 200: a page of the fleet), not the fleet's every rule. */
+export async function agentActivityTotals(agentIds: readonly string[]): Promise<AgentActivityTotal[]> {
+  if (agentIds.length === 0) return [];
+  const query = new URLSearchParams({ agentIds: agentIds.join(',') });
+  return (await request<{ agents: AgentActivityTotal[] }>('GET', `/api/activity/agents?${query}`)).agents;
 }
 
 export type SeriesScope = { scope: 'fleet' } | { scope: 'agent'; agentId: string } | { scope: 'rule'; ruleId: string; agentId?: string };

@@ -292,4 +292,26 @@ export interface AgentFilter {
   online?: boolean;
   group?: string;
   label?: string;
+  /** true: only agents whose applied rule set differs from the one last pushed (`Agent.drift`). */
+  drift?: boolean;
+}
+
+/** `GET /api/agents/summary` (docs/http-api.md). */
+export interface AgentSummary {
+  enrolled: number;
+  online: number;
+  matching: number;
+  groups: string[];
+  labels: string[];
+}
+
+/** `GET /api/activity/agents`: everything one agent reported, all its rules. */
+export interface AgentActivityTotal {
+  agentId: string;
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  conversations: number;
+  lastHitAt: string | null;
 }

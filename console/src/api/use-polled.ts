@@ -11,9 +11,10 @@ export interface Polled<T> {
 /**
  * Loads `load()` now and every `intervalMs` while the page is open (SSE replaces this later).
  * A failed poll keeps the last data and reports the error; the next success clears it.
- * `intervalMs` null stops polling (e.g. once a push has finished).
+ * `intervalMs` null stops polling (e.g. once a push has finished). `keepPrevious`: when `deps`
+ * change, the last data stays shown until the new arrives (a table turning pages does not blink).
  */
-export function usePolled<T>(load: () => Promise<T>, intervalMs: number | null, deps: readonly unknown[] = []): Polled<T> {
+export function usePolled<T>(load: () => Promise<T>, intervalMs: number | null, deps: readonly unknown[] = [], keepPrevious = false): Polled<T> {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<unknown>();
   const [loading, setLoading] = useState(true);
@@ -39,7 +40,7 @@ export function usePolled<T>(load: () => Promise<T>, intervalMs: number | null, 
   useEffect(() => {
     generation.current += 1;
     setLoading(true);
-    setData(undefined);
+    if (!keepPrevious) setData(undefined);
     void refresh();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);

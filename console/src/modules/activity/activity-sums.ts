@@ -1,4 +1,4 @@
-import type { ActivityTotal } from '@/api/types';
+import type { ActivityTotal, AgentActivityTotal } from '@/api/types';
 
 export interface ActivitySum {
   packets: number;
@@ -21,4 +21,14 @@ export function sumByAgent(totals: ActivityTotal[]): Map<string, ActivitySum> {
     sums.set(t.agentId, sum);
   }
   return sums;
+}
+
+/** `GET /api/activity/agents`' per-agent totals by agent id, both directions added up. */
+export function sumsOfAgents(totals: readonly AgentActivityTotal[]): Map<string, ActivitySum> {
+  return new Map(totals.map((t) => [t.agentId, {
+    packets: t.packetsIn + t.packetsOut,
+    bytes: t.bytesIn + t.bytesOut,
+    conversations: t.conversations,
+    lastHitAt: t.lastHitAt,
+  }]));
 }

@@ -1,40 +1,61 @@
 'use client';
-import { useMemo, useState } from 'react';
-import { listActivity } from '@/api/activity';
-import { listAgents } from '@/api/agents';
-import { sumByAgent } from '@/modules/activity/activity-sums';
+import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { useCallback, useMemo, useState } from 'react';
+import { agentActivityTotals } from '@/api/activity';
+import { agentSummary, listAgentsPage } from '@/api/agents';
+import { formatCount } from '@/format/bytes';
+import { sumsOfAgents } from '@/modules/activity/activity-sums';
 import { useLive } from '@/modules/live/use-live';
 import { useSession } from '@/modules/session/session-provider';
 import { EmptyState } from '@/ui/empty-state';
 import { ErrorNotice } from '@/ui/error-notice';
 import { Loading } from '@/ui/loading';
 import { PageHeader } from '@/ui/page-header';
-import { filterAgents, tagsOf, type FleetFilter } from './agent-filter';
 import { AgentsTable } from './agents-table';
 import { EnrollmentTokenPanel } from './enrollment-token-panel';
 import { FleetFilterBar } from './fleet-filter-bar';
+import { FleetPager } from './fleet-pager';
+import { fleetQueryString, hasFilter, nextPage, pageNumber, previousPage, readFleetQuery, withFilter, type FleetFilter, type FleetQuery } from './fleet-query';
 
-async function loadFleet() {
-  const [agents, totals] = await Promise.all([listAgents(), listActivity()]);
-  return { agents, activity: sumByAgent(totals) };
+/**
+ * One page of the fleet, its header counts and filter menus, and the activity of the agents on
+ * it: a few small requests whatever the fleet's size (never the whole fleet, never every rule's
+ * activity).
+ */
+async function loadPage(q: FleetQuery) {
+  const [page, summary] = await Promise.all([listAgentsPage(q.filter, q.limit, q.cursor), agentSummary(q.filter)]);
+  const activity = sumsOfAgents(await agentActivityTotals(page.agents.map((a) => a.id)));
+  return { ...page, summary, activity };
 }
+
+/** A busy fleet sends presence and activity events all the time: the page reloads at most about once a second. */
+const LIVE_INTERVAL_MS = 1000;
 
 export function AgentsView() {
   const { canEdit } = useSession();
-  const fleet = useLive(loadFleet, ['presence', 'agent', 'push', 'activity']);
+  const router = useRouter();
+  const pathname = usePathname();
+  const params = useSearchParams();
+  const queryKey = params.toString();
+  const q = useMemo(() => readFleetQuery(new URLSearchParams(queryKey)), [queryKey]);
+  const fleet = useLive(() => loadPage(q), ['presence', 'agent', 'push', 'activity'], [queryKey], undefined,
+    { minIntervalMs: LIVE_INTERVAL_MS, keepPreviousData: true });
   const [enrolling, setEnrolling] = useState(false);
-  const [filter, setFilter] = useState<FleetFilter>({});
-  const agents = fleet.data?.agents;
-  const online = agents?.filter((a) => a.online).length ?? 0;
-  const tags = useMemo(() => tagsOf(agents ?? []), [agents]);
-  const shown = useMemo(() => filterAgents(agents ?? [], filter), [agents, filter]);
 
+  // Filters replace the history entry (typing is not history); page turns add one (Back goes back a page).
+  const go = useCallback((next: FleetQuery, mode: 'push' | 'replace') => {
+    router[mode](`${pathname}${fleetQueryString(next)}`, { scroll: false });
+  }, [router, pathname]);
+  const setFilter = (filter: FleetFilter) => go(withFilter(q, filter), 'replace');
+
+  const data = fleet.data;
+  const summary = data?.summary;
   return (
     <>
       <PageHeader
         title="Agents"
-        subtitle={agents ? `${agents.length} enrolled · ${online} online` : 'Every host running the Portfleet agent'}
-        actions={canEdit && agents && agents.length > 0 && (
+        subtitle={summary ? `${formatCount(summary.enrolled)} enrolled · ${formatCount(summary.online)} online` : 'Every host running the Portfleet agent'}
+        actions={canEdit && summary && summary.enrolled > 0 && (
           <button type="button" className="btn" onClick={() => setEnrolling((v) => !v)}>
             {enrolling ? 'Close' : 'Add agent'}
           </button>
@@ -46,23 +67,32 @@ export function AgentsView() {
           <EnrollmentTokenPanel />
         </div>
       )}
-      <div className="card">
-        {fleet.loading && !agents ? (
-          <Loading label="Loading agents…" />
-        ) : !agents ? null : agents.length === 0 ? (
+      <div className="card" aria-busy={fleet.loading}>
+        {!data || !summary ? (
+          fleet.loading ? <Loading label="Loading agents…" /> : null
+        ) : summary.enrolled === 0 && !q.cursor ? (
           <EmptyState title="No agents yet" action={canEdit ? <EnrollmentTokenPanel primary /> : undefined}>
             Enroll a host: create a one-time token and run the command it shows on that host.
           </EmptyState>
         ) : (
           <>
-            <FleetFilterBar filter={filter} onChange={setFilter} groups={tags.groups} labels={tags.labels} />
-            {shown.length === 0 ? (
-              <EmptyState title="No agent matches" action={<button type="button" className="btn" onClick={() => setFilter({})}>Clear filters</button>}>
-                None of the {agents.length} agents matches these filters.
+            <FleetFilterBar filter={q.filter} onChange={setFilter} groups={summary.groups} labels={summary.labels} />
+            {data.agents.length === 0 && q.cursor ? (
+              <EmptyState title="Nothing on this page" action={<button type="button" className="btn" onClick={() => go(withFilter(q, q.filter), 'push')}>First page</button>}>
+                The agents that were here have gone (retired, or no longer matching).
+              </EmptyState>
+            ) : data.agents.length === 0 ? (
+              <EmptyState title="No agent matches" action={hasFilter(q.filter) ? <button type="button" className="btn" onClick={() => setFilter({})}>Clear filters</button> : undefined}>
+                None of the {formatCount(summary.enrolled)} agents matches these filters.
               </EmptyState>
             ) : (
-              <AgentsTable agents={shown} activity={fleet.data!.activity} canEdit={canEdit} onChanged={() => void fleet.refresh()} />
+              <AgentsTable agents={data.agents} activity={data.activity} canEdit={canEdit} onChanged={() => void fleet.refresh()} />
             )}
+            <FleetPager page={pageNumber(q)} limit={q.limit} shown={data.agents.length} matching={summary.matching}
+              hasPrevious={q.previous.length > 0} hasNext={data.nextCursor !== null}
+              onPrevious={() => go(previousPage(q), 'push')}
+              onNext={() => data.nextCursor && go(nextPage(q, data.nextCursor), 'push')}
+              onLimit={(limit) => go(withFilter(q, q.filter, limit), 'replace')} />
           </>
         )}
       </div>
