@@ -1,5 +1,5 @@
 import { AgentError } from '../agents/agents.errors';
-import type { Db } from '../db/prisma.service';
+import type { Pool } from 'pg';
 import { isUuid } from '../errors/request-fields';
 import type { Agent } from '../generated/prisma/client';
 import { PushError } from './pushes.errors';
@@ -16,16 +16,19 @@ export type SelectedAgent = Pick<Agent, 'id' | 'name' | 'edition' | 'appliedRule
 
 /**
  * The union of the listed agents and those in the groups/labels, oldest first; unknown ids name
- * their index. One query with array parameters (ten thousand ids as one bind value, not ten thousand).
+ * their index. One query with array parameters (ten thousand ids as one bind value, not ten thousand),
+ * on node-postgres (push-reads.ts).
  */
-export async function selectAgents(db: Db, selection: Selection): Promise<SelectedAgent[]> {
+export async function selectAgents(db: Pool, selection: Selection): Promise<SelectedAgent[]> {
   const ids = selection.agentIds ?? [];
   const bad = ids.findIndex((id) => !isUuid(id));
   if (bad >= 0) throw AgentError.notFound(ids[bad]!, `agentIds[${bad}]`);
-  const rows = await db.$queryRaw<{ id: string; name: string; edition: string | null; applied_rule_set_id: string | null; applied_version: number | null; connected_replica: string | null }[]>`
-    SELECT id, name, edition, applied_rule_set_id, applied_version, connected_replica FROM agents
-     WHERE retired_at IS NULL AND (id = ANY(${[...ids]}::uuid[]) OR groups && ${[...(selection.groups ?? [])]}::text[] OR labels && ${[...(selection.labels ?? [])]}::text[])
-     ORDER BY created_at, id`;
+  const { rows } = await db.query<{ id: string; name: string; edition: string | null; applied_rule_set_id: string | null; applied_version: number | null; connected_replica: string | null }>(
+    `SELECT id, name, edition, applied_rule_set_id, applied_version, connected_replica FROM agents
+      WHERE retired_at IS NULL AND (id = ANY($1::uuid[]) OR groups && $2::text[] OR labels && $3::text[])
+      ORDER BY created_at, id`,
+    [ids, selection.groups ?? [], selection.labels ?? []],
+  );
   const found = new Set(rows.map((r) => r.id));
   const missing = ids.findIndex((id) => !found.has(id));
   if (missing >= 0) throw AgentError.notFound(ids[missing]!, `agentIds[${missing}]`);

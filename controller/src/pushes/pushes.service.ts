@@ -18,6 +18,7 @@ import { RuleSetsService, versionModelOf } from '../rulesets/rulesets.service';
 import { PushDelivery } from './push-delivery';
 import { agentEditionErrors, editionCheck } from './push-edition';
 import { PushEvents } from './push-events';
+import { PushReads } from './push-reads';
 import { selectAgents, type Selection } from './push-selection';
 import { countStates, pushSummary, pushView, type PushSummary, type PushView, type TargetRow } from './push-view';
 import { PushError } from './pushes.errors';
@@ -65,17 +66,22 @@ export class PushesService {
     private readonly replicas: ReplicaPresence,
     private readonly delivery: PushDelivery,
     private readonly events: PushEvents,
+    private readonly reads: PushReads,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async create(actor: Actor, input: CreatePushInput, rollbackOf?: string): Promise<PushView> {
     const started = Date.now();
+    // A plain read beside the transaction (inside, it would lock nothing either: READ COMMITTED),
+    // awaited where it was read before, so a missing rule set or license is still reported first.
+    const selected = selectAgents(this.reads.pool, input);
+    selected.catch(() => undefined); // the transaction may fail before awaiting it
     // Legitimately long for thousands of targets: a few set-based statements, none per agent.
     const { pushId, targets, superseded, committed } = await pushTransaction(this.db, CREATE_TRANSACTION, async (tx) => {
         const version = await this.ruleSets.get(input.ruleSetId, input.version, tx);
         const license = await this.licensing.state(tx);
         if (!license.edition) throw LicenseError.required();
-        const agents = await selectAgents(tx, input);
+        const agents = await selected;
         const refusals = editionCheck(version.rules);
         const refused = agents.flatMap((agent) => refusals(agent, seatEdition(license, agent)));
         if (refused.length > 0) throw fromFieldErrors('edition', refused[0]!.code, refused);
@@ -121,7 +127,7 @@ export class PushesService {
   /** What the push would do on each target; nothing is stored or sent. */
   async dryRun(input: CreatePushInput): Promise<{ ruleSetId: string; version: number; agents: DryRunAgent[] }> {
     const target = await this.ruleSets.get(input.ruleSetId, input.version);
-    const agents = await selectAgents(this.db, input);
+    const agents = await selectAgents(this.reads.pool, input);
     const liveReplicas = await this.replicas.live();
     const license = await this.licensing.state();
     const result: DryRunAgent[] = [];
@@ -146,8 +152,10 @@ export class PushesService {
     const push = isUuid(id) ? await this.db.push.findUnique({ where: { id } }) : null;
     if (!push) throw PushError.notFound(id);
     // uuid order is the order of the lowercase ids as text.
-    const targets = await this.db.$queryRaw<TargetRow[]>`
-      SELECT agent_id, state::text AS state, wave, errors, updated_at FROM push_targets WHERE push_id = ${id}::uuid ORDER BY wave, agent_id`;
+    const { rows: targets } = await this.reads.pool.query<TargetRow>(
+      'SELECT agent_id, state::text AS state, wave, errors, updated_at FROM push_targets WHERE push_id = $1::uuid ORDER BY wave, agent_id',
+      [id],
+    );
     return pushView(push, targets);
   }
 

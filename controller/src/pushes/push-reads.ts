@@ -1,0 +1,27 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { LOGGER } from '../core.module';
+import { PrismaService } from '../db/prisma.service';
+
+/**
+ * The push reads that return a row per target (the agents a push selects, the targets of its
+ * view), on their own node-postgres connections: Prisma's `$queryRaw` maps each of 10,000 rows
+ * through its query interpreter, 2-3x node-postgres's time, and the view of a new push is read
+ * while its acks arrive on the same event loop. Plain reads: no transaction needs them.
+ */
+@Injectable()
+export class PushReads implements OnModuleDestroy {
+  readonly pool: Pool;
+
+  constructor(db: PrismaService, @Inject(LOGGER) logger: Logger) {
+    this.pool = new Pool({ connectionString: db.databaseUrl, max: 2, connectionTimeoutMillis: 10_000, query_timeout: 30_000 });
+    // A backend killed while a connection is idle (PostgreSQL restarting) must not crash the process.
+    this.pool.on('error', (err) => logger.warn({ err }, 'push reads: idle connection lost'));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.race([this.pool.end(), sleep(1_000)]);
+  }
+}
