@@ -78,12 +78,27 @@ export class ActivityWriter implements OnModuleDestroy {
     const samples = report.rules.length;
     if (!this.hasRoom() || this.roomWaiters.length > 0) await this.room(samples); // counted in by admitWaiting
     else this.count(1, samples);
-    const shard = writerOf(agentId, this.queues.length);
-    const durable = new Promise<ReportOutcome>((resolve) => {
-      this.queues[shard]!.push({ agentId, report, resolve });
-      this.wake[shard]?.();
-    });
+    const durable = new Promise<ReportOutcome>((resolve) => this.push(agentId, report, resolve));
     return { durable };
+  }
+
+  /**
+   * `enqueue` without waiting and without promises, for the stream's common case (4,000 reports a
+   * second at the goal load): queues the report when there is room now and nobody waits for room,
+   * and calls `done` once its batch committed. False (nothing queued) when the report must wait:
+   * then the caller goes through `enqueue`, in the stream's order.
+   */
+  offer(agentId: string, report: ActivityReportInput, done: (outcome: ReportOutcome) => void): boolean {
+    if (!this.hasRoom() || this.roomWaiters.length > 0) return false;
+    this.count(1, report.rules.length);
+    this.push(agentId, report, done);
+    return true;
+  }
+
+  private push(agentId: string, report: ActivityReportInput, resolve: (outcome: ReportOutcome) => void): void {
+    const shard = writerOf(agentId, this.queues.length);
+    this.queues[shard]!.push({ agentId, report, resolve });
+    this.wake[shard]?.();
   }
 
   private hasRoom(): boolean {

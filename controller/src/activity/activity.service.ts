@@ -3,6 +3,7 @@ import { PrismaService } from '../db/prisma.service';
 import { ValidationError } from '../errors/domain-error';
 import { Prisma } from '../generated/prisma/client';
 import { MetricsService } from '../metrics/metrics.service';
+import type { ReportOutcome } from './activity-batch';
 import { ActivityWriter } from './activity-writer';
 import { checkReport } from './activity.errors';
 
@@ -76,15 +77,25 @@ export class ActivityService {
   async enqueue(agentId: string, report: ActivityReportInput): Promise<{ durable: Promise<boolean> }> {
     checkReport(report);
     const { durable } = await this.writer.enqueue(agentId, report);
-    return {
-      durable: durable.then((outcome) => {
-        if (outcome === 'stored') {
-          this.metrics.activityReports.inc();
-          this.metrics.activityRules.inc(report.rules.length);
-        }
-        return outcome !== 'unknown_agent';
-      }),
-    };
+    return { durable: durable.then((outcome) => this.settled(report, outcome)) };
+  }
+
+  /**
+   * `enqueue` when the queue has room now (false otherwise, nothing queued: then `enqueue`): no
+   * promise per report. `durable` is called once the report is durable, with what `enqueue`'s
+   * promise resolves to. Throws ValidationError as `enqueue` does.
+   */
+  offer(agentId: string, report: ActivityReportInput, durable: (stored: boolean) => void): boolean {
+    checkReport(report);
+    return this.writer.offer(agentId, report, (outcome) => durable(this.settled(report, outcome)));
+  }
+
+  private settled(report: ActivityReportInput, outcome: ReportOutcome): boolean {
+    if (outcome === 'stored') {
+      this.metrics.activityReports.inc();
+      this.metrics.activityRules.inc(report.rules.length);
+    }
+    return outcome !== 'unknown_agent';
   }
 
   async totals(filter: { agentId?: string; ruleId?: string }): Promise<ActivityTotal[]> {
