@@ -20,9 +20,10 @@ import { FlowKind, FlowState, FlowTable, TUPLE_WORDS } from './flow-table';
 import { type ElementChange, endChange, entryChanges, lookupChange, MAX_CHANGES_PER_TRANSACTION, NftNetlink, removalChanges } from './fast-path-netlink';
 import { deleteTableScript, type FlowEntry, tableScript } from './fast-path-nft';
 import { parseAddressWords } from '../../packet/address-text';
+import type { RuleTrafficSink } from './kernel-rules';
 
 /** What the fast path reports kernel-carried traffic to (the engine). */
-export interface OffloadSink {
+export interface OffloadSink extends RuleTrafficSink {
   addOffloaded(ipv6: boolean, protocol: number, outbound: boolean, tuple: Uint32Array, packets: number, bytes: number, nowMs: number): boolean;
 }
 

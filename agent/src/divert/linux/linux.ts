@@ -15,6 +15,7 @@ import type { AdapterInfo, DataPlane, DataPlaneCapabilities, DataPlaneSelection 
 import { FastPath, type OffloadSink } from './fast-path';
 import { FlowKind, TUPLE_WORDS } from './flow-table';
 import { Injector } from './inject';
+import { KernelRules } from './kernel-rules';
 import { Lane } from './lane';
 import { addressOf, check, libc, nativeBytes, POLLIN, SCHED_FIFO, SCHED_OTHER, SCHED_RESET_ON_FORK } from './libc';
 import { Hook, QueueFlag, SkbInfo, SlotStatus } from './nfqueue';
@@ -66,6 +67,13 @@ export interface LinuxDataPlaneOptions {
    * docs/linux-dataplane.md "Real-time packet path".
    */
   realtime?: number;
+  /**
+   * Kernel rules (docs/linux-dataplane.md "Kernel rules (round 4)"): rules whose translation is a
+   * destination rewrite and whose traffic no other rule can concern run as conntrack NAT in the
+   * kernel, first packet included; their counters are read back every `pollMs` (default 1000).
+   * Active once `offloadTo(engine)` was called; `false` turns it off.
+   */
+  kernelRules?: { pollMs?: number } | false;
 }
 
 /** Why the fields that need layer 2 cannot be honoured here (for reports and docs). */
@@ -99,7 +107,7 @@ export class LinuxDataPlane implements DataPlane {
   private readonly pollFds = nativeBytes(16);
   private polling: Promise<void> | undefined;
   private closed = true;
-  private selected: { rules: Rule[]; resolved: ReadonlyMap<string, string[]> } | undefined;
+  private selected: { rules: Rule[]; resolved: ReadonlyMap<string, string[]>; kernel: ReadonlySet<number> } | undefined;
   private loopbackIndex = 1;
   private adapterNames = new Map<number, string>();
   private localAddresses: string[] = [];
@@ -123,6 +131,7 @@ export class LinuxDataPlane implements DataPlane {
   /** Set by `offloadTo`; started at `open` (both needed). */
   private offloadSink: OffloadSink | undefined;
   private fast: FastPath | undefined;
+  private kernel: KernelRules | undefined;
   /** Per rule index of the selected list: 1 when its conversations may be offloaded. */
   private offloadable = new Uint8Array(0);
   /** Per batch index: the arriving tuple and its FlowKind | KEPT (0: not offloadable). */
@@ -150,6 +159,7 @@ export class LinuxDataPlane implements DataPlane {
       fastPath: options.fastPath ?? {},
       nearMs: options.nearMs ?? 1000,
       realtime: options.realtime ?? 0,
+      kernelRules: options.kernelRules ?? {},
     };
     const { queueNum, mark, outboundMark, forwardedMark, failOpen } = this.options;
     if (!Number.isInteger(queueNum) || queueNum < 0 || queueNum > 65534) throw new RangeError(`queueNum must be an integer in 0..65534, got ${queueNum}`);
@@ -162,6 +172,11 @@ export class LinuxDataPlane implements DataPlane {
    */
   offloadTo(sink: OffloadSink): void {
     this.offloadSink = sink;
+  }
+
+  /** The kernel rules' counters (compiled: rules now in the kernel, applyFailures, reads), if on. */
+  get kernelRuleStats(): KernelRules['stats'] | undefined {
+    return this.kernel?.stats;
   }
 
   /** The fast path's counters (offloaded, expired, released, installFailures, nftRuns), if on. */
@@ -204,6 +219,12 @@ export class LinuxDataPlane implements DataPlane {
         this.fast.setLocalAddresses(this.localAddresses);
         await this.fast.start();
       }
+      const kernelRules = this.options.kernelRules;
+      if (kernelRules !== false && this.offloadSink) {
+        this.kernel = new KernelRules(kernelRules, this.offloadSink);
+        await this.kernel.cleanStale();
+        this.kernel.start();
+      }
       await this.steering.install();
     } catch (error) {
       await this.close();
@@ -222,14 +243,21 @@ export class LinuxDataPlane implements DataPlane {
     if (!main) throw new Error('LinuxDataPlane.select before open');
     const { rules, resolved } = selection;
     await this.refreshAdapters();
+    // The kernel's NAT first, then steering that stops untracking and queueing those rules: a
+    // packet in between is still untracked (NAT skips it) and handled in userspace.
+    let kernel: ReadonlySet<number> = new Set();
+    if (this.kernel) kernel = await this.kernel.apply(rules, resolved).catch(() => new Set<number>());
     try {
-      await this.steering.apply(rules, resolved);
+      await this.steering.apply(rules, resolved, kernel);
     } catch (error) {
       const previous = this.selected;
-      if (previous) await this.steering.apply(previous.rules, previous.resolved).catch(() => undefined);
+      if (previous) {
+        if (this.kernel) await this.kernel.apply(previous.rules, previous.resolved).catch(() => undefined);
+        await this.steering.apply(previous.rules, previous.resolved, previous.kernel).catch(() => undefined);
+      }
       throw error;
     }
-    this.selected = { rules, resolved };
+    this.selected = { rules, resolved, kernel };
     // Only conversations the engine merely readdresses: clones, reflections, adapters and MAC
     // fields need userspace for every packet.
     this.offloadable = Uint8Array.from(rules, (r) =>
@@ -554,6 +582,8 @@ export class LinuxDataPlane implements DataPlane {
       await this.fast?.stop();
       this.fast = undefined;
       await this.steering.remove();
+      await this.kernel?.stop();
+      this.kernel = undefined;
       for (const lane of this.lanes) lane.acceptRemaining();
     } finally {
       for (const lane of this.lanes.splice(0)) lane.close();

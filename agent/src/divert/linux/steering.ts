@@ -69,16 +69,30 @@ interface End {
 }
 
 /** The iptables-restore text that fills our chains for one family (empty chains when no rules). */
-export function steeringScript(family: Family, rules: Rule[], resolved: ReadonlyMap<string, string[]>, options: SteeringOptions): string {
+export function steeringScript(
+  family: Family,
+  rules: Rule[],
+  resolved: ReadonlyMap<string, string[]>,
+  options: SteeringOptions,
+  kernelRules: ReadonlySet<number> = new Set(),
+): string {
   const matches = new Set<string>();
   const localToRemote = new Set<string>();
-  for (const rule of rules) {
-    if (!rule.enabled) continue;
+  // Rules the kernel runs as NAT (kernel-rules-nft.ts) keep only their traffic between two local
+  // addresses here: the rest must be neither untracked (conntrack does their NAT) nor queued.
+  const loopbackOnly = new Set<string>();
+  rules.forEach((rule, index) => {
+    if (!rule.enabled) return;
     for (const { match, fromLocal } of ruleMatches(family, rule, resolved)) {
+      if (kernelRules.has(index)) {
+        loopbackOnly.add(match);
+        continue;
+      }
       matches.add(match);
       if (fromLocal) localToRemote.add(match);
     }
-  }
+  });
+  for (const m of matches) loopbackOnly.delete(m);
   const bypass = options.failOpen ? ' --queue-bypass' : '';
   const queue = `-j NFQUEUE --queue-num ${options.queueNum}${bypass}`;
   const loopback = '-m addrtype --src-type LOCAL --dst-type LOCAL';
@@ -86,13 +100,14 @@ export function steeringScript(family: Family, rules: Rule[], resolved: Readonly
   const lines: string[] = [];
   lines.push('*raw', `:${STEERING_CHAIN} - [0:0]`);
   for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${m} -j CT --notrack`);
+  for (const m of loopbackOnly) lines.push(`-A ${STEERING_CHAIN} ${loopback} ${m} -j CT --notrack`);
   lines.push('COMMIT', '*mangle', `:${STEERING_CHAIN} - [0:0]`);
-  if (matches.size > 0) lines.push(`-A ${STEERING_CHAIN} -m mark --mark ${hex(options.mark)}/${hex(options.mark)} -j RETURN`);
+  if (matches.size + loopbackOnly.size > 0) lines.push(`-A ${STEERING_CHAIN} -m mark --mark ${hex(options.mark)}/${hex(options.mark)} -j RETURN`);
   // Over loopback (MTU 64 KiB) a full TCP segment, or a GSO super-packet, can exceed what one
   // netlink attribute carries (~65531 bytes) and arrive capped, which can only be passed untouched:
   // loopback traffic goes to a queue where the kernel cuts super-packets into segments, and its
   // segments are kept below the limit.
-  for (const m of matches) {
+  for (const m of [...matches, ...loopbackOnly]) {
     if (!m.startsWith('-p tcp ')) continue;
     lines.push(`-A ${STEERING_CHAIN} ${loopback} ${m} --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${LOOPBACK_MSS}`);
   }
@@ -100,7 +115,7 @@ export function steeringScript(family: Family, rules: Rule[], resolved: Readonly
     const bits = options.forwardedMark | (localToRemote.has(m) ? options.outboundMark : 0);
     lines.push(`-A ${STEERING_CHAIN} -m addrtype ! --src-type LOCAL ! --dst-type LOCAL ${m} -j MARK --or-mark ${hex(bits)}`);
   }
-  for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${loopback} ${m} -j NFQUEUE --queue-num ${options.loopbackQueueNum}${bypass}`);
+  for (const m of [...matches, ...loopbackOnly]) lines.push(`-A ${STEERING_CHAIN} ${loopback} ${m} -j NFQUEUE --queue-num ${options.loopbackQueueNum}${bypass}`);
   for (const m of matches) lines.push(`-A ${STEERING_CHAIN} ${m} ${queue}`);
   lines.push('COMMIT', '');
   return lines.join('\n');
@@ -205,8 +220,8 @@ export class Steering {
   }
 
   /** Replaces the contents of our chains (atomically per family and table set). */
-  async apply(rules: Rule[], resolved: ReadonlyMap<string, string[]>): Promise<void> {
-    for (const family of [4, 6] as const) await this.restore(family, steeringScript(family, rules, resolved, this.options));
+  async apply(rules: Rule[], resolved: ReadonlyMap<string, string[]>, kernelRules: ReadonlySet<number> = new Set()): Promise<void> {
+    for (const family of [4, 6] as const) await this.restore(family, steeringScript(family, rules, resolved, this.options, kernelRules));
   }
 
   async remove(): Promise<void> {

@@ -3,6 +3,8 @@
 //   node peer.js udp-server HOST PORT        echoes every datagram back to its sender
 //   node peer.js udp-sink HOST PORT          prints {"event":"datagram",from,port,bytes} per datagram
 //   node peer.js tcp-client HOST PORT BYTES  sends BYTES random bytes, expects them echoed
+//   node peer.js tcp-pattern HOST PORT BYTES  the same, bytes a function of their number (i % 251),
+//                                            and the end sent once the echo is back (a fixed exchange)
 //   node peer.js udp-client HOST PORT COUNT [SRCPORT]  sends COUNT datagrams, expects echoes
 //   node peer.js udp-send HOST PORT COUNT SRCPORT GAPMS  sends COUNT datagrams whose bytes depend only
 //                                            on their number, GAPMS apart; expects nothing back
@@ -43,20 +45,24 @@ switch (mode) {
     socket.bind(port, host, () => print({ event: 'listening' }));
     break;
   }
-  case 'tcp-client': {
-    const payload = crypto.randomBytes(amount);
+  case 'tcp-client':
+  case 'tcp-pattern': {
+    const pattern = mode === 'tcp-pattern';
+    const payload = pattern ? Buffer.from(Array.from({ length: amount }, (_, i) => i % 251)) : crypto.randomBytes(amount);
     const chunks = [];
     let received = 0;
     const started = process.hrtime.bigint();
     let ends;
     const socket = net.connect({ host, port }, () => {
       ends = { local: { address: socket.localAddress, port: socket.localPort }, remote: { address: socket.remoteAddress, port: socket.remotePort } };
-      socket.end(payload);
+      if (pattern) socket.write(payload);
+      else socket.end(payload);
     });
     const timer = setTimeout(() => finish({ ok: false, error: 'timeout', received }), timeoutMs);
     socket.on('data', (chunk) => {
       chunks.push(chunk);
       received += chunk.length;
+      if (pattern && received === payload.length) socket.end();
     });
     socket.on('error', (error) => {
       clearTimeout(timer);

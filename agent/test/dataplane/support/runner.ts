@@ -24,7 +24,9 @@ function say(message: object): void {
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as RunnerConfig;
-  const plane = new LinuxDataPlane(config.plane);
+  // Kernel rules only when the config asks (kernel-rules.test.ts): the other suites are about the
+  // userspace path and the fast path, which a rule run by the kernel would bypass.
+  const plane = new LinuxDataPlane({ kernelRules: false, ...config.plane });
   const engine = new Engine();
   // The kernel fast path is on unless the config says `plane.fastPath: false`.
   plane.offloadTo(engine);
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop());
   readline.createInterface({ input: process.stdin }).on('line', (line) => {
     if (line === 'stats') {
-      say({ event: 'stats', rules: engine.counters(), engine: engine.stats(), plane: plane.counters, fast: plane.fastCounters ?? null });
+      say({ event: 'stats', rules: engine.counters(), engine: engine.stats(), plane: plane.counters, fast: plane.fastCounters ?? null, kernel: plane.kernelRuleStats ?? null });
     } else if (line.startsWith('{')) {
       const next = JSON.parse(line) as { rules: Rule[]; settings: Settings };
       apply(next.rules, next.settings).then(
