@@ -97,7 +97,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       (identity) =>
         new SimAgent({
           identity,
-          client: (attempt) => this.pool.clientFor(identity.index, attempt),
+          client: (attempt) => this.pool.connectorFor(identity.index, attempt),
           targetOf: (attempt) => this.pool.targetIndex(identity.index, attempt),
           listener,
           backoff: options.backoff ?? { initialMs: 250, maxMs: 10_000 },

@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { Backoff, type BackoffOptions } from '@portfleet/agent';
-import type { AgentMessage, AgentServiceClient, ApplyRuleSet, ControllerMessage } from '@portfleet/proto/gen/agent';
+import type { AgentMessage, ApplyRuleSet, ControllerMessage } from '@portfleet/proto/gen/agent';
 import { ActivityLedger, type SentReport } from './activity-ledger';
+import type { ConnectCall } from './connect-channel';
 import { simulatedInventory } from './inventory';
 import type { RuleSetValidations } from './rule-set-validations';
 
@@ -35,8 +36,8 @@ export interface AgentListener {
 
 export interface SimAgentOptions {
   identity: AgentIdentity;
-  /** The client for connection attempt k: with several controller replicas, each lost stream moves on to the next. */
-  client: (attempt: number) => AgentServiceClient;
+  /** Where connection attempt k opens its Connect stream: with several controller replicas, each lost stream moves on to the next. */
+  client: (attempt: number) => { connect(authorization: string): ConnectCall };
   /** Which target (replica) attempt k dials, for the fleet's counts. */
   targetOf?: (attempt: number) => number;
   listener: AgentListener;
@@ -61,7 +62,7 @@ export interface SimAgentOptions {
  */
 export class SimAgent {
   applied: AppliedRuleSet | null = null;
-  private call: grpc.ClientDuplexStream<AgentMessage, ControllerMessage> | undefined;
+  private call: ConnectCall | undefined;
   private welcomed = false;
   private stopped = false;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -162,9 +163,7 @@ export class SimAgent {
 
   private open(): void {
     const { identity } = this.options;
-    const metadata = new grpc.Metadata();
-    metadata.set('authorization', `Bearer ${identity.agentId}.${identity.credential}`);
-    const call = this.options.client(this.connects).connect(metadata);
+    const call = this.options.client(this.connects).connect(`Bearer ${identity.agentId}.${identity.credential}`);
     this.targetIndex = this.options.targetOf?.(this.connects) ?? 0;
     this.call = call;
     this.connects++;
@@ -194,7 +193,7 @@ export class SimAgent {
       clearTimeout(handshake);
       this.close(reason, call);
     };
-    call.on('error', (error: grpc.ServiceError) => ended(`${grpc.status[error.code] ?? error.code}: ${error.details}`));
+    call.on('error', (error) => ended(`${grpc.status[error.code] ?? error.code}: ${error.details}`));
     call.on('end', () => ended('the controller ended the stream'));
 
     const applied = this.applied;
@@ -251,9 +250,9 @@ export class SimAgent {
     if (this.call && this.welcomed) this.call.write(message);
   }
 
-  /** An AgentMessage encoded already (channel-pool.ts's serializer passes Buffers through). */
+  /** An AgentMessage encoded already (sent as is). */
   private sendEncoded(bytes: Buffer): void {
-    if (this.call && this.welcomed) this.call.write(bytes as unknown as AgentMessage);
+    if (this.call && this.welcomed) this.call.write(bytes);
   }
 
   /** Ends the current stream (if `call` is still it) and, unless stopped, schedules a reconnect. */
