@@ -7,7 +7,9 @@
  *   portfleet   the agent's engine + Linux data plane in the router doing the same port forward,
  *               with its kernel fast path (issue 11: both directions of a conversation offloaded
  *               to nftables once `--after` packets of a direction (default 1: its first) went
- *               through the engine; `--fastpath 0` measures the userspace path alone)
+ *               through the engine; `--fastpath 0` measures the userspace path alone), and with
+ *               its kernel rules (round 4: a rule that only rewrites the destination runs as
+ *               conntrack NAT, first packet included; `--kernel-rules 0` turns them off)
  *   kernel_mangle  the same forward as stateless nftables payload rewrites of untracked packets
  *               (`tcp dport set …`, checksums fixed by the kernel): what a conversation offloaded
  *               to the kernel would run at — the ceiling of issue 11's offload direction
@@ -22,7 +24,7 @@
  * plane's `nearMs` (how long after a packet it waits for the next on the main thread; 0: never);
  * `--realtime N` runs the agent's packet path under SCHED_FIFO priority N (the plane's `realtime`).
  *   npm run bench:dataplane [-- --seconds 5 --connections 2000 --streams 1 --fastpath 1 --after 1 --rounds 1 --parallel 8
- *                               --near 1000 --realtime 0 --measures tcp,udp,latency,rate]
+ *                               --near 1000 --realtime 0 --kernel-rules 1 --measures tcp,udp,latency,rate]
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -38,7 +40,7 @@ const ROOT = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '../../.
   existsSync(path.join(dir, 'agent/test/dataplane/support/runner.ts')),
 )!;
 const SUPPORT = path.join(ROOT, 'agent/test/dataplane/support');
-const { num, str } = benchArgs({ seconds: 5, connections: 2000, streams: 1, fastpath: 1, after: 1, rounds: 1, parallel: 8, near: 1000, realtime: 0 }, { measures: 'tcp,udp,latency,rate' });
+const { num, str } = benchArgs({ seconds: 5, connections: 2000, streams: 1, fastpath: 1, after: 1, rounds: 1, parallel: 8, near: 1000, realtime: 0, 'kernel-rules': 1 }, { measures: 'tcp,udp,latency,rate' });
 /** Which measures run (`--measures latency,rate`: the others report 0). */
 const MEASURES = new Set(str.measures.split(','));
 
@@ -229,8 +231,14 @@ async function connectionRate(way: Way): Promise<number> {
   return cps;
 }
 
+interface AgentStats {
+  fast: Record<string, number> | null;
+  kernel: Record<string, number> | null;
+  plane: Record<string, number>;
+}
+
 /** The runner's counters ("stats" on its stdin, one JSON line back). */
-function agentStats(agent: ChildProcess): Promise<{ fast: Record<string, number> | null; plane: Record<string, number> }> {
+function agentStats(agent: ChildProcess): Promise<AgentStats> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the agent did not answer "stats"')), 10_000);
     const lines = readline.createInterface({ input: agent.stdout! });
@@ -238,7 +246,7 @@ function agentStats(agent: ChildProcess): Promise<{ fast: Record<string, number>
       if (!line.includes('"event":"stats"')) return;
       clearTimeout(timer);
       lines.close();
-      resolve(JSON.parse(line) as { fast: Record<string, number> | null; plane: Record<string, number> });
+      resolve(JSON.parse(line) as AgentStats);
     });
     agent.stdin!.write('stats\n');
   });
@@ -263,7 +271,7 @@ async function main(): Promise<void> {
         rule('echo', 'tcp', ECHO.portfleet, BEHIND_PORTFLEET.echo),
       ],
       settings: { applyDelayMs: 0, tcpTimeoutS: 300, udpTimeoutS: 60 },
-      plane: { fastPath: num.fastpath ? { after: num.after } : false, nearMs: num.near, realtime: num.realtime },
+      plane: { fastPath: num.fastpath ? { after: num.after } : false, nearMs: num.near, realtime: num.realtime, kernelRules: num['kernel-rules'] ? {} : false },
     };
     const agent = await background(NS.router, [process.execPath, '-r', path.join(SUPPORT, 'register-ts.js'), path.join(SUPPORT, 'runner.ts'), JSON.stringify(config)], /"event":"ready"/);
     children.push(agent);
@@ -299,8 +307,9 @@ async function main(): Promise<void> {
       latency[way] = median(samples.latency.get(way)!);
       rate[way] = median(samples.rate.get(way)!);
     }
-    const { fast, plane } = await agentStats(agent);
-    printTable(`data plane, forwarded path, ${num.streams} stream(s), ${num.seconds} s each, median of ${num.rounds}, fast path ${num.fastpath ? `after ${num.after}` : 'off'}${num.realtime ? `, SCHED_FIFO ${num.realtime}` : ''}, ${num.parallel} parallel (${machineLoad()})`, [
+    const { fast, plane, kernel } = await agentStats(agent);
+    note(`packets that crossed to userspace: ${plane.received}; kernel rules: ${kernel ? `${kernel.compiled} of ${config.rules.length} compiled` : 'off'}`);
+    printTable(`data plane, forwarded path, ${num.streams} stream(s), ${num.seconds} s each, median of ${num.rounds}, fast path ${num.fastpath ? `after ${num.after}` : 'off'}, kernel rules ${num['kernel-rules'] ? 'on' : 'off'}${num.realtime ? `, SCHED_FIFO ${num.realtime}` : ''}, ${num.parallel} parallel (${machineLoad()})`, [
       ...WAYS.map((w): [string, number] => [`TCP Gbit/s ${w}`, round(tcp[w], 2)]),
       ...WAYS.map((w): [string, number] => [`UDP kpps ${w}`, round(udp[w], 1)]),
       ...WAYS.map((w): [string, number] => [`connect+echo p50 µs ${w}`, round(latency[w], 0)]),
@@ -320,6 +329,7 @@ async function main(): Promise<void> {
       mangle_udp_ratio: round(udp.kernel_mangle / udp.kernel_dnat, 3),
       mangle_latency_ratio: round(latency.kernel_mangle / latency.kernel_dnat, 3),
       fast,
+      kernel,
       // Packets that crossed to userspace over the whole run (all ways share the router).
       userspace_packets: plane.received,
     } as unknown as Record<string, number>);
