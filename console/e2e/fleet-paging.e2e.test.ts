@@ -99,6 +99,14 @@ test('pages through the fleet with keyset cursors; the page survives a reload; c
     expect(await pageStarting(name(50))).toEqual(seq(50, 99));
     expect(await range()).toBe('51–100 of 130 · page 2 of 3');
 
+    // A change elsewhere (the API, another operator) shows live on this page, which stays this page.
+    const api = await stack.login();
+    const id = await row60.getAttribute('data-agent-id');
+    expect((await api.request('PATCH', `/api/agents/${id}`, { groups: ['renamed-live'] })).status).toBe(200);
+    await eventually(() => row60.getByTestId('agent-tags').innerText(), (t) => t.includes('renamed-live'), 10_000);
+    expect(await names()).toEqual(seq(50, 99));
+    expect(page.url()).toMatch(/\?cursor=[\w-]+&prev=$/);
+
     await button('Next').click();
     expect(await pageStarting(name(100))).toEqual(seq(100, 129));
     expect(await button('Next').isDisabled()).toBe(true);
@@ -143,6 +151,12 @@ test('filters on the controller: a group only later pages hold, a search, drift;
     // Smaller pages: four of them hold the same fleet.
     await page.getByLabel('Agents per page').selectOption('25');
     await eventually(range, (t) => t === '1–25 of 130 · page 1 of 6');
+
+    // A link naming a cursor the controller cannot read: its reason, and a way back to the first page.
+    await page.goto(`${stack.consoleUrl}/agents?cursor=bogus&prev=`);
+    await page.getByRole('alert').filter({ hasText: /cursor/i }).waitFor();
+    await button('First page').click();
+    expect(await pageStarting(name(0))).toEqual(seq(0, 49));
   }));
 
 test('never loads the whole fleet or every rule\'s activity', () => {

@@ -61,7 +61,13 @@ export function AgentsView() {
           </button>
         )}
       />
-      {fleet.error !== undefined && <div style={{ marginBottom: 16 }}><ErrorNotice error={fleet.error} retry={() => void fleet.refresh()} /></div>}
+      {fleet.error !== undefined && (
+        <div style={{ marginBottom: 16 }}>
+          <ErrorNotice error={fleet.error} retry={() => void fleet.refresh()} />
+          {/* A link kept from long ago can name a cursor the controller no longer reads. */}
+          {q.cursor && <button type="button" className="btn btn-small" style={{ marginTop: 8 }} onClick={() => go(withFilter(q, q.filter), 'replace')}>First page</button>}
+        </div>
+      )}
       {enrolling && (
         <div className="card card-body" style={{ marginBottom: 16 }}>
           <EnrollmentTokenPanel />
