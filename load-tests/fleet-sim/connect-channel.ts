@@ -34,7 +34,6 @@ export interface ConnectCall {
  */
 export class ConnectChannel {
   private session: http2.ClientHttp2Session | undefined;
-  private keepalive: NodeJS.Timeout | undefined;
 
   constructor(private readonly target: string) {}
 
@@ -51,20 +50,20 @@ export class ConnectChannel {
     const live = this.session;
     if (live && !live.closed && !live.destroyed) return live;
     const session = http2.connect(`http://${this.target}`);
+    const keepalive = setInterval(() => {
+      if (session.closed || session.destroyed) return;
+      const timer = setTimeout(() => session.destroy(new Error('keepalive ping unanswered')), KEEPALIVE_MS).unref();
+      if (!session.ping((err) => (err ? session.destroy(err) : clearTimeout(timer)))) clearTimeout(timer);
+    }, KEEPALIVE_MS).unref();
     // Failures reach the streams as their own 'close' (UNAVAILABLE); a session error needs no handler beyond that.
     session.on('error', () => undefined);
     session.on('close', () => {
+      clearInterval(keepalive);
       if (this.session === session) this.session = undefined;
-      clearInterval(this.keepalive);
     });
     session.on('goaway', () => {
       if (this.session === session) this.session = undefined; // new streams go to a new connection
     });
-    clearInterval(this.keepalive);
-    this.keepalive = setInterval(() => {
-      const timer = setTimeout(() => session.destroy(new Error('keepalive ping unanswered')), KEEPALIVE_MS).unref();
-      if (!session.ping((err) => (err ? session.destroy(err) : clearTimeout(timer)))) clearTimeout(timer);
-    }, KEEPALIVE_MS).unref();
     this.session = session;
     return session;
   }
