@@ -178,11 +178,20 @@ export class PushDelivery implements OnModuleInit {
     ]);
   }
 
-  /** The targets still pending or delivered (an ack may have finished them already). */
+  /**
+   * The targets still pending or delivered (an ack may have finished them already). Rows an ack
+   * batch holds are skipped, never waited for: acks of the chunk come back while its mark is
+   * written, and the two statements took the same rows in different orders (PostgreSQL saw a
+   * deadlock and failed the push call). A skipped row is being finished by its ack; if that ack
+   * batch fails, the target stays pending, which a catch-up resends just as a delivered one.
+   */
   private async markDelivered(pushId: string, agentIds: readonly string[]): Promise<void> {
     await this.db.$executeRaw`
       UPDATE push_targets SET state = 'delivered', delivered_at = now(), updated_at = now()
-       WHERE push_id = ${pushId}::uuid AND agent_id = ANY(${agentIds}::uuid[]) AND state IN ('pending', 'delivered')`;
+       WHERE push_id = ${pushId}::uuid AND agent_id IN (
+         SELECT agent_id FROM push_targets
+          WHERE push_id = ${pushId}::uuid AND agent_id = ANY(${agentIds}::uuid[]) AND state IN ('pending', 'delivered')
+          FOR NO KEY UPDATE SKIP LOCKED)`;
   }
 
   /**
