@@ -245,6 +245,7 @@ export class PushDelivery implements OnModuleInit {
   async advance(pushId: string, resumed = false): Promise<void> {
     let overrideHalt = resumed;
     for (;;) {
+      if (await this.answersOutstanding(pushId)) break;
       const released = await pushTransaction(this.db, SMALL_TRANSACTION, async (tx) => {
         await tx.$queryRaw`SELECT id FROM pushes WHERE id = ${pushId}::uuid FOR UPDATE`;
         const push = await tx.push.findUnique({ where: { id: pushId } });
@@ -271,6 +272,20 @@ export class PushDelivery implements OnModuleInit {
       await this.dispatch(pushId);
     }
     this.events.changed(pushId);
+  }
+
+  /**
+   * True while a target of the push's released waves awaits its answer: then `rolloutStep` can
+   * only say `wait`, and one indexed probe stands for the locked transaction and the count of
+   * every target (re-judged every 50 ms while 10,000 acks arrive). A row lock or a count would
+   * not make this answer truer: an ack arriving right after is judged by its own settle.
+   */
+  private async answersOutstanding(pushId: string): Promise<boolean> {
+    const rows = await this.db.$queryRaw<unknown[]>`
+      SELECT 1 FROM pushes p JOIN push_targets t ON t.push_id = p.id
+       WHERE p.id = ${pushId}::uuid AND p.status = 'running' AND t.wave <= p.current_wave AND t.state IN ('pending', 'delivered')
+       LIMIT 1`;
+    return rows.length > 0;
   }
 
   private async deliverPendingHere(): Promise<void> {
