@@ -61,8 +61,8 @@ describeWhenAble('Linux data plane: kernel rules', cannotRun() ?? dumpcapMissing
     return p;
   }
 
-  function agent(rules: Rule[], way: Way): Promise<NsProcess> {
-    return start(topo.agent.ns, runnerArgs({ rules, settings: SETTINGS, plane: way === 'kernel' ? KERNEL : USERSPACE }), 'ready');
+  function agent(rules: Rule[], way: Way, settings = SETTINGS): Promise<NsProcess> {
+    return start(topo.agent.ns, runnerArgs({ rules, settings, plane: way === 'kernel' ? KERNEL : USERSPACE }), 'ready');
   }
 
   async function stats(p: NsProcess): Promise<Stats> {
@@ -188,6 +188,30 @@ describeWhenAble('Linux data plane: kernel rules', cannotRun() ?? dumpcapMissing
       expect(toServer.all('datagram').map((d) => d.port)).toEqual(Array(10).fill(sport + 1));
       await waitFor(async () => expect((await stats(runner)).rules[0]).toMatchObject({ ruleId: 'c1', conversationsTotal: 2, packetsIn: 30 }), 5000);
       if (way === 'kernel') expect((await stats(runner)).plane.received).toBe(0);
+    });
+  }
+
+  for (const way of ['userspace', 'kernel'] as const) {
+    test(`inactivity timeout (${way}): after the UDP timeout a conversation is over, and the same tuple follows the rule as it is now`, async () => {
+      const server = topo.server.v4;
+      const monitor = topo.monitor.v4;
+      const toMonitor = await start(topo.monitor.ns, peerArgs('udp-sink', monitor, 5353));
+      const toServer = await start(topo.server.ns, peerArgs('udp-sink', server, 5353));
+      const selector: Rule['selector'] = { direction: 'inbound', protocol: 'udp', localAddress: server, localPort: 53 };
+      const settings = { ...SETTINGS, udpTimeoutS: 2 };
+      const runner = await agent([rule('i1', selector, { localAddress: monitor, localPort: 5353 })], way, settings);
+      const sport = way === 'kernel' ? 49053 : 50053;
+      expect(await client(topo.client.ns, 'udp-send', server, 53, 5, sport, 10)).toMatchObject({ ok: true });
+      runner.send(JSON.stringify({ rules: [rule('i1', selector, { localPort: 5353 })], settings }));
+      await runner.next('applied');
+      // Within the timeout: the conversation as it was.
+      expect(await client(topo.client.ns, 'udp-send', server, 53, 5, sport, 10)).toMatchObject({ ok: true });
+      await waitFor(async () => expect(toMonitor.all('datagram')).toHaveLength(10), 5000);
+      await new Promise((r) => setTimeout(r, 3500));
+      expect(await client(topo.client.ns, 'udp-send', server, 53, 5, sport, 10)).toMatchObject({ ok: true });
+      await waitFor(async () => expect(toServer.all('datagram')).toHaveLength(5), 5000);
+      expect(toMonitor.all('datagram')).toHaveLength(10);
+      await waitFor(async () => expect((await stats(runner)).rules[0]).toMatchObject({ conversationsTotal: 2, packetsIn: 15 }), 5000);
     });
   }
 

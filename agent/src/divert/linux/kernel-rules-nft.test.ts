@@ -69,11 +69,14 @@ describe('kernel rules: nft text', () => {
   });
 
   test('the script: chains created if missing and flushed, counters for every slot, counting by ct mark and direction', () => {
-    const text = rulesScript([{ rule: scenario1, slot: 2 }], [1, 2], NONE, 0x50470000);
+    const text = rulesScript([{ rule: scenario1, slot: 2 }], [1, 2], NONE, 0x50470000, { tcpS: 300, udpS: 60 });
     expect(text).toContain('add counter inet portfleet_rules r1o\n');
     expect(text).toContain('flush chain inet portfleet_rules dstnat\n');
     expect(text).toContain('add rule inet portfleet_rules count_forward ct mark 0x50470002 ct direction reply counter name "r2r"\n');
     expect(text.indexOf('flush chain')).toBeLessThan(text.indexOf('add rule'));
+    // The engine's inactivity timeout for its new conversations, with their NAT.
+    expect(text).toContain('add ct timeout inet portfleet_rules tcp4_300 { protocol tcp; l3proto ip; policy = { established: 300 }; }\n');
+    expect(text).toContain('add rule inet portfleet_rules dstnat meta nfproto ipv6 meta l4proto tcp th dport 80 ct timeout set "tcp6_300" ct mark set 0x50470002 counter name "r2n" dnat ip6 to ip6 daddr : 8080\n');
     // Forwarded packets from a kernel rule's local end go to the outbound rules, and no further.
     expect(text).toContain('add rule inet portfleet_rules classify meta nfproto ipv4 meta l4proto tcp th sport 80 goto forwarded_out\n');
     expect(text).toContain('add rule inet portfleet_rules classify meta nfproto ipv4 meta l4proto tcp th sport 8080 goto forwarded_out\n');

@@ -153,16 +153,45 @@ export interface CompiledRule {
   slot: number;
 }
 
+/** The engine's inactivity timeouts (rule settings), in seconds. */
+export interface Timeouts {
+  tcpS: number;
+  udpS: number;
+}
+
+/**
+ * Conntrack timeout policy of a protocol and family: the engine's inactivity timeout for a live
+ * conversation (TCP established, UDP either way); TCP's opening and closing states keep the
+ * kernel's defaults (the engine has no such states: see the docs). Named by value, as an
+ * existing object is not changed by `add`.
+ */
+function timeoutPolicy(protocol: 'tcp' | 'udp', family: Family, t: Timeouts): { name: string; text: string } {
+  const seconds = protocol === 'tcp' ? t.tcpS : t.udpS;
+  const name = `${protocol}${family}_${seconds}`;
+  const policy = protocol === 'tcp' ? `established: ${seconds}` : `unreplied: ${seconds}, replied: ${seconds}`;
+  return { name, text: `{ protocol ${protocol}; l3proto ${family === 4 ? 'ip' : 'ip6'}; policy = { ${policy} }; }` };
+}
+
 /**
  * The NAT statements of one compiled rule, per family: `first` matches its first packets,
  * `nat` marks the conversation with the rule's slot, counts it and rewrites the destination.
  */
 export function natRules(c: CompiledRule, resolved: ReadonlyMap<string, string[]>, ctMarkBase: number): string[] {
+  return firstPackets(c, resolved, ctMarkBase).map((f) => `${f.first} ${f.nat}`);
+}
+
+interface FirstPackets {
+  family: Family;
+  first: string;
+  nat: string;
+}
+
+function firstPackets(c: CompiledRule, resolved: ReadonlyMap<string, string[]>, ctMarkBase: number): FirstPackets[] {
   const { rule, slot } = c;
   const s = rule.selector;
   const f = rule.forwardAs;
   const inbound = s.direction === 'inbound';
-  const out: string[] = [];
+  const out: FirstPackets[] = [];
   for (const family of [4, 6] as const) {
     const local = addresses(family, s.localAddress, resolved, 'all');
     const remote = addresses(family, s.remoteAddress, resolved, 'all');
@@ -177,7 +206,7 @@ export function natRules(c: CompiledRule, resolved: ReadonlyMap<string, string[]
     const first = inbound
       ? match(family, s.protocol, remote, local, s.remotePort, s.localPort)
       : match(family, s.protocol, local, remote, s.localPort, s.remotePort);
-    out.push(`${first} ct mark set ${hex(ctMarkBase | slot)} counter name "${counterNames(slot).created}" dnat ${ip} to ${target}`);
+    out.push({ family, first, nat: `ct mark set ${hex(ctMarkBase | slot)} counter name "${counterNames(slot).created}" dnat ${ip} to ${target}` });
   }
   return out;
 }
@@ -201,11 +230,17 @@ function fromLocalMatches(rule: Rule, resolved: ReadonlyMap<string, string[]>): 
  *     outbound rules in list order, and ends there; anything else meets the inbound rules.
  * (Userspace rules' flows meet none of these, so they need not be looked at.)
  */
-export function rulesScript(compiled: CompiledRule[], slots: readonly number[], resolved: ReadonlyMap<string, string[]>, ctMarkBase: number): string {
+export function rulesScript(compiled: CompiledRule[], slots: readonly number[], resolved: ReadonlyMap<string, string[]>, ctMarkBase: number, timeouts: Timeouts): string {
   const lines = [`add table ${TABLE}`];
   lines.push(`add chain ${TABLE} dstnat { type nat hook prerouting priority ${NAT_PRIORITY}; policy accept; }`);
   lines.push(`add chain ${TABLE} natout { type nat hook output priority ${NAT_PRIORITY}; policy accept; }`);
   lines.push(`add chain ${TABLE} classify`, `add chain ${TABLE} forwarded_out`);
+  for (const protocol of ['tcp', 'udp'] as const) {
+    for (const family of [4, 6] as const) {
+      const p = timeoutPolicy(protocol, family, timeouts);
+      lines.push(`add ct timeout ${TABLE} ${p.name} ${p.text}`);
+    }
+  }
   for (const hook of ['input', 'forward', 'output']) {
     lines.push(`add chain ${TABLE} count_${hook} { type filter hook ${hook} priority ${COUNT_PRIORITY}; policy accept; }`);
   }
@@ -219,7 +254,10 @@ export function rulesScript(compiled: CompiledRule[], slots: readonly number[], 
   for (const c of compiled) for (const m of fromLocalMatches(c.rule, resolved)) rule('classify', `${m} goto forwarded_out`);
   for (const c of compiled) {
     const outbound = c.rule.selector.direction === 'outbound';
-    for (const text of natRules(c, resolved, ctMarkBase)) {
+    for (const { family, first, nat } of firstPackets(c, resolved, ctMarkBase)) {
+      // The new connection (unconfirmed: its first packet) gets the engine's timeout; conntrack
+      // already timed that packet by its defaults, every later one by this policy.
+      const text = `${first} ct timeout set "${timeoutPolicy(c.rule.selector.protocol, family, timeouts).name}" ${nat}`;
       if (outbound) {
         rule('natout', text);
         rule('forwarded_out', text);

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { Rule } from '@portfleet/proto';
 import { KernelRuleCounters } from './kernel-rules-counters';
-import { type CompiledRule, compiledRules, counterNames, DEFAULT_CT_MARK_BASE, deleteRulesTableScript, rulesScript } from './kernel-rules-nft';
+import { type CompiledRule, compiledRules, counterNames, DEFAULT_CT_MARK_BASE, deleteRulesTableScript, rulesScript, type Timeouts } from './kernel-rules-nft';
 
 /** Where kernel-counted traffic goes (the engine). */
 export interface RuleTrafficSink {
@@ -65,7 +65,7 @@ export class KernelRules {
    * Compiles what can be compiled of `rules` into the kernel (one transaction); returns the
    * indexes it took. If nft refuses, nothing is compiled (every rule keeps the userspace path).
    */
-  async apply(rules: Rule[], resolved: ReadonlyMap<string, string[]>): Promise<Set<number>> {
+  async apply(rules: Rule[], resolved: ReadonlyMap<string, string[]>, timeouts: Timeouts): Promise<Set<number>> {
     const indexes = compiledRules(rules, resolved);
     const compiled: CompiledRule[] = [];
     for (const i of indexes) {
@@ -81,10 +81,10 @@ export class KernelRules {
     // Counts so far belong to the rules as they were.
     this.read();
     try {
-      await runNft(rulesScript(compiled, [...this.slotOf.values()], resolved, this.ctMarkBase));
+      await runNft(rulesScript(compiled, [...this.slotOf.values()], resolved, this.ctMarkBase, timeouts));
     } catch (error) {
       this.stats.applyFailures++;
-      await runNft(rulesScript([], [...this.slotOf.values()], resolved, this.ctMarkBase)).catch(() => undefined);
+      await runNft(rulesScript([], [...this.slotOf.values()], resolved, this.ctMarkBase, timeouts)).catch(() => undefined);
       this.stats.compiled = 0;
       throw error;
     }

@@ -107,7 +107,9 @@ export class LinuxDataPlane implements DataPlane {
   private readonly pollFds = nativeBytes(16);
   private polling: Promise<void> | undefined;
   private closed = true;
-  private selected: { rules: Rule[]; resolved: ReadonlyMap<string, string[]>; kernel: ReadonlySet<number> } | undefined;
+  private selected:
+    | { rules: Rule[]; resolved: ReadonlyMap<string, string[]>; kernel: ReadonlySet<number>; timeouts: { tcpS: number; udpS: number } }
+    | undefined;
   private loopbackIndex = 1;
   private adapterNames = new Map<number, string>();
   private localAddresses: string[] = [];
@@ -246,18 +248,19 @@ export class LinuxDataPlane implements DataPlane {
     // The kernel's NAT first, then steering that stops untracking and queueing those rules: a
     // packet in between is still untracked (NAT skips it) and handled in userspace.
     let kernel: ReadonlySet<number> = new Set();
-    if (this.kernel) kernel = await this.kernel.apply(rules, resolved).catch(() => new Set<number>());
+    const timeouts = { tcpS: selection.settings.tcpTimeoutS, udpS: selection.settings.udpTimeoutS };
+    if (this.kernel) kernel = await this.kernel.apply(rules, resolved, timeouts).catch(() => new Set<number>());
     try {
       await this.steering.apply(rules, resolved, kernel);
     } catch (error) {
       const previous = this.selected;
       if (previous) {
-        if (this.kernel) await this.kernel.apply(previous.rules, previous.resolved).catch(() => undefined);
+        if (this.kernel) await this.kernel.apply(previous.rules, previous.resolved, previous.timeouts).catch(() => undefined);
         await this.steering.apply(previous.rules, previous.resolved, previous.kernel).catch(() => undefined);
       }
       throw error;
     }
-    this.selected = { rules, resolved, kernel };
+    this.selected = { rules, resolved, kernel, timeouts };
     // Only conversations the engine merely readdresses: clones, reflections, adapters and MAC
     // fields need userspace for every packet.
     this.offloadable = Uint8Array.from(rules, (r) =>
