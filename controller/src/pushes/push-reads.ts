@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -12,13 +12,26 @@ import { PrismaService } from '../db/prisma.service';
  * while its acks arrive on the same event loop. Plain reads: no transaction needs them.
  */
 @Injectable()
-export class PushReads implements OnModuleDestroy {
+export class PushReads implements OnModuleInit, OnModuleDestroy {
   readonly pool: Pool;
 
-  constructor(db: PrismaService, @Inject(LOGGER) logger: Logger) {
-    this.pool = new Pool({ connectionString: db.databaseUrl, max: 2, connectionTimeoutMillis: 10_000, query_timeout: 30_000 });
+  constructor(
+    db: PrismaService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    // Kept open (no idle timeout) and opened at start: pushes are rare, and a connection opened by
+    // the push call costs its handshake round trips on the push's path.
+    this.pool = new Pool({ connectionString: db.databaseUrl, max: 2, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000, query_timeout: 30_000 });
     // A backend killed while a connection is idle (PostgreSQL restarting) must not crash the process.
     this.pool.on('error', (err) => logger.warn({ err }, 'push reads: idle connection lost'));
+  }
+
+  async onModuleInit(): Promise<void> {
+    try {
+      (await this.pool.connect()).release();
+    } catch (err) {
+      this.logger.warn({ err }, 'push reads: could not open a connection yet (opened by the first push)');
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
