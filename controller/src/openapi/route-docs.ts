@@ -42,6 +42,8 @@ export const ROUTE_DOCS: Record<string, string> = {
   'POST /api/pushes/dry-run': 'What a push would change on each agent; nothing is sent',
   'GET /api/pushes': 'List pushes (ruleSetId, cursor, limit)',
   'GET /api/pushes/{id}': 'A push with per-agent states',
+  'GET /api/pushes/{id}/summary': 'A push with its per-state counts, without its targets',
+  'GET /api/pushes/{id}/targets': "A page of a push's targets with their agents (state, cursor, limit)",
   'POST /api/pushes/{id}/retry': 'Send again to the failed targets',
   'POST /api/pushes/{id}/rollback': "Push the previous version to this push's targets {version?}",
   'POST /api/pushes/{id}/resume': 'Resume a halted rollout',

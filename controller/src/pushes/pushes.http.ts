@@ -3,12 +3,19 @@ import type { Actor } from '../auth/actor';
 import { Access, CurrentActor } from '../auth/access.decorator';
 import { optionalInt, requireObject, requireString, requireStringArray } from '../errors/request-fields';
 import { isTimeIdKey, pageRequest } from '../paging/page';
+import { PrismaService } from '../db/prisma.service';
+import { ReplicaPresence } from '../agents/replica-presence';
+import { isAgentIdKey, parseTargetStates, pushSummaryOf, pushTargetsPage } from './push-targets-page';
 import { PushesService, type CreatePushInput } from './pushes.service';
 import { parseRollout } from './rollout';
 
 @Controller('api/pushes')
 export class PushesHttp {
-  constructor(private readonly pushes: PushesService) {}
+  constructor(
+    private readonly pushes: PushesService,
+    private readonly db: PrismaService,
+    private readonly replicas: ReplicaPresence,
+  ) {}
 
   @Post()
   @Access('operator')
@@ -34,6 +41,21 @@ export class PushesHttp {
   @Access('viewer')
   get(@Param('id') id: string) {
     return this.pushes.get(id);
+  }
+
+  /** The push with its counts and no targets (push-targets-page.ts): bounded however many agents it targets. */
+  @Get(':id/summary')
+  @Access('viewer')
+  summary(@Param('id') id: string) {
+    return pushSummaryOf(this.db, id);
+  }
+
+  /** A keyset page of the push's targets with their agents' name, host and presence, `?state=` filtered. */
+  @Get(':id/targets')
+  @Access('viewer')
+  async targets(@Param('id') id: string, @Query() q: Record<string, string | undefined>) {
+    const page = await pushTargetsPage(this.db, this.replicas.id, id, parseTargetStates(q.state), pageRequest(q.limit, q.cursor, isAgentIdKey));
+    return { targets: page.items, nextCursor: page.nextCursor };
   }
 
   @Post(':id/retry')
