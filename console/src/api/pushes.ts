@@ -1,5 +1,5 @@
 import { request } from './http';
-import type { DryRun, Push, PushRequest, PushSummary } from './types';
+import type { DryRun, Push, PushRequest, PushState, PushSummary, PushTargetRow } from './types';
 
 const base = (id: string) => `/api/pushes/${encodeURIComponent(id)}`;
 
@@ -10,7 +10,22 @@ export const dryRunPush = (push: PushRequest) => request<DryRun>('POST', '/api/p
 export const listPushes = async (limit = 50) =>
   (await request<{ pushes: PushSummary[] }>('GET', `/api/pushes?limit=${limit}`)).pushes;
 
-export const getPush = (id: string) => request<Push>('GET', base(id));
+/** The push and its counts, without its targets (bounded however many agents it targets). */
+export const getPushSummary = (id: string) => request<PushSummary>('GET', `${base(id)}/summary`);
+
+export interface PushTargetPage {
+  targets: PushTargetRow[];
+  nextCursor: string | null;
+}
+
+/** One keyset page of the push's targets in `states` (all when empty), with their agents. */
+export async function listPushTargets(id: string, states: readonly PushState[], limit: number, cursor: string | null): Promise<PushTargetPage> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (states.length > 0) query.set('state', states.join(','));
+  if (cursor) query.set('cursor', cursor);
+  const page = await request<{ targets: PushTargetRow[]; nextCursor?: string | null }>('GET', `${base(id)}/targets?${query}`);
+  return { targets: page.targets, nextCursor: page.nextCursor ?? null };
+}
 
 export const retryPush = (id: string) => request<Push>('POST', `${base(id)}/retry`);
 

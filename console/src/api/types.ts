@@ -96,6 +96,19 @@ export interface Push extends PushSummary {
   targets: PushTarget[];
 }
 
+/** A target joined with what the push page shows of its agent (`GET /api/pushes/:id/targets`). */
+export interface PushTargetRow {
+  agentId: string;
+  name: string;
+  hostname: string;
+  online: boolean;
+  retired: boolean;
+  state: PushState;
+  wave: number;
+  errors: RuleError[];
+  updatedAt: string;
+}
+
 export interface ActivityTotal {
   agentId: string;
   ruleId: string;

@@ -1,4 +1,4 @@
-import type { Push, PushState } from '@/api/types';
+import type { PushCountsBody, PushState } from '@/api/types';
 
 /** In the order the bar stacks them. */
 export const PUSH_STATES: readonly PushState[] = ['applied', 'delivered', 'pending', 'waiting', 'failed', 'superseded', 'cancelled'];
@@ -7,10 +7,10 @@ const OPEN: ReadonlySet<PushState> = new Set(['waiting', 'pending', 'delivered']
 
 export type PushCounts = Record<PushState, number> & { total: number };
 
-export function countTargets(push: Pick<Push, 'targets'>): PushCounts {
-  const counts = Object.fromEntries(PUSH_STATES.map((s) => [s, 0])) as PushCounts;
-  counts.total = push.targets.length;
-  for (const target of push.targets) counts[target.state] += 1;
+/** The controller's per-state counts (a push summary's `counts`, aggregated in SQL) with their total. */
+export function countsOf(body: Partial<PushCountsBody> | undefined): PushCounts {
+  const counts = Object.fromEntries(PUSH_STATES.map((s) => [s, body?.[s] ?? 0])) as PushCounts;
+  counts.total = PUSH_STATES.reduce((sum, s) => sum + counts[s], 0);
   return counts;
 }
 

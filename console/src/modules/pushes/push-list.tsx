@@ -10,7 +10,7 @@ import { ErrorNotice } from '@/ui/error-notice';
 import { Loading } from '@/ui/loading';
 import { PageHeader } from '@/ui/page-header';
 import { PushBar } from './push-bar';
-import { PUSH_STATES, type PushCounts } from './push-counts';
+import { countsOf } from './push-counts';
 import { PushStatusBadge } from './push-state-badge';
 
 async function loadPushes() {
@@ -38,8 +38,7 @@ export function PushList() {
               <thead><tr><th>Push</th><th>Status</th><th style={{ minWidth: 200 }}>Progress</th><th className="hide-sm">By</th><th className="hide-sm">Started</th></tr></thead>
               <tbody>
                 {data.pushes.map((p) => {
-                  const counts = { ...Object.fromEntries(PUSH_STATES.map((s) => [s, p.counts?.[s] ?? 0])) } as PushCounts;
-                  counts.total = PUSH_STATES.reduce((sum, s) => sum + counts[s], 0);
+                  const counts = countsOf(p.counts);
                   return (
                     <tr key={p.id} data-push-id={p.id}>
                       <td>

@@ -1,48 +1,68 @@
 'use client';
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
-import { useState } from 'react';
-import { listAgents } from '@/api/agents';
-import { abortPush, getPush, resumePush, retryPush, rollbackPush } from '@/api/pushes';
-import { listRuleSets } from '@/api/rule-sets';
-import type { Agent, Push, RuleError } from '@/api/types';
-import { formatAgo, formatTime } from '@/format/time';
+import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { abortPush, getPushSummary, listPushTargets, resumePush, retryPush, rollbackPush } from '@/api/pushes';
+import { getRuleSet } from '@/api/rule-sets';
+import type { PushSummary } from '@/api/types';
+import { formatTime } from '@/format/time';
 import { useLive } from '@/modules/live/use-live';
 import { useSession } from '@/modules/session/session-provider';
+import { EmptyState } from '@/ui/empty-state';
 import { ErrorNotice } from '@/ui/error-notice';
 import { Loading } from '@/ui/loading';
 import { PageHeader } from '@/ui/page-header';
 import { PushBar } from './push-bar';
-import { countTargets, isFinished } from './push-counts';
-import { PushStateBadge, PushStatusBadge } from './push-state-badge';
+import { countsOf, isFinished } from './push-counts';
+import { PushStatusBadge } from './push-state-badge';
+import { PushTargetFilter, PushTargetPager } from './push-target-filter';
+import {
+  matchingTargets, nextTargetPage, previousTargetPage, readTargetQuery, statesOf, targetQueryString, withTargetView, type TargetQuery,
+} from './push-target-query';
+import { PushTargetsTable } from './push-targets-table';
 import styles from './pushes.module.css';
 
-/** "rule 2 · selector.localAddress: name does not resolve" (whole-set problems have no rule). */
-function describeRuleError(e: RuleError): string {
-  const where = [typeof e.ruleIndex === 'number' && e.ruleIndex >= 0 ? `rule ${e.ruleIndex + 1}` : '', e.field].filter(Boolean).join(' · ');
-  return where ? `${where}: ${e.message}` : e.message;
+/**
+ * The push's header and counts (aggregated by the controller) and one page of its targets with
+ * their agents: two small requests however many agents the push targets (never every target,
+ * never the whole fleet).
+ */
+async function loadPage(id: string, q: TargetQuery) {
+  const [push, page] = await Promise.all([getPushSummary(id), listPushTargets(id, statesOf(q.view), q.limit, q.cursor)]);
+  return { push, ...page };
 }
 
-async function loadPush(id: string) {
-  const [push, agents, ruleSets] = await Promise.all([getPush(id), listAgents(), listRuleSets()]);
-  return {
-    push,
-    agents: new Map<string, Agent>(agents.map((a) => [a.id, a])),
-    ruleSetName: ruleSets.find((s) => s.id === push.ruleSetId)?.name ?? push.ruleSetId,
-  };
-}
+/** A 10,000-agent push sends thousands of events a second: the page reloads at most about once a second. */
+const LIVE_INTERVAL_MS = 1000;
 
-/** Live progress of one push: counts, a bar, every agent's state and reasons; retry, resume, abort, rollback. */
+/** Live progress of one push: counts, a bar, a page of agents' states and reasons; retry, resume, abort, rollback. */
 export function PushProgress({ id }: { id: string }) {
   const router = useRouter();
+  const pathname = usePathname();
+  const params = useSearchParams();
+  const queryKey = params.toString();
+  const q = useMemo(() => readTargetQuery(new URLSearchParams(queryKey)), [queryKey]);
   const { canEdit } = useSession();
-  const state = useLive(() => loadPush(id), ['push', 'agent'], [id],
-    (event) => event.type !== 'push' || (event.data as { pushId?: string })?.pushId === id);
+  // Agent events matter only for the agents on the shown page (their presence).
+  const visible = useRef<ReadonlySet<string>>(new Set());
+  const state = useLive(() => loadPage(id, q), ['push', 'agent'], [id, queryKey],
+    (event) => {
+      const data = event.data as { pushId?: string; agentId?: string } | undefined;
+      return event.type === 'push' ? data?.pushId === id : visible.current.has(data?.agentId ?? '');
+    },
+    { minIntervalMs: LIVE_INTERVAL_MS, keepPreviousData: true });
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<unknown>();
   const data = state.data;
+  visible.current = new Set(data?.targets.map((t) => t.agentId));
+  const ruleSetName = useRuleSetName(data?.push.ruleSetId);
 
-  async function act(action: () => Promise<Push>, navigate = false) {
+  // Another view or page size replaces the history entry; page turns add one (Back goes back a page).
+  const go = useCallback((next: TargetQuery, mode: 'push' | 'replace') => {
+    router[mode](`${pathname}${targetQueryString(next)}`, { scroll: false });
+  }, [router, pathname]);
+
+  async function act(action: () => Promise<{ id: string }>, navigate = false) {
     setBusy(true);
     setActionError(undefined);
     try {
@@ -59,14 +79,15 @@ export function PushProgress({ id }: { id: string }) {
   if (!data) {
     return state.error !== undefined ? <ErrorNotice error={state.error} retry={() => void state.refresh()} /> : <Loading />;
   }
-  const { push, agents } = data;
-  const counts = countTargets(push);
+  const { push } = data;
+  const counts = countsOf(push.counts);
   const finished = isFinished(counts);
   const rollout = push.rollout;
+  const matching = matchingTargets(q.view, counts);
   return (
     <>
       <PageHeader
-        title={`Push of ${data.ruleSetName} v${push.version}`}
+        title={`Push of ${ruleSetName ?? push.ruleSetId} v${push.version}`}
         subtitle={<>
           <Link href="/pushes">← Pushes</Link> · started {formatTime(push.createdAt)}{push.createdBy ? ` by ${push.createdBy}` : ''}
           {push.rollbackOf && <> · rollback of <Link href={`/pushes/${push.rollbackOf}`}>an earlier push</Link></>}
@@ -78,7 +99,13 @@ export function PushProgress({ id }: { id: string }) {
             : <span className="badge badge-info">in progress</span>}
         </>}
       />
-      {state.error !== undefined && <div style={{ marginBottom: 16 }}><ErrorNotice error={state.error} /></div>}
+      {state.error !== undefined && (
+        <div style={{ marginBottom: 16 }}>
+          <ErrorNotice error={state.error} retry={() => void state.refresh()} />
+          {/* A link kept from long ago can name a cursor the controller no longer reads. */}
+          {q.cursor && <button type="button" className="btn btn-small" style={{ marginTop: 8 }} onClick={() => go(withTargetView(q, q.view), 'replace')}>First page</button>}
+        </div>
+      )}
       <div className={styles.stack}>
         <section className="card card-body">
           <PushBar counts={counts} />
@@ -93,50 +120,62 @@ export function PushProgress({ id }: { id: string }) {
               The rollout halted: too many agents failed. Resume to release the next wave, or abort.
             </div>
           )}
-          {canEdit && (
-            <div className={styles.actions} style={{ marginTop: 14 }}>
-              {push.status === 'halted' && <button type="button" className="btn" disabled={busy} onClick={() => void act(() => resumePush(id))}>Resume</button>}
-              {(push.status === 'running' || push.status === 'halted') && counts.waiting > 0 && (
-                <button type="button" className="btn btn-danger" disabled={busy} onClick={() => void act(() => abortPush(id))}>Abort</button>
-              )}
-              {counts.failed > 0 && <button type="button" className="btn" disabled={busy} onClick={() => void act(() => retryPush(id))}>Retry failed</button>}
-              {push.version > 1 && (
-                <button type="button" className="btn" disabled={busy} onClick={() => void act(() => rollbackPush(id), true)}>
-                  Roll back to v{push.version - 1}
-                </button>
-              )}
-            </div>
-          )}
+          {canEdit && <PushActions push={push} counts={counts} busy={busy} act={act} />}
           {actionError !== undefined && <div style={{ marginTop: 12 }}><ErrorNotice error={actionError} /></div>}
         </section>
-        <section className="card">
-          <div className="table-wrap">
-            <table className="table" aria-label="Push targets">
-              <thead><tr><th>Agent</th><th>State</th>{rollout && <th>Wave</th>}<th>Reasons</th><th>Updated</th></tr></thead>
-              <tbody>
-                {push.targets.map((target) => {
-                  const agent = agents.get(target.agentId);
-                  return (
-                    <tr key={target.agentId} data-agent-id={target.agentId}>
-                      <td><Link href={`/agents/${target.agentId}`}>{agent?.name ?? target.agentId}</Link></td>
-                      <td><PushStateBadge state={target.state} /></td>
-                      {rollout && <td>{(target.wave ?? 0) + 1}</td>}
-                      <td>
-                        {target.errors.length === 0 ? <span className="muted">—</span> : (
-                          <ul className={styles.reasons}>
-                            {target.errors.map((e, i) => <li key={i}>{describeRuleError(e)}</li>)}
-                          </ul>
-                        )}
-                      </td>
-                      <td className="nowrap">{formatAgo(target.updatedAt)}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+        <section className="card" aria-busy={state.loading}>
+          <PushTargetFilter view={q.view} counts={counts} onView={(view) => go(withTargetView(q, view), 'replace')} />
+          {data.targets.length === 0 && q.cursor ? (
+            <EmptyState title="Nothing on this page" action={<button type="button" className="btn" onClick={() => go(withTargetView(q, q.view), 'push')}>First page</button>}>
+              The targets that were here have moved on to another state.
+            </EmptyState>
+          ) : data.targets.length === 0 ? (
+            <EmptyState title="No target in this state">None of the {counts.total} targets is in this state now.</EmptyState>
+          ) : (
+            <PushTargetsTable targets={data.targets} staged={rollout !== null} />
+          )}
+          <PushTargetPager page={q.previous.length + 1} limit={q.limit} shown={data.targets.length} matching={matching}
+            hasPrevious={q.previous.length > 0} hasNext={data.nextCursor !== null}
+            onPrevious={() => go(previousTargetPage(q), 'push')}
+            onNext={() => data.nextCursor && go(nextTargetPage(q, data.nextCursor), 'push')}
+            onLimit={(limit) => go(withTargetView(q, q.view, limit), 'replace')} />
         </section>
       </div>
     </>
   );
+}
+
+function PushActions({ push, counts, busy, act }: {
+  push: PushSummary;
+  counts: ReturnType<typeof countsOf>;
+  busy: boolean;
+  act: (action: () => Promise<{ id: string }>, navigate?: boolean) => Promise<void>;
+}) {
+  const id = push.id;
+  return (
+    <div className={styles.actions} style={{ marginTop: 14 }}>
+      {push.status === 'halted' && <button type="button" className="btn" disabled={busy} onClick={() => void act(() => resumePush(id))}>Resume</button>}
+      {(push.status === 'running' || push.status === 'halted') && counts.waiting > 0 && (
+        <button type="button" className="btn btn-danger" disabled={busy} onClick={() => void act(() => abortPush(id))}>Abort</button>
+      )}
+      {counts.failed > 0 && <button type="button" className="btn" disabled={busy} onClick={() => void act(() => retryPush(id))}>Retry failed</button>}
+      {push.version > 1 && (
+        <button type="button" className="btn" disabled={busy} onClick={() => void act(() => rollbackPush(id), true)}>
+          Roll back to v{push.version - 1}
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** The rule set's name, read once per push page (not on each live reload); the id until it arrives. */
+function useRuleSetName(ruleSetId: string | undefined): string | undefined {
+  const [name, setName] = useState<{ id: string; name: string }>();
+  useEffect(() => {
+    if (!ruleSetId) return;
+    let current = true;
+    getRuleSet(ruleSetId).then((set) => { if (current) setName({ id: ruleSetId, name: set.name }); }).catch(() => undefined);
+    return () => { current = false; };
+  }, [ruleSetId]);
+  return name && name.id === ruleSetId ? name.name : undefined;
 }

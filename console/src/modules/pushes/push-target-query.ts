@@ -1,0 +1,78 @@
+import type { PushState } from '@/api/types';
+
+/** The target views the state menu offers: the operator's first question is "which failed?". */
+export const TARGET_VIEWS: readonly { key: string; label: string; states: readonly PushState[] }[] = [
+  { key: '', label: 'All targets', states: [] },
+  { key: 'failed', label: 'Failed', states: ['failed'] },
+  { key: 'unfinished', label: 'Not finished', states: ['waiting', 'pending', 'delivered'] },
+  { key: 'applied', label: 'Applied', states: ['applied'] },
+  { key: 'delivered', label: 'Delivered', states: ['delivered'] },
+  { key: 'pending', label: 'Pending', states: ['pending'] },
+  { key: 'waiting', label: 'Waiting', states: ['waiting'] },
+  { key: 'superseded', label: 'Superseded', states: ['superseded'] },
+  { key: 'cancelled', label: 'Cancelled', states: ['cancelled'] },
+];
+
+export const TARGET_PAGE_SIZES = [25, 50, 100] as const;
+const DEFAULT_LIMIT = 50;
+
+/**
+ * What the push page's target table shows, all of it in the URL (a reload or a shared link shows
+ * the same page): the state view, the page size, the shown page's cursor (none: the first) and the
+ * cursors of the pages before it (for "Previous"; the first page's is '').
+ */
+export interface TargetQuery {
+  view: string;
+  limit: number;
+  cursor: string | null;
+  previous: string[];
+}
+
+/** Cursors are base64url: no commas in them. */
+const CURSOR = /^[A-Za-z0-9_-]*$/;
+
+export const statesOf = (view: string): readonly PushState[] => TARGET_VIEWS.find((v) => v.key === view)?.states ?? [];
+
+export function readTargetQuery(params: URLSearchParams): TargetQuery {
+  const view = params.get('state') ?? '';
+  const limit = Number(params.get('limit'));
+  const cursor = params.get('cursor');
+  const previous = params.get('prev');
+  const validCursor = cursor && CURSOR.test(cursor) ? cursor : null;
+  return {
+    view: TARGET_VIEWS.some((v) => v.key === view) ? view : '',
+    limit: (TARGET_PAGE_SIZES as readonly number[]).includes(limit) ? limit : DEFAULT_LIMIT,
+    cursor: validCursor,
+    previous: validCursor && previous !== null ? previous.split(',').filter((c) => CURSOR.test(c)) : validCursor ? [''] : [],
+  };
+}
+
+/** The page's URL query (`?…`, or '' for all targets' first page), the inverse of `readTargetQuery`. */
+export function targetQueryString(q: TargetQuery): string {
+  const params = new URLSearchParams();
+  if (q.view) params.set('state', q.view);
+  if (q.limit !== DEFAULT_LIMIT) params.set('limit', String(q.limit));
+  if (q.cursor) {
+    params.set('cursor', q.cursor);
+    params.set('prev', q.previous.join(','));
+  }
+  return params.size > 0 ? `?${params}` : '';
+}
+
+export const nextTargetPage = (q: TargetQuery, nextCursor: string): TargetQuery =>
+  ({ ...q, cursor: nextCursor, previous: [...q.previous, q.cursor ?? ''] });
+
+export function previousTargetPage(q: TargetQuery): TargetQuery {
+  if (q.previous.length === 0) return q;
+  const cursor = q.previous[q.previous.length - 1] || null;
+  return { ...q, cursor, previous: cursor ? q.previous.slice(0, -1) : [] };
+}
+
+/** Another view or page size shows its first page (a cursor belongs to the view it came from). */
+export const withTargetView = (q: TargetQuery, view: string, limit = q.limit): TargetQuery => ({ view, limit, cursor: null, previous: [] });
+
+/** How many targets the view keeps, from the push's counts. */
+export const matchingTargets = (view: string, counts: Record<PushState, number> & { total: number }): number => {
+  const states = statesOf(view);
+  return states.length === 0 ? counts.total : states.reduce((sum, s) => sum + counts[s], 0);
+};
