@@ -6,6 +6,11 @@ import { EventBus } from '../events/event-bus';
 import type { PushTargetState } from '../generated/prisma/client';
 import { countStates } from './push-view';
 
+interface ChangedTarget {
+  agentId: string;
+  state: PushTargetState;
+}
+
 /** Push events go out at most once per push per this window. */
 export const PUSH_EVENT_WINDOW_MS = 250;
 
@@ -16,7 +21,8 @@ export const PUSH_EVENT_WINDOW_MS = 250;
  */
 @Injectable()
 export class PushEvents implements OnModuleDestroy {
-  private readonly due = new Map<string, Map<string, PushTargetState>>();
+  /** Per push due: the one target changed in the window, `many`, or none (only the status changed). */
+  private readonly due = new Map<string, ChangedTarget | 'many' | null>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -25,10 +31,12 @@ export class PushEvents implements OnModuleDestroy {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  changed(pushId: string, target?: { agentId: string; state: PushTargetState }): void {
-    let targets = this.due.get(pushId);
-    if (!targets) this.due.set(pushId, (targets = new Map()));
-    if (target) targets.set(target.agentId, target.state);
+  changed(pushId: string, target?: ChangedTarget): void {
+    // Called per ack (10,000 in a second): only whether one target or several changed is kept.
+    const seen = this.due.get(pushId) ?? null;
+    if (!target) this.due.set(pushId, seen);
+    else if (seen === null || (seen !== 'many' && seen.agentId === target.agentId)) this.due.set(pushId, target);
+    else this.due.set(pushId, 'many');
     this.timer ??= setTimeout(() => void this.flush(), PUSH_EVENT_WINDOW_MS);
   }
 
@@ -48,9 +56,9 @@ export class PushEvents implements OnModuleDestroy {
       for (const push of pushes) {
         const counts = countStates([]);
         for (const g of groups) if (g.pushId === push.id) counts[g.state] = g._count._all;
-        const targets = due.get(push.id)!;
-        const [only] = targets.size === 1 ? [...targets] : [];
-        this.bus.publish('push', { pushId: push.id, agentId: only?.[0] ?? null, state: only?.[1] ?? null, status: push.status, counts });
+        const only = due.get(push.id);
+        const target = only && only !== 'many' ? only : null;
+        this.bus.publish('push', { pushId: push.id, agentId: target?.agentId ?? null, state: target?.state ?? null, status: push.status, counts });
       }
     } catch (err) {
       this.logger.warn({ err }, 'could not publish push events');
