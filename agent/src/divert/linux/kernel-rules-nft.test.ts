@@ -72,7 +72,8 @@ describe('kernel rules: nft text', () => {
     const text = rulesScript([{ rule: scenario1, slot: 2 }], [1, 2], NONE, 0x50470000, { tcpS: 300, udpS: 60 });
     expect(text).toContain('add counter inet portfleet_rules r1o\n');
     expect(text).toContain('flush chain inet portfleet_rules dstnat\n');
-    expect(text).toContain('add rule inet portfleet_rules count_forward ct mark 0x50470002 ct direction reply counter name "r2r"\n');
+    expect(text).toContain('add element inet portfleet_rules counters { 0x50470001 . original : "r1o", 0x50470001 . reply : "r1r", 0x50470002 . original : "r2o", 0x50470002 . reply : "r2r" }\n');
+    expect(text).toContain('add rule inet portfleet_rules count_forward counter name ct mark . ct direction map @counters\n');
     expect(text.indexOf('flush chain')).toBeLessThan(text.indexOf('add rule'));
     // The engine's inactivity timeout for its new conversations, with their NAT.
     expect(text).toContain('add ct timeout inet portfleet_rules tcp4_300 { protocol tcp; l3proto ip; policy = { established: 300 }; }\n');

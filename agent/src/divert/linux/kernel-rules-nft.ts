@@ -14,7 +14,8 @@
  * and filled again, counters added (never reset: `add counter` leaves an existing one as it is).
  * Each compiled rule has a number (its slot, kept per rule id for the plane's life): the NAT rule
  * sets `ct mark` to the slot and counts the new conversation; the counting chains at input,
- * forward and output (every tracked packet passes exactly one of them) count each direction.
+ * forward and output (every tracked packet passes exactly one of them) count each direction
+ * through one map from ct mark and direction to the counter.
  */
 import { isIP } from 'node:net';
 import type { Rule } from '@portfleet/proto';
@@ -245,6 +246,15 @@ export function rulesScript(compiled: CompiledRule[], slots: readonly number[], 
     lines.push(`add chain ${TABLE} count_${hook} { type filter hook ${hook} priority ${COUNT_PRIORITY}; policy accept; }`);
   }
   for (const slot of slots) for (const name of Object.values(counterNames(slot))) lines.push(`add counter ${TABLE} ${name}`);
+  // Counting costs every tracked packet one map lookup: its conversation's ct mark and direction → counter.
+  lines.push(`add map ${TABLE} counters { type mark . ct_dir : counter; }`);
+  if (slots.length > 0) {
+    const elements = slots.flatMap((slot) => {
+      const names = counterNames(slot);
+      return [`${hex(ctMarkBase | slot)} . original : "${names.original}"`, `${hex(ctMarkBase | slot)} . reply : "${names.reply}"`];
+    });
+    lines.push(`add element ${TABLE} counters { ${elements.join(', ')} }`);
+  }
   const chains = ['dstnat', 'natout', 'classify', 'forwarded_out', 'count_input', 'count_forward', 'count_output'];
   for (const chain of chains) lines.push(`flush chain ${TABLE} ${chain}`);
   const rule = (chain: string, text: string) => lines.push(`add rule ${TABLE} ${chain} ${text}`);
@@ -268,15 +278,7 @@ export function rulesScript(compiled: CompiledRule[], slots: readonly number[], 
   }
   // No outbound rule took it: no NAT (the inbound rules are not for it).
   rule('forwarded_out', 'accept');
-  for (const hook of ['input', 'forward', 'output']) {
-    const chain = `count_${hook}`;
-    rule(chain, `ct mark and 0xffff0000 != ${hex(ctMarkBase)} return`);
-    for (const slot of slots) {
-      const names = counterNames(slot);
-      rule(chain, `ct mark ${hex(ctMarkBase | slot)} ct direction original counter name "${names.original}"`);
-      rule(chain, `ct mark ${hex(ctMarkBase | slot)} ct direction reply counter name "${names.reply}"`);
-    }
-  }
+  for (const hook of ['input', 'forward', 'output']) rule(`count_${hook}`, 'counter name ct mark . ct direction map @counters');
   return `${lines.join('\n')}\n`;
 }
 
