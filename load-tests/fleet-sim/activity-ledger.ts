@@ -14,8 +14,8 @@ export interface SentReport {
   periodEndMs: number;
   /** Set the first time the report went out (a resend after a reconnect keeps it). */
   firstSentAtMs: number;
-  /** The encoded AgentMessage (sent again as is after a reconnect). */
-  bytes: Buffer;
+  /** The encoded AgentMessage as a gRPC message, prefix included (sent again as is after a reconnect). */
+  frame: Buffer;
   /** Rule samples in it. */
   samples: number;
   /**
@@ -140,7 +140,7 @@ export class ActivityLedger {
     }
     this.touchedCount = 0;
     this.periodStartMs = nowMs;
-    const sent: SentReport = { seq, periodEndMs: nowMs, firstSentAtMs: nowMs, bytes: w.finish(), samples, slots, counters };
+    const sent: SentReport = { seq, periodEndMs: nowMs, firstSentAtMs: nowMs, frame: w.finish(), samples, slots, counters };
     this.unackedReports.push(sent);
     return sent;
   }

@@ -15,7 +15,9 @@ export interface ConnectCall {
   on(event: 'data', listener: (message: ControllerMessage) => void): this;
   on(event: 'error', listener: (error: { code: number; details: string }) => void): this;
   on(event: 'end', listener: () => void): this;
-  write(message: AgentMessage | Buffer): void;
+  write(message: AgentMessage): void;
+  /** A message already encoded with its gRPC prefix (report-writer.ts), written as is. */
+  writeFrame(frame: Buffer): void;
   cancel(): void;
 }
 
@@ -100,14 +102,18 @@ class Http2ConnectCall extends EventEmitter implements ConnectCall {
     this.stream.on('close', () => this.fail(GrpcStatus.UNAVAILABLE, 'Connection dropped'));
   }
 
-  write(message: AgentMessage | Buffer): void {
-    if (this.done || this.stream.closed || this.stream.destroyed) return;
-    const body = Buffer.isBuffer(message) ? message : AgentMessage.encode(message).finish();
+  write(message: AgentMessage): void {
+    const body = AgentMessage.encode(message).finish();
     const framed = Buffer.allocUnsafe(PREFIX_BYTES + body.length);
     framed[0] = 0;
     framed.writeUInt32BE(body.length, 1);
     framed.set(body, PREFIX_BYTES);
-    this.stream.write(framed);
+    this.writeFrame(framed);
+  }
+
+  writeFrame(frame: Buffer): void {
+    if (this.done || this.stream.closed || this.stream.destroyed) return;
+    this.stream.write(frame);
   }
 
   cancel(): void {

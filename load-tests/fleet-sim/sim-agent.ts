@@ -158,7 +158,7 @@ export class SimAgent {
       return;
     }
     const report = this.ledger.cut(nowMs);
-    if (report) this.sendEncoded(report.bytes);
+    if (report) this.sendEncoded(report.frame);
   }
 
   private open(): void {
@@ -216,7 +216,7 @@ export class SimAgent {
     const now = Date.now();
     const { stored, resend } = this.ledger.welcomed(seqStored);
     for (const sent of stored) this.options.listener.activityStored(this, sent, now);
-    for (const report of resend) this.sendEncoded(report.bytes);
+    for (const report of resend) this.sendEncoded(report.frame);
     // Traffic recorded while the stream was down goes out now.
     this.sendOwed(now);
     if (this.options.heartbeats && heartbeatIntervalMs > 0) {
@@ -250,9 +250,9 @@ export class SimAgent {
     if (this.call && this.welcomed) this.call.write(message);
   }
 
-  /** An AgentMessage encoded already (sent as is). */
-  private sendEncoded(bytes: Buffer): void {
-    if (this.call && this.welcomed) this.call.write(bytes);
+  /** An AgentMessage encoded already as a gRPC message (sent as is). */
+  private sendEncoded(frame: Buffer): void {
+    if (this.call && this.welcomed) this.call.writeFrame(frame);
   }
 
   /** Ends the current stream (if `call` is still it) and, unless stopped, schedules a reconnect. */

@@ -21,7 +21,10 @@ describe('ReportWriter', () => {
       const report = { seq: pick(0) || 1, periodStartMs: pick(1), periodEndMs: pick(2), rules };
       w.begin(report.seq, report.periodStartMs, report.periodEndMs);
       for (const r of rules) w.rule(Buffer.from(r.ruleId), r.packetsIn, r.bytesIn, r.packetsOut, r.bytesOut, r.conversationsActive, r.conversationsNew, r.lastHitMs);
-      const bytes = w.finish();
+      const frame = w.finish();
+      expect(frame[0]).toBe(0);
+      expect(frame.readUInt32BE(1)).toBe(frame.length - 5);
+      const bytes = frame.subarray(5);
       expect(bytes.toString('hex')).toBe(Buffer.from(AgentMessage.encode({ body: { $case: 'activity', value: report } }).finish()).toString('hex'));
       expect(AgentMessage.decode(bytes)).toEqual({ body: { $case: 'activity', value: report } });
     }
