@@ -79,8 +79,8 @@ describe('kernel rules: nft text', () => {
     expect(text).toContain('add ct timeout inet portfleet_rules tcp4_300 { protocol tcp; l3proto ip; policy = { established: 300 }; }\n');
     expect(text).toContain('add rule inet portfleet_rules dstnat meta nfproto ipv6 meta l4proto tcp th dport 80 ct timeout set "tcp6_300" ct mark set 0x50470002 counter name "r2n" dnat ip6 to ip6 daddr : 8080\n');
     // Forwarded packets from a kernel rule's local end go to the outbound rules, and no further.
-    expect(text).toContain('add rule inet portfleet_rules classify meta nfproto ipv4 meta l4proto tcp th sport 80 goto forwarded_out\n');
-    expect(text).toContain('add rule inet portfleet_rules classify meta nfproto ipv4 meta l4proto tcp th sport 8080 goto forwarded_out\n');
+    expect(text).toContain('add rule inet portfleet_rules classify meta nfproto ipv4 meta l4proto tcp th sport 80 fib daddr type != local goto forwarded_out\n');
+    expect(text).toContain('add rule inet portfleet_rules classify meta nfproto ipv4 meta l4proto tcp th sport 8080 fib daddr type != local goto forwarded_out\n');
     expect(text.trimEnd().split('\n').filter((l) => l.includes(' forwarded_out ')).pop()).toBe('add rule inet portfleet_rules forwarded_out accept');
   });
 
