@@ -180,3 +180,34 @@ test('never asks for every target of the push or for the whole fleet', () => {
   expect(pages.every((u) => ['25', '50', '100'].includes(u.searchParams.get('limit') ?? ''))).toBe(true);
   expect(urls.filter((u) => u.pathname === `/api/pushes/${pushId}/summary`).length).toBeGreaterThan(0);
 });
+
+test('the new-push picker pages and searches the fleet on the controller; the selection outlives the page', () =>
+  step('push-picker', async () => {
+    requested.length = 0;
+    await page.goto(`${stack.consoleUrl}/pushes/new`);
+    const picks = page.locator('input[type="checkbox"][aria-label^="Push to target-"], input[type="checkbox"][aria-label="Push to renamed-live"]');
+    await eventually(() => picks.count(), (n) => n === 50);
+    expect(await page.getByTestId('picker-range').innerText()).toBe('page 1 of 3');
+    const firstPage = await picks.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+    await picks.first().check();
+    await page.getByRole('navigation', { name: 'Agent pages' }).getByRole('button', { name: 'Next' }).click();
+    await eventually(() => page.getByTestId('picker-range').innerText(), (t) => t === 'page 2 of 3');
+    await eventually(() => picks.first().getAttribute('aria-label'), (l) => !firstPage.includes(l));
+    await picks.first().check();
+    expect(await page.getByTestId('picker-selected').innerText()).toBe('2 selected');
+
+    // A search the controller answers: target-070..079 (one may have been renamed above).
+    const matching = ordered.filter((n) => n.startsWith('target-07')).length;
+    await page.getByLabel('Search agents to push to').fill('target-07');
+    await eventually(() => picks.count(), (n) => n === matching);
+    await page.getByRole('button', { name: `All ${matching} matching` }).click();
+    await eventually(() => page.getByTestId('picker-selected').innerText(), (t) => t === `${matching + 2} selected`);
+    await page.getByRole('button', { name: 'Push v1' }).click();
+    await page.waitForURL(/\/pushes\/[^/?]+$/);
+    await eventually(() => page.getByTestId('count-total').innerText(), (t) => t === String(matching + 2));
+
+    const lists = requested.map((u) => new URL(u)).filter((u) => u.pathname === '/api/agents');
+    expect(lists.length).toBeGreaterThan(0);
+    // Pages of 50 to draw the picker; the one page of 500 only for "All matching", with the search.
+    expect(lists.every((u) => u.searchParams.get('limit') === '50' || (u.searchParams.get('limit') === '500' && u.searchParams.get('search') === 'target-07'))).toBe(true);
+  }));

@@ -1,12 +1,11 @@
 'use client';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useEffect, useMemo, useState } from 'react';
-import { listAgents } from '@/api/agents';
+import { useEffect, useState } from 'react';
+import { agentSummary } from '@/api/agents';
 import { createPush, dryRunPush } from '@/api/pushes';
 import { listRuleSets } from '@/api/rule-sets';
 import type { DryRun, PushRequest } from '@/api/types';
-import { tagsOf } from '@/modules/agents/agent-filter';
 import { useLive } from '@/modules/live/use-live';
 import { useSession } from '@/modules/session/session-provider';
 import { EmptyState } from '@/ui/empty-state';
@@ -20,16 +19,17 @@ import { RolloutOptions } from './rollout-options';
 import { TagPicker } from './tag-picker';
 import styles from './pushes.module.css';
 
+/** The fleet's counts and the groups and labels in use (never the fleet itself: the picker pages it). */
 async function loadTargets() {
-  const [agents, ruleSets] = await Promise.all([listAgents(), listRuleSets()]);
-  return { agents, ruleSets };
+  const [summary, ruleSets] = await Promise.all([agentSummary(), listRuleSets()]);
+  return { summary, ruleSets };
 }
 
 /** Choose a rule-set version and its targets (agents, groups, labels), preview, and push. */
 export function NewPush() {
   const router = useRouter();
   const { canEdit } = useSession();
-  const state = useLive(loadTargets, ['agent']);
+  const state = useLive(loadTargets, ['agent'], [], undefined, { minIntervalMs: 1000 });
   const [ruleSetId, setRuleSetId] = useState<string>();
   const [version, setVersion] = useState<number>();
   const [agentIds, setAgentIds] = useState<Set<string>>(new Set());
@@ -50,7 +50,7 @@ export function NewPush() {
   }, [data, ruleSetId]);
 
   const ruleSet = data?.ruleSets.find((s) => s.id === ruleSetId);
-  const tags = useMemo(() => tagsOf(data?.agents ?? []), [data?.agents]);
+  const tags = data?.summary ?? { groups: [], labels: [] };
   const pushVersion = version ?? ruleSet?.latestVersion;
   const request = (): PushRequest | null => ruleSet ? {
     ruleSetId: ruleSet.id,
@@ -98,7 +98,7 @@ export function NewPush() {
         state.loading && <div className="card"><Loading /></div>
       ) : !ruleSet ? (
         <div className="card"><EmptyState title="No rule set">There is nothing to push yet.</EmptyState></div>
-      ) : data.agents.length === 0 ? (
+      ) : data.summary.enrolled === 0 ? (
         <div className="card">
           <EmptyState title="No agents to push to" action={<Link className="btn btn-primary" href="/agents">Enroll an agent</Link>}>
             Agents appear here once they enroll.
@@ -126,7 +126,7 @@ export function NewPush() {
               <RolloutOptions value={rollout} onChange={setRollout} />
             </section>
             <section className="card" aria-label="Agents">
-              <AgentPicker agents={data.agents} selected={agentIds} onChange={setAgentIds} />
+              <AgentPicker selected={agentIds} onChange={setAgentIds} />
             </section>
           </div>
           <div className={`card ${styles.footer}`} style={{ marginTop: 16, borderRadius: 10 }}>
