@@ -21,7 +21,8 @@ async function loadPushes() {
 /** Every push, newest first, with its status and live counts. */
 export function PushList() {
   const { canEdit } = useSession();
-  const state = useLive(loadPushes, ['push']);
+  // A push to thousands of agents sends events all the time: reload at most about once a second.
+  const state = useLive(loadPushes, ['push'], [], undefined, { minIntervalMs: 1000 });
   const data = state.data;
   const newPush = canEdit && <Link className="btn btn-primary" href="/pushes/new">New push</Link>;
 
