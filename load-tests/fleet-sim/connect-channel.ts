@@ -40,7 +40,14 @@ export class ConnectChannel {
   constructor(private readonly target: string) {}
 
   connect(authorization: string): ConnectCall {
-    return new Http2ConnectCall(this.currentSession(), this.target, authorization);
+    try {
+      return new Http2ConnectCall(this.currentSession(), this.target, authorization);
+    } catch {
+      // The connection is going away (GOAWAY, closing) without having said so yet: a new one.
+      this.session?.destroy();
+      this.session = undefined;
+      return new Http2ConnectCall(this.currentSession(), this.target, authorization);
+    }
   }
 
   close(): void {
