@@ -40,7 +40,7 @@ export class KernelRules {
   private counters: KernelRuleCounters | undefined;
   private timer: NodeJS.Timeout | undefined;
   private applied = false;
-  readonly stats = { compiled: 0, applyFailures: 0, reads: 0 };
+  readonly stats = { compiled: 0, applyFailures: 0, reads: 0, readFailures: 0 };
 
   constructor(
     options: KernelRulesOptions,
@@ -57,7 +57,7 @@ export class KernelRules {
 
   start(): void {
     this.counters = new KernelRuleCounters();
-    this.timer = setInterval(() => this.read(), this.pollMs);
+    this.timer = setInterval(() => this.readCounted(), this.pollMs);
     this.timer.unref();
   }
 
@@ -79,12 +79,16 @@ export class KernelRules {
       compiled.push({ rule, slot });
     }
     // Counts so far belong to the rules as they were.
-    this.read();
+    this.readCounted();
     try {
       await runNft(rulesScript(compiled, [...this.slotOf.values()], resolved, this.ctMarkBase, timeouts));
     } catch (error) {
       this.stats.applyFailures++;
-      await runNft(rulesScript([], [...this.slotOf.values()], resolved, this.ctMarkBase, timeouts)).catch(() => undefined);
+      // Nothing compiled; the counters stay, for conversations still under an earlier table's NAT.
+      await runNft(rulesScript([], [...this.slotOf.values()], resolved, this.ctMarkBase, timeouts)).then(
+        () => (this.applied = true),
+        () => undefined,
+      );
       this.stats.compiled = 0;
       throw error;
     }
@@ -104,6 +108,15 @@ export class KernelRules {
     this.meaning.set(names.original, { slot, kind: 'original' });
     this.meaning.set(names.reply, { slot, kind: 'reply' });
     return slot;
+  }
+
+  /** `read`, a failure counted (the next read catches up: counters only grow). */
+  private readCounted(): void {
+    try {
+      this.read();
+    } catch {
+      this.stats.readFailures++;
+    }
   }
 
   /** Reads every counter and hands its growth to the sink. */
@@ -131,7 +144,7 @@ export class KernelRules {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     try {
-      this.read();
+      this.readCounted();
     } finally {
       this.counters?.close();
       this.counters = undefined;
