@@ -36,4 +36,29 @@ describe('ClusterRelay', () => {
     expect([first[0], ...first.slice(2)].flatMap((m) => b.decode(m))).toEqual([]);
     expect(second.flatMap((m) => b.decode(m))).toEqual([big]);
   });
+
+  it('recognises its own messages, whole and sliced, without parsing them; a longer origin that starts with ours is not ours', () => {
+    const origin = 'replica-"a"-ü';
+    const a = new ClusterRelay(origin);
+    const a2 = new ClusterRelay(`${origin}2`);
+    const big: LiveEvent = { type: 'activity', data: { blob: 'x'.repeat(20_000) } };
+    const own = a.encode([agent(1), big, agent(2)]);
+    const other = a2.encode([agent(3)]);
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      expect(own.flatMap((m) => a.decode(m))).toEqual([]);
+      expect(parse).not.toHaveBeenCalled();
+      expect(other.flatMap((m) => a.decode(m))).toEqual([agent(3)]);
+      expect(parse).toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('still ignores its own message written in another spelling (parsed, then recognised by its origin)', () => {
+    const a = new ClusterRelay('replica-a');
+    expect(a.decode(JSON.stringify({ e: [agent(1)], o: 'replica-a' }))).toEqual([]);
+    expect(a.decode('{ "o": "replica-a", "e": [] }')).toEqual([]);
+    expect(a.decode(JSON.stringify({ e: [agent(1)], o: 'replica-b' }))).toEqual([agent(1)]);
+  });
 });
