@@ -8,7 +8,7 @@ import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
 import { fromFieldErrors } from '../errors/domain-error';
 import { isUuid } from '../errors/request-fields';
-import type { Prisma, PushTargetState } from '../generated/prisma/client';
+import type { Prisma, Push, PushTargetState } from '../generated/prisma/client';
 import type { Logger } from 'pino';
 import { LicensingService, seatEdition } from '../licensing/licensing.service';
 import { LicenseError } from '../licensing/licensing.errors';
@@ -19,7 +19,9 @@ import { PushDelivery } from './push-delivery';
 import { agentEditionErrors, editionCheck } from './push-edition';
 import { PushEvents } from './push-events';
 import { PushReads } from './push-reads';
-import { selectAgents, type Selection } from './push-selection';
+import { selectPushAgents } from './push-agents-selection';
+import { countsOfPushes } from './push-counts';
+import { selectAgents, type SelectedAgent, type Selection } from './push-selection';
 import { countStates, pushSummary, pushView, type PushSummary, type PushView, type TargetRow } from './push-view';
 import { PushError } from './pushes.errors';
 import { CREATE_TRANSACTION, pushTransaction, SMALL_TRANSACTION } from './push-transaction';
@@ -70,11 +72,18 @@ export class PushesService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async create(actor: Actor, input: CreatePushInput, rollbackOf?: string): Promise<PushView> {
+  async create(actor: Actor, input: CreatePushInput): Promise<PushView> {
+    return this.record(actor, input, () => selectAgents(this.reads.pool, input));
+  }
+
+  /**
+   * Stores and sends a push to the agents `select` reads: a plain read beside the transaction
+   * (inside, it would lock nothing either: READ COMMITTED), awaited where it was read before, so a
+   * missing rule set or license is still reported first.
+   */
+  private async record(actor: Actor, input: Omit<CreatePushInput, keyof Selection>, select: () => Promise<SelectedAgent[]>, rollbackOf?: string): Promise<PushView> {
     const started = Date.now();
-    // A plain read beside the transaction (inside, it would lock nothing either: READ COMMITTED),
-    // awaited where it was read before, so a missing rule set or license is still reported first.
-    const selected = selectAgents(this.reads.pool, input);
+    const selected = select();
     selected.catch(() => undefined); // the transaction may fail before awaiting it
     // Legitimately long for thousands of targets: a few set-based statements, none per agent.
     const { pushId, targets, superseded, committed } = await pushTransaction(this.db, CREATE_TRANSACTION, async (tx) => {
@@ -164,8 +173,9 @@ export class PushesService {
       ...(filter.ruleSetId !== undefined && { ruleSetId: isUuid(filter.ruleSetId) ? filter.ruleSetId : '00000000-0000-0000-0000-000000000000' }),
       ...(page.after && { OR: [{ createdAt: { lt: new Date(page.after[0]) } }, { createdAt: new Date(page.after[0]), id: { lt: page.after[1] } }] }),
     };
-    const rows = await this.db.push.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: page.limit + 1, include: { targets: { select: { state: true } } } });
-    return toPage(rows, page.limit, (p) => [p.createdAt.toISOString(), p.id] as TimeIdKey, (p) => pushSummary(p, countStates(p.targets)));
+    const rows = await this.db.push.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: page.limit + 1 });
+    const counts = await countsOfPushes(this.reads.pool, rows.slice(0, page.limit).map((p) => p.id));
+    return toPage(rows, page.limit, (p) => [p.createdAt.toISOString(), p.id] as TimeIdKey, (p) => pushSummary(p, counts.get(p.id) ?? countStates([])));
   }
 
   /** One agent's push history, newest first. */
@@ -192,15 +202,28 @@ export class PushesService {
     }));
   }
 
+  /** The push's row, without its targets (an action's checks need its status, not 10,000 rows). */
+  private async pushRow(id: string): Promise<Push> {
+    const push = isUuid(id) ? await this.db.push.findUnique({ where: { id } }) : null;
+    if (!push) throw PushError.notFound(id);
+    return push;
+  }
+
   /** Failed targets become pending and are sent again. */
   async retry(actor: Actor, id: string): Promise<PushView> {
-    const push = await this.get(id);
-    const failed = push.targets.filter((t) => t.state === 'failed').map((t) => t.agentId);
-    if (failed.length === 0) throw PushError.nothingToRetry();
+    const push = await this.pushRow(id);
     await pushTransaction(this.db, SMALL_TRANSACTION, async (tx) => {
-      await tx.pushTarget.updateMany({ where: { pushId: id, agentId: { in: failed }, state: 'failed' }, data: { state: 'pending', errors: [], finishedAt: null, deliveredAt: null } });
+      // The failed targets are found and reset by one statement (its index range of the push),
+      // not read into memory and named back one id each.
+      const retried = await tx.$queryRaw<{ agent_id: string }[]>`
+        WITH retried AS (
+          UPDATE push_targets SET state = 'pending', errors = '[]'::jsonb, finished_at = NULL, delivered_at = NULL, updated_at = now()
+           WHERE push_id = ${id}::uuid AND state = 'failed' RETURNING agent_id, wave)
+        SELECT agent_id::text AS agent_id FROM retried ORDER BY wave, agent_id`;
+      if (retried.length === 0) throw PushError.nothingToRetry();
+      const failed = retried.map((r) => r.agent_id);
       if (push.status === 'completed' || push.status === 'halted') await tx.push.update({ where: { id }, data: { status: 'running' } });
-      await tx.agent.updateMany({ where: { id: { in: failed } }, data: { desiredRuleSetId: push.ruleSetId, desiredVersion: push.version } });
+      await tx.$executeRaw`UPDATE agents SET desired_rule_set_id = ${push.ruleSetId}::uuid, desired_version = ${push.version} WHERE id IN (${agentRowsInIdOrder(failed)})`;
       await this.audit.record(tx, actor, { action: 'push.retry', target: `push:${id}`, after: { agentIds: failed } });
     });
     await this.delivery.dispatch(id);
@@ -210,15 +233,14 @@ export class PushesService {
 
   /** A new push of the previous version (or `version`) to this push's targets. */
   async rollback(actor: Actor, id: string, version?: number): Promise<PushView> {
-    const push = await this.get(id);
+    const push = await this.pushRow(id);
     const to = version ?? push.version - 1;
     if (to < 1) throw PushError.noPreviousVersion();
-    const live = await this.db.agent.findMany({ where: { id: { in: push.targets.map((t) => t.agentId) }, retiredAt: null }, select: { id: true } });
-    return this.create(actor, { ruleSetId: push.ruleSetId, version: to, agentIds: live.map((a) => a.id) }, id);
+    return this.record(actor, { ruleSetId: push.ruleSetId, version: to }, () => selectPushAgents(this.reads.pool, id), id);
   }
 
   async resume(actor: Actor, id: string): Promise<PushView> {
-    const push = await this.get(id);
+    const push = await this.pushRow(id);
     if (push.status !== 'halted') throw PushError.notHalted(push.status);
     await pushTransaction(this.db, SMALL_TRANSACTION, async (tx) => {
       await tx.push.update({ where: { id }, data: { status: 'running' } });
@@ -229,7 +251,7 @@ export class PushesService {
   }
 
   async abort(actor: Actor, id: string): Promise<PushView> {
-    const push = await this.get(id);
+    const push = await this.pushRow(id);
     if (push.status === 'completed' || push.status === 'aborted') throw PushError.notRunning(push.status);
     await pushTransaction(this.db, SMALL_TRANSACTION, async (tx) => {
       await tx.pushTarget.updateMany({ where: { pushId: id, state: 'waiting' }, data: { state: 'cancelled', finishedAt: new Date() } });
