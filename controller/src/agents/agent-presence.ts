@@ -1,5 +1,7 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { sameHash } from '../auth/secret-token';
+import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
 import { isUuid } from '../errors/request-fields';
 import { EventBus } from '../events/event-bus';
@@ -11,6 +13,7 @@ import type { AdapterView } from './agent-view';
 import { AgentError } from './agents.errors';
 import { Batcher } from './batcher';
 import { ReplicaPresence } from './replica-presence';
+import { retryTransientConflict } from './transient-conflict';
 
 export interface HelloInput {
   hostname: string;
@@ -52,8 +55,9 @@ interface LastSeen {
 @Injectable()
 export class AgentPresence implements OnModuleInit, OnModuleDestroy {
   private readonly reads = new Batcher<string, ConnectingAgent | undefined>((ids) => this.readAgents(ids), BATCH);
-  private readonly hellos = new Batcher<{ agent: Agent; hello: HelloInput }, Agent>((items) => this.writeHellos(items), BATCH);
-  private readonly leaves = new Batcher<string, LastSeen | undefined>((ids) => this.writeLastSeen(ids), BATCH);
+  // A deadlock or serialization failure is transient: the batch is written again, its streams never see it.
+  private readonly hellos = new Batcher<{ agent: Agent; hello: HelloInput }, Agent>((items) => this.retried('hellos', items.length, () => this.writeHellos(items)), BATCH);
+  private readonly leaves = new Batcher<string, LastSeen | undefined>((ids) => this.retried('leaves', ids.length, () => this.writeLastSeen(ids)), BATCH);
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -62,6 +66,7 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
     private readonly bus: EventBus,
     private readonly metrics: MetricsService,
     private readonly replica: ReplicaPresence,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   onModuleInit(): void {
@@ -120,8 +125,14 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
     const ids = this.streams.onlineIds();
     for (let i = 0; i < ids.length; i += 5_000) {
       const chunk = ids.slice(i, i + 5_000);
-      await this.db.$executeRaw`UPDATE agents SET last_seen_at = now(), connected_replica = COALESCE(connected_replica, ${this.replica.id}::uuid) WHERE id IN (${agentRowsInIdOrder(chunk)})`;
+      await this.retried('online last-seen', chunk.length, () => this.db.$executeRaw`UPDATE agents SET last_seen_at = now(), connected_replica = COALESCE(connected_replica, ${this.replica.id}::uuid) WHERE id IN (${agentRowsInIdOrder(chunk)})`);
     }
+  }
+
+  private retried<T>(batch: string, agents: number, write: () => Promise<T>): Promise<T> {
+    return retryTransientConflict(write, ({ sqlState, attempt, waitMs, error }) =>
+      this.logger.warn({ err: error, sqlState, attempt, waitMs, agents }, `agent presence: ${batch} batch hit ${sqlState}, writing it again`),
+    );
   }
 
   private async readAgents(ids: string[]): Promise<(ConnectingAgent | undefined)[]> {

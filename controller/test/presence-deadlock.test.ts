@@ -1,0 +1,93 @@
+import type { AgentServiceClient as AgentClient } from '@portfleet/proto/gen/agent';
+import { Client } from 'pg';
+import { AgentConnection, agentClient, enroll } from './support/grpc-clients';
+import { until } from './support/sim-agent';
+import { HttpClient, startTestController, type TestController } from './support/test-controller';
+
+// A Hello batch that PostgreSQL picks as a deadlock's victim is written again: its streams never see it.
+jest.setTimeout(120_000);
+
+let controller: TestController;
+let admin: HttpClient;
+let grpc: AgentClient;
+let db: Client;
+let other: Client;
+const conns: AgentConnection[] = [];
+
+beforeAll(async () => {
+  controller = await startTestController();
+  admin = await HttpClient.login(controller.httpUrl);
+  grpc = agentClient(controller.grpcAddress);
+  db = new Client({ connectionString: controller.databaseUrl });
+  other = new Client({ connectionString: controller.databaseUrl });
+  await Promise.all([db.connect(), other.connect()]);
+});
+afterAll(async () => {
+  conns.forEach((c) => c.close());
+  grpc?.close();
+  await Promise.all([db?.end(), other?.end()]);
+  await controller?.shutdown();
+});
+
+async function enrolled(hostname: string): Promise<{ agentId: string; credential: string }> {
+  const token = (await admin.post('/api/enrollment-tokens', {})).body.token;
+  return enroll(grpc, token, hostname);
+}
+
+function hello(conn: AgentConnection, hostname: string): void {
+  conn.send({
+    $case: 'hello',
+    value: {
+      hostname,
+      platform: 'linux',
+      version: '0.1.0',
+      adapters: [],
+      dataplane: { kind: 'memory', layer2: true, reflection: true, adapters: true, clone: true },
+      appliedRuleSetId: '',
+      appliedVersion: 0,
+      appliedContentHash: '',
+    },
+  });
+}
+
+const deadlocks = async () => {
+  await db.query('SELECT pg_stat_clear_snapshot()');
+  return (await db.query<{ n: string }>('SELECT deadlocks::text AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n;
+};
+
+it('a Hello batch chosen as a deadlock victim is retried: both streams stay up and both rows are written', async () => {
+  const agents = [await enrolled('dl-a'), await enrolled('dl-b')].sort((x, y) => (x.agentId < y.agentId ? -1 : 1));
+  const [low, high] = agents as [(typeof agents)[0], (typeof agents)[0]];
+  const before = await deadlocks();
+
+  // Another writer that takes the two rows against id order: the high row first…
+  await other.query('BEGIN');
+  await other.query(`SET LOCAL deadlock_timeout = '60s'`); // the Hello's backend detects the cycle, so it is the victim
+  await other.query('UPDATE agents SET last_seen_at = now() WHERE id = $1', [high.agentId]);
+
+  // …the Hello batch of both locks the low row and waits for the high one…
+  for (const a of agents) {
+    const conn = new AgentConnection(grpc, a.agentId, a.credential);
+    conns.push(conn);
+    hello(conn, `${a.agentId}-hello`);
+  }
+  await until(
+    () => db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%jsonb_to_recordset%'`),
+    (r) => r.rowCount === 1,
+  );
+  // …and the other writer now wants the low row: a cycle, which PostgreSQL breaks by failing the Hello batch.
+  await other.query('UPDATE agents SET last_seen_at = now() WHERE id = $1', [low.agentId]);
+  await other.query('COMMIT');
+
+  for (const a of agents) await until(() => admin.get(`/api/agents/${a.agentId}`), (r) => r.body.online === true);
+  const { rows } = await db.query<{ id: string; hostname: string; connected_replica: string | null }>(
+    'SELECT id::text AS id, hostname, connected_replica::text AS connected_replica FROM agents WHERE id = ANY($1::uuid[]) ORDER BY id',
+    [agents.map((a) => a.agentId)],
+  );
+  expect(rows.map((r) => r.hostname)).toEqual(agents.map((a) => `${a.agentId}-hello`));
+  expect(rows.every((r) => r.connected_replica !== null)).toBe(true);
+  for (const c of conns) expect(c.error).toBeUndefined();
+  // The cycle did happen (the test would prove nothing otherwise).
+  const after = await until(deadlocks, (n) => Number(n) > Number(before), 15_000);
+  expect(Number(after)).toBe(Number(before) + 1);
+});
