@@ -262,10 +262,12 @@ export class PushDelivery implements OnModuleInit {
         }
         const wave = push.currentWave + 1;
         await tx.push.update({ where: { id: pushId }, data: { currentWave: wave } });
+        // The wave's agents rows are locked in id order (agent-row-order.ts), as every writer takes them.
         await tx.$executeRaw`
           WITH released AS (
             UPDATE push_targets SET state = 'pending', updated_at = now() WHERE push_id = ${pushId}::uuid AND wave = ${wave} AND state = 'waiting' RETURNING agent_id)
-          UPDATE agents SET desired_rule_set_id = ${push.ruleSetId}::uuid, desired_version = ${push.version} WHERE id IN (SELECT agent_id FROM released)`;
+          UPDATE agents SET desired_rule_set_id = ${push.ruleSetId}::uuid, desired_version = ${push.version}
+           WHERE id IN (SELECT id FROM agents WHERE id IN (SELECT agent_id FROM released) ORDER BY id FOR NO KEY UPDATE)`;
         return true;
       });
       if (!released) break;
