@@ -123,14 +123,15 @@ export class LicensingService {
   async reassignSeats(tx: Prisma.TransactionClient): Promise<void> {
     await tx.$executeRaw(SEATS_LOCK);
     const { edition, seats } = await this.state(tx);
-    // Rows locked in id order (agent-row-order.ts), as every writer of agents takes them.
-    await tx.$executeRaw`
-      UPDATE agents SET edition = NULL
-       WHERE id IN (SELECT id FROM agents WHERE retired_at IS NOT NULL AND edition IS NOT NULL ORDER BY id FOR NO KEY UPDATE)`;
+    // One statement locking the rows it changes in id order (agent-row-order.ts), as every writer
+    // of agents does: unordered, it deadlocked with the Hello batches of a fleet still connecting.
+    // Retired agents lose their seat here too (a second statement would be a second locking pass).
     await tx.$executeRaw`
       WITH r AS (
-        SELECT id, CASE WHEN ${edition}::text IS NOT NULL AND (${seats}::int IS NULL OR row_number() OVER (ORDER BY created_at, id) <= ${seats}::int) THEN ${edition}::text END AS seat
-          FROM agents WHERE retired_at IS NULL),
+        SELECT id, CASE WHEN retired_at IS NULL AND ${edition}::text IS NOT NULL
+                         AND (${seats}::int IS NULL OR row_number() OVER (PARTITION BY retired_at IS NULL ORDER BY created_at, id) <= ${seats}::int)
+                        THEN ${edition}::text END AS seat
+          FROM agents),
       changed AS (
         SELECT a.id FROM agents a JOIN r ON r.id = a.id WHERE a.edition IS DISTINCT FROM r.seat ORDER BY a.id FOR NO KEY UPDATE OF a)
       UPDATE agents a SET edition = r.seat
