@@ -2,7 +2,7 @@ import type { AgentServiceClient as AgentClient } from '@portfleet/proto/gen/age
 import { Client } from 'pg';
 import { AgentConnection, agentClient, enroll } from './support/grpc-clients';
 import { until } from './support/sim-agent';
-import { HttpClient, startTestController, type TestController } from './support/test-controller';
+import { HttpClient, startTestController, testLicenseKey, type TestController } from './support/test-controller';
 
 // A Hello batch that PostgreSQL picks as a deadlock's victim is written again: its streams never see it.
 jest.setTimeout(120_000);
@@ -90,4 +90,35 @@ it('a Hello batch chosen as a deadlock victim is retried: both streams stay up a
   // The cycle did happen (the test would prove nothing otherwise).
   const after = await until(deadlocks, (n) => Number(n) > Number(before), 15_000);
   expect(Number(after)).toBe(Number(before) + 1);
+});
+
+it('activating a license reassigns seats in id order: blocked at the lowest agent row, it holds no other', async () => {
+  for (let i = 0; i < 6; i++) await enrolled(`seat-${i}`);
+  const { rows: all } = await db.query<{ id: string }>('SELECT id::text AS id FROM agents WHERE retired_at IS NULL ORDER BY id');
+  const lowest = all[0]!.id;
+  // Made the newest and moved to the end of the heap: an unordered plan would reach it last.
+  await db.query(`UPDATE agents SET created_at = now() + interval '1 hour' WHERE id = $1`, [lowest]);
+
+  // A writer holds the lowest row, as a Hello batch in id order would while it goes on upwards.
+  await other.query('BEGIN');
+  await other.query('UPDATE agents SET last_seen_at = now() WHERE id = $1', [lowest]);
+  const activation = admin.post('/api/license', { key: testLicenseKey('ultimate', 100) });
+  await until(
+    () => db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%row_number()%'`),
+    (r) => r.rowCount === 1,
+  );
+  // In id order it waits there before taking any other row, so an ordered writer needing a row it
+  // already took (while this one needs the writer's) cannot exist: every other row is free.
+  await db.query('BEGIN');
+  try {
+    const free = await db.query('SELECT id FROM agents WHERE id <> $1 AND retired_at IS NULL FOR NO KEY UPDATE NOWAIT', [lowest]);
+    expect(free.rowCount).toBe(all.length - 1);
+  } finally {
+    await db.query('ROLLBACK');
+  }
+  await other.query('COMMIT');
+  const res = await activation;
+  expect([res.status, res.body.edition]).toEqual([200, 'ultimate']);
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents WHERE retired_at IS NULL AND edition = 'ultimate'`);
+  expect(rows[0]!.n).toBe(all.length);
 });
