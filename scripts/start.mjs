@@ -76,6 +76,8 @@ const bootstrapToken = enrolled ? undefined : `pfe_${randomBytes(24).toString('b
 try {
   const controller = start('controller', [join(REPO, 'controller/dist/main.js')], {
     env: {
+      // Two malloc arenas: ~35 MB less RSS with 10,000 agents connected (docs/controller.md "Memory").
+      MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? '2',
       PORTFLEET_DATA_DIR: join(dataDir, 'controller'),
       PORTFLEET_HTTP_PORT: httpPort,
       PORTFLEET_GRPC_PORT: grpcPort,

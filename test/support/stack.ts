@@ -90,6 +90,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const newControllerOn = (name: string, httpPort: number, grpcPort: number) => new Service(name, process.execPath, [join(REPO, 'controller/dist/main.js')], {
     cwd: REPO,
     env: {
+      // As `npm start` runs it (docs/controller.md "Memory").
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
       ...(database && { DATABASE_URL: database.url }),
       PORTFLEET_HTTP_PORT: String(httpPort),
       PORTFLEET_GRPC_PORT: String(grpcPort),
