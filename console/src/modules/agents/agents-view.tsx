@@ -9,13 +9,13 @@ import { useLive } from '@/modules/live/use-live';
 import { useSession } from '@/modules/session/session-provider';
 import { EmptyState } from '@/ui/empty-state';
 import { ErrorNotice } from '@/ui/error-notice';
+import { KeysetPager } from '@/ui/keyset-pager';
 import { Loading } from '@/ui/loading';
 import { PageHeader } from '@/ui/page-header';
 import { AgentsTable } from './agents-table';
 import { EnrollmentTokenPanel } from './enrollment-token-panel';
 import { FleetFilterBar } from './fleet-filter-bar';
-import { FleetPager } from './fleet-pager';
-import { fleetQueryString, hasFilter, nextPage, pageNumber, previousPage, readFleetQuery, withFilter, type FleetFilter, type FleetQuery } from './fleet-query';
+import { fleetQueryString, hasFilter, nextPage, PAGE_SIZES, pageNumber, previousPage, readFleetQuery, withFilter, type FleetFilter, type FleetQuery } from './fleet-query';
 
 /**
  * One page of the fleet, its header counts and filter menus, and the activity of the agents on
@@ -94,7 +94,8 @@ export function AgentsView() {
             ) : (
               <AgentsTable agents={data.agents} activity={data.activity} canEdit={canEdit} onChanged={() => void fleet.refresh()} />
             )}
-            <FleetPager page={pageNumber(q)} limit={q.limit} shown={data.agents.length} matching={summary.matching}
+            <KeysetPager noun="agents" rangeTestId="fleet-range" sizes={PAGE_SIZES}
+              page={pageNumber(q)} limit={q.limit} shown={data.agents.length} matching={summary.matching}
               hasPrevious={q.previous.length > 0} hasNext={data.nextCursor !== null}
               onPrevious={() => go(previousPage(q), 'push')}
               onNext={() => data.nextCursor && go(nextPage(q, data.nextCursor), 'push')}

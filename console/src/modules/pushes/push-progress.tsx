@@ -10,14 +10,15 @@ import { useLive } from '@/modules/live/use-live';
 import { useSession } from '@/modules/session/session-provider';
 import { EmptyState } from '@/ui/empty-state';
 import { ErrorNotice } from '@/ui/error-notice';
+import { KeysetPager } from '@/ui/keyset-pager';
 import { Loading } from '@/ui/loading';
 import { PageHeader } from '@/ui/page-header';
 import { PushBar } from './push-bar';
 import { countsOf, isFinished } from './push-counts';
 import { PushStatusBadge } from './push-state-badge';
-import { PushTargetFilter, PushTargetPager } from './push-target-filter';
+import { PushTargetFilter } from './push-target-filter';
 import {
-  matchingTargets, nextTargetPage, previousTargetPage, readTargetQuery, statesOf, targetQueryString, withTargetView, type TargetQuery,
+  matchingTargets, nextTargetPage, previousTargetPage, readTargetQuery, statesOf, TARGET_PAGE_SIZES, targetQueryString, withTargetView, type TargetQuery,
 } from './push-target-query';
 import { PushTargetsTable } from './push-targets-table';
 import styles from './pushes.module.css';
@@ -134,7 +135,8 @@ export function PushProgress({ id }: { id: string }) {
           ) : (
             <PushTargetsTable targets={data.targets} staged={rollout !== null} />
           )}
-          <PushTargetPager page={q.previous.length + 1} limit={q.limit} shown={data.targets.length} matching={matching}
+          <KeysetPager noun="targets" rangeTestId="targets-range" sizes={TARGET_PAGE_SIZES}
+            page={q.previous.length + 1} limit={q.limit} shown={data.targets.length} matching={matching}
             hasPrevious={q.previous.length > 0} hasNext={data.nextCursor !== null}
             onPrevious={() => go(previousTargetPage(q), 'push')}
             onNext={() => data.nextCursor && go(nextTargetPage(q, data.nextCursor), 'push')}
