@@ -10,7 +10,7 @@
 import { changedFields, type FlowEntry, FAST_TABLE, Field, FIN_SET, ID_MAP_NAMES, idMapName, RST_SET } from './fast-path-nft';
 import { FlowKind } from './flow-table';
 import { libc, SyscallError, errno } from './libc';
-import { align4, NETLINK_NETFILTER, NetlinkSocket, NLA_HDRLEN, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, NLMSG_HDRLEN } from './netlink';
+import { align4, forEachAttr, NETLINK_NETFILTER, NetlinkSocket, NLA_F_NESTED, NLA_HDRLEN, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN } from './netlink';
 
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 0x10;
@@ -20,11 +20,8 @@ const NFT_MSG_GETSETELEM = 13;
 const NFT_MSG_DELSETELEM = 14;
 /** Delete, and absent is no error (Linux 6.3+). */
 const NFT_MSG_DESTROYSETELEM = 30;
-const NLM_F_DUMP = 0x300;
-const NLMSG_DONE = 3;
 const NFPROTO_INET = 1;
 const NLM_F_CREATE = 0x400;
-const NLA_F_NESTED = 0x8000;
 const NFTA_SET_ELEM_LIST_TABLE = 1;
 const NFTA_SET_ELEM_LIST_SET = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS = 3;
@@ -475,47 +472,15 @@ export class NftNetlink {
     w.close();
     const sent = libc.sendto(this.socket.fd, w.bytes, w.length, 0, null, 0) as number;
     if (sent < 0) throw new SyscallError('send(nf_tables element dump)', errno());
-    this.readDump(seq, onElement);
-  }
-
-  private readDump(seq: number, onElement: (view: DataView, from: number, to: number) => void): void {
-    const view = new DataView(this.reply.buffer);
-    const deadline = Date.now() + 2000;
-    for (;;) {
-      if (Date.now() > deadline) throw new Error('nf_tables element dump: no end after 2 s');
-      const n = this.socket.receive(this.reply);
-      for (let at = 0; n > 0 && at + NLMSG_HDRLEN <= n; ) {
-        const len = view.getUint32(at, true);
-        if (len < NLMSG_HDRLEN) break;
-        const type = view.getUint16(at + 4, true);
-        if (view.getUint32(at + 8, true) === seq) {
-          if (type === NLMSG_DONE) return;
-          if (type === NLMSG_ERROR) {
-            const code = -view.getInt32(at + NLMSG_HDRLEN, true);
-            if (code !== 0) throw new SyscallError('nf_tables element dump', code);
-            return;
-          }
-          forEachAttr(view, at + NLMSG_HDRLEN + 4, at + len, (t, from, to) => {
-            if (t === NFTA_SET_ELEM_LIST_ELEMENTS) forEachAttr(view, from, to, (_, ef, et) => onElement(view, ef, et));
-          });
-        }
-        at += align4(len);
-      }
-    }
+    this.socket.readDump(seq, this.reply, 'nf_tables element dump', (view, from, to) => {
+      forEachAttr(view, from, to, (t, lf, lt) => {
+        if (t === NFTA_SET_ELEM_LIST_ELEMENTS) forEachAttr(view, lf, lt, (_, ef, et) => onElement(view, ef, et));
+      });
+    });
   }
 
   close(): void {
     this.socket.close();
-  }
-}
-
-/** Calls `visit(type, valueStart, valueEnd)` for each attribute in [from, to). */
-function forEachAttr(view: DataView, from: number, to: number, visit: (type: number, from: number, to: number) => void): void {
-  for (let at = from; at + NLA_HDRLEN <= to; ) {
-    const len = view.getUint16(at, true);
-    if (len < NLA_HDRLEN) return;
-    visit(view.getUint16(at + 2, true) & ~NLA_F_NESTED, at + NLA_HDRLEN, Math.min(at + len, to));
-    at += align4(len);
   }
 }
 

@@ -5,13 +5,11 @@
 import { BatchWriter } from './fast-path-netlink';
 import { RULES_TABLE } from './kernel-rules-nft';
 import { errno, libc, SyscallError } from './libc';
-import { align4, NETLINK_NETFILTER, NetlinkSocket, NLA_HDRLEN, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from './netlink';
+import { forEachAttr, NETLINK_NETFILTER, NetlinkSocket, NLM_F_DUMP, NLM_F_REQUEST } from './netlink';
 
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFT_MSG_GETOBJ = 19;
-const NLM_F_DUMP = 0x300;
 const NFPROTO_INET = 1;
-const NLA_F_NESTED = 0x8000;
 const NFTA_OBJ_TABLE = 1;
 const NFTA_OBJ_NAME = 2;
 const NFTA_OBJ_TYPE = 3;
@@ -42,27 +40,7 @@ export class KernelRuleCounters {
     w.attr(NFTA_OBJ_TYPE, this.type);
     w.close();
     if ((libc.sendto(this.socket.fd, w.bytes, w.length, 0, null, 0) as number) < 0) throw new SyscallError('send(nf_tables object dump)', errno());
-    const view = new DataView(this.reply.buffer);
-    const deadline = Date.now() + 2000;
-    for (;;) {
-      if (Date.now() > deadline) throw new Error('nf_tables object dump: no end after 2 s');
-      const n = this.socket.receive(this.reply);
-      for (let at = 0; n > 0 && at + NLMSG_HDRLEN <= n; ) {
-        const len = view.getUint32(at, true);
-        if (len < NLMSG_HDRLEN) break;
-        if (view.getUint32(at + 8, true) === seq) {
-          const type = view.getUint16(at + 4, true);
-          if (type === NLMSG_DONE) return;
-          if (type === NLMSG_ERROR) {
-            const code = -view.getInt32(at + NLMSG_HDRLEN, true);
-            if (code !== 0) throw new SyscallError('nf_tables object dump', code);
-            return;
-          }
-          this.object(view, at + NLMSG_HDRLEN + 4, at + len, onCounter);
-        }
-        at += align4(len);
-      }
-    }
+    this.socket.readDump(seq, this.reply, 'nf_tables object dump', (view, from, to) => this.object(view, from, to, onCounter));
   }
 
   private object(view: DataView, from: number, to: number, onCounter: (name: string, packets: number, bytes: number) => void): void {
@@ -83,14 +61,5 @@ export class KernelRuleCounters {
 
   close(): void {
     this.socket.close();
-  }
-}
-
-function forEachAttr(view: DataView, from: number, to: number, visit: (type: number, from: number, to: number) => void): void {
-  for (let at = from; at + NLA_HDRLEN <= to; ) {
-    const len = view.getUint16(at, true);
-    if (len < NLA_HDRLEN) return;
-    visit(view.getUint16(at + 2, true) & ~NLA_F_NESTED, at + NLA_HDRLEN, Math.min(at + len, to));
-    at += align4(len);
   }
 }

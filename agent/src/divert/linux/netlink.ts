@@ -36,9 +36,21 @@ export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 export const NLM_F_REQUEST = 1;
 export const NLM_F_ACK = 4;
+export const NLM_F_DUMP = 0x300;
+export const NLA_F_NESTED = 0x8000;
 
 export function align4(n: number): number {
   return (n + 3) & ~3;
+}
+
+/** Calls `visit(type, valueStart, valueEnd)` for each attribute in [from, to) (type without the nested flag). */
+export function forEachAttr(view: DataView, from: number, to: number, visit: (type: number, from: number, to: number) => void): void {
+  for (let at = from; at + NLA_HDRLEN <= to; ) {
+    const len = view.getUint16(at, true);
+    if (len < NLA_HDRLEN) return;
+    visit(view.getUint16(at + 2, true) & ~NLA_F_NESTED, at + NLA_HDRLEN, Math.min(at + len, to));
+    at += align4(len);
+  }
 }
 
 /** Builds one netlink message: header, a 4-byte nfgenmsg, then attributes (values big-endian). */
@@ -178,6 +190,34 @@ export class NetlinkSocket {
       }
     }
     throw new Error(`${what}: no answer from the kernel within 2 s`);
+  }
+
+  /**
+   * Reads the answers to dump request `seq` into `into` until its end: `onMessage(view, from, to)`
+   * per answer with its attributes (after the nfgenmsg). The kernel's error is thrown as `what`'s.
+   */
+  readDump(seq: number, into: Uint8Array, what: string, onMessage: (view: DataView, from: number, to: number) => void): void {
+    const view = new DataView(into.buffer, into.byteOffset, into.byteLength);
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error(`${what}: no end after 2 s`);
+      const n = this.receive(into);
+      for (let at = 0; n > 0 && at + NLMSG_HDRLEN <= n; ) {
+        const len = view.getUint32(at, true);
+        if (len < NLMSG_HDRLEN) break;
+        if (view.getUint32(at + 8, true) === seq) {
+          const type = view.getUint16(at + 4, true);
+          if (type === NLMSG_DONE) return;
+          if (type === NLMSG_ERROR) {
+            const code = -view.getInt32(at + NLMSG_HDRLEN, true);
+            if (code !== 0) throw new SyscallError(what, code);
+            return;
+          }
+          onMessage(view, at + NLMSG_HDRLEN + 4, at + len);
+        }
+        at += align4(len);
+      }
+    }
   }
 
   /**
