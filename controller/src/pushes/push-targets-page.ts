@@ -86,17 +86,8 @@ export async function pushSummaryOf(db: PrismaService, id: string): Promise<Push
   return pushSummary(push, counts);
 }
 
-interface TargetPageRow {
-  agent_id: string;
-  name: string;
-  hostname: string;
-  online: boolean;
-  retired: boolean;
-  state: PushTargetState;
-  wave: number;
-  errors: unknown;
-  updated_at: Date;
-}
+/** A `PushTargetRow` as the statement returns it: snake_case keys, JSON and timestamp not yet typed. */
+type TargetPageRow = Omit<PushTargetRow, 'agentId' | 'errors' | 'updatedAt'> & { agent_id: string; errors: unknown; updated_at: Date };
 
 /**
  * One page of a push's targets in agent id order, optionally only those in `states`. The push's
@@ -134,15 +125,10 @@ export async function pushTargetsPage(
   if (rows.length === 0 && (await db.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM pushes WHERE id = $1::uuid`, pushId)).length === 0) {
     throw PushError.notFound(id);
   }
-  return toPage(rows, page.limit, (r) => r.agent_id, (r) => ({
-    agentId: r.agent_id,
-    name: r.name,
-    hostname: r.hostname,
-    online: r.online,
-    retired: r.retired,
-    state: r.state,
-    wave: r.wave,
-    errors: r.errors as FieldError[],
-    updatedAt: new Date(r.updated_at).toISOString(),
+  return toPage(rows, page.limit, (r) => r.agent_id, ({ agent_id, errors, updated_at, ...shown }) => ({
+    agentId: agent_id,
+    ...shown,
+    errors: errors as FieldError[],
+    updatedAt: new Date(updated_at).toISOString(),
   }));
 }
