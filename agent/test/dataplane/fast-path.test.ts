@@ -9,7 +9,9 @@
  */
 import type { Rule, Settings } from '@portfleet/proto';
 import { type Capture, dumpcapMissing, startCapture } from './support/capture';
-import { cannotRun, client, createTopology, destroyTopology, NsProcess, peerArgs, runnerArgs, sh, STARTUP_MS, type Topology, waitFor } from './support/netns';
+import { cannotRun, client, NsProcess, peerArgs, runnerArgs, sh, waitFor } from './support/netns';
+import { maskedUdp } from './support/packet-compare';
+import { usePlane } from './support/plane';
 import { describeWhenAble } from '../support/describe-when-able';
 
 jest.setTimeout(90_000);
@@ -31,70 +33,12 @@ interface Stats {
   fast: { offloaded: number; expired: number; released: number; installFailures: number } | null;
 }
 
-function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return sum;
-}
-
-function sum16(bytes: Buffer, from: number, to: number): number {
-  let sum = 0;
-  for (let i = from; i < to; i += 2) sum += (bytes[i]! << 8) | (i + 1 < to ? bytes[i + 1]! : 0);
-  return sum;
-}
-
-/**
- * A captured UDP packet's bytes except what the sending kernel chooses per packet (IPv4 id and
- * header checksum, IPv6 flow label), with its UDP checksum checked and then blanked. Over veth a
- * packet may still carry CHECKSUM_PARTIAL: its field holds the pseudo-header sum only (the rest is
- * filled in on a real device), and packets the engine rewrote got a full sum in userspace. Either
- * is accepted, and both must be right for the packet's (rewritten) addresses.
- */
-function masked(packet: Buffer): string {
-  const copy = Buffer.from(packet);
-  const v4 = copy[0]! >>> 4 === 4;
-  const l4 = v4 ? (copy[0]! & 15) * 4 : 40;
-  const length = copy.length - l4;
-  const pseudo = v4 ? sum16(copy, 12, 20) + 17 + length : sum16(copy, 8, 40) + 17 + length;
-  const field = copy.readUInt16BE(l4 + 6);
-  copy.writeUInt16BE(0, l4 + 6);
-  const full = (~fold(pseudo + sum16(copy, l4, copy.length)) & 0xffff) || 0xffff;
-  const partial = fold(pseudo);
-  if (field !== full && field !== partial) throw new Error(`bad UDP checksum 0x${field.toString(16)} (full 0x${full.toString(16)}, partial 0x${partial.toString(16)}): ${packet.toString('hex')}`);
-  if (v4) {
-    copy.writeUInt16BE(0, 4);
-    copy.writeUInt16BE(0, 10);
-  } else {
-    copy[1] = copy[1]! & 0xf0;
-    copy.writeUInt16BE(0, 2);
-  }
-  return copy.toString('hex');
-}
-
 describeWhenAble('Linux data plane: kernel fast path', cannotRun() ?? dumpcapMissing(), () => {
-  let topo: Topology;
-  const running: NsProcess[] = [];
-
-  beforeAll(async () => {
-    topo = await createTopology(`f${process.pid % 10000}`);
-  }, 60_000);
-
-  afterEach(async () => {
-    for (const p of running.splice(0)) await p.stop();
-  });
-
-  afterAll(async () => {
-    if (topo) await destroyTopology(topo.names);
-  });
-
-  async function start(ns: string, args: string[], ready = 'listening'): Promise<NsProcess> {
-    const p = new NsProcess(ns, args);
-    running.push(p);
-    await p.next(ready, STARTUP_MS);
-    return p;
-  }
+  const plane = usePlane('f');
+  const { running, start } = plane;
 
   function agent(rules: Rule[], fastPath: typeof FAST | false, settings = SETTINGS): Promise<NsProcess> {
-    return start(topo.agent.ns, runnerArgs({ rules, settings, plane: { fastPath } }), 'ready');
+    return start(plane.topo.agent.ns, runnerArgs({ rules, settings, plane: { fastPath } }), 'ready');
   }
 
   async function stats(p: NsProcess): Promise<Stats> {
@@ -118,38 +62,38 @@ describeWhenAble('Linux data plane: kernel fast path', cannotRun() ?? dumpcapMis
 
   const wildcard = (family: 'v4' | 'v6') => (family === 'v4' ? '0.0.0.0' : '::');
   /** The peer end of a link (support/netns.ts names them pf<tag><role>p; the agent's is pf<tag>-a). */
-  const peerLink = (role: 'c' | 'm') => `pf${topo.agent.ns.slice(2, -2)}${role}p`;
+  const peerLink = (role: 'c' | 'm') => `pf${plane.topo.agent.ns.slice(2, -2)}${role}p`;
 
   for (const family of ['v4', 'v6'] as const) {
     test(`differential (${family}): forwarded UDP readdressed to another host arrives as the same bytes with and without the fast path; kernel packets are counted exactly`, async () => {
-      const server = topo.server[family];
-      const monitor = topo.monitor[family];
+      const server = plane.topo.server[family];
+      const monitor = plane.topo.monitor[family];
       // The client sends to the server's port 53; the agent sends it to the monitor's 5353 (address
       // and port rewritten: pseudo-header checksums change), the monitor's echoes come back as the
       // server's port 53.
       const rules = [rule('d1', { direction: 'inbound', protocol: 'udp', localAddress: server, localPort: 53 }, { localAddress: monitor, localPort: 5353 })];
-      await start(topo.monitor.ns, peerArgs('udp-server', monitor, 5353));
+      await start(plane.topo.monitor.ns, peerArgs('udp-server', monitor, 5353));
       const captured: Record<'userspace' | 'fast', { requests: string[]; replies: string[] }> = {} as never;
       let fastStats: Stats | undefined;
       for (const way of ['userspace', 'fast'] as const) {
         const runner = await agent(rules, way === 'fast' ? FAST : false);
         const caps: Capture[] = [
-          await startCapture(topo.monitor.ns, peerLink('m'), 'udp dst port 5353'),
-          await startCapture(topo.client.ns, peerLink('c'), 'udp src port 53'),
+          await startCapture(plane.topo.monitor.ns, peerLink('m'), 'udp dst port 5353'),
+          await startCapture(plane.topo.client.ns, peerLink('c'), 'udp src port 53'),
         ];
         // Same source port both times, so both runs carry the same tuples. First a few datagrams
         // (and their echoes) through the engine; with the fast path on, the rest once both
         // directions are in the kernel.
-        expect(await client(topo.client.ns, 'udp-send', server, 53, FIRST, 41053, 20)).toMatchObject({ ok: true, sent: FIRST });
+        expect(await client(plane.topo.client.ns, 'udp-send', server, 53, FIRST, 41053, 20)).toMatchObject({ ok: true, sent: FIRST });
         if (way === 'fast') {
           await waitFor(async () => {
             if ((await stats(runner)).fast!.offloaded < 2) throw new Error('not offloaded yet');
           }, 10_000);
         }
-        expect(await client(topo.client.ns, 'udp-send', server, 53, COUNT - FIRST, 41053, 5)).toMatchObject({ ok: true, sent: COUNT - FIRST });
+        expect(await client(plane.topo.client.ns, 'udp-send', server, 53, COUNT - FIRST, 41053, 5)).toMatchObject({ ok: true, sent: COUNT - FIRST });
         await new Promise((r) => setTimeout(r, 500));
         const [requests, replies] = await Promise.all(caps.map((c) => c.stop()));
-        captured[way] = { requests: requests!.map(masked), replies: replies!.map(masked) };
+        captured[way] = { requests: requests!.map(maskedUdp), replies: replies!.map(maskedUdp) };
         if (way === 'fast') {
           // Counters read back from the kernel reach the engine within a poll or two.
           await waitFor(async () => {
@@ -174,20 +118,20 @@ describeWhenAble('Linux data plane: kernel fast path', cannotRun() ?? dumpcapMis
     });
 
     test(`TCP (${family}): a 5 MB forwarded echo is carried by the kernel after its first packets, both directions`, async () => {
-      const server = topo.server[family];
-      await start(topo.server.ns, peerArgs('tcp-server', server, 8080));
+      const server = plane.topo.server[family];
+      await start(plane.topo.server.ns, peerArgs('tcp-server', server, 8080));
       const runner = await agent([rule('t1', { direction: 'inbound', protocol: 'tcp', localPort: 80 }, { localPort: 8080 })], FAST);
-      expect(await client(topo.client.ns, 'tcp-client', server, 80, 5_000_000)).toMatchObject({ ok: true, bytes: 5_000_000, remote: { address: server, port: 80 } });
+      expect(await client(plane.topo.client.ns, 'tcp-client', server, 80, 5_000_000)).toMatchObject({ ok: true, bytes: 5_000_000, remote: { address: server, port: 80 } });
       await offloadedBoth(runner);
     });
 
     test(`TCP to the agent itself (${family}): both hooks (prerouting in, output back) carried by the kernel`, async () => {
-      const a = topo.agent.client[family];
-      await start(topo.agent.ns, peerArgs('tcp-server', wildcard(family), 8080));
+      const a = plane.topo.agent.client[family];
+      await start(plane.topo.agent.ns, peerArgs('tcp-server', wildcard(family), 8080));
       const runner = await agent([rule('t2', { direction: 'inbound', protocol: 'tcp', localPort: 80 }, { localPort: 8080 })], FAST);
-      expect(await client(topo.client.ns, 'tcp-client', a, 80, 5_000_000)).toMatchObject({ ok: true, bytes: 5_000_000, remote: { address: a, port: 80 } });
+      expect(await client(plane.topo.client.ns, 'tcp-client', a, 80, 5_000_000)).toMatchObject({ ok: true, bytes: 5_000_000, remote: { address: a, port: 80 } });
       await offloadedBoth(runner);
-      const maps = await sh(topo.agent.ns, 'nft list table inet portfleet_fast');
+      const maps = await sh(plane.topo.agent.ns, 'nft list table inet portfleet_fast');
       expect(maps).toMatch(new RegExp(`map pre${family === 'v4' ? 4 : 6}tcp[^}]*elements = \\{`));
       expect(maps).toMatch(new RegExp(`map out${family === 'v4' ? 4 : 6}tcp[^}]*elements = \\{`));
     });
@@ -195,13 +139,13 @@ describeWhenAble('Linux data plane: kernel fast path', cannotRun() ?? dumpcapMis
 
   for (const family of ['v4', 'v6'] as const) {
     test(`short TCP connections (${family}): only the SYN crosses (FINs stay in the kernel, which notes them); packets counted exactly up to the last ACK; entries end soon after both FINs`, async () => {
-      const server = topo.server[family];
+      const server = plane.topo.server[family];
       const CONNECTIONS = 10;
-      await start(topo.server.ns, peerArgs('tcp-server', server, 8080));
+      await start(plane.topo.server.ns, peerArgs('tcp-server', server, 8080));
       const runner = await agent([rule('s1', { direction: 'inbound', protocol: 'tcp', localPort: 80 }, { localPort: 8080 })], FAST);
-      const cap = await startCapture(topo.client.ns, peerLink('c'), 'tcp port 80');
+      const cap = await startCapture(plane.topo.client.ns, peerLink('c'), 'tcp port 80');
       for (let n = 0; n < CONNECTIONS; n++) {
-        expect(await client(topo.client.ns, 'tcp-client', server, 80, 100)).toMatchObject({ ok: true, bytes: 100 });
+        expect(await client(plane.topo.client.ns, 'tcp-client', server, 80, 100)).toMatchObject({ ok: true, bytes: 100 });
       }
       await new Promise((r) => setTimeout(r, 300));
       const packets = await cap.stop();
@@ -220,52 +164,52 @@ describeWhenAble('Linux data plane: kernel fast path', cannotRun() ?? dumpcapMis
       // their entries' marks in its FIN set — the only way the entries could have ended this soon.
       expect(s.plane.modified).toBeGreaterThanOrEqual(CONNECTIONS);
       expect(s.plane.modified).toBeLessThanOrEqual(2 * CONNECTIONS);
-      expect(await sh(topo.agent.ns, 'nft list set inet portfleet_fast fins')).not.toContain('elements');
-      expect(await sh(topo.agent.ns, `nft list map inet portfleet_fast pre${family === 'v4' ? 4 : 6}tcp`)).not.toContain('elements');
+      expect(await sh(plane.topo.agent.ns, 'nft list set inet portfleet_fast fins')).not.toContain('elements');
+      expect(await sh(plane.topo.agent.ns, `nft list map inet portfleet_fast pre${family === 'v4' ? 4 : 6}tcp`)).not.toContain('elements');
     });
   }
 
   test('inactivity timeout: the kernel entries end after the UDP timeout; traffic after that goes through the engine again and is offloaded anew', async () => {
-    const server = topo.server.v4;
-    await start(topo.server.ns, peerArgs('udp-server', server, 5353));
+    const server = plane.topo.server.v4;
+    await start(plane.topo.server.ns, peerArgs('udp-server', server, 5353));
     const runner = await agent([rule('e1', { direction: 'inbound', protocol: 'udp', localPort: 53 }, { localPort: 5353 })], FAST, { ...SETTINGS, udpTimeoutS: 2 });
-    expect(await client(topo.client.ns, 'udp-client', server, 53, 10, 42053)).toMatchObject({ ok: true, replies: 10 });
+    expect(await client(plane.topo.client.ns, 'udp-client', server, 53, 10, 42053)).toMatchObject({ ok: true, replies: 10 });
     const offloaded = async (n: number) =>
       waitFor(async () => {
         const s = await stats(runner);
         if (s.fast!.offloaded < n) throw new Error(`offloaded ${s.fast!.offloaded}`);
       }, 5000);
     await offloaded(2);
-    expect(await sh(topo.agent.ns, 'nft list map inet portfleet_fast pre4udp')).toContain(`${topo.client.v4} . 42053 . ${server} . 53 `);
+    expect(await sh(plane.topo.agent.ns, 'nft list map inet portfleet_fast pre4udp')).toContain(`${plane.topo.client.v4} . 42053 . ${server} . 53 `);
     await waitFor(async () => {
       const s = await stats(runner);
       // Whichever notices first: the kernel timing the elements out, or the engine (its
       // conversation saw nothing for the timeout either) having them removed.
       if (s.fast!.expired + s.fast!.released < 2) throw new Error(`not ended yet: ${JSON.stringify(s.fast)}`);
     }, 8000);
-    expect(await sh(topo.agent.ns, 'nft list map inet portfleet_fast pre4udp')).not.toContain('elements');
+    expect(await sh(plane.topo.agent.ns, 'nft list map inet portfleet_fast pre4udp')).not.toContain('elements');
     // Their rewrite elements went with them (removed in the same transaction as the lookups).
-    await waitFor(async () => expect(await sh(topo.agent.ns, 'nft list map inet portfleet_fast dport; nft list map inet portfleet_fast sport')).not.toContain('elements'), 2000);
-    expect(await client(topo.client.ns, 'udp-client', server, 53, 10, 42053)).toMatchObject({ ok: true, replies: 10, from: [`${server}:53`] });
+    await waitFor(async () => expect(await sh(plane.topo.agent.ns, 'nft list map inet portfleet_fast dport; nft list map inet portfleet_fast sport')).not.toContain('elements'), 2000);
+    expect(await client(plane.topo.client.ns, 'udp-client', server, 53, 10, 42053)).toMatchObject({ ok: true, replies: 10, from: [`${server}:53`] });
     await offloaded(4);
     expect((await stats(runner)).fast).toMatchObject({ offloaded: 4, installFailures: 0 });
   });
 
   test('rule change: an offloaded conversation keeps its translation until its timeout; new conversations follow the new rule', async () => {
-    const server = topo.server.v4;
-    const monitor = topo.monitor.v4;
-    const toMonitor = await start(topo.monitor.ns, peerArgs('udp-sink', monitor, 5353));
-    const toServer = await start(topo.server.ns, peerArgs('udp-sink', server, 5353));
+    const server = plane.topo.server.v4;
+    const monitor = plane.topo.monitor.v4;
+    const toMonitor = await start(plane.topo.monitor.ns, peerArgs('udp-sink', monitor, 5353));
+    const toServer = await start(plane.topo.server.ns, peerArgs('udp-sink', server, 5353));
     const selector: Rule['selector'] = { direction: 'inbound', protocol: 'udp', localAddress: server, localPort: 53 };
     const runner = await agent([rule('c1', selector, { localAddress: monitor, localPort: 5353 })], FAST);
-    expect(await client(topo.client.ns, 'udp-send', server, 53, 10, 43053, 10)).toMatchObject({ ok: true });
+    expect(await client(plane.topo.client.ns, 'udp-send', server, 53, 10, 43053, 10)).toMatchObject({ ok: true });
     await waitFor(async () => {
       if ((await stats(runner)).fast!.offloaded < 1) throw new Error('not offloaded yet');
     }, 5000);
     runner.send(JSON.stringify({ rules: [rule('c1', selector, { localPort: 5353 })], settings: SETTINGS }));
     await runner.next('applied');
-    expect(await client(topo.client.ns, 'udp-send', server, 53, 10, 43053, 10)).toMatchObject({ ok: true });
-    expect(await client(topo.client.ns, 'udp-send', server, 53, 10, 43054, 10)).toMatchObject({ ok: true });
+    expect(await client(plane.topo.client.ns, 'udp-send', server, 53, 10, 43053, 10)).toMatchObject({ ok: true });
+    expect(await client(plane.topo.client.ns, 'udp-send', server, 53, 10, 43054, 10)).toMatchObject({ ok: true });
     await waitFor(async () => {
       if (toMonitor.all('datagram').length < 20 || toServer.all('datagram').length < 10) throw new Error('datagrams missing');
     }, 5000);

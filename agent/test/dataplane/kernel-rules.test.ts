@@ -10,7 +10,8 @@
  */
 import type { Rule, Settings } from '@portfleet/proto';
 import { type Capture, dumpcapMissing, startCapture } from './support/capture';
-import { cannotRun, client, createTopology, destroyTopology, NsProcess, peerArgs, runnerArgs, sh, STARTUP_MS, type Topology, waitFor } from './support/netns';
+import { cannotRun, client, NsProcess, peerArgs, runnerArgs, sh, waitFor } from './support/netns';
+import { usePlane } from './support/plane';
 import { maskedTcp, maskedUdp } from './support/packet-compare';
 import { describeWhenAble } from '../support/describe-when-able';
 
@@ -36,33 +37,15 @@ interface Stats {
 }
 
 describeWhenAble('Linux data plane: kernel rules', cannotRun() ?? dumpcapMissing(), () => {
-  let topo: Topology;
-  const running: NsProcess[] = [];
-
-  beforeAll(async () => {
-    topo = await createTopology(`k${process.pid % 10000}`);
+  const plane = usePlane('k', async (t) => {
     // TCP timestamps carry a per-connection random offset: off at the ends, so the two runs' TCP
     // packets can be compared whole (sequence numbers are made relative to their SYNs).
-    for (const ns of [topo.client.ns, topo.server.ns, topo.monitor.ns]) await sh(ns, 'sysctl -qw net.ipv4.tcp_timestamps=0');
-  }, 60_000);
-
-  afterEach(async () => {
-    for (const p of running.splice(0)) await p.stop();
+    for (const ns of [t.client.ns, t.server.ns, t.monitor.ns]) await sh(ns, 'sysctl -qw net.ipv4.tcp_timestamps=0');
   });
-
-  afterAll(async () => {
-    if (topo) await destroyTopology(topo.names);
-  });
-
-  async function start(ns: string, args: string[], ready = 'listening'): Promise<NsProcess> {
-    const p = new NsProcess(ns, args);
-    running.push(p);
-    await p.next(ready, STARTUP_MS);
-    return p;
-  }
+  const { running, start } = plane;
 
   function agent(rules: Rule[], way: Way, settings = SETTINGS): Promise<NsProcess> {
-    return start(topo.agent.ns, runnerArgs({ rules, settings, plane: way === 'kernel' ? KERNEL : USERSPACE }), 'ready');
+    return start(plane.topo.agent.ns, runnerArgs({ rules, settings, plane: way === 'kernel' ? KERNEL : USERSPACE }), 'ready');
   }
 
   async function stats(p: NsProcess): Promise<Stats> {
@@ -76,7 +59,7 @@ describeWhenAble('Linux data plane: kernel rules', cannotRun() ?? dumpcapMissing
   }
 
   /** The peer end of a link (support/netns.ts names them pf<tag><role>p). */
-  const peerLink = (role: 'c' | 'm') => `pf${topo.agent.ns.slice(2, -2)}${role}p`;
+  const peerLink = (role: 'c' | 'm') => `pf${plane.topo.agent.ns.slice(2, -2)}${role}p`;
   const l4At = (p: Buffer) => (p[0]! >>> 4 === 4 ? (p[0]! & 15) * 4 : 40);
   const srcPort = (p: Buffer) => p.readUInt16BE(l4At(p));
   const dstPort = (p: Buffer) => p.readUInt16BE(l4At(p) + 2);
@@ -84,16 +67,16 @@ describeWhenAble('Linux data plane: kernel rules', cannotRun() ?? dumpcapMissing
 
   for (const family of ['v4', 'v6'] as const) {
     test(`differential (${family}): forwarded UDP and TCP readdressed to another host are the same bytes through the engine and through the kernel rules; nothing crosses; counters exact`, async () => {
-      const server = topo.server[family];
-      const monitor = topo.monitor[family];
+      const server = plane.topo.server[family];
+      const monitor = plane.topo.monitor[family];
       // Client → server:53/udp and :80/tcp become monitor:5353 and :8080 (address and port
       // rewritten: pseudo-header checksums change); the answers come back as the server's.
       const rules = [
         rule('u', { direction: 'inbound', protocol: 'udp', localAddress: server, localPort: 53 }, { localAddress: monitor, localPort: 5353 }),
         rule('t', { direction: 'inbound', protocol: 'tcp', localAddress: server, localPort: 80 }, { localAddress: monitor, localPort: 8080 }),
       ];
-      await start(topo.monitor.ns, peerArgs('udp-server', monitor, 5353));
-      await start(topo.monitor.ns, peerArgs('tcp-server', monitor, 8080));
+      await start(plane.topo.monitor.ns, peerArgs('udp-server', monitor, 5353));
+      await start(plane.topo.monitor.ns, peerArgs('tcp-server', monitor, 8080));
       const seen = {} as Record<Way, { atMonitor: string[]; atClient: string[] }>;
       let kernelStats: Stats | undefined;
       let atClient: Buffer[] = [];
@@ -101,13 +84,13 @@ describeWhenAble('Linux data plane: kernel rules', cannotRun() ?? dumpcapMissing
         const runner = await agent(rules, way);
         if (way === 'kernel') expect((await stats(runner)).kernel).toMatchObject({ compiled: 2, applyFailures: 0 });
         const caps: Capture[] = [
-          await startCapture(topo.monitor.ns, peerLink('m'), 'udp port 5353 or tcp port 8080'),
-          await startCapture(topo.client.ns, peerLink('c'), 'udp port 53 or tcp port 80'),
+          await startCapture(plane.topo.monitor.ns, peerLink('m'), 'udp port 5353 or tcp port 8080'),
+          await startCapture(plane.topo.client.ns, peerLink('c'), 'udp port 53 or tcp port 80'),
         ];
-        expect(await client(topo.client.ns, 'udp-send', server, 53, DATAGRAMS, 41053, 5)).toMatchObject({ ok: true, sent: DATAGRAMS });
+        expect(await client(plane.topo.client.ns, 'udp-send', server, 53, DATAGRAMS, 41053, 5)).toMatchObject({ ok: true, sent: DATAGRAMS });
         const clientPorts: number[] = [];
         for (let n = 0; n < CONNECTIONS; n++) {
-          const done = (await client(topo.client.ns, 'tcp-pattern', server, 80, TCP_BYTES)) as { ok: boolean; local: { port: number }; remote: { address: string; port: number } };
+          const done = (await client(plane.topo.client.ns, 'tcp-pattern', server, 80, TCP_BYTES)) as { ok: boolean; local: { port: number }; remote: { address: string; port: number } };
           expect(done).toMatchObject({ ok: true, bytes: TCP_BYTES, remote: { address: server, port: 80 } });
           clientPorts.push(done.local.port);
         }
@@ -162,25 +145,25 @@ describeWhenAble('Linux data plane: kernel rules', cannotRun() ?? dumpcapMissing
       const tcpBytes = (toServer: boolean) => atClient.filter((p) => protocolOf(p) === 6 && (dstPort(p) === 80) === toServer).reduce((sum, p) => sum + p.length, 0);
       expect(t).toMatchObject({ bytesIn: tcpBytes(true), bytesOut: tcpBytes(false) });
       // Closing removed the table.
-      expect(await sh(topo.agent.ns, 'nft list tables')).not.toContain('portfleet_rules');
+      expect(await sh(plane.topo.agent.ns, 'nft list tables')).not.toContain('portfleet_rules');
     });
   }
 
   for (const way of ['userspace', 'kernel'] as const) {
     test(`rule change (${way}): an open conversation keeps its translation; new conversations follow the new rule`, async () => {
-      const server = topo.server.v4;
-      const monitor = topo.monitor.v4;
-      const toMonitor = await start(topo.monitor.ns, peerArgs('udp-sink', monitor, 5353));
-      const toServer = await start(topo.server.ns, peerArgs('udp-sink', server, 5353));
+      const server = plane.topo.server.v4;
+      const monitor = plane.topo.monitor.v4;
+      const toMonitor = await start(plane.topo.monitor.ns, peerArgs('udp-sink', monitor, 5353));
+      const toServer = await start(plane.topo.server.ns, peerArgs('udp-sink', server, 5353));
       const selector: Rule['selector'] = { direction: 'inbound', protocol: 'udp', localAddress: server, localPort: 53 };
       const runner = await agent([rule('c1', selector, { localAddress: monitor, localPort: 5353 })], way);
       const sport = way === 'kernel' ? 44053 : 45053;
-      expect(await client(topo.client.ns, 'udp-send', server, 53, 10, sport, 10)).toMatchObject({ ok: true });
+      expect(await client(plane.topo.client.ns, 'udp-send', server, 53, 10, sport, 10)).toMatchObject({ ok: true });
       runner.send(JSON.stringify({ rules: [rule('c1', selector, { localPort: 5353 })], settings: SETTINGS }));
       await runner.next('applied');
       if (way === 'kernel') expect((await stats(runner)).kernel).toMatchObject({ compiled: 1 });
-      expect(await client(topo.client.ns, 'udp-send', server, 53, 10, sport, 10)).toMatchObject({ ok: true });
-      expect(await client(topo.client.ns, 'udp-send', server, 53, 10, sport + 1, 10)).toMatchObject({ ok: true });
+      expect(await client(plane.topo.client.ns, 'udp-send', server, 53, 10, sport, 10)).toMatchObject({ ok: true });
+      expect(await client(plane.topo.client.ns, 'udp-send', server, 53, 10, sport + 1, 10)).toMatchObject({ ok: true });
       await waitFor(async () => {
         if (toMonitor.all('datagram').length < 20 || toServer.all('datagram').length < 10) throw new Error('datagrams missing');
       }, 5000);
@@ -193,22 +176,22 @@ describeWhenAble('Linux data plane: kernel rules', cannotRun() ?? dumpcapMissing
 
   for (const way of ['userspace', 'kernel'] as const) {
     test(`inactivity timeout (${way}): after the UDP timeout a conversation is over, and the same tuple follows the rule as it is now`, async () => {
-      const server = topo.server.v4;
-      const monitor = topo.monitor.v4;
-      const toMonitor = await start(topo.monitor.ns, peerArgs('udp-sink', monitor, 5353));
-      const toServer = await start(topo.server.ns, peerArgs('udp-sink', server, 5353));
+      const server = plane.topo.server.v4;
+      const monitor = plane.topo.monitor.v4;
+      const toMonitor = await start(plane.topo.monitor.ns, peerArgs('udp-sink', monitor, 5353));
+      const toServer = await start(plane.topo.server.ns, peerArgs('udp-sink', server, 5353));
       const selector: Rule['selector'] = { direction: 'inbound', protocol: 'udp', localAddress: server, localPort: 53 };
       const settings = { ...SETTINGS, udpTimeoutS: 2 };
       const runner = await agent([rule('i1', selector, { localAddress: monitor, localPort: 5353 })], way, settings);
       const sport = way === 'kernel' ? 49053 : 50053;
-      expect(await client(topo.client.ns, 'udp-send', server, 53, 5, sport, 10)).toMatchObject({ ok: true });
+      expect(await client(plane.topo.client.ns, 'udp-send', server, 53, 5, sport, 10)).toMatchObject({ ok: true });
       runner.send(JSON.stringify({ rules: [rule('i1', selector, { localPort: 5353 })], settings }));
       await runner.next('applied');
       // Within the timeout: the conversation as it was.
-      expect(await client(topo.client.ns, 'udp-send', server, 53, 5, sport, 10)).toMatchObject({ ok: true });
+      expect(await client(plane.topo.client.ns, 'udp-send', server, 53, 5, sport, 10)).toMatchObject({ ok: true });
       await waitFor(async () => expect(toMonitor.all('datagram')).toHaveLength(10), 5000);
       await new Promise((r) => setTimeout(r, 3500));
-      expect(await client(topo.client.ns, 'udp-send', server, 53, 5, sport, 10)).toMatchObject({ ok: true });
+      expect(await client(plane.topo.client.ns, 'udp-send', server, 53, 5, sport, 10)).toMatchObject({ ok: true });
       await waitFor(async () => expect(toServer.all('datagram')).toHaveLength(5), 5000);
       expect(toMonitor.all('datagram')).toHaveLength(10);
       await waitFor(async () => expect((await stats(runner)).rules[0]).toMatchObject({ conversationsTotal: 2, packetsIn: 15 }), 5000);
@@ -216,11 +199,11 @@ describeWhenAble('Linux data plane: kernel rules', cannotRun() ?? dumpcapMissing
   }
 
   test('a rule that meets one left in userspace stays in userspace (and forwards there); one apart is compiled; local traffic still goes through the engine', async () => {
-    const server = topo.server.v4;
-    const a = topo.agent.client.v4;
-    await start(topo.server.ns, peerArgs('tcp-server', server, 8080));
-    await start(topo.server.ns, peerArgs('udp-server', server, 5353));
-    await start(topo.agent.ns, peerArgs('udp-server', '0.0.0.0', 5353));
+    const server = plane.topo.server.v4;
+    const a = plane.topo.agent.client.v4;
+    await start(plane.topo.server.ns, peerArgs('tcp-server', server, 8080));
+    await start(plane.topo.server.ns, peerArgs('udp-server', server, 5353));
+    await start(plane.topo.agent.ns, peerArgs('udp-server', '0.0.0.0', 5353));
     const rules = [
       rule('fwd', { direction: 'inbound', protocol: 'tcp', localPort: 80 }, { localPort: 8080 }),
       // Monitoring what goes to port 8080: the forward's replies are its flows too.
@@ -229,34 +212,34 @@ describeWhenAble('Linux data plane: kernel rules', cannotRun() ?? dumpcapMissing
     ];
     const runner = await agent(rules, 'kernel');
     expect((await stats(runner)).kernel).toMatchObject({ compiled: 1, applyFailures: 0 });
-    const table = await sh(topo.agent.ns, 'nft list table inet portfleet_rules');
+    const table = await sh(plane.topo.agent.ns, 'nft list table inet portfleet_rules');
     expect(table).toContain('dnat ip to ip daddr:5353');
     expect(table).not.toContain(':8080');
-    expect(await client(topo.client.ns, 'tcp-client', server, 80, 10_000)).toMatchObject({ ok: true, bytes: 10_000 });
+    expect(await client(plane.topo.client.ns, 'tcp-client', server, 80, 10_000)).toMatchObject({ ok: true, bytes: 10_000 });
     const afterTcp = (await stats(runner)).plane.received;
     expect(afterTcp).toBeGreaterThan(0);
     // The compiled rule, forwarded and to the agent itself: the kernel.
-    expect(await client(topo.client.ns, 'udp-client', server, 53, 5, 46053)).toMatchObject({ ok: true, replies: 5, from: [`${server}:53`] });
-    expect(await client(topo.client.ns, 'udp-client', a, 53, 5, 46054)).toMatchObject({ ok: true, replies: 5, from: [`${a}:53`] });
+    expect(await client(plane.topo.client.ns, 'udp-client', server, 53, 5, 46053)).toMatchObject({ ok: true, replies: 5, from: [`${server}:53`] });
+    expect(await client(plane.topo.client.ns, 'udp-client', a, 53, 5, 46054)).toMatchObject({ ok: true, replies: 5, from: [`${a}:53`] });
     expect((await stats(runner)).plane.received).toBe(afterTcp);
     // From the agent's own host to its own address: the loopback lane, through the engine.
-    expect(await client(topo.agent.ns, 'udp-client', a, 53, 5, 46055)).toMatchObject({ ok: true, replies: 5, from: [`${a}:53`] });
+    expect(await client(plane.topo.agent.ns, 'udp-client', a, 53, 5, 46055)).toMatchObject({ ok: true, replies: 5, from: [`${a}:53`] });
     expect((await stats(runner)).plane.received).toBeGreaterThanOrEqual(afterTcp + 10);
   });
 
   test('SIGKILL leaves the table (its NAT keeps forwarding); a restart leaves exactly one and SIGTERM none', async () => {
-    const server = topo.server.v4;
-    await start(topo.server.ns, peerArgs('udp-server', server, 5353));
+    const server = plane.topo.server.v4;
+    await start(plane.topo.server.ns, peerArgs('udp-server', server, 5353));
     const rules = [rule('dns', { direction: 'inbound', protocol: 'udp', localPort: 53 }, { localPort: 5353 })];
     const first = await agent(rules, 'kernel');
     running.splice(running.indexOf(first), 1);
     await first.stop('SIGKILL');
-    expect(await sh(topo.agent.ns, 'nft list tables')).toContain('portfleet_rules');
-    expect(await client(topo.client.ns, 'udp-client', server, 53, 5, 48053)).toMatchObject({ ok: true, replies: 5 });
+    expect(await sh(plane.topo.agent.ns, 'nft list tables')).toContain('portfleet_rules');
+    expect(await client(plane.topo.client.ns, 'udp-client', server, 53, 5, 48053)).toMatchObject({ ok: true, replies: 5 });
     const second = await agent(rules, 'kernel');
-    expect((await sh(topo.agent.ns, 'nft list tables')).match(/portfleet_rules/g)).toHaveLength(1);
-    expect(await client(topo.client.ns, 'udp-client', server, 53, 5, 47053)).toMatchObject({ ok: true, replies: 5 });
+    expect((await sh(plane.topo.agent.ns, 'nft list tables')).match(/portfleet_rules/g)).toHaveLength(1);
+    expect(await client(plane.topo.client.ns, 'udp-client', server, 53, 5, 47053)).toMatchObject({ ok: true, replies: 5 });
     await stopAgent(second);
-    expect(await sh(topo.agent.ns, 'nft list tables')).not.toContain('portfleet_rules');
+    expect(await sh(plane.topo.agent.ns, 'nft list tables')).not.toContain('portfleet_rules');
   });
 });
