@@ -8,64 +8,48 @@
  * Needs `npm run build -w console` first and /usr/bin/chromium. 130 agents are written straight
  * into the controller's database: the page, not enrollment, is under test.
  */
-import type { Browser, Page } from 'playwright-core';
-import { Client } from 'pg';
-import { startStack, type Stack } from '../../test/support/stack';
-import { eventually, launchChromium, screenshot } from './browser';
+import type { Page } from 'playwright-core';
+import type { Stack } from '../../test/support/stack';
+import { eventually, screenshot } from './browser';
+import { signIn, startConsoleRun, type ConsoleRun } from './console-run';
 
 jest.setTimeout(180_000);
 
 const FLEET = 130;
 const name = (i: number) => `host-${String(i).padStart(3, '0')}`;
+let run: ConsoleRun;
 let stack: Stack;
-let browser: Browser;
 let page: Page;
-const requested: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ console: true, sharedDatabase: true });
-  const db = new Client({ connectionString: stack.database!.url });
-  await db.connect();
-  try {
-    const ruleSet = (await db.query(`SELECT id::text AS id FROM rule_sets LIMIT 1`)).rows[0].id as string;
-    // Enrolled a second apart, in name order; the last ten in group "tail"; host-110 drifting.
-    await db.query(
-      `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, groups, labels, desired_rule_set_id, desired_version,
-                           applied_rule_set_id, applied_version, created_at)
-       SELECT gen_random_uuid(), 'host-' || lpad(i::text, 3, '0'), 'h' || i || '.lan', 'linux', '1.0.0', 'x',
-              CASE WHEN i >= 120 THEN ARRAY['tail'] ELSE ARRAY['fleet'] END, ARRAY['rack:' || (i / 50)],
-              CASE WHEN i = 110 THEN $1::uuid END, CASE WHEN i = 110 THEN 2 END, CASE WHEN i = 110 THEN $1::uuid END, CASE WHEN i = 110 THEN 1 END,
-              timestamptz '2030-01-01T00:00:00Z' + i * interval '1 second'
-         FROM generate_series(0, $2 - 1) i`,
-      [ruleSet, FLEET],
-    );
-    await db.query(
-      `INSERT INTO activity_stored_buckets (agent_id, rule_id, bucket_start, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_at)
-       SELECT id, 'r1', '2030-01-01T00:00:00Z', 7, 700, 5, 500, 1, NULL FROM agents WHERE name = 'host-060'`,
-    );
-  } finally {
-    await db.end();
-  }
-  browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/')) requested.push(r.url()); });
+  run = await startConsoleRun({
+    stack: { sharedDatabase: true },
+    context: { viewport: { width: 1280, height: 860 } },
+    seed: async (db) => {
+      const ruleSet = (await db.query(`SELECT id::text AS id FROM rule_sets LIMIT 1`)).rows[0].id as string;
+      // Enrolled a second apart, in name order; the last ten in group "tail"; host-110 drifting.
+      await db.query(
+        `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, groups, labels, desired_rule_set_id, desired_version,
+                             applied_rule_set_id, applied_version, created_at)
+         SELECT gen_random_uuid(), 'host-' || lpad(i::text, 3, '0'), 'h' || i || '.lan', 'linux', '1.0.0', 'x',
+                CASE WHEN i >= 120 THEN ARRAY['tail'] ELSE ARRAY['fleet'] END, ARRAY['rack:' || (i / 50)],
+                CASE WHEN i = 110 THEN $1::uuid END, CASE WHEN i = 110 THEN 2 END, CASE WHEN i = 110 THEN $1::uuid END, CASE WHEN i = 110 THEN 1 END,
+                timestamptz '2030-01-01T00:00:00Z' + i * interval '1 second'
+           FROM generate_series(0, $2 - 1) i`,
+        [ruleSet, FLEET],
+      );
+      await db.query(
+        `INSERT INTO activity_stored_buckets (agent_id, rule_id, bucket_start, packets_in, bytes_in, packets_out, bytes_out, conversations, last_hit_at)
+         SELECT id, 'r1', '2030-01-01T00:00:00Z', 7, 700, 5, 500, 1, NULL FROM agents WHERE name = 'host-060'`,
+      );
+    },
+  });
+  ({ stack, page } = run);
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-}, 60_000);
+afterAll(() => run?.stop(), 60_000);
 
-async function step(label: string, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (error) {
-    await screenshot(page, `failed-${label}`).catch(() => undefined);
-    (error as Error).message += `\n(page: ${page.url()})\n--- controller\n${stack.controller.tail(30)}`;
-    throw error;
-  }
-}
+const step = (label: string, body: () => Promise<void>) => run.step(label, body);
 
 const names = () => page.locator('table[aria-label="Agents"] tbody tr[data-agent-id] td:first-child').allInnerTexts();
 /** The shown names once the first one is `first` (a page turn keeps the old rows until the new arrive). */
@@ -76,11 +60,7 @@ const seq = (from: number, to: number) => Array.from({ length: to - from + 1 }, 
 
 test('pages through the fleet with keyset cursors; the page survives a reload; counts come from the summary', () =>
   step('paging', async () => {
-    await page.goto(`${stack.consoleUrl}/login`);
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill(stack.adminPassword);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(/\/agents$/);
+    await signIn(page, stack);
 
     expect(await pageStarting(name(0))).toEqual(seq(0, 49));
     await page.getByText(`${FLEET} enrolled · 0 online`).waitFor();
@@ -140,7 +120,10 @@ test('filters on the controller: a group only later pages hold, a search, drift;
     await page.getByLabel('Search agents').fill('rack:2');
     await shows(seq(100, 129));
     await page.getByLabel('Search agents').fill('');
-    await page.getByLabel('Drift only').check();
+    // The box shows the filter in the URL, so it ticks once the navigation lands, not on the click
+    // itself (Playwright's check() reads it at once and failed under load).
+    await page.getByLabel('Drift only').click();
+    await eventually(() => page.getByLabel('Drift only').isChecked(), (checked) => checked, 10_000);
     await shows([name(110)]);
     expect(page.url()).toMatch(/\?drift=true$/);
     await page.getByLabel('Status').selectOption('online');
@@ -160,7 +143,7 @@ test('filters on the controller: a group only later pages hold, a search, drift;
   }));
 
 test('never loads the whole fleet or every rule\'s activity', () => {
-  const apiPaths = requested.map((u) => new URL(u));
+  const apiPaths = run.requested.map((u) => new URL(u));
   const lists = apiPaths.filter((u) => u.pathname === '/api/agents');
   expect(lists.length).toBeGreaterThan(0);
   expect(lists.every((u) => ['25', '50', '100'].includes(u.searchParams.get('limit') ?? ''))).toBe(true);

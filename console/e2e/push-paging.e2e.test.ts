@@ -9,10 +9,10 @@
  * into the database (offline, with a seat); the push is made through the API, then some targets'
  * answers are written as an agent's ack would leave them: the page, not delivery, is under test.
  */
-import type { Browser, Page } from 'playwright-core';
-import { Client } from 'pg';
-import { startStack, type Stack } from '../../test/support/stack';
-import { eventually, launchChromium, screenshot } from './browser';
+import type { Page } from 'playwright-core';
+import type { Stack } from '../../test/support/stack';
+import { eventually, screenshot } from './browser';
+import { signIn, startConsoleRun, type ConsoleRun } from './console-run';
 
 jest.setTimeout(180_000);
 
@@ -22,66 +22,50 @@ const FAILED = [55, 60, 105];
 const APPLIED_BELOW = 40;
 const reason = { field: 'selector.adapter', code: 'NO_ADAPTER', message: 'this host has no adapter "nope0"', ruleIndex: 0, ruleId: null };
 
+let run: ConsoleRun;
 let stack: Stack;
-let browser: Browser;
 let page: Page;
 let pushId: string;
 /** Target names in agent id order: the order of the pages. */
 let ordered: string[];
 let hostOf: Map<string, string>;
-const requested: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ console: true, sharedDatabase: true });
-  const db = new Client({ connectionString: stack.database!.url });
-  await db.connect();
-  try {
-    await db.query(
-      `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, edition, created_at)
-       SELECT gen_random_uuid(), 'target-' || lpad(i::text, 3, '0'), 't' || i || '.lan', 'linux', '1.0.0', 'x', 'trial',
-              timestamptz '2030-01-01T00:00:00Z' + i * interval '1 second'
-         FROM generate_series(0, $1 - 1) i`,
-      [TARGETS],
-    );
-    const ids = (await db.query(`SELECT id::text AS id FROM agents WHERE name LIKE 'target-%'`)).rows.map((r) => r.id as string);
-    const ruleSetId = (await db.query(`SELECT id::text AS id FROM rule_sets LIMIT 1`)).rows[0].id as string;
-    const api = await stack.login();
-    const created = await api.post('/api/pushes', { ruleSetId, agentIds: ids });
-    expect(created.status).toBe(201);
-    pushId = (created.body as { id: string }).id;
-    const rows = (await db.query(
-      `SELECT a.name, a.hostname, t.agent_id::text AS id FROM push_targets t JOIN agents a ON a.id = t.agent_id WHERE t.push_id = $1 ORDER BY t.agent_id`, [pushId],
-    )).rows as { name: string; hostname: string; id: string }[];
-    ordered = rows.map((r) => r.name);
-    hostOf = new Map(rows.map((r) => [r.name, r.hostname]));
-    const at = (positions: number[]) => positions.map((p) => rows[p]!.id);
-    await db.query(`UPDATE push_targets SET state = 'applied', finished_at = now() WHERE push_id = $1 AND agent_id = ANY($2::uuid[])`,
-      [pushId, at(Array.from({ length: APPLIED_BELOW }, (_, i) => i))]);
-    await db.query(`UPDATE push_targets SET state = 'failed', errors = $3, finished_at = now() WHERE push_id = $1 AND agent_id = ANY($2::uuid[])`,
-      [pushId, at(FAILED), JSON.stringify([reason])]);
-  } finally {
-    await db.end();
-  }
-  browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/')) requested.push(r.url()); });
+  run = await startConsoleRun({
+    stack: { sharedDatabase: true },
+    context: { viewport: { width: 1280, height: 900 } },
+    seed: async (db, started) => {
+      await db.query(
+        `INSERT INTO agents (id, name, hostname, platform, version, credential_hash, edition, created_at)
+         SELECT gen_random_uuid(), 'target-' || lpad(i::text, 3, '0'), 't' || i || '.lan', 'linux', '1.0.0', 'x', 'trial',
+                timestamptz '2030-01-01T00:00:00Z' + i * interval '1 second'
+           FROM generate_series(0, $1 - 1) i`,
+        [TARGETS],
+      );
+      const ids = (await db.query(`SELECT id::text AS id FROM agents WHERE name LIKE 'target-%'`)).rows.map((r) => r.id as string);
+      const ruleSetId = (await db.query(`SELECT id::text AS id FROM rule_sets LIMIT 1`)).rows[0].id as string;
+      const api = await started.login();
+      const created = await api.post('/api/pushes', { ruleSetId, agentIds: ids });
+      expect(created.status).toBe(201);
+      pushId = (created.body as { id: string }).id;
+      const rows = (await db.query(
+        `SELECT a.name, a.hostname, t.agent_id::text AS id FROM push_targets t JOIN agents a ON a.id = t.agent_id WHERE t.push_id = $1 ORDER BY t.agent_id`, [pushId],
+      )).rows as { name: string; hostname: string; id: string }[];
+      ordered = rows.map((r) => r.name);
+      hostOf = new Map(rows.map((r) => [r.name, r.hostname]));
+      const at = (positions: number[]) => positions.map((p) => rows[p]!.id);
+      await db.query(`UPDATE push_targets SET state = 'applied', finished_at = now() WHERE push_id = $1 AND agent_id = ANY($2::uuid[])`,
+        [pushId, at(Array.from({ length: APPLIED_BELOW }, (_, i) => i))]);
+      await db.query(`UPDATE push_targets SET state = 'failed', errors = $3, finished_at = now() WHERE push_id = $1 AND agent_id = ANY($2::uuid[])`,
+        [pushId, at(FAILED), JSON.stringify([reason])]);
+    },
+  });
+  ({ stack, page } = run);
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-}, 60_000);
+afterAll(() => run?.stop(), 60_000);
 
-async function step(label: string, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (error) {
-    await screenshot(page, `failed-${label}`).catch(() => undefined);
-    (error as Error).message += `\n(page: ${page.url()})\n--- controller\n${stack.controller.tail(30)}`;
-    throw error;
-  }
-}
+const step = (label: string, body: () => Promise<void>) => run.step(label, body);
 
 const rows = () => page.locator('table[aria-label="Push targets"] tbody tr[data-agent-id]');
 const names = () => rows().locator('td:first-child a').allInnerTexts();
@@ -94,12 +78,8 @@ const stateOf = (name: string) => row(name).locator('[data-push-state]').getAttr
 
 test('pages the targets with keyset cursors, counts from the summary; the page survives a reload', () =>
   step('push-paging', async () => {
-    await page.goto(`${stack.consoleUrl}/login`);
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill(stack.adminPassword);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(/\/agents$/);
-    requested.length = 0; // what the push page asks from here on
+    await signIn(page, stack);
+    run.requested.length = 0; // what the push page asks from here on
 
     await page.goto(`${stack.consoleUrl}/pushes/${pushId}`);
     expect(await pageStarting(ordered[0]!)).toEqual(ordered.slice(0, 50));
@@ -172,7 +152,7 @@ test('filters by state on the controller, the filter and page in the URL', () =>
   }));
 
 test('never asks for every target of the push or for the whole fleet', () => {
-  const urls = requested.map((u) => new URL(u));
+  const urls = run.requested.map((u) => new URL(u));
   expect(urls.filter((u) => u.pathname === `/api/pushes/${pushId}`)).toEqual([]);
   expect(urls.filter((u) => u.pathname.startsWith('/api/agents'))).toEqual([]);
   const pages = urls.filter((u) => u.pathname === `/api/pushes/${pushId}/targets`);
@@ -183,7 +163,7 @@ test('never asks for every target of the push or for the whole fleet', () => {
 
 test('the new-push picker pages and searches the fleet on the controller; the selection outlives the page', () =>
   step('push-picker', async () => {
-    requested.length = 0;
+    run.requested.length = 0;
     await page.goto(`${stack.consoleUrl}/pushes/new`);
     const picks = page.locator('input[type="checkbox"][aria-label^="Push to target-"], input[type="checkbox"][aria-label="Push to renamed-live"]');
     await eventually(() => picks.count(), (n) => n === 50);
@@ -206,7 +186,7 @@ test('the new-push picker pages and searches the fleet on the controller; the se
     await page.waitForURL(/\/pushes\/[^/?]+$/);
     await eventually(() => page.getByTestId('count-total').innerText(), (t) => t === String(matching + 2));
 
-    const lists = requested.map((u) => new URL(u)).filter((u) => u.pathname === '/api/agents');
+    const lists = run.requested.map((u) => new URL(u)).filter((u) => u.pathname === '/api/agents');
     expect(lists.length).toBeGreaterThan(0);
     // Pages of 50 to draw the picker; the one page of 500 only for "All matching", with the search.
     expect(lists.every((u) => u.searchParams.get('limit') === '50' || (u.searchParams.get('limit') === '500' && u.searchParams.get('search') === 'target-07'))).toBe(true);
