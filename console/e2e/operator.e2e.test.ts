@@ -16,13 +16,15 @@ import { TapClient } from '../../agent/src/divert/tap-client';
 import { PacketFlag } from '../../agent/src/engine/batch';
 import { ipv4Packet } from '../../agent/test/support/packets';
 import { generateLicenseKeyPair, issueLicenseKey } from '../../proto/src/editions/license';
-import { startStack, type AgentHandle, type Stack } from '../../test/support/stack';
-import { eventually, launchChromium, screenshot } from './browser';
+import type { AgentHandle, Stack } from '../../test/support/stack';
+import { eventually, screenshot } from './browser';
+import { startConsoleRun, type ConsoleRun } from './console-run';
 import { addRule, fillRuleForm, ruleRows, shownVersion } from './rule-form';
 
 jest.setTimeout(180_000);
 
 const vendor = generateLicenseKeyPair();
+let run: ConsoleRun;
 let stack: Stack;
 const agents: AgentHandle[] = [];
 let browser: Browser;
@@ -31,30 +33,18 @@ let page: Page;
 let consoleUrl: string;
 
 beforeAll(async () => {
-  stack = await startStack({ console: true, controllerEnv: { PORTFLEET_LICENSE_PUBLIC_KEY: vendor.publicKeyPem } });
+  run = await startConsoleRun({
+    stack: { controllerEnv: { PORTFLEET_LICENSE_PUBLIC_KEY: vendor.publicKeyPem } },
+    context: { viewport: { width: 1280, height: 860 }, acceptDownloads: true },
+  });
+  ({ stack, browser, context, page } = run);
   consoleUrl = stack.consoleUrl!;
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-}, 60_000);
+afterAll(() => run?.stop(), 60_000);
 
 /** On failure, keep what the browser showed and the tail of every process's output. */
-async function step(name: string, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (error) {
-    await screenshot(page, `failed-${name}`).catch(() => undefined);
-    const tails = [stack.controller, ...agents.map((a) => a.service)].map((s) => `--- ${s.name}\n${s.tail(30)}`);
-    (error as Error).message += `\n(page: ${page.url()})\n${tails.join('\n')}`;
-    throw error;
-  }
-}
+const step = (name: string, body: () => Promise<void>) => run.step(name, body, [stack.controller, ...agents.map((a) => a.service)]);
 
 const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
 const agentRow = (name: string) => page.locator('table[aria-label="Agents"] tbody tr[data-agent-id]', { hasText: name });
