@@ -8,9 +8,9 @@ import { sumsOfAgents } from '@/modules/activity/activity-sums';
 import { useLive } from '@/modules/live/use-live';
 import { useSession } from '@/modules/session/session-provider';
 import { EmptyState } from '@/ui/empty-state';
-import { ErrorNotice } from '@/ui/error-notice';
 import { KeysetPager } from '@/ui/keyset-pager';
 import { Loading } from '@/ui/loading';
+import { PagedLoadError } from '@/ui/paged-load-error';
 import { PageHeader } from '@/ui/page-header';
 import { AgentsTable } from './agents-table';
 import { EnrollmentTokenPanel } from './enrollment-token-panel';
@@ -62,11 +62,7 @@ export function AgentsView() {
         )}
       />
       {fleet.error !== undefined && (
-        <div style={{ marginBottom: 16 }}>
-          <ErrorNotice error={fleet.error} retry={() => void fleet.refresh()} />
-          {/* A link kept from long ago can name a cursor the controller no longer reads. */}
-          {q.cursor && <button type="button" className="btn btn-small" style={{ marginTop: 8 }} onClick={() => go(withFilter(q, q.filter), 'replace')}>First page</button>}
-        </div>
+        <PagedLoadError error={fleet.error} retry={() => void fleet.refresh()} onFirstPage={q.cursor ? () => go(withFilter(q, q.filter), 'replace') : undefined} />
       )}
       {enrolling && (
         <div className="card card-body" style={{ marginBottom: 16 }}>

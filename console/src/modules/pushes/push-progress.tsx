@@ -12,6 +12,7 @@ import { EmptyState } from '@/ui/empty-state';
 import { ErrorNotice } from '@/ui/error-notice';
 import { KeysetPager } from '@/ui/keyset-pager';
 import { Loading } from '@/ui/loading';
+import { PagedLoadError } from '@/ui/paged-load-error';
 import { PageHeader } from '@/ui/page-header';
 import { PushBar } from './push-bar';
 import { countsOf, isFinished } from './push-counts';
@@ -101,11 +102,7 @@ export function PushProgress({ id }: { id: string }) {
         </>}
       />
       {state.error !== undefined && (
-        <div style={{ marginBottom: 16 }}>
-          <ErrorNotice error={state.error} retry={() => void state.refresh()} />
-          {/* A link kept from long ago can name a cursor the controller no longer reads. */}
-          {q.cursor && <button type="button" className="btn btn-small" style={{ marginTop: 8 }} onClick={() => go(withTargetView(q, q.view), 'replace')}>First page</button>}
-        </div>
+        <PagedLoadError error={state.error} retry={() => void state.refresh()} onFirstPage={q.cursor ? () => go(withTargetView(q, q.view), 'replace') : undefined} />
       )}
       <div className={styles.stack}>
         <section className="card card-body">
