@@ -319,12 +319,4 @@ export interface AgentSummary {
 }
 
 /** `GET /api/activity/agents`: everything one agent reported, all its rules. */
-export interface AgentActivityTotal {
-  agentId: string;
-  packetsIn: number;
-  bytesIn: number;
-  packetsOut: number;
-  bytesOut: number;
-  conversations: number;
-  lastHitAt: string | null;
-}
+export type AgentActivityTotal = Omit<ActivityTotal, 'ruleId'>;
