@@ -12,7 +12,7 @@ import { FlowKind } from './flow-table';
 import { libc, SyscallError, errno } from './libc';
 import { align4, forEachAttr, NETLINK_NETFILTER, NetlinkSocket, NLA_F_NESTED, NLA_HDRLEN, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN } from './netlink';
 
-const NFNL_SUBSYS_NFTABLES = 10;
+export const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 0x10;
 const NFNL_MSG_BATCH_END = 0x11;
 const NFT_MSG_NEWSETELEM = 12;
@@ -20,7 +20,7 @@ const NFT_MSG_GETSETELEM = 13;
 const NFT_MSG_DELSETELEM = 14;
 /** Delete, and absent is no error (Linux 6.3+). */
 const NFT_MSG_DESTROYSETELEM = 30;
-const NFPROTO_INET = 1;
+export const NFPROTO_INET = 1;
 const NLM_F_CREATE = 0x400;
 const NFTA_SET_ELEM_LIST_TABLE = 1;
 const NFTA_SET_ELEM_LIST_SET = 2;
@@ -34,9 +34,9 @@ const NFTA_SET_ELEM_EXPR = 7;
 const NFTA_SET_ELEM_EXPRESSIONS = 11;
 const NFTA_EXPR_NAME = 1;
 const NFTA_EXPR_DATA = 2;
+const NFTA_DATA_VALUE = 1;
 const NFTA_COUNTER_BYTES = 1;
 const NFTA_COUNTER_PACKETS = 2;
-const NFTA_DATA_VALUE = 1;
 
 /** One element change: add (with data, and a timeout that also restarts its expiry) or delete (or destroy: absent is fine). */
 export interface ElementChange {
@@ -484,11 +484,27 @@ export class NftNetlink {
   }
 }
 
+export interface CounterValues {
+  packets: number;
+  bytes: number;
+}
+
+/** A counter's NFTA_COUNTER_* attributes in [from, to) into `into` (absent ones leave it as it was). */
+export function readCounter(view: DataView, from: number, to: number, into: CounterValues): void {
+  forEachAttr(view, from, to, (t, f) => {
+    if (t === NFTA_COUNTER_PACKETS) into.packets = Number(view.getBigUint64(f, false));
+    else if (t === NFTA_COUNTER_BYTES) into.bytes = Number(view.getBigUint64(f, false));
+  });
+}
+
+/** Reused by every element read: the dumps are synchronous and run every poll over thousands of elements. */
+const elementCounter: CounterValues = { packets: 0, bytes: 0 };
+
 /** One element of a dump: its mark (data) and its counter expression. */
 function readElement(view: DataView, from: number, to: number, onEntry: (id: number, packets: number, bytes: number) => void): void {
   let mark = -1;
-  let packets = 0;
-  let bytes = 0;
+  elementCounter.packets = 0;
+  elementCounter.bytes = 0;
   const counter = (ef: number, et: number) => {
     let isCounter = false;
     forEachAttr(view, ef, et, (t, f) => {
@@ -496,11 +512,7 @@ function readElement(view: DataView, from: number, to: number, onEntry: (id: num
     });
     if (!isCounter) return;
     forEachAttr(view, ef, et, (t, f, e) => {
-      if (t !== NFTA_EXPR_DATA) return;
-      forEachAttr(view, f, e, (ct, cf) => {
-        if (ct === NFTA_COUNTER_PACKETS) packets = Number(view.getBigUint64(cf, false));
-        else if (ct === NFTA_COUNTER_BYTES) bytes = Number(view.getBigUint64(cf, false));
-      });
+      if (t === NFTA_EXPR_DATA) readCounter(view, f, e, elementCounter);
     });
   };
   forEachAttr(view, from, to, (t, f, e) => {
@@ -508,5 +520,5 @@ function readElement(view: DataView, from: number, to: number, onEntry: (id: num
     else if (t === NFTA_SET_ELEM_EXPR) counter(f, e);
     else if (t === NFTA_SET_ELEM_EXPRESSIONS) forEachAttr(view, f, e, (_, lf, le) => counter(lf, le));
   });
-  if (mark >= 0) onEntry(mark & 0xffff, packets, bytes);
+  if (mark >= 0) onEntry(mark & 0xffff, elementCounter.packets, elementCounter.bytes);
 }

@@ -2,21 +2,17 @@
  * The kernel rules' named counters, read over netlink: one NFT_MSG_GETOBJ dump of the table's
  * counter objects (a spawned `nft` costs 50–130 ms here, a dump microseconds).
  */
-import { BatchWriter } from './fast-path-netlink';
+import { BatchWriter, type CounterValues, NFNL_SUBSYS_NFTABLES, NFPROTO_INET, readCounter } from './fast-path-netlink';
 import { RULES_TABLE } from './kernel-rules-nft';
 import { errno, libc, SyscallError } from './libc';
 import { forEachAttr, NETLINK_NETFILTER, NetlinkSocket, NLM_F_DUMP, NLM_F_REQUEST } from './netlink';
 
-const NFNL_SUBSYS_NFTABLES = 10;
 const NFT_MSG_GETOBJ = 19;
-const NFPROTO_INET = 1;
 const NFTA_OBJ_TABLE = 1;
 const NFTA_OBJ_NAME = 2;
 const NFTA_OBJ_TYPE = 3;
 const NFTA_OBJ_DATA = 4;
 const NFT_OBJECT_COUNTER = 1;
-const NFTA_COUNTER_BYTES = 1;
-const NFTA_COUNTER_PACKETS = 2;
 
 export class KernelRuleCounters {
   private readonly socket = new NetlinkSocket(NETLINK_NETFILTER);
@@ -25,6 +21,7 @@ export class KernelRuleCounters {
   private readonly table = new TextEncoder().encode(`${RULES_TABLE}\0`);
   private readonly type = new Uint8Array([0, 0, 0, NFT_OBJECT_COUNTER]);
   private readonly decoder = new TextDecoder();
+  private readonly counter: CounterValues = { packets: 0, bytes: 0 };
 
   constructor() {
     this.socket.setReceiveTimeout(500);
@@ -45,18 +42,14 @@ export class KernelRuleCounters {
 
   private object(view: DataView, from: number, to: number, onCounter: (name: string, packets: number, bytes: number) => void): void {
     let name = '';
-    let packets = 0;
-    let bytes = 0;
+    const counter = this.counter;
+    counter.packets = 0;
+    counter.bytes = 0;
     forEachAttr(view, from, to, (t, f, e) => {
       if (t === NFTA_OBJ_NAME) name = this.decoder.decode(this.reply.subarray(f, e)).replace(/\0+$/, '');
-      else if (t === NFTA_OBJ_DATA) {
-        forEachAttr(view, f, e, (ct, cf) => {
-          if (ct === NFTA_COUNTER_PACKETS) packets = Number(view.getBigUint64(cf, false));
-          else if (ct === NFTA_COUNTER_BYTES) bytes = Number(view.getBigUint64(cf, false));
-        });
-      }
+      else if (t === NFTA_OBJ_DATA) readCounter(view, f, e, counter);
     });
-    if (name) onCounter(name, packets, bytes);
+    if (name) onCounter(name, counter.packets, counter.bytes);
   }
 
   close(): void {
