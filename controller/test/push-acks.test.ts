@@ -73,3 +73,41 @@ it('an answer whose batch cannot be stored fails the stream; the agent reconnect
   const settled = await until(() => getPush(push.id), (p) => p.status === 'completed');
   expect([settled.targets[0].state, settled.status]).toEqual(['applied', 'completed']);
 });
+
+it('an answer batch chosen as a deadlock victim is written again: the stream stays up and the target is applied', async () => {
+  const set = await ruleSet('ack-deadlock');
+  const agent = await simAgent(admin, grpc, 'ack-deadlock-host');
+  live.push(agent);
+  const other = new Client({ connectionString: controller.databaseUrl });
+  await other.connect();
+  try {
+    const push = (await admin.post('/api/pushes', { ruleSetId: set.id, agentIds: [agent.agentId] })).body;
+    await until(() => getPush(push.id), (p) => p.targets[0].state === 'delivered');
+    const deadlocks = async () => {
+      await db.query('SELECT pg_stat_clear_snapshot()');
+      return Number((await db.query<{ n: string }>('SELECT deadlocks::text AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n);
+    };
+    const before = await deadlocks();
+    // Another writer holds the agent's row; the answer's statement takes the target, then waits for it…
+    await other.query('BEGIN');
+    await other.query(`SET LOCAL deadlock_timeout = '60s'`); // the batch's backend detects the cycle: it is the victim
+    await other.query('UPDATE agents SET last_seen_at = now() WHERE id = $1', [agent.agentId]);
+    await answer(agent, true);
+    await until(
+      () => db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%finished AS%'`),
+      (r) => r.rowCount === 1,
+    );
+    // …and the writer now wants the target: a cycle, broken by failing the answer's statement.
+    await other.query('UPDATE push_targets SET updated_at = now() WHERE push_id = $1 AND agent_id = $2', [push.id, agent.agentId]);
+    await other.query('COMMIT');
+
+    const done = await until(() => getPush(push.id), (p) => p.status === 'completed');
+    expect(done.targets[0].state).toBe('applied');
+    const row = await db.query('SELECT applied_rule_set_id::text AS id, applied_version FROM agents WHERE id = $1', [agent.agentId]);
+    expect([row.rows[0].id, row.rows[0].applied_version]).toEqual([set.id, set.version]);
+    expect(agent.conn.error).toBeUndefined();
+    expect(await until(deadlocks, (n) => n > before, 15_000)).toBe(before + 1);
+  } finally {
+    await other.end();
+  }
+});

@@ -5,6 +5,7 @@ import { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { agentRowsInIdOrder } from '../agents/agent-row-order';
 import { Batcher } from '../agents/batcher';
+import { retryTransientConflict } from '../agents/transient-conflict';
 import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
 import { Prisma } from '../generated/prisma/client';
@@ -111,7 +112,11 @@ export class AckBatcher implements OnModuleInit, OnModuleDestroy {
       SELECT 'target' AS kind, push_id, agent_id, state, delivered_at FROM finished
       UNION ALL
       SELECT 'agent', NULL, id, NULL, NULL FROM applied`;
-    const { rows } = await this.pool.query<FinishedRow & { kind: 'target' | 'agent' }>(statement.text, statement.values);
+    // One statement: a deadlock (acks and a catch-up finishing the same targets) rolled it back whole.
+    const { rows } = await retryTransientConflict(
+      () => this.pool.query<FinishedRow & { kind: 'target' | 'agent' }>(statement.text, statement.values),
+      ({ sqlState, attempt, waitMs }) => this.logger.warn({ sqlState, attempt, waitMs, acks: batch.length }, 'ack batch lost a lock race; writing it again'),
+    );
     this.logger.debug({ acks: batch.length, ms: Date.now() - started }, 'acks written');
     const finished = rows.filter((r) => r.kind === 'target').map(finishedTarget);
     const updated = new Set(rows.filter((r) => r.kind === 'agent').map((r) => r.agent_id));
