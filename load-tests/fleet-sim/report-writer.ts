@@ -1,3 +1,4 @@
+import { varintSize, writeVarint } from '@portfleet/proto';
 /**
  * Writes an `AgentMessage { activity: ActivityReport }` as a gRPC message of protobuf bytes, the same bytes the
  * generated encoder makes (proto3: zero fields left out, fields in number order), without a
@@ -91,16 +92,7 @@ export class ReportWriter {
 
   /** A non-negative safe integer as a varint. */
   private varint(value: number): void {
-    const buf = this.buf;
-    while (value >= 0x80_00_00_00) {
-      buf[this.pos++] = (value % 128) | 0x80;
-      value = Math.floor(value / 128);
-    }
-    while (value >= 0x80) {
-      buf[this.pos++] = (value & 0x7f) | 0x80;
-      value >>>= 7;
-    }
-    buf[this.pos++] = value;
+    this.pos = writeVarint(this.buf, this.pos, value);
   }
 }
 
@@ -125,13 +117,4 @@ function slice(bytes: number): Buffer {
 /** Bytes of a tagged varint field (one-byte tag), 0 when the value is the default. */
 function field(value: number): number {
   return value === 0 ? 0 : 1 + varintSize(value);
-}
-
-function varintSize(value: number): number {
-  let n = 1;
-  while (value >= 128) {
-    value = Math.floor(value / 128);
-    n++;
-  }
-  return n;
 }

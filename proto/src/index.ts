@@ -10,3 +10,4 @@ export * from './editions/policy';
 export * from './editions/capabilities';
 export * from './editions/license';
 export * from './editions/vendor-public-key';
+export * from './wire/varint';

@@ -1,3 +1,4 @@
+import { varintSize, writeVarint } from '@portfleet/proto';
 /**
  * `ControllerMessage { activityAck: { seq } }` as protobuf bytes, written directly: one ack goes out
  * per report (4,000 a second at the goal load), and the generated encoder makes a Writer with its
@@ -10,13 +11,7 @@ export function encodeActivityAck(seq: number): Buffer {
   out[0] = ACTIVITY_ACK_TAG;
   out[1] = 1 + seqBytes; // < 128: a safe integer takes at most 8 varint bytes
   out[2] = SEQ_TAG;
-  let value = seq;
-  let at = 3;
-  while (value >= 0x80) {
-    out[at++] = (value % 128) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  out[at] = value;
+  writeVarint(out, 3, seq);
   return out;
 }
 
@@ -24,12 +19,3 @@ export function encodeActivityAck(seq: number): Buffer {
 const ACTIVITY_ACK_TAG = 26;
 /** ActivityAck.seq: field 1, varint. */
 const SEQ_TAG = 8;
-
-function varintSize(value: number): number {
-  let n = 1;
-  while (value >= 128) {
-    value = Math.floor(value / 128);
-    n++;
-  }
-  return n;
-}

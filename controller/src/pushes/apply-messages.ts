@@ -1,6 +1,7 @@
 import { ApplyRuleSet } from '@portfleet/proto/gen/agent';
 import { CapabilitySnapshot } from '@portfleet/proto/gen/rules';
 import type { RuleSetVersion } from '@portfleet/proto/gen/rules';
+import { varintSize, writeVarint } from '@portfleet/proto';
 
 /** ControllerMessage field 2 (`apply`) and ApplyRuleSet field 3 (`capabilities`), both length-delimited. */
 const APPLY_TAG = (2 << 3) | 2;
@@ -25,8 +26,8 @@ export class ApplyMessages {
   }
 
   for(snapshot: Uint8Array): Buffer {
-    const body = this.head.length + 1 + varintLength(snapshot.length) + snapshot.length;
-    const out = Buffer.allocUnsafe(1 + varintLength(body) + body);
+    const body = this.head.length + 1 + varintSize(snapshot.length) + snapshot.length;
+    const out = Buffer.allocUnsafe(1 + varintSize(body) + body);
     let at = 0;
     out[at++] = APPLY_TAG;
     at = writeVarint(out, at, body);
@@ -37,22 +38,4 @@ export class ApplyMessages {
     out.set(snapshot, at);
     return out;
   }
-}
-
-function varintLength(n: number): number {
-  let length = 1;
-  while (n >= 0x80) {
-    n >>>= 7;
-    length++;
-  }
-  return length;
-}
-
-function writeVarint(out: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    out[at++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  out[at++] = n;
-  return at;
 }
