@@ -3,10 +3,9 @@ import * as http2 from 'node:http2';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { AgentMessage, type ControllerMessage } from '@portfleet/proto/gen/agent';
 import { decodeControllerMessage } from './controller-messages';
+import { GRPC_PREFIX_BYTES } from './report-writer';
 
 const CONNECT_PATH = '/portfleet.v1.AgentService/Connect';
-/** gRPC's message prefix: a compressed flag and a 4-byte big-endian length. */
-const PREFIX_BYTES = 5;
 /** A session that answers no ping within this long is taken for dead (a controller stopped, not closed). */
 const KEEPALIVE_MS = 10_000;
 
@@ -44,8 +43,7 @@ export class ConnectChannel {
       return new Http2ConnectCall(this.currentSession(), this.target, authorization);
     } catch {
       // The connection is going away (GOAWAY, closing) without having said so yet: a new one.
-      this.session?.destroy();
-      this.session = undefined;
+      this.close();
       return new Http2ConnectCall(this.currentSession(), this.target, authorization);
     }
   }
@@ -111,10 +109,10 @@ class Http2ConnectCall extends EventEmitter implements ConnectCall {
 
   write(message: AgentMessage): void {
     const body = AgentMessage.encode(message).finish();
-    const framed = Buffer.allocUnsafe(PREFIX_BYTES + body.length);
+    const framed = Buffer.allocUnsafe(GRPC_PREFIX_BYTES + body.length);
     framed[0] = 0;
     framed.writeUInt32BE(body.length, 1);
-    framed.set(body, PREFIX_BYTES);
+    framed.set(body, GRPC_PREFIX_BYTES);
     this.writeFrame(framed);
   }
 
@@ -137,14 +135,14 @@ class Http2ConnectCall extends EventEmitter implements ConnectCall {
       this.partial = undefined;
     }
     let at = 0;
-    while (!this.done && bytes.length - at >= PREFIX_BYTES) {
+    while (!this.done && bytes.length - at >= GRPC_PREFIX_BYTES) {
       if (bytes[at] !== 0) return this.fail(GrpcStatus.INTERNAL, 'compressed messages are not expected');
       const length = bytes.readUInt32BE(at + 1);
-      const end = at + PREFIX_BYTES + length;
+      const end = at + GRPC_PREFIX_BYTES + length;
       if (end > bytes.length) break;
       let message: ControllerMessage;
       try {
-        message = decodeControllerMessage(bytes.subarray(at + PREFIX_BYTES, end));
+        message = decodeControllerMessage(bytes.subarray(at + GRPC_PREFIX_BYTES, end));
       } catch (err) {
         return this.fail(GrpcStatus.INTERNAL, `could not decode a message: ${(err as Error).message}`);
       }
