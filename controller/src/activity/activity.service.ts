@@ -4,6 +4,7 @@ import { ValidationError } from '../errors/domain-error';
 import { Prisma } from '../generated/prisma/client';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ReportOutcome } from './activity-batch';
+import { ACTIVITY_SUMS, activitySums, type ActivitySums, type ActivitySumsRow } from './activity-sums';
 import { ActivityWriter } from './activity-writer';
 import { checkReport } from './activity.errors';
 
@@ -23,15 +24,9 @@ export interface ActivityReportInput {
   rules: RuleCounters[];
 }
 
-export interface ActivityTotal {
+export interface ActivityTotal extends ActivitySums {
   agentId: string;
   ruleId: string;
-  packetsIn: number;
-  bytesIn: number;
-  packetsOut: number;
-  bytesOut: number;
-  conversations: number;
-  lastHitAt: string | null;
 }
 
 export const SERIES_BUCKETS_S = [60, 300, 3600];
@@ -103,24 +98,12 @@ export class ActivityService {
       filter.agentId !== undefined ? Prisma.sql`agent_id::text = ${filter.agentId}` : Prisma.sql`TRUE`,
       filter.ruleId !== undefined ? Prisma.sql`rule_id = ${filter.ruleId}` : Prisma.sql`TRUE`,
     ];
-    const rows = await this.db.$queryRaw<
-      { agent_id: string; rule_id: string; packets_in: bigint; bytes_in: bigint; packets_out: bigint; bytes_out: bigint; conversations: bigint; last_hit_at: Date | null }[]
-    >`SELECT agent_id::text AS agent_id, rule_id,
-             SUM(packets_in)::bigint AS packets_in, SUM(bytes_in)::bigint AS bytes_in,
-             SUM(packets_out)::bigint AS packets_out, SUM(bytes_out)::bigint AS bytes_out,
-             SUM(conversations)::bigint AS conversations, MAX(last_hit_at) AS last_hit_at
+    const rows = await this.db.$queryRaw<({ agent_id: string; rule_id: string } & ActivitySumsRow)[]>`
+      SELECT agent_id::text AS agent_id, rule_id, ${ACTIVITY_SUMS}
         FROM activity_buckets WHERE ${Prisma.join(where, ' AND ')}
         GROUP BY agent_id, rule_id ORDER BY agent_id, rule_id`;
-    return rows.map((r) => ({
-      agentId: r.agent_id,
-      ruleId: r.rule_id,
-      packetsIn: Number(r.packets_in),
-      bytesIn: Number(r.bytes_in),
-      packetsOut: Number(r.packets_out),
-      bytesOut: Number(r.bytes_out),
-      conversations: Number(r.conversations),
-      lastHitAt: r.last_hit_at ? new Date(r.last_hit_at).toISOString() : null,
-    }));
+    // Key order as before: agentId, ruleId, then the sums.
+    return rows.map((r) => ({ agentId: r.agent_id, ruleId: r.rule_id, ...activitySums(r) }));
   }
 
   /** Sums per time bucket; buckets without activity are zeros, so a chart has no holes. */

@@ -1,6 +1,7 @@
 import type { PrismaService } from '../db/prisma.service';
 import { ValidationError } from '../errors/domain-error';
 import { isUuid } from '../errors/request-fields';
+import { ACTIVITY_SUMS, activitySums, type ActivitySums, type ActivitySumsRow } from './activity-sums';
 
 /**
  * At most this many agents per request: a console page (≤ 100 rows) fits, and 200 ids (7.4 KB)
@@ -9,14 +10,8 @@ import { isUuid } from '../errors/request-fields';
 export const MAX_AGENT_IDS = 200;
 
 /** Everything an agent reported, all its rules and both directions kept apart. */
-export interface AgentActivityTotal {
+export interface AgentActivityTotal extends ActivitySums {
   agentId: string;
-  packetsIn: number;
-  bytesIn: number;
-  packetsOut: number;
-  bytesOut: number;
-  conversations: number;
-  lastHitAt: string | null;
 }
 
 /** `?agentIds=a,b,c` → the distinct ids, or a ValidationError naming `agentIds`. */
@@ -36,21 +31,9 @@ export function parseAgentIds(value: string | undefined): string[] {
  * reads only the named agents' rows.
  */
 export async function agentActivityTotals(db: PrismaService, agentIds: readonly string[]): Promise<AgentActivityTotal[]> {
-  const rows = await db.$queryRaw<
-    { agent_id: string; packets_in: bigint; bytes_in: bigint; packets_out: bigint; bytes_out: bigint; conversations: bigint; last_hit_at: Date | null }[]
-  >`SELECT agent_id::text AS agent_id,
-           SUM(packets_in)::bigint AS packets_in, SUM(bytes_in)::bigint AS bytes_in,
-           SUM(packets_out)::bigint AS packets_out, SUM(bytes_out)::bigint AS bytes_out,
-           SUM(conversations)::bigint AS conversations, MAX(last_hit_at) AS last_hit_at
+  const rows = await db.$queryRaw<({ agent_id: string } & ActivitySumsRow)[]>`
+    SELECT agent_id::text AS agent_id, ${ACTIVITY_SUMS}
       FROM activity_buckets WHERE agent_id = ANY(${agentIds as string[]}::uuid[])
      GROUP BY agent_id ORDER BY agent_id`;
-  return rows.map((r) => ({
-    agentId: r.agent_id,
-    packetsIn: Number(r.packets_in),
-    bytesIn: Number(r.bytes_in),
-    packetsOut: Number(r.packets_out),
-    bytesOut: Number(r.bytes_out),
-    conversations: Number(r.conversations),
-    lastHitAt: r.last_hit_at ? new Date(r.last_hit_at).toISOString() : null,
-  }));
+  return rows.map((r) => ({ agentId: r.agent_id, ...activitySums(r) }));
 }
