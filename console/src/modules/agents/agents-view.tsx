@@ -5,7 +5,7 @@ import { agentActivityTotals } from '@/api/activity';
 import { agentSummary, listAgentsPage } from '@/api/agents';
 import { formatCount } from '@/format/bytes';
 import { sumsOfAgents } from '@/modules/activity/activity-sums';
-import { useLive } from '@/modules/live/use-live';
+import { BUSY_INTERVAL_MS, useLive } from '@/modules/live/use-live';
 import { useSession } from '@/modules/session/session-provider';
 import { EmptyState } from '@/ui/empty-state';
 import { KeysetPager } from '@/ui/keyset-pager';
@@ -28,9 +28,6 @@ async function loadPage(q: FleetQuery) {
   return { ...page, summary, activity };
 }
 
-/** A busy fleet sends presence and activity events all the time: the page reloads at most about once a second. */
-const LIVE_INTERVAL_MS = 1000;
-
 export function AgentsView() {
   const { canEdit } = useSession();
   const router = useRouter();
@@ -39,7 +36,7 @@ export function AgentsView() {
   const queryKey = params.toString();
   const q = useMemo(() => readFleetQuery(new URLSearchParams(queryKey)), [queryKey]);
   const fleet = useLive(() => loadPage(q), ['presence', 'agent', 'push', 'activity'], [queryKey], undefined,
-    { minIntervalMs: LIVE_INTERVAL_MS, keepPreviousData: true });
+    { minIntervalMs: BUSY_INTERVAL_MS, keepPreviousData: true });
   const [enrolling, setEnrolling] = useState(false);
 
   // Filters replace the history entry (typing is not history); page turns add one (Back goes back a page).

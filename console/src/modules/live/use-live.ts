@@ -9,6 +9,11 @@ const FALLBACK_MS = 5000;
 const SAFETY_MS = 30_000;
 /** Bursts of events (a push to a hundred agents) reload once. */
 const COALESCE_MS = 250;
+/**
+ * `minIntervalMs` for views of a busy fleet (presence, activity and push events arrive all the
+ * time): they reload at most about once a second.
+ */
+export const BUSY_INTERVAL_MS = 1000;
 
 export interface LiveOptions {
   /**

@@ -4,7 +4,7 @@ import { agentSummary, listAgents, listAgentsPage } from '@/api/agents';
 import type { AgentFilter } from '@/api/types';
 import { formatCount } from '@/format/bytes';
 import { OnlineBadge, VersionPair } from '@/modules/agents/agent-badges';
-import { useLive } from '@/modules/live/use-live';
+import { BUSY_INTERVAL_MS, useLive } from '@/modules/live/use-live';
 import { ErrorNotice } from '@/ui/error-notice';
 import { Loading } from '@/ui/loading';
 import styles from './pushes.module.css';
@@ -17,8 +17,6 @@ interface Props {
 const PAGE_SIZE = 50;
 /** Typing reaches the controller once the operator pauses, not once per key. */
 const SEARCH_DEBOUNCE_MS = 300;
-/** Presence changes of a large fleet arrive all the time: the page reloads at most about once a second. */
-const LIVE_INTERVAL_MS = 1000;
 
 async function loadPage(filter: AgentFilter, cursor: string | null) {
   const [page, summary] = await Promise.all([listAgentsPage(filter, PAGE_SIZE, cursor), agentSummary(filter)]);
@@ -40,7 +38,7 @@ export function AgentPicker({ selected, onChange }: Props) {
   const filter: AgentFilter = { search: search || undefined, online: onlineOnly || undefined };
   const cursor = cursors[cursors.length - 1] || null;
   const state = useLive(() => loadPage(filter, cursor), ['agent'], [search, onlineOnly, cursor], undefined,
-    { minIntervalMs: LIVE_INTERVAL_MS, keepPreviousData: true });
+    { minIntervalMs: BUSY_INTERVAL_MS, keepPreviousData: true });
 
   useEffect(() => {
     if (draft === search) return;

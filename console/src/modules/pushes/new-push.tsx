@@ -6,7 +6,7 @@ import { agentSummary } from '@/api/agents';
 import { createPush, dryRunPush } from '@/api/pushes';
 import { listRuleSets } from '@/api/rule-sets';
 import type { DryRun, PushRequest } from '@/api/types';
-import { useLive } from '@/modules/live/use-live';
+import { BUSY_INTERVAL_MS, useLive } from '@/modules/live/use-live';
 import { useSession } from '@/modules/session/session-provider';
 import { EmptyState } from '@/ui/empty-state';
 import { ErrorNotice } from '@/ui/error-notice';
@@ -29,7 +29,7 @@ async function loadTargets() {
 export function NewPush() {
   const router = useRouter();
   const { canEdit } = useSession();
-  const state = useLive(loadTargets, ['agent'], [], undefined, { minIntervalMs: 1000 });
+  const state = useLive(loadTargets, ['agent'], [], undefined, { minIntervalMs: BUSY_INTERVAL_MS });
   const [ruleSetId, setRuleSetId] = useState<string>();
   const [version, setVersion] = useState<number>();
   const [agentIds, setAgentIds] = useState<Set<string>>(new Set());

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { listPushes } from '@/api/pushes';
 import { listRuleSets } from '@/api/rule-sets';
 import { formatTime } from '@/format/time';
-import { useLive } from '@/modules/live/use-live';
+import { BUSY_INTERVAL_MS, useLive } from '@/modules/live/use-live';
 import { useSession } from '@/modules/session/session-provider';
 import { EmptyState } from '@/ui/empty-state';
 import { ErrorNotice } from '@/ui/error-notice';
@@ -22,7 +22,7 @@ async function loadPushes() {
 export function PushList() {
   const { canEdit } = useSession();
   // A push to thousands of agents sends events all the time: reload at most about once a second.
-  const state = useLive(loadPushes, ['push'], [], undefined, { minIntervalMs: 1000 });
+  const state = useLive(loadPushes, ['push'], [], undefined, { minIntervalMs: BUSY_INTERVAL_MS });
   const data = state.data;
   const newPush = canEdit && <Link className="btn btn-primary" href="/pushes/new">New push</Link>;
 

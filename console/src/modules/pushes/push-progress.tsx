@@ -6,7 +6,7 @@ import { abortPush, getPushSummary, listPushTargets, resumePush, retryPush, roll
 import { getRuleSet } from '@/api/rule-sets';
 import type { PushSummary } from '@/api/types';
 import { formatTime } from '@/format/time';
-import { useLive } from '@/modules/live/use-live';
+import { BUSY_INTERVAL_MS, useLive } from '@/modules/live/use-live';
 import { useSession } from '@/modules/session/session-provider';
 import { EmptyState } from '@/ui/empty-state';
 import { ErrorNotice } from '@/ui/error-notice';
@@ -34,9 +34,6 @@ async function loadPage(id: string, q: TargetQuery) {
   return { push, ...page };
 }
 
-/** A 10,000-agent push sends thousands of events a second: the page reloads at most about once a second. */
-const LIVE_INTERVAL_MS = 1000;
-
 /** Live progress of one push: counts, a bar, a page of agents' states and reasons; retry, resume, abort, rollback. */
 export function PushProgress({ id }: { id: string }) {
   const router = useRouter();
@@ -52,7 +49,7 @@ export function PushProgress({ id }: { id: string }) {
       const data = event.data as { pushId?: string; agentId?: string } | undefined;
       return event.type === 'push' ? data?.pushId === id : visible.current.has(data?.agentId ?? '');
     },
-    { minIntervalMs: LIVE_INTERVAL_MS, keepPreviousData: true });
+    { minIntervalMs: BUSY_INTERVAL_MS, keepPreviousData: true });
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<unknown>();
   const data = state.data;
