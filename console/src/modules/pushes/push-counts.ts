@@ -3,7 +3,8 @@ import type { PushCountsBody, PushState } from '@/api/types';
 /** In the order the bar stacks them. */
 export const PUSH_STATES: readonly PushState[] = ['applied', 'delivered', 'pending', 'waiting', 'failed', 'superseded', 'cancelled'];
 
-const OPEN: ReadonlySet<PushState> = new Set(['waiting', 'pending', 'delivered']);
+/** The states of a target still to be settled: waiting for its wave, to be sent, or for an answer. */
+export const OPEN_STATES: readonly PushState[] = ['waiting', 'pending', 'delivered'];
 
 export type PushCounts = Record<PushState, number> & { total: number };
 
@@ -15,4 +16,4 @@ export function countsOf(body: Partial<PushCountsBody> | undefined): PushCounts 
 }
 
 /** Nothing more will change once no target waits for its wave, to be sent, or for an answer. */
-export const isFinished = (counts: PushCounts): boolean => PUSH_STATES.every((s) => !OPEN.has(s) || counts[s] === 0);
+export const isFinished = (counts: PushCounts): boolean => OPEN_STATES.every((s) => counts[s] === 0);

@@ -15,7 +15,7 @@ import { Loading } from '@/ui/loading';
 import { PagedLoadError } from '@/ui/paged-load-error';
 import { PageHeader } from '@/ui/page-header';
 import { PushBar } from './push-bar';
-import { countsOf, isFinished } from './push-counts';
+import { countsOf, isFinished, type PushCounts } from './push-counts';
 import { PushStatusBadge } from './push-state-badge';
 import { PushTargetFilter } from './push-target-filter';
 import {
@@ -143,7 +143,7 @@ export function PushProgress({ id }: { id: string }) {
 
 function PushActions({ push, counts, busy, act }: {
   push: PushSummary;
-  counts: ReturnType<typeof countsOf>;
+  counts: PushCounts;
   busy: boolean;
   act: (action: () => Promise<{ id: string }>, navigate?: boolean) => Promise<void>;
 }) {

@@ -1,10 +1,11 @@
 import type { PushState } from '@/api/types';
+import { OPEN_STATES, type PushCounts } from './push-counts';
 
 /** The target views the state menu offers: the operator's first question is "which failed?". */
 export const TARGET_VIEWS: readonly { key: string; label: string; states: readonly PushState[] }[] = [
   { key: '', label: 'All targets', states: [] },
   { key: 'failed', label: 'Failed', states: ['failed'] },
-  { key: 'unfinished', label: 'Not finished', states: ['waiting', 'pending', 'delivered'] },
+  { key: 'unfinished', label: 'Not finished', states: OPEN_STATES },
   { key: 'applied', label: 'Applied', states: ['applied'] },
   { key: 'delivered', label: 'Delivered', states: ['delivered'] },
   { key: 'pending', label: 'Pending', states: ['pending'] },
@@ -72,7 +73,7 @@ export function previousTargetPage(q: TargetQuery): TargetQuery {
 export const withTargetView = (q: TargetQuery, view: string, limit = q.limit): TargetQuery => ({ view, limit, cursor: null, previous: [] });
 
 /** How many targets the view keeps, from the push's counts. */
-export const matchingTargets = (view: string, counts: Record<PushState, number> & { total: number }): number => {
+export const matchingTargets = (view: string, counts: PushCounts): number => {
   const states = statesOf(view);
   return states.length === 0 ? counts.total : states.reduce((sum, s) => sum + counts[s], 0);
 };
