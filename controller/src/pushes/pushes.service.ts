@@ -158,8 +158,7 @@ export class PushesService {
   }
 
   async get(id: string): Promise<PushView> {
-    const push = isUuid(id) ? await this.db.push.findUnique({ where: { id } }) : null;
-    if (!push) throw PushError.notFound(id);
+    const push = await this.pushRow(id);
     // uuid order is the order of the lowercase ids as text.
     const { rows: targets } = await this.reads.pool.query<TargetRow>(
       'SELECT agent_id, state::text AS state, wave, errors, updated_at FROM push_targets WHERE push_id = $1::uuid ORDER BY wave, agent_id',
