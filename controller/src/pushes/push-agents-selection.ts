@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { SelectedAgent } from './push-selection';
+import { toSelectedAgent, type SelectedAgent, type SelectedAgentRow } from './push-selection';
 import { PushError } from './pushes.errors';
 
 /**
@@ -8,7 +8,7 @@ import { PushError } from './pushes.errors';
  * targets into memory and sending their ids back as a list.
  */
 export async function selectPushAgents(db: Pool, pushId: string): Promise<SelectedAgent[]> {
-  const { rows } = await db.query<{ id: string; name: string; edition: string | null; applied_rule_set_id: string | null; applied_version: number | null; connected_replica: string | null }>(
+  const { rows } = await db.query<SelectedAgentRow>(
     `SELECT a.id::text AS id, a.name, a.edition, a.applied_rule_set_id::text AS applied_rule_set_id, a.applied_version, a.connected_replica
        FROM push_targets t JOIN agents a ON a.id = t.agent_id
       WHERE t.push_id = $1::uuid AND a.retired_at IS NULL
@@ -16,5 +16,5 @@ export async function selectPushAgents(db: Pool, pushId: string): Promise<Select
     [pushId],
   );
   if (rows.length === 0) throw PushError.noTargets();
-  return rows.map((r) => ({ id: r.id, name: r.name, edition: r.edition, appliedRuleSetId: r.applied_rule_set_id, appliedVersion: r.applied_version, connectedReplica: r.connected_replica }));
+  return rows.map(toSelectedAgent);
 }
