@@ -16,8 +16,8 @@ export async function countsOfPushes(db: Pool, pushIds: readonly string[]): Prom
     [pushIds],
   );
   for (const row of rows) {
-    const c = counts.get(row.push_id);
-    if (c && (TARGET_STATES as readonly string[]).includes(row.state)) c[row.state] = row.n;
+    const c = counts.get(row.push_id)!; // every queried id was seeded above
+    if ((TARGET_STATES as readonly string[]).includes(row.state)) c[row.state] = row.n;
   }
   return counts;
 }

@@ -22,7 +22,7 @@ import { PushReads } from './push-reads';
 import { selectPushAgents } from './push-agents-selection';
 import { countsOfPushes } from './push-counts';
 import { selectAgents, type SelectedAgent, type Selection } from './push-selection';
-import { countStates, pushSummary, pushView, type PushSummary, type PushView, type TargetRow } from './push-view';
+import { pushSummary, pushView, type PushSummary, type PushView, type TargetRow } from './push-view';
 import { PushError } from './pushes.errors';
 import { CREATE_TRANSACTION, pushTransaction, SMALL_TRANSACTION } from './push-transaction';
 import { assignWaves, type Rollout } from './rollout';
@@ -174,7 +174,8 @@ export class PushesService {
     };
     const rows = await this.db.push.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: page.limit + 1 });
     const counts = await countsOfPushes(this.reads.pool, rows.slice(0, page.limit).map((p) => p.id));
-    return toPage(rows, page.limit, (p) => [p.createdAt.toISOString(), p.id] as TimeIdKey, (p) => pushSummary(p, counts.get(p.id) ?? countStates([])));
+    // countsOfPushes seeds every id it is given, so each row of the page has its counts.
+    return toPage(rows, page.limit, (p) => [p.createdAt.toISOString(), p.id] as TimeIdKey, (p) => pushSummary(p, counts.get(p.id)!));
   }
 
   /** One agent's push history, newest first. */
