@@ -15,12 +15,14 @@
  * that timed out is forgotten (its next packets return to the engine, which still decides the
  * conversation's fate: the kernel's expiry never comes later than the engine's).
  */
-import { spawn } from 'node:child_process';
 import { FlowKind, FlowState, FlowTable, TUPLE_WORDS } from './flow-table';
 import { type ElementChange, endChange, entryChanges, lookupChange, MAX_CHANGES_PER_TRANSACTION, NftNetlink, removalChanges } from './fast-path-netlink';
 import { deleteTableScript, type FlowEntry, tableScript } from './fast-path-nft';
+import { runNft } from './nft-command';
 import { parseAddressWords } from '../../packet/address-text';
 import type { RuleTrafficSink } from './kernel-rules';
+
+const FAST_PATH = 'the Linux fast path';
 
 /** What the fast path reports kernel-carried traffic to (the engine). */
 export interface OffloadSink extends RuleTrafficSink {
@@ -100,7 +102,7 @@ export class FastPath {
 
   /** Creates the table (replacing what a crashed run left) and starts reading counters. */
   async start(): Promise<void> {
-    await nft(tableScript(this.mark, this.flows.capacity));
+    await runNft(tableScript(this.mark, this.flows.capacity), FAST_PATH);
     this.netlink = new NftNetlink();
     this.destroys = this.netlink.canDestroy();
     this.open = true;
@@ -456,24 +458,8 @@ export class FastPath {
     clearInterval(this.pollTimer);
     this.netlink?.close();
     this.netlink = undefined;
-    await nft(deleteTableScript()).catch(() => undefined);
+    await runNft(deleteTableScript(), FAST_PATH).catch(() => undefined);
   }
-}
-
-/** Runs an nftables script (`nft -f -`): the fast path's table is created and removed this way. */
-function nft(script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'ENOENT' ? new Error('nft not found: the Linux fast path needs nftables (Debian/Ubuntu package "nftables")') : error),
-    );
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nft -f - failed (${code}): ${err.trim()}`))));
-    // nft may exit before reading all of it (a syntax error): its exit code tells, not EPIPE.
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.end(script);
-  });
 }
 
 /** `from[at ..]` with source and destination (addresses and ports) swapped, into `to[toAt ..]`. */

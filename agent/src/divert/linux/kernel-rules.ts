@@ -4,9 +4,9 @@
  * path), and their counters read over netlink every `pollMs` and folded into the engine's
  * per-rule counters, so activity reports look as they do for the userspace path.
  */
-import { spawn } from 'node:child_process';
 import type { Rule } from '@portfleet/proto';
 import { KernelRuleCounters } from './kernel-rules-counters';
+import { runNft } from './nft-command';
 import { type CompiledRule, compiledRules, counterNames, DEFAULT_CT_MARK_BASE, deleteRulesTableScript, rulesScript, type Timeouts } from './kernel-rules-nft';
 
 /** Where kernel-counted traffic goes (the engine). */
@@ -26,6 +26,7 @@ interface CounterMeaning {
 }
 
 const MAX_SLOT = 0xffff;
+const KERNEL_RULES = 'the kernel rules';
 
 export class KernelRules {
   private readonly pollMs: number;
@@ -52,7 +53,7 @@ export class KernelRules {
 
   /** Removes what an earlier run left. */
   async cleanStale(): Promise<void> {
-    await runNft(deleteRulesTableScript());
+    await runNft(deleteRulesTableScript(), KERNEL_RULES);
   }
 
   start(): void {
@@ -81,11 +82,11 @@ export class KernelRules {
     // Counts so far belong to the rules as they were.
     this.readCounted();
     try {
-      await runNft(rulesScript(compiled, [...this.slotOf.values()], resolved, this.ctMarkBase, timeouts));
+      await runNft(rulesScript(compiled, [...this.slotOf.values()], resolved, this.ctMarkBase, timeouts), KERNEL_RULES);
     } catch (error) {
       this.stats.applyFailures++;
       // Nothing compiled; the counters stay, for conversations still under an earlier table's NAT.
-      await runNft(rulesScript([], [...this.slotOf.values()], resolved, this.ctMarkBase, timeouts)).then(
+      await runNft(rulesScript([], [...this.slotOf.values()], resolved, this.ctMarkBase, timeouts), KERNEL_RULES).then(
         () => (this.applied = true),
         () => undefined,
       );
@@ -149,18 +150,7 @@ export class KernelRules {
       this.counters?.close();
       this.counters = undefined;
       this.applied = false;
-      await runNft(deleteRulesTableScript());
+      await runNft(deleteRulesTableScript(), KERNEL_RULES);
     }
   }
-}
-
-function runNft(script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`nft (kernel rules) failed: ${stderr.trim()}\n${script}`))));
-    child.stdin.end(script);
-  });
 }
