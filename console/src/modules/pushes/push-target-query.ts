@@ -1,4 +1,5 @@
 import type { PushState } from '@/api/types';
+import { nextKeysetPage, previousKeysetPage, readKeysetPlace, writeKeysetPlace, type KeysetPlace } from '@/ui/keyset-query';
 import { OPEN_STATES, type PushCounts } from './push-counts';
 
 /** The target views the state menu offers: the operator's first question is "which failed?". */
@@ -19,32 +20,22 @@ const DEFAULT_LIMIT = 50;
 
 /**
  * What the push page's target table shows, all of it in the URL (a reload or a shared link shows
- * the same page): the state view, the page size, the shown page's cursor (none: the first) and the
- * cursors of the pages before it (for "Previous"; the first page's is '').
+ * the same page): the state view, the page size and the page (keyset-query.ts).
  */
-export interface TargetQuery {
+export interface TargetQuery extends KeysetPlace {
   view: string;
   limit: number;
-  cursor: string | null;
-  previous: string[];
 }
-
-/** Cursors are base64url: no commas in them. */
-const CURSOR = /^[A-Za-z0-9_-]*$/;
 
 export const statesOf = (view: string): readonly PushState[] => TARGET_VIEWS.find((v) => v.key === view)?.states ?? [];
 
 export function readTargetQuery(params: URLSearchParams): TargetQuery {
   const view = params.get('state') ?? '';
   const limit = Number(params.get('limit'));
-  const cursor = params.get('cursor');
-  const previous = params.get('prev');
-  const validCursor = cursor && CURSOR.test(cursor) ? cursor : null;
   return {
     view: TARGET_VIEWS.some((v) => v.key === view) ? view : '',
     limit: (TARGET_PAGE_SIZES as readonly number[]).includes(limit) ? limit : DEFAULT_LIMIT,
-    cursor: validCursor,
-    previous: validCursor && previous !== null ? previous.split(',').filter((c) => CURSOR.test(c)) : validCursor ? [''] : [],
+    ...readKeysetPlace(params),
   };
 }
 
@@ -53,21 +44,12 @@ export function targetQueryString(q: TargetQuery): string {
   const params = new URLSearchParams();
   if (q.view) params.set('state', q.view);
   if (q.limit !== DEFAULT_LIMIT) params.set('limit', String(q.limit));
-  if (q.cursor) {
-    params.set('cursor', q.cursor);
-    params.set('prev', q.previous.join(','));
-  }
+  writeKeysetPlace(params, q);
   return params.size > 0 ? `?${params}` : '';
 }
 
-export const nextTargetPage = (q: TargetQuery, nextCursor: string): TargetQuery =>
-  ({ ...q, cursor: nextCursor, previous: [...q.previous, q.cursor ?? ''] });
-
-export function previousTargetPage(q: TargetQuery): TargetQuery {
-  if (q.previous.length === 0) return q;
-  const cursor = q.previous[q.previous.length - 1] || null;
-  return { ...q, cursor, previous: cursor ? q.previous.slice(0, -1) : [] };
-}
+export const nextTargetPage: (q: TargetQuery, nextCursor: string) => TargetQuery = nextKeysetPage;
+export const previousTargetPage: (q: TargetQuery) => TargetQuery = previousKeysetPage;
 
 /** Another view or page size shows its first page (a cursor belongs to the view it came from). */
 export const withTargetView = (q: TargetQuery, view: string, limit = q.limit): TargetQuery => ({ view, limit, cursor: null, previous: [] });
