@@ -125,11 +125,9 @@ export class AgentServiceGrpc {
       if (body?.$case === 'activity' && pending === 0 && !ended) {
         try {
           if (this.offerActivity(connection!.agent.id, body.value, stream)) return;
-        } catch (err) {
-          pending++;
-          queue = Promise.reject(err);
-          queue.catch(failed).catch(() => undefined);
-          return;
+        } catch {
+          // An invalid report: the ordered path below checks it again (activity.enqueue) and fails
+          // the stream with the same error.
         }
       }
       pending++;
