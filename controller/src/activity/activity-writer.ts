@@ -76,7 +76,7 @@ export class ActivityWriter implements OnModuleDestroy {
    */
   async enqueue(agentId: string, report: ActivityReportInput): Promise<{ durable: Promise<ReportOutcome> }> {
     const samples = report.rules.length;
-    if (!this.hasRoom() || this.roomWaiters.length > 0) await this.room(samples); // counted in by admitWaiting
+    if (this.mustWait()) await this.room(samples); // counted in by admitWaiting
     else this.count(1, samples);
     const durable = new Promise<ReportOutcome>((resolve) => this.push(agentId, report, resolve));
     return { durable };
@@ -89,7 +89,7 @@ export class ActivityWriter implements OnModuleDestroy {
    * then the caller goes through `enqueue`, in the stream's order.
    */
   offer(agentId: string, report: ActivityReportInput, done: (outcome: ReportOutcome) => void): boolean {
-    if (!this.hasRoom() || this.roomWaiters.length > 0) return false;
+    if (this.mustWait()) return false;
     this.count(1, report.rules.length);
     this.push(agentId, report, done);
     return true;
@@ -99,6 +99,11 @@ export class ActivityWriter implements OnModuleDestroy {
     const shard = writerOf(agentId, this.queues.length);
     this.queues[shard]!.push({ agentId, report, resolve });
     this.wake[shard]?.();
+  }
+
+  /** A report waits when the queue is full or others already wait (they go first). */
+  private mustWait(): boolean {
+    return !this.hasRoom() || this.roomWaiters.length > 0;
   }
 
   private hasRoom(): boolean {
