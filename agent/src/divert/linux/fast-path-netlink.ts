@@ -10,9 +10,23 @@
 import { changedFields, type FlowEntry, FAST_TABLE, Field, FIN_SET, ID_MAP_NAMES, idMapName, RST_SET } from './fast-path-nft';
 import { FlowKind } from './flow-table';
 import { libc, SyscallError, errno } from './libc';
-import { align4, forEachAttr, NETLINK_NETFILTER, NetlinkSocket, NLA_F_NESTED, NLA_HDRLEN, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN } from './netlink';
+import {
+  align4,
+  type CounterValues,
+  type DumpAttributes,
+  forEachAttr,
+  NETLINK_NETFILTER,
+  NetlinkSocket,
+  NFNL_SUBSYS_NFTABLES,
+  NFPROTO_INET,
+  NLA_F_NESTED,
+  NLA_HDRLEN,
+  NLM_F_ACK,
+  NLM_F_REQUEST,
+  NLMSG_HDRLEN,
+  readCounter,
+} from './netlink';
 
-export const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 0x10;
 const NFNL_MSG_BATCH_END = 0x11;
 const NFT_MSG_NEWSETELEM = 12;
@@ -20,7 +34,6 @@ const NFT_MSG_GETSETELEM = 13;
 const NFT_MSG_DELSETELEM = 14;
 /** Delete, and absent is no error (Linux 6.3+). */
 const NFT_MSG_DESTROYSETELEM = 30;
-export const NFPROTO_INET = 1;
 const NLM_F_CREATE = 0x400;
 const NFTA_SET_ELEM_LIST_TABLE = 1;
 const NFTA_SET_ELEM_LIST_SET = 2;
@@ -35,8 +48,6 @@ const NFTA_SET_ELEM_EXPRESSIONS = 11;
 const NFTA_EXPR_NAME = 1;
 const NFTA_EXPR_DATA = 2;
 const NFTA_DATA_VALUE = 1;
-const NFTA_COUNTER_BYTES = 1;
-const NFTA_COUNTER_PACKETS = 2;
 
 /** One element change: add (with data, and a timeout that also restarts its expiry) or delete (or destroy: absent is fine). */
 export interface ElementChange {
@@ -55,6 +66,16 @@ function nameBytes(value: string): Uint8Array {
   let bytes = names.get(value);
   if (!bytes) names.set(value, (bytes = new TextEncoder().encode(`${value}\0`)));
   return bytes;
+}
+
+/** A set's element dump request attributes (table and set), made once per set. */
+const dumpRequests = new Map<string, DumpAttributes>();
+function dumpAttributes(set: string): DumpAttributes {
+  let attributes = dumpRequests.get(set);
+  if (!attributes) {
+    dumpRequests.set(set, (attributes = [[NFTA_SET_ELEM_LIST_TABLE, nameBytes(FAST_TABLE)], [NFTA_SET_ELEM_LIST_SET, nameBytes(set)]]));
+  }
+  return attributes;
 }
 
 /**
@@ -463,16 +484,7 @@ export class NftNetlink {
 
   /** One NFT_MSG_GETSETELEM dump of `set`: `onElement(view, from, to)` per element's attributes. */
   private dump(set: string, onElement: (view: DataView, from: number, to: number) => void): void {
-    const w = this.writer;
-    w.reset();
-    const seq = this.socket.nextSeq();
-    w.message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, NLM_F_REQUEST | NLM_F_DUMP, NFPROTO_INET, 0, seq);
-    w.attr(NFTA_SET_ELEM_LIST_TABLE, nameBytes(FAST_TABLE));
-    w.attr(NFTA_SET_ELEM_LIST_SET, nameBytes(set));
-    w.close();
-    const sent = libc.sendto(this.socket.fd, w.bytes, w.length, 0, null, 0) as number;
-    if (sent < 0) throw new SyscallError('send(nf_tables element dump)', errno());
-    this.socket.readDump(seq, this.reply, 'nf_tables element dump', (view, from, to) => {
+    this.socket.dump((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM, NFPROTO_INET, dumpAttributes(set), this.reply, 'nf_tables element dump', (view, from, to) => {
       forEachAttr(view, from, to, (t, lf, lt) => {
         if (t === NFTA_SET_ELEM_LIST_ELEMENTS) forEachAttr(view, lf, lt, (_, ef, et) => onElement(view, ef, et));
       });
@@ -482,19 +494,6 @@ export class NftNetlink {
   close(): void {
     this.socket.close();
   }
-}
-
-export interface CounterValues {
-  packets: number;
-  bytes: number;
-}
-
-/** A counter's NFTA_COUNTER_* attributes in [from, to) into `into` (absent ones leave it as it was). */
-export function readCounter(view: DataView, from: number, to: number, into: CounterValues): void {
-  forEachAttr(view, from, to, (t, f) => {
-    if (t === NFTA_COUNTER_PACKETS) into.packets = Number(view.getBigUint64(f, false));
-    else if (t === NFTA_COUNTER_BYTES) into.bytes = Number(view.getBigUint64(f, false));
-  });
 }
 
 /** Reused by every element read: the dumps are synchronous and run every poll over thousands of elements. */

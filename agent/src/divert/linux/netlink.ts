@@ -39,6 +39,28 @@ export const NLM_F_ACK = 4;
 export const NLM_F_DUMP = 0x300;
 export const NLA_F_NESTED = 0x8000;
 
+/** nf_tables (shared by the fast path's maps and the kernel rules' counters). */
+export const NFNL_SUBSYS_NFTABLES = 10;
+export const NFPROTO_INET = 1;
+const NFTA_COUNTER_BYTES = 1;
+const NFTA_COUNTER_PACKETS = 2;
+
+export interface CounterValues {
+  packets: number;
+  bytes: number;
+}
+
+/** A counter's NFTA_COUNTER_* attributes in [from, to) into `into` (absent ones leave it as it was). */
+export function readCounter(view: DataView, from: number, to: number, into: CounterValues): void {
+  forEachAttr(view, from, to, (t, f) => {
+    if (t === NFTA_COUNTER_PACKETS) into.packets = Number(view.getBigUint64(f, false));
+    else if (t === NFTA_COUNTER_BYTES) into.bytes = Number(view.getBigUint64(f, false));
+  });
+}
+
+/** A dump request's attributes: type and value, made once by the caller (dumps run every poll). */
+export type DumpAttributes = readonly (readonly [type: number, value: Uint8Array])[];
+
 export function align4(n: number): number {
   return (n + 3) & ~3;
 }
@@ -94,6 +116,9 @@ export class NetlinkSocket {
   readonly fd: number;
   private seq = 1;
   private closed = false;
+  /** The dump request, written in place (made at the first `dump`). */
+  private dumpRequest: Uint8Array | undefined;
+  private dumpView: DataView | undefined;
   /** recvmmsg's iovec and header for `receive`, made at its first call. */
   private receiveIov: Uint8Array | undefined;
   private receiveHdr: Uint8Array | undefined;
@@ -193,10 +218,41 @@ export class NetlinkSocket {
   }
 
   /**
+   * Sends one dump request (message `type`, nfgenmsg `family`, `attributes`) and reads its answers
+   * into `into`: `onMessage(view, from, to)` per answer (see `readDump`). Throws the kernel's error as `what`'s.
+   */
+  dump(type: number, family: number, attributes: DumpAttributes, into: Uint8Array, what: string, onMessage: (view: DataView, from: number, to: number) => void): void {
+    const bytes = (this.dumpRequest ??= new Uint8Array(512));
+    const view = (this.dumpView ??= new DataView(bytes.buffer));
+    const seq = this.nextSeq();
+    view.setUint16(4, type, true);
+    view.setUint16(6, NLM_F_REQUEST | NLM_F_DUMP, true);
+    view.setUint32(8, seq, true);
+    view.setUint32(12, 0, true); // port id: the kernel
+    view.setUint8(NLMSG_HDRLEN, family);
+    view.setUint8(NLMSG_HDRLEN + 1, 0); // NFNETLINK_V0
+    view.setUint16(NLMSG_HDRLEN + 2, 0, false); // res id
+    let length = NLMSG_HDRLEN + 4;
+    for (let i = 0; i < attributes.length; i++) {
+      const [attrType, value] = attributes[i]!;
+      const end = length + NLA_HDRLEN + value.length;
+      if (align4(end) > bytes.length) throw new RangeError(`${what}: request over ${bytes.length} bytes`);
+      view.setUint16(length, NLA_HDRLEN + value.length, true);
+      view.setUint16(length + 2, attrType, true);
+      bytes.set(value, length + NLA_HDRLEN);
+      bytes.fill(0, end, align4(end));
+      length = align4(end);
+    }
+    view.setUint32(0, length, true);
+    if ((libc.sendto(this.fd, bytes, length, 0, null, 0) as number) < 0) throw new SyscallError(`send(${what})`, errno());
+    this.readDump(seq, into, what, onMessage);
+  }
+
+  /**
    * Reads the answers to dump request `seq` into `into` until its end: `onMessage(view, from, to)`
    * per answer with its attributes (after the nfgenmsg). The kernel's error is thrown as `what`'s.
    */
-  readDump(seq: number, into: Uint8Array, what: string, onMessage: (view: DataView, from: number, to: number) => void): void {
+  private readDump(seq: number, into: Uint8Array, what: string, onMessage: (view: DataView, from: number, to: number) => void): void {
     const view = new DataView(into.buffer, into.byteOffset, into.byteLength);
     const deadline = Date.now() + 2000;
     for (;;) {
