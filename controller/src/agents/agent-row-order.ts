@@ -1,3 +1,4 @@
+import { uuidArray } from '../db/array-params';
 import { Prisma } from '../generated/prisma/client';
 
 /**
@@ -6,5 +7,5 @@ import { Prisma } from '../generated/prisma/client';
  * batches — on one replica or two — cannot deadlock. Use as `WHERE id IN (${agentRowsInIdOrder(ids)})`.
  */
 export function agentRowsInIdOrder(ids: readonly string[]): Prisma.Sql {
-  return Prisma.sql`SELECT id FROM agents WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR NO KEY UPDATE`;
+  return Prisma.sql`SELECT id FROM agents WHERE id = ANY(${uuidArray(ids)}::uuid[]) ORDER BY id FOR NO KEY UPDATE`;
 }

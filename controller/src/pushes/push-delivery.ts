@@ -7,6 +7,7 @@ import { Admission } from '../agents/admission';
 import { AgentStreams } from '../agents/agent-streams';
 import { ClusterBus } from '../cluster/cluster-bus';
 import { LOGGER } from '../core.module';
+import { uuidArray } from '../db/array-params';
 import { PrismaService } from '../db/prisma.service';
 import { EventBus } from '../events/event-bus';
 import { Prisma, type Agent, type Push, type PushTargetState } from '../generated/prisma/client';
@@ -190,7 +191,7 @@ export class PushDelivery implements OnModuleInit {
       UPDATE push_targets SET state = 'delivered', delivered_at = now(), updated_at = now()
        WHERE push_id = ${pushId}::uuid AND agent_id IN (
          SELECT agent_id FROM push_targets
-          WHERE push_id = ${pushId}::uuid AND agent_id = ANY(${agentIds}::uuid[]) AND state IN ('pending', 'delivered')
+          WHERE push_id = ${pushId}::uuid AND agent_id = ANY(${uuidArray(agentIds)}::uuid[]) AND state IN ('pending', 'delivered')
           FOR NO KEY UPDATE SKIP LOCKED)`;
   }
 

@@ -5,6 +5,7 @@ import { heldByLive, ReplicaPresence } from '../agents/replica-presence';
 import type { Actor } from '../auth/actor';
 import { AuditService } from '../audit/audit.service';
 import { LOGGER } from '../core.module';
+import { intArray, uuidArray } from '../db/array-params';
 import { PrismaService } from '../db/prisma.service';
 import { fromFieldErrors } from '../errors/domain-error';
 import { isUuid } from '../errors/request-fields';
@@ -96,11 +97,12 @@ export class PushesService {
         if (refused.length > 0) throw fromFieldErrors('edition', refused[0]!.code, refused);
 
         const ids = agents.map((a) => a.id);
+        const idList = uuidArray(ids);
         const waves = input.rollout ? assignWaves(agents.length, input.rollout.waves) : agents.map(() => 0);
         const older = await tx.$queryRaw<{ push_id: string }[]>`
           WITH superseded AS (
             UPDATE push_targets SET state = 'superseded', finished_at = now(), updated_at = now()
-             WHERE agent_id = ANY(${ids}::uuid[]) AND state IN ('waiting', 'pending', 'delivered') RETURNING push_id)
+             WHERE agent_id = ANY(${idList}::uuid[]) AND state IN ('waiting', 'pending', 'delivered') RETURNING push_id)
           SELECT DISTINCT push_id FROM superseded`;
         const created = await tx.push.create({
           data: {
@@ -115,7 +117,7 @@ export class PushesService {
         await tx.$executeRaw`
           INSERT INTO push_targets (push_id, agent_id, wave, state, updated_at)
           SELECT ${created.id}::uuid, t.agent_id, t.wave, (CASE WHEN t.wave = 0 THEN 'pending' ELSE 'waiting' END)::"PushTargetState", now()
-            FROM unnest(${ids}::uuid[], ${waves}::int[]) AS t(agent_id, wave)`;
+            FROM unnest(${idList}::uuid[], ${intArray(waves)}::int[]) AS t(agent_id, wave)`;
         const released = ids.filter((_, i) => waves[i] === 0);
         await tx.$executeRaw`UPDATE agents SET desired_rule_set_id = ${version.id}::uuid, desired_version = ${version.version} WHERE id IN (${agentRowsInIdOrder(released)})`;
         await this.audit.record(tx, actor, {
