@@ -46,6 +46,24 @@ it('answers arriving together are stored together: every target and every agent 
   expect(rows[0].n).toBe(18);
 });
 
+it('an answer naming a content hash that is no sha256 is not taken as the agent\'s version, and spoils no other answer of its batch', async () => {
+  const set = await ruleSet('odd-hash');
+  const fleet = await Promise.all(Array.from({ length: 6 }, (_, i) => simAgent(admin, grpc, `odd-hash-${i}`)));
+  live.push(...fleet);
+  const push = (await admin.post('/api/pushes', { ruleSetId: set.id, agentIds: fleet.map((a) => a.agentId) })).body;
+  const [odd, ...rest] = fleet;
+  const apply = await odd!.conn.next('apply');
+  // A NUL cannot be stored in a text column: written as it came, it failed the whole batch.
+  odd!.conn.send({ $case: 'ack', value: { pushId: apply.pushId, ruleSetId: set.id, version: set.version, contentHash: `${set.contentHash}\u0000`, applied: true, errors: [] } });
+  await Promise.all(rest.map((a) => answer(a, true)));
+  const done = await until(() => getPush(push.id), (p) => p.status === 'completed');
+  expect(done.counts).toMatchObject({ applied: 6, delivered: 0, pending: 0 });
+  const { rows } = await db.query('SELECT id, applied_version FROM agents WHERE id = ANY($1)', [fleet.map((a) => a.agentId)]);
+  const versions = new Map(rows.map((r) => [r.id, r.applied_version]));
+  expect(versions.get(odd!.agentId)).toBeNull();
+  for (const a of rest) expect(versions.get(a.agentId)).toBe(set.version);
+});
+
 it('an answer whose batch cannot be stored fails the stream; the agent reconnects and its Hello settles the target', async () => {
   const set = await ruleSet('unstorable');
   const agent = await simAgent(admin, grpc, 'unstorable-host');

@@ -40,6 +40,8 @@ export const ACK_BATCH_SIZE = 500;
 /** Batches written at once (one collects while another is written), each on its own connection. */
 const IN_FLIGHT = 2;
 const MAX_VERSION = 2 ** 31 - 1;
+/** A rule set's content hash (sha256, hex): anything else an agent sends is not a version it runs. */
+const CONTENT_HASH = /^[0-9a-f]{64}$/;
 
 /**
  * Agents' answers to pushes, written in batches: one statement per batch (one round trip, so a
@@ -95,18 +97,20 @@ export class AckBatcher implements OnModuleInit, OnModuleDestroy {
     const versions = new Map<string, AckInput>();
     for (const w of batch) {
       const a = w.ack;
-      if (a.applied && isUuid(a.ruleSetId) && Number.isInteger(a.version) && a.version >= 1 && a.version <= MAX_VERSION) versions.set(w.agentId, a);
+      if (a.applied && isUuid(a.ruleSetId) && Number.isInteger(a.version) && a.version >= 1 && a.version <= MAX_VERSION && CONTENT_HASH.test(a.contentHash)) versions.set(w.agentId, a);
     }
     const ids = [...versions.keys()];
+    const applied = JSON.stringify(ids.map((id) => {
+      const a = versions.get(id)!;
+      return { id, rule_set_id: a.ruleSetId, version: a.version, hash: a.contentHash };
+    }));
     // Targets first, then agents rows in id order (as every writer of both takes them).
     const statement = Prisma.sql`
       WITH finished AS (${finishOutcomes(outcomes)}),
       applied AS (
         UPDATE agents a
            SET applied_rule_set_id = v.rule_set_id, applied_version = v.version, applied_content_hash = v.hash, last_seen_at = now()
-          FROM unnest(${ids}::uuid[], ${ids.map((id) => versions.get(id)!.ruleSetId)}::uuid[],
-                      ${ids.map((id) => versions.get(id)!.version)}::int[], ${ids.map((id) => versions.get(id)!.contentHash)}::text[])
-            AS v(id, rule_set_id, version, hash)
+          FROM json_to_recordset(${applied}::json) AS v(id uuid, rule_set_id uuid, version int, hash text)
          WHERE a.id = v.id AND a.id IN (${agentRowsInIdOrder(ids)}) AND EXISTS (SELECT 1 FROM rule_sets r WHERE r.id = v.rule_set_id)
         RETURNING a.id)
       SELECT 'target' AS kind, push_id, agent_id, state, delivered_at FROM finished

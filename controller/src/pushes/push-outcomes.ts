@@ -29,15 +29,16 @@ export interface FinishedRow {
 /**
  * The UPDATE that finishes the targets of `outcomes` still pending or delivered, returning them
  * as FinishedRow; targets already finished (superseded, cancelled, answered twice) are left as
- * they are. A statement of its own, or a data-modifying CTE of a larger one.
+ * they are. A statement of its own, or a data-modifying CTE of a larger one. The outcomes go as
+ * one JSON parameter, not four arrays: node-postgres quotes and escapes every array element in
+ * JavaScript (four per ack, on the event loop that is sending the push), PostgreSQL parses JSON in C.
  */
 export function finishOutcomes(outcomes: readonly TargetOutcome[]): Prisma.Sql {
+  const rows = JSON.stringify(outcomes.map((o) => ({ push_id: o.pushId, agent_id: o.agentId, state: o.applied ? 'applied' : 'failed', errors: o.errors })));
   return Prisma.sql`
     UPDATE push_targets t
        SET state = o.state::"PushTargetState", errors = o.errors, finished_at = now(), updated_at = now()
-      FROM unnest(${outcomes.map((o) => o.pushId)}::uuid[], ${outcomes.map((o) => o.agentId)}::uuid[],
-                  ${outcomes.map((o) => (o.applied ? 'applied' : 'failed'))}::text[], ${outcomes.map((o) => JSON.stringify(o.errors))}::jsonb[])
-        AS o(push_id, agent_id, state, errors)
+      FROM json_to_recordset(${rows}::json) AS o(push_id uuid, agent_id uuid, state text, errors jsonb)
      WHERE t.push_id = o.push_id AND t.agent_id = o.agent_id AND t.state IN ('pending', 'delivered')
     RETURNING t.push_id, t.agent_id, t.state::text AS state, t.delivered_at`;
 }
