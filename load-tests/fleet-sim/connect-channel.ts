@@ -9,6 +9,16 @@ const CONNECT_PATH = '/portfleet.v1.AgentService/Connect';
 /** A session that answers no ping within this long is taken for dead (a controller stopped, not closed). */
 const KEEPALIVE_MS = 10_000;
 
+/** An AgentMessage as one gRPC message: the uncompressed flag, the length, the bytes. */
+export function grpcFrame(message: AgentMessage): Buffer {
+  const body = AgentMessage.encode(message).finish();
+  const framed = Buffer.allocUnsafe(GRPC_PREFIX_BYTES + body.length);
+  framed[0] = 0;
+  framed.writeUInt32BE(body.length, 1);
+  framed.set(body, GRPC_PREFIX_BYTES);
+  return framed;
+}
+
 /** What a stream's owner hears: as grpc-js's ClientDuplexStream says it (`error` carries a gRPC code and details). */
 export interface ConnectCall {
   on(event: 'data', listener: (message: ControllerMessage) => void): this;
@@ -108,12 +118,7 @@ class Http2ConnectCall extends EventEmitter implements ConnectCall {
   }
 
   write(message: AgentMessage): void {
-    const body = AgentMessage.encode(message).finish();
-    const framed = Buffer.allocUnsafe(GRPC_PREFIX_BYTES + body.length);
-    framed[0] = 0;
-    framed.writeUInt32BE(body.length, 1);
-    framed.set(body, GRPC_PREFIX_BYTES);
-    this.writeFrame(framed);
+    this.writeFrame(grpcFrame(message));
   }
 
   writeFrame(frame: Buffer): void {

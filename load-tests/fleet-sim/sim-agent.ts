@@ -46,7 +46,7 @@ export interface SimAgentOptions {
   handshakeTimeoutMs: number;
   /** Send the heartbeats the controller asks for in its Welcome (a real agent does). */
   heartbeats: boolean;
-  /** Shared by the fleet: each distinct pushed version is validated once. */
+  /** Shared by the fleet: each distinct pushed version is validated once, each push's ack encoded once. */
   validations: RuleSetValidations;
   /**
    * At most this many reports in flight (sent, not yet acked). When the controller falls behind,
@@ -227,23 +227,10 @@ export class SimAgent {
 
   private onApply(push: ApplyRuleSet): void {
     const receivedAtMs = Date.now();
-    const wire = push.ruleSet;
-    const parsed = this.options.validations.validate(wire);
-    if (parsed.ok) this.applied = parsed.applied;
-    this.send({
-      body: {
-        $case: 'ack',
-        value: {
-          pushId: push.pushId,
-          ruleSetId: wire?.ruleSetId ?? '',
-          version: wire?.version ?? 0,
-          contentHash: wire?.contentHash ?? '',
-          applied: parsed.ok,
-          errors: parsed.ok ? [] : parsed.errors,
-        },
-      },
-    });
-    this.options.listener.applied(this, push, parsed.ok, Date.now(), receivedAtMs);
+    const { verdict, frame } = this.options.validations.answer(push.pushId, push.ruleSet);
+    if (verdict.ok) this.applied = verdict.applied;
+    this.sendEncoded(frame);
+    this.options.listener.applied(this, push, verdict.ok, Date.now(), receivedAtMs);
   }
 
   private send(message: AgentMessage): void {
