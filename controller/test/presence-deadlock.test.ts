@@ -122,3 +122,35 @@ it('activating a license reassigns seats in id order: blocked at the lowest agen
   const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents WHERE retired_at IS NULL AND edition = 'ultimate'`);
   expect(rows[0]!.n).toBe(all.length);
 });
+
+it('retiring an agent whose freed seat goes to a row another writer holds: the deadlock victim is run again', async () => {
+  const { rows: live } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM agents WHERE retired_at IS NULL');
+  expect((await admin.post('/api/license', { key: testLicenseKey('pro', live[0]!.n + 1) })).status).toBe(200);
+  const seated = await enrolled('retire-seated'); // the last seat
+  const waiting = await enrolled('retire-waiting'); // none left
+  const editions = async () =>
+    new Map((await db.query<{ id: string; edition: string | null }>('SELECT id::text AS id, edition FROM agents WHERE id = ANY($1::uuid[])', [[seated.agentId, waiting.agentId]])).rows.map((r) => [r.id, r.edition]));
+  expect(await editions()).toEqual(new Map([[seated.agentId, 'pro'], [waiting.agentId, null]]));
+  const before = await deadlocks();
+
+  // Another writer holds the row the seat goes to (its backend never detects, so the retire is the victim)…
+  await other.query('BEGIN');
+  await other.query(`SET LOCAL deadlock_timeout = '60s'`);
+  await other.query('UPDATE agents SET last_seen_at = now() WHERE id = $1', [waiting.agentId]);
+  // …the retire takes the retired row and waits for that one…
+  const retire = admin.post(`/api/agents/${seated.agentId}/retire`, {});
+  await until(
+    () => db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ORDER BY created_at, id LIMIT 1%'`),
+    (r) => r.rowCount === 1,
+  );
+  // …and the writer now wants the retired row: PostgreSQL fails the retire's transaction.
+  await other.query('UPDATE agents SET last_seen_at = now() WHERE id = $1', [seated.agentId]);
+  await other.query('COMMIT');
+
+  const res = await retire;
+  expect(res.status).toBe(200);
+  expect(res.body.retiredAt).not.toBeNull();
+  expect(await editions()).toEqual(new Map([[seated.agentId, null], [waiting.agentId, 'pro']]));
+  const after = await until(deadlocks, (n) => Number(n) > Number(before), 15_000);
+  expect(Number(after)).toBe(Number(before) + 1);
+});

@@ -13,7 +13,7 @@ import type { AdapterView } from './agent-view';
 import { AgentError } from './agents.errors';
 import { Batcher } from './batcher';
 import { ReplicaPresence } from './replica-presence';
-import { retryTransientConflict } from './transient-conflict';
+import { retryTransientConflict } from '../db/transient-conflict';
 
 export interface HelloInput {
   hostname: string;

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { SYSTEM_ACTOR, type Actor } from '../auth/actor';
 import { hashSecret, newSecret } from '../auth/secret-token';
 import { AuditService } from '../audit/audit.service';
 import { ClusterBus } from '../cluster/cluster-bus';
-import { CONFIG } from '../core.module';
+import { CONFIG, LOGGER } from '../core.module';
 import type { Config } from '../config';
 import { PrismaService, type Db } from '../db/prisma.service';
+import { retryTransientConflict } from '../db/transient-conflict';
 import { isUuid } from '../errors/request-fields';
 import { EventBus } from '../events/event-bus';
 import type { Agent } from '../generated/prisma/client';
@@ -59,6 +61,7 @@ export class AgentsService implements OnModuleInit, OnModuleDestroy {
     private readonly replicas: ReplicaPresence,
     private readonly cluster: ClusterBus,
     @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.agentList = new AgentList(db.databaseUrl, replicas.id);
   }
@@ -107,9 +110,14 @@ export class AgentsService implements OnModuleInit, OnModuleDestroy {
     return this.publish(updated);
   }
 
-  /** The credential stops working, the stream is closed and the seat goes to the next agent. */
+  /**
+   * The credential stops working, the stream is closed and the seat goes to the next agent. The
+   * retired row is taken before the one given the seat, in whichever id order: a batch holding the
+   * second while it waits for the first is a deadlock, and the transaction PostgreSQL fails for it
+   * is run again.
+   */
   async retire(actor: Actor, id: string): Promise<AgentView> {
-    const retired = await this.db.$transaction(async (tx) => {
+    const retired = await retryTransientConflict(() => this.db.$transaction(async (tx) => {
       const before = await this.find(id, 'id', tx);
       const after = await tx.agent.update({ where: { id: before.id }, data: { retiredAt: new Date(), edition: null } });
       await tx.pushTarget.updateMany({ where: { agentId: id, state: { in: ['waiting', 'pending', 'delivered'] } }, data: { state: 'cancelled', finishedAt: new Date() } });
@@ -118,7 +126,7 @@ export class AgentsService implements OnModuleInit, OnModuleDestroy {
       // Sent on commit: whichever replica holds the agent's stream ends it.
       await this.cluster.publish(RETIRED_CHANNEL, before.id, tx);
       return after;
-    });
+    }), ({ sqlState, attempt, waitMs }) => this.logger.warn({ sqlState, attempt, waitMs, agentId: id }, 'retiring the agent lost a lock race; running it again'));
     this.streams.closeAgent(id, AgentError.badCredential());
     this.bus.publish('agent', { agentId: id, online: false, retired: true, lastSeenAt: retired.lastSeenAt?.toISOString() ?? null });
     return agentView(retired, false);

@@ -5,7 +5,7 @@ import { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { agentRowsInIdOrder } from '../agents/agent-row-order';
 import { Batcher } from '../agents/batcher';
-import { retryTransientConflict } from '../agents/transient-conflict';
+import { retryTransientConflict } from '../db/transient-conflict';
 import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
 import { Prisma } from '../generated/prisma/client';

@@ -8,6 +8,7 @@ import { AgentStreams } from '../agents/agent-streams';
 import { ClusterBus } from '../cluster/cluster-bus';
 import { LOGGER } from '../core.module';
 import { uuidArray } from '../db/array-params';
+import { retryTransientConflict } from '../db/transient-conflict';
 import { PrismaService } from '../db/prisma.service';
 import { EventBus } from '../events/event-bus';
 import { Prisma, type Agent, type Push, type PushTargetState } from '../generated/prisma/client';
@@ -155,7 +156,7 @@ export class PushDelivery implements OnModuleInit {
     }
     const sentMs = Date.now() - started;
     await marked;
-    if (refused.length > 0) this.settled(await recordOutcomes(this.db, refused));
+    if (refused.length > 0) this.settled(await this.recordOutcomes(refused));
     if (sent.length > 0) {
       // One line per push; a single agent catching up on its Hello is a debug detail.
       const level = online ? 'debug' : 'info';
@@ -177,6 +178,18 @@ export class PushDelivery implements OnModuleInit {
         SELECT a.id, a.name, a.edition FROM push_targets t JOIN agents a ON a.id = t.agent_id
          WHERE t.push_id = ${pushId}::uuid AND t.state = ANY(${sendable}::"PushTargetState"[])${online ? Prisma.sql` AND t.agent_id = ANY(${online}::uuid[])` : Prisma.empty}`,
     ]);
+  }
+
+  /**
+   * Outcomes that are not acks (refused by the edition check, settled by a Hello). An ack batch
+   * finishing some of the same targets takes them in another order: the one PostgreSQL picks as
+   * a deadlock's victim is written again.
+   */
+  private recordOutcomes(outcomes: readonly TargetOutcome[]): Promise<FinishedTarget[]> {
+    return retryTransientConflict(
+      () => recordOutcomes(this.db, outcomes),
+      ({ sqlState, attempt, waitMs }) => this.logger.warn({ sqlState, attempt, waitMs, outcomes: outcomes.length }, 'push outcomes lost a lock race; writing them again'),
+    );
   }
 
   /**
@@ -215,7 +228,7 @@ export class PushDelivery implements OnModuleInit {
   private async catchUpBatch(agents: readonly Agent[]): Promise<Map<string, string>> {
     const started = Date.now();
     const plan = await planCatchUps(this.db, this.ruleSets, agents);
-    if (plan.applied.length > 0) this.settled(await recordOutcomes(this.db, plan.applied));
+    if (plan.applied.length > 0) this.settled(await this.recordOutcomes(plan.applied));
     const sentTo = new Map<string, string>();
     const sends = [...[...plan.send].map(([pushId, ids]) => ({ pushId, ids, resend: false })), ...[...plan.resend].map(([pushId, ids]) => ({ pushId, ids, resend: true }))];
     await Promise.all(

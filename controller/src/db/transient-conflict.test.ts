@@ -17,6 +17,9 @@ describe('transient conflicts', () => {
     expect(isTransientConflict(pgError('40001'))).toBe(true);
     expect(isTransientConflict(pgError('23505'))).toBe(false);
     expect(isTransientConflict(prismaError('57014'))).toBe(false);
+    // A model query in an interactive transaction: Prisma reports its own code, not the SQLSTATE.
+    expect(isTransientConflict(Object.assign(new Error('Transaction failed due to a write conflict or a deadlock'), { code: 'P2034' }))).toBe(true);
+    expect(isTransientConflict(Object.assign(new Error('Record not found'), { code: 'P2025' }))).toBe(false);
   });
 
   it('writes again after a deadlock and returns what the write that committed returned', async () => {

@@ -17,15 +17,19 @@ export function sqlState(error: unknown): string | undefined {
   return typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
 }
 
+/** Prisma's own code for a model query that deadlocked or failed to serialize (it drops the SQLSTATE). */
+const PRISMA_WRITE_CONFLICT = 'P2034';
+
 export function isTransientConflict(error: unknown): boolean {
   const state = sqlState(error);
-  return state !== undefined && TRANSIENT_SQLSTATES.has(state);
+  return state !== undefined && (TRANSIENT_SQLSTATES.has(state) || state === PRISMA_WRITE_CONFLICT);
 }
 
 /**
- * Runs a one-statement write again when it deadlocked or failed to serialize, after a short
+ * Runs a write again when it deadlocked or failed to serialize, after a short
  * jittered backoff (the other side of the cycle commits meanwhile; two batches that retried at
- * once do not meet again in step). Any other error, or the last attempt's, is the caller's.
+ * once do not meet again in step). Any other error, or the last attempt's, is the caller's. The
+ * write is one statement or one whole transaction: PostgreSQL rolled it back entirely.
  */
 export async function retryTransientConflict<T>(
   write: () => Promise<T>,
