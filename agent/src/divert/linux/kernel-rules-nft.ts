@@ -17,9 +17,9 @@
  * forward and output (every tracked packet passes exactly one of them) count each direction
  * through one map from ct mark and direction to the counter.
  */
-import { isIP } from 'node:net';
 import type { Rule } from '@portfleet/proto';
 import { parseAddressWords } from '../../packet/address-text';
+import { familyAddresses, type Family } from './rule-addresses';
 
 export const RULES_TABLE = 'portfleet_rules';
 const TABLE = `inet ${RULES_TABLE}`;
@@ -28,7 +28,6 @@ export const DEFAULT_CT_MARK_BASE = 0x5047_0000;
 const NAT_PRIORITY = -100;
 const COUNT_PRIORITY = 0;
 
-type Family = 4 | 6;
 
 /** One orientation of traffic a rule concerns: source and destination ends (null address: any). */
 interface Flow {
@@ -58,13 +57,6 @@ export function ineligible(rule: Rule): string | null {
   return null;
 }
 
-function addresses(family: Family, value: string | undefined, resolved: ReadonlyMap<string, string[]>, which: 'all' | 'first'): string[] | null {
-  if (value === undefined) return null;
-  const all = (isIP(value) ? [value] : (resolved.get(value) ?? [])).filter((a) => isIP(a) === family);
-  // The engine's forward-as takes the first address of each family (compile.ts resolveFirst).
-  return which === 'first' ? all.slice(0, 1) : all;
-}
-
 function canonical(address: string): string {
   const words = parseAddressWords(address);
   return words ? `${words.family}:${Array.from(words.words).join('.')}` : address;
@@ -77,10 +69,10 @@ function canonical(address: string): string {
 function flows(family: Family, rule: Rule, resolved: ReadonlyMap<string, string[]>): Flow[] {
   const s = rule.selector;
   const f = rule.forwardAs;
-  const sel = { local: addresses(family, s.localAddress, resolved, 'all'), remote: addresses(family, s.remoteAddress, resolved, 'all') };
+  const sel = { local: familyAddresses(family, s.localAddress, resolved, 'all'), remote: familyAddresses(family, s.remoteAddress, resolved, 'all') };
   const fwd = {
-    local: f.localAddress !== undefined ? addresses(family, f.localAddress, resolved, 'first') : sel.local,
-    remote: f.remoteAddress !== undefined ? addresses(family, f.remoteAddress, resolved, 'first') : sel.remote,
+    local: f.localAddress !== undefined ? familyAddresses(family, f.localAddress, resolved, 'first') : sel.local,
+    remote: f.remoteAddress !== undefined ? familyAddresses(family, f.remoteAddress, resolved, 'first') : sel.remote,
   };
   const out: Flow[] = [];
   for (const [ends, ports] of [
@@ -194,9 +186,9 @@ function firstPackets(c: CompiledRule, resolved: ReadonlyMap<string, string[]>, 
   const inbound = s.direction === 'inbound';
   const out: FirstPackets[] = [];
   for (const family of [4, 6] as const) {
-    const local = addresses(family, s.localAddress, resolved, 'all');
-    const remote = addresses(family, s.remoteAddress, resolved, 'all');
-    const toAddress = addresses(family, inbound ? f.localAddress : f.remoteAddress, resolved, 'first');
+    const local = familyAddresses(family, s.localAddress, resolved, 'all');
+    const remote = familyAddresses(family, s.remoteAddress, resolved, 'all');
+    const toAddress = familyAddresses(family, inbound ? f.localAddress : f.remoteAddress, resolved, 'first');
     if (local?.length === 0 || remote?.length === 0 || toAddress?.length === 0) continue;
     const toPort = inbound ? f.localPort : f.remotePort;
     const ip = family === 4 ? 'ip' : 'ip6';

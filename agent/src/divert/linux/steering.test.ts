@@ -18,15 +18,18 @@ describe('steering', () => {
     ]);
   });
 
-  test('DNS names: all addresses of the family for selectors, the first for forward-as; other families drop out', () => {
+  test('DNS names: all addresses of the family for selectors, the first of the family for forward-as (as the engine forwards)', () => {
     const resolved = new Map([
       ['mail.test', ['198.18.2.2', 'fd00:2::2', '198.18.2.3']],
       ['relay.test', ['fd00:9::1', '198.18.9.1', '198.18.9.2']],
     ]);
     const r = rule({ direction: 'outbound', protocol: 'udp', remoteAddress: 'mail.test', remotePort: 25 }, { remoteAddress: 'relay.test', remotePort: 8025 });
+    // relay.test's first address is IPv6; over IPv4 the engine forwards to its first IPv4 one.
     expect(ruleMatches(4, r, resolved).map((m) => m.match)).toEqual([
       '-p udp -d 198.18.2.2,198.18.2.3 -m udp --dport 25',
       '-p udp -s 198.18.2.2,198.18.2.3 -m udp --sport 25',
+      '-p udp -d 198.18.9.1 -m udp --dport 8025',
+      '-p udp -s 198.18.9.1 -m udp --sport 8025',
     ]);
     expect(ruleMatches(6, r, resolved).map((m) => m.match)).toEqual([
       '-p udp -d fd00:2::2 -m udp --dport 25',

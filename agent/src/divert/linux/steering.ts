@@ -17,9 +17,9 @@
  * what the crashed agent left.
  */
 import { execFile } from 'node:child_process';
-import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import type { Rule } from '@portfleet/proto';
+import { familyAddresses, type Family } from './rule-addresses';
 
 const execFileAsync = promisify(execFile);
 
@@ -61,7 +61,6 @@ export interface SteeringOptions {
   failOpen: boolean;
 }
 
-type Family = 4 | 6;
 
 interface End {
   addresses: string[] | null;
@@ -129,16 +128,16 @@ export function ruleMatches(family: Family, rule: Rule, resolved: ReadonlyMap<st
   const s = rule.selector;
   const f = rule.forwardAs;
   const selected: { local: End; remote: End } = {
-    local: { addresses: addressesOf(family, s.localAddress, resolved, 'all'), port: s.localPort },
-    remote: { addresses: addressesOf(family, s.remoteAddress, resolved, 'all'), port: s.remotePort },
+    local: { addresses: familyAddresses(family, s.localAddress, resolved, 'all'), port: s.localPort },
+    remote: { addresses: familyAddresses(family, s.remoteAddress, resolved, 'all'), port: s.remotePort },
   };
   const forwarded: { local: End; remote: End } = {
     local: {
-      addresses: f.localAddress !== undefined ? addressesOf(family, f.localAddress, resolved, 'first') : selected.local.addresses,
+      addresses: f.localAddress !== undefined ? familyAddresses(family, f.localAddress, resolved, 'first') : selected.local.addresses,
       port: f.localPort ?? s.localPort,
     },
     remote: {
-      addresses: f.remoteAddress !== undefined ? addressesOf(family, f.remoteAddress, resolved, 'first') : selected.remote.addresses,
+      addresses: f.remoteAddress !== undefined ? familyAddresses(family, f.remoteAddress, resolved, 'first') : selected.remote.addresses,
       port: f.remotePort ?? s.remotePort,
     },
   };
@@ -160,14 +159,6 @@ function match(protocol: string, source: End, destination: End): string {
   if (source.port !== undefined) parts.push(`--sport ${source.port}`);
   if (destination.port !== undefined) parts.push(`--dport ${destination.port}`);
   return parts.join(' ');
-}
-
-/** null: any address. [] : the field names no address of this family. */
-function addressesOf(family: Family, value: string | undefined, resolved: ReadonlyMap<string, string[]>, which: 'all' | 'first'): string[] | null {
-  if (value === undefined) return null;
-  let list = isIP(value) ? [value] : (resolved.get(value) ?? []);
-  if (which === 'first') list = list.slice(0, 1);
-  return list.filter((a) => isIP(a) === family);
 }
 
 /** Runs iptables-nft / ip6tables-nft (the nf_tables flavour: it coexists with native nft rules). */
