@@ -180,6 +180,24 @@ describe('Connect', () => {
     again.close();
   });
 
+  it('fails the stream on an invalid activity report with INVALID_ARGUMENT naming the field; it stores nothing of it', async () => {
+    const { agentId, credential } = await enrolledAgent('bad-report');
+    const conn = new AgentConnection(agents, agentId, credential);
+    conn.send(hello());
+    await conn.next('welcome');
+    const rule = { ruleId: 'r1', packetsIn: 1, bytesIn: 100, packetsOut: 1, bytesOut: 100, conversationsActive: 0, conversationsNew: 1, lastHitMs: Date.now() };
+    const report = (seq: number, rules = [rule]) => ({ seq, periodStartMs: Date.now() - 1000, periodEndMs: Date.now(), rules });
+    conn.send({ $case: 'activity', value: report(1) });
+    expect((await conn.next('activityAck')).seq).toBe(1);
+    // Above the 2^40 bound every counter has.
+    conn.send({ $case: 'activity', value: report(2, [rule, { ...rule, ruleId: 'r2', bytesIn: 2 ** 41 }]) });
+    const failure = await conn.failure();
+    expect(failure.code).toBe(status.INVALID_ARGUMENT);
+    expect(failure.details).toContain('activity.rules[1].bytesIn');
+    const totals = await admin.get(`/api/activity?agentId=${agentId}`);
+    expect(totals.body.totals).toEqual([expect.objectContaining({ agentId, ruleId: 'r1', packetsIn: 1, bytesIn: 100 })]);
+  });
+
   it('writes nothing on heartbeats; leaving writes the last-seen time', async () => {
     const { agentId, credential } = await enrolledAgent('quiet-host');
     const lastSeen = async () => (await db.query('SELECT last_seen_at FROM agents WHERE id = $1', [agentId])).rows[0].last_seen_at as Date | null;
