@@ -1,10 +1,9 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { Access } from '../auth/access.decorator';
-import { PrismaService } from '../db/prisma.service';
 import { ValidationError } from '../errors/domain-error';
 import { ActivityRates } from './activity-rates';
 import { ActivityService, SERIES_BUCKETS_S, type SeriesQuery } from './activity.service';
-import { agentActivityTotals, parseAgentIds } from './agent-activity-totals';
+import { parseAgentIds } from './agent-activity-totals';
 
 const DEFAULT_RANGE_MS = 3600_000;
 
@@ -13,7 +12,6 @@ export class ActivityHttp {
   constructor(
     private readonly activity: ActivityService,
     private readonly rates: ActivityRates,
-    private readonly db: PrismaService,
   ) {}
 
   @Get()
@@ -26,7 +24,7 @@ export class ActivityHttp {
   @Get('agents')
   @Access('viewer')
   async agentTotals(@Query('agentIds') agentIds?: string) {
-    return { agents: await agentActivityTotals(this.db, parseAgentIds(agentIds)) };
+    return { agents: await this.activity.agentTotals(parseAgentIds(agentIds)) };
   }
 
   @Get('series')

@@ -7,6 +7,7 @@ import type { ReportOutcome } from './activity-batch';
 import { ACTIVITY_SUMS, activitySums, type ActivitySums, type ActivitySumsRow } from './activity-sums';
 import { ActivityWriter } from './activity-writer';
 import { checkReport } from './activity.errors';
+import { agentActivityTotals, type AgentActivityTotal } from './agent-activity-totals';
 
 export interface RuleCounters {
   ruleId: string;
@@ -91,6 +92,11 @@ export class ActivityService {
       this.metrics.activityRules.inc(report.rules.length);
     }
     return outcome !== 'unknown_agent';
+  }
+
+  /** Per-agent sums for the agents named (the console's visible page). */
+  agentTotals(agentIds: readonly string[]): Promise<AgentActivityTotal[]> {
+    return agentActivityTotals(this.db, agentIds);
   }
 
   async totals(filter: { agentId?: string; ruleId?: string }): Promise<ActivityTotal[]> {

@@ -1,27 +1,18 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import type { Actor } from '../auth/actor';
 import { Access, CurrentActor } from '../auth/access.decorator';
-import { PrismaService } from '../db/prisma.service';
 import { ValidationError } from '../errors/domain-error';
-import { LicensingService } from '../licensing/licensing.service';
 import { optionalInt, requireObject } from '../errors/request-fields';
 import { isTimeIdKey, pageRequest } from '../paging/page';
 import type { AgentFilter } from './agent-list';
-import { agentSummary } from './agent-summary';
 import { parseAgentChanges, parseEditionFilter as parseEdition, parseMacAction } from './agent-input';
 import { AgentsService } from './agents.service';
-import { ReplicaPresence } from './replica-presence';
 
 const LIST_OPEN = Buffer.from('{"agents":[');
 
 @Controller('api')
 export class AgentsHttp {
-  constructor(
-    private readonly agents: AgentsService,
-    private readonly db: PrismaService,
-    private readonly replicas: ReplicaPresence,
-    private readonly licensing: LicensingService,
-  ) {}
+  constructor(private readonly agents: AgentsService) {}
 
   /**
    * `{agents, nextCursor}` written around the agents' JSON as the list wrote it (UTF-8): a page of
@@ -39,9 +30,8 @@ export class AgentsHttp {
   /** Counts and the tags in use, for the fleet page's header and filter menus (agent-summary.ts). */
   @Get('agents/summary')
   @Access('viewer')
-  async summary(@Query() q: Record<string, string | undefined>) {
-    const licensed = (await this.licensing.state()).edition !== null;
-    return agentSummary(this.db, this.replicas.id, parseFilter(q), licensed);
+  summary(@Query() q: Record<string, string | undefined>) {
+    return this.agents.summary(parseFilter(q));
   }
 
   @Get('agents/:id')

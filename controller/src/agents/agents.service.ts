@@ -17,6 +17,7 @@ import { enrollmentCaPin } from '../tls/enrollment-pin';
 import { cursorOf, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
 import { AdapterCommands, type MacAction } from './adapter-commands';
 import { AgentStreams } from './agent-streams';
+import { agentSummary, type AgentSummary } from './agent-summary';
 import { AgentList, type AgentFilter } from './agent-list';
 import { agentView, type AgentView } from './agent-view';
 import { AgentError } from './agents.errors';
@@ -80,9 +81,13 @@ export class AgentsService implements OnModuleInit, OnModuleDestroy {
    * as their `Agent` JSON, comma-separated, UTF-8 (the HTTP list sends them as they are).
    */
   async listJson(filter: AgentFilter, page: PageRequest<TimeIdKey>): Promise<{ agents: Buffer; nextCursor: string | null }> {
-    const licensed = (await this.licensing.state()).edition !== null;
-    const text = await this.agentList.page(filter, page, licensed);
+    const text = await this.agentList.page(filter, page, await this.licensed());
     return { agents: text.agents, nextCursor: text.last ? cursorOf(text.last) : null };
+  }
+
+  /** Counts and the tags in use over the filter, for the fleet page's header and filter menus (agent-summary.ts). */
+  async summary(filter: AgentFilter): Promise<AgentSummary> {
+    return agentSummary(this.db, this.replicas.id, filter, await this.licensed());
   }
 
   /** The same page as views (gRPC ListAgents maps them to its messages). */
@@ -145,7 +150,12 @@ export class AgentsService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async view(agent: Agent): Promise<AgentView> {
-    return agentView(agent, heldByLive(agent.connectedReplica, await this.replicas.live()), (await this.licensing.state()).edition !== null);
+    return agentView(agent, heldByLive(agent.connectedReplica, await this.replicas.live()), await this.licensed());
+  }
+
+  /** Whether a license or the trial gives editions (an unlicensed fleet's agents show none). */
+  private async licensed(): Promise<boolean> {
+    return (await this.licensing.state()).edition !== null;
   }
 
   private async publish(agent: Agent): Promise<AgentView> {

@@ -3,19 +3,13 @@ import type { Actor } from '../auth/actor';
 import { Access, CurrentActor } from '../auth/access.decorator';
 import { optionalInt, requireObject, requireString, requireStringArray } from '../errors/request-fields';
 import { isTimeIdKey, pageRequest } from '../paging/page';
-import { PrismaService } from '../db/prisma.service';
-import { ReplicaPresence } from '../agents/replica-presence';
-import { isAgentIdKey, parseTargetStates, pushSummaryOf, pushTargetsPage } from './push-targets-page';
+import { isAgentIdKey, parseTargetStates } from './push-targets-page';
 import { PushesService, type CreatePushInput } from './pushes.service';
 import { parseRollout } from './rollout';
 
 @Controller('api/pushes')
 export class PushesHttp {
-  constructor(
-    private readonly pushes: PushesService,
-    private readonly db: PrismaService,
-    private readonly replicas: ReplicaPresence,
-  ) {}
+  constructor(private readonly pushes: PushesService) {}
 
   @Post()
   @Access('operator')
@@ -47,14 +41,14 @@ export class PushesHttp {
   @Get(':id/summary')
   @Access('viewer')
   summary(@Param('id') id: string) {
-    return pushSummaryOf(this.db, id);
+    return this.pushes.summary(id);
   }
 
   /** A keyset page of the push's targets with their agents' name, host and presence, `?state=` filtered. */
   @Get(':id/targets')
   @Access('viewer')
   async targets(@Param('id') id: string, @Query() q: Record<string, string | undefined>) {
-    const page = await pushTargetsPage(this.db, this.replicas.id, id, parseTargetStates(q.state), pageRequest(q.limit, q.cursor, isAgentIdKey));
+    const page = await this.pushes.targets(id, parseTargetStates(q.state), pageRequest(q.limit, q.cursor, isAgentIdKey));
     return { targets: page.items, nextCursor: page.nextCursor };
   }
 

@@ -20,6 +20,7 @@ import { PushDelivery } from './push-delivery';
 import { agentEditionErrors, editionCheck } from './push-edition';
 import { PushEvents } from './push-events';
 import { PushReads } from './push-reads';
+import { pushSummaryOf, pushTargetsPage, type PushTargetRow } from './push-targets-page';
 import { selectPushAgents } from './push-agents-selection';
 import { countsOfPushes } from './push-counts';
 import { selectAgents, type SelectedAgent, type Selection } from './push-selection';
@@ -157,6 +158,16 @@ export class PushesService {
       });
     }
     return { ruleSetId: target.id, version: target.version, agents: result };
+  }
+
+  /** The push with its counts and no targets: bounded however many agents it targets. */
+  summary(id: string): Promise<PushSummary> {
+    return pushSummaryOf(this.db, id);
+  }
+
+  /** A keyset page of the push's targets with their agents' name, host and presence, by state if given. */
+  targets(id: string, states: readonly PushTargetState[] | undefined, page: PageRequest<string>): Promise<Page<PushTargetRow>> {
+    return pushTargetsPage(this.db, this.replicas.id, id, states, page);
   }
 
   async get(id: string): Promise<PushView> {
