@@ -341,6 +341,13 @@ test('a push the agent cannot apply fails, and the progress view gives the agent
     await page.getByLabel('Rule set name').fill('broken');
     await page.getByRole('form', { name: 'New rule set' }).getByRole('button', { name: 'Create' }).click();
     await page.getByTestId('rule-set-name').filter({ hasText: /^broken$/ }).waitFor();
+    // The adapter inputs suggest the names the fleet reported (one request, not every agent page).
+    await page.getByRole('button', { name: /^Add (the first )?rule$/ }).first().click();
+    const options = page.getByRole('form', { name: 'New rule' }).getByRole('group', { name: 'Traffic selector' }).locator('[data-field="adapter"] datalist option');
+    const suggested = await eventually(() => options.evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), (names) => names.length > 0);
+    const reported = (await page.evaluate(async () => (await fetch('/api/agents/adapter-names')).json())) as { names: string[] };
+    expect(suggested).toEqual(reported.names);
+    await page.getByRole('form', { name: 'New rule' }).getByRole('button', { name: 'Cancel' }).click();
     await addRule(page, { description: 'on a missing adapter', selector: { 'Local port': '8443', Adapter: 'nope0' } });
 
     await page.getByRole('link', { name: /^Push version/ }).click();

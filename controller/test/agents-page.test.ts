@@ -1,7 +1,8 @@
 /**
  * What the console's fleet page reads instead of the whole fleet: `GET /api/agents/summary`
  * (counts and the tags in use, with the list's filters), the list's `drift` filter and search over
- * groups and labels, and `GET /api/activity/agents` (per-agent totals of the visible page).
+ * groups and labels, `GET /api/activity/agents` (per-agent totals of the visible page), and the
+ * rule editor's `GET /api/agents/adapter-names`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
@@ -71,6 +72,19 @@ describe('GET /api/agents/summary', () => {
 
   it('is not mistaken for an agent id', async () => {
     expect((await admin.get(`/api/agents/${ids.get('bare')}`)).body.name).toBe('bare');
+  });
+});
+
+describe('GET /api/agents/adapter-names', () => {
+  it('lists the adapter names enrolled agents reported, distinct and sorted, retired agents left out', async () => {
+    const inventory = (...names: string[]) => JSON.stringify(names.map((name, index) => ({ name, index, macs: [], addresses: [] })));
+    await db.query('UPDATE agents SET adapters = $2::jsonb WHERE id = $1', [ids.get('web-1'), inventory('eth0', 'wg0')]);
+    await db.query('UPDATE agents SET adapters = $2::jsonb WHERE id = $1', [ids.get('db-1'), inventory('eth0', 'bond0', '')]);
+    await db.query('UPDATE agents SET adapters = $2::jsonb WHERE id = $1', [ids.get('gone'), inventory('retired0')]);
+    const res = await admin.get('/api/agents/adapter-names');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ names: ['bond0', 'eth0', 'wg0'] });
+    expect((await admin.get(`/api/agents/${ids.get('db-1')}`)).body.adapters.map((a: { name: string }) => a.name)).toEqual(['eth0', 'bond0', '']);
   });
 });
 

@@ -44,6 +44,9 @@ export async function listAgents(filter: AgentFilter = {}): Promise<Agent[]> {
   return agents;
 }
 
+/** Adapter names the fleet reported, suggested in the rule editor's adapter inputs. */
+export const listAdapterNames = () => request<{ names: string[] }>('GET', '/api/agents/adapter-names').then((r) => r.names);
+
 /** Fleet counts, the count `filter` keeps, and the groups and labels in use. */
 export const agentSummary = (filter: AgentFilter = {}) => {
   const query = agentFilterParams(filter);

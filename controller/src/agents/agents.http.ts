@@ -34,6 +34,13 @@ export class AgentsHttp {
     return this.agents.summary(parseFilter(q));
   }
 
+  /** The adapter names the fleet reported, for the rule editor's suggestions. */
+  @Get('agents/adapter-names')
+  @Access('viewer')
+  async adapterNames() {
+    return { names: await this.agents.adapterNames() };
+  }
+
   @Get('agents/:id')
   @Access('viewer')
   get(@Param('id') id: string) {

@@ -16,6 +16,7 @@ import { LicensingService } from '../licensing/licensing.service';
 import { enrollmentCaPin } from '../tls/enrollment-pin';
 import { cursorOf, type Page, type PageRequest, type TimeIdKey } from '../paging/page';
 import { AdapterCommands, type MacAction } from './adapter-commands';
+import { adapterNames } from './agent-adapter-names';
 import { AgentStreams } from './agent-streams';
 import { agentSummary, type AgentSummary } from './agent-summary';
 import { AgentList, type AgentFilter } from './agent-list';
@@ -88,6 +89,11 @@ export class AgentsService implements OnModuleInit, OnModuleDestroy {
   /** Counts and the tags in use over the filter, for the fleet page's header and filter menus (agent-summary.ts). */
   async summary(filter: AgentFilter): Promise<AgentSummary> {
     return agentSummary(this.db, this.replicas.id, filter, await this.licensed());
+  }
+
+  /** The adapter names enrolled agents reported (agent-adapter-names.ts). */
+  adapterNames(): Promise<string[]> {
+    return adapterNames(this.db);
   }
 
   /** The same page as views (gRPC ListAgents maps them to its messages). */

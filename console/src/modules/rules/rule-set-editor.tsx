@@ -1,7 +1,7 @@
 'use client';
 import Link from 'next/link';
 import { useCallback, useEffect, useState } from 'react';
-import { listAgents } from '@/api/agents';
+import { listAdapterNames } from '@/api/agents';
 import * as ruleSets from '@/api/rule-sets';
 import type { NewRule, Rule, RuleSet, RuleSetSummary } from '@/api/types';
 import { useLicense } from '@/modules/license/license-provider';
@@ -20,12 +20,6 @@ import { SettingsForm } from './settings-form';
 import { shadowMessage } from './shadow-message';
 import { VersionHistory } from './version-history';
 import styles from './rule-list.module.css';
-
-/** Adapter names the fleet reported, suggested in the adapter inputs. */
-async function loadAdapterNames(): Promise<string[]> {
-  const agents = await listAgents();
-  return [...new Set(agents.flatMap((a) => a.adapters.map((adapter) => adapter.name)))].sort();
-}
 
 /** `rules` with the rule at `from` moved to `to`. */
 function moved(rules: Rule[], from: number, to: number): Rule[] {
@@ -65,7 +59,7 @@ export function RuleSetEditor({ id }: { id: string }) {
 
   useEffect(() => {
     void load();
-    loadAdapterNames().then(setAdapterNames, () => setAdapterNames([]));
+    listAdapterNames().then(setAdapterNames, () => setAdapterNames([]));
   }, [load]);
 
   useEffect(() => {
