@@ -19,6 +19,7 @@ export const ROUTE_DOCS: Record<string, string> = {
   'DELETE /api/users/{id}': 'Delete a user',
   'GET /api/agents': 'List agents (search, online, group, label, edition, drift; cursor, limit)',
   'GET /api/agents/summary': 'Fleet counts (enrolled, online, matching the filters) and the groups and labels in use',
+  'GET /api/agents/adapter-names': "The adapter names the fleet reported (the rule editor's suggestions)",
   'GET /api/agents/{id}': 'One agent',
   'PATCH /api/agents/{id}': 'Rename an agent, set its groups and labels',
   'POST /api/agents/{id}/retire': 'Retire an agent (credential revoked, seat freed)',
