@@ -73,7 +73,7 @@ it('an answer whose batch cannot be stored fails the stream; the agent reconnect
   await db.query(`ALTER TABLE push_targets ADD CONSTRAINT test_refuse_applied CHECK (state <> 'applied') NOT VALID`);
   try {
     await answer(agent, true);
-    expect((await agent.conn.failure()).code).toBe(13); // INTERNAL: the agent reconnects
+    expect((await agent.conn.failure()).code).toBe(14); // UNAVAILABLE: the agent reconnects
     expect((await getPush(push.id)).targets[0].state).toBe('delivered');
     const row = await db.query('SELECT applied_rule_set_id FROM agents WHERE id = $1', [agent.agentId]);
     expect(row.rows[0].applied_rule_set_id).toBeNull();

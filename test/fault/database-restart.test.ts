@@ -6,6 +6,8 @@
  * activity report is lost or counted twice (PostgreSQL totals = what the data planes counted); and
  * a push after the outage reaches every agent.
  */
+import { status } from '@grpc/grpc-js';
+import { AgentConnection, agentClient } from '../../controller/test/support/grpc-clients';
 import type { ApiSession } from '../support/api';
 import type { Stack } from '../support/stack';
 import type { Fleet } from '../../load-tests/fleet-sim';
@@ -54,6 +56,15 @@ describe('PostgreSQL stopped and restarted under load', () => {
     const refused = await admin.post('/api/rule-sets', { name: 'after-outage' });
     expect(refused.status).toBeGreaterThanOrEqual(500);
     expect((await fetch(`${stack.httpUrl}/healthz`)).status).toBe(503);
+    // An agent connecting now is told to come back (UNAVAILABLE), not that the controller broke
+    // (INTERNAL); the controller logs the failed batch once, not an error per stream.
+    const grpc = agentClient(stack.grpcAddress);
+    try {
+      const probe = new AgentConnection(grpc, ids[0]!, fleet.identities[0]!.credential);
+      expect((await probe.failure()).code).toBe(status.UNAVAILABLE);
+    } finally {
+      grpc.close();
+    }
     await sleep(3_000);
 
     await stack.database!.start();
@@ -86,5 +97,8 @@ describe('PostgreSQL stopped and restarted under load', () => {
     expect(recorded.packetsIn).toBeGreaterThan(0);
     expect(fleet.storedTotals()).toEqual(recorded);
     expect(await db.activityTotals(ids)).toEqual(recorded);
+
+    expect([...fleet.disconnectReasons.keys()].filter((r) => r.startsWith('INTERNAL'))).toEqual([]);
+    expect(stack.controller.output.filter((line) => line.includes('unhandled error in gRPC call'))).toEqual([]);
   });
 });

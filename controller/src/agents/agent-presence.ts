@@ -54,10 +54,16 @@ interface LastSeen {
  */
 @Injectable()
 export class AgentPresence implements OnModuleInit, OnModuleDestroy {
-  private readonly reads = new Batcher<string, ConnectingAgent | undefined>((ids) => this.readAgents(ids), BATCH);
+  private readonly reads = new Batcher<string, ConnectingAgent | undefined>((ids) => this.readAgents(ids), { ...BATCH, failed: (err, n) => this.unavailable('reads', err, n) });
   // A deadlock or serialization failure is transient: the batch is written again, its streams never see it.
-  private readonly hellos = new Batcher<{ agent: Agent; hello: HelloInput }, Agent>((items) => this.retried('hellos', items.length, () => this.writeHellos(items)), BATCH);
-  private readonly leaves = new Batcher<string, LastSeen | undefined>((ids) => this.retried('leaves', ids.length, () => this.writeLastSeen(ids)), BATCH);
+  private readonly hellos = new Batcher<{ agent: Agent; hello: HelloInput }, Agent>((items) => this.retried('hellos', items.length, () => this.writeHellos(items)), {
+    ...BATCH,
+    failed: (err, n) => this.unavailable('hellos', err, n),
+  });
+  private readonly leaves = new Batcher<string, LastSeen | undefined>((ids) => this.retried('leaves', ids.length, () => this.writeLastSeen(ids)), {
+    ...BATCH,
+    failed: (err, n) => this.unavailable('leaves', err, n),
+  });
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -127,6 +133,12 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
       const chunk = ids.slice(i, i + 5_000);
       await this.retried('online last-seen', chunk.length, () => this.db.$executeRaw`UPDATE agents SET last_seen_at = now(), connected_replica = COALESCE(connected_replica, ${this.replica.id}::uuid) WHERE id IN (${agentRowsInIdOrder(chunk)})`);
     }
+  }
+
+  /** A batch the database did not take, logged once here: each of its streams ends with UNAVAILABLE (no log line per stream). */
+  private unavailable(batch: string, err: unknown, agents: number): AgentError {
+    this.logger.warn({ err, agents }, `agent presence: ${batch} batch failed; its streams end with UNAVAILABLE`);
+    return AgentError.presenceUnavailable();
   }
 
   private retried<T>(batch: string, agents: number, write: () => Promise<T>): Promise<T> {

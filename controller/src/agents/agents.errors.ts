@@ -19,6 +19,10 @@ export class AgentError extends DomainError {
   static timeout(id: string) {
     return new AgentError('timeout', 'AGENT_TIMEOUT', `agent ${id} did not answer within 15 s`, 'agentId');
   }
+  /** A presence batch the database did not take: the stream ends with UNAVAILABLE and the agent reconnects. */
+  static presenceUnavailable() {
+    return new AgentError('unavailable', 'AGENT_STATE_UNAVAILABLE', 'the controller could not read or store the agent\'s state now (database unavailable); reconnect later');
+  }
   static badCredential() {
     return new AgentError('unauthenticated', 'AGENT_CREDENTIAL_INVALID', 'unknown or revoked agent credential; send authorization: Bearer <agentId>.<credential>', 'authorization');
   }

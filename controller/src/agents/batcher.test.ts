@@ -24,6 +24,16 @@ describe('Batcher', () => {
     expect(await batcher.add('c')).toBe('c');
   });
 
+  it('gives the callers of a failed batch what `failed` makes of the error, called once per batch', async () => {
+    const seen: [string, number][] = [];
+    const batcher = new Batcher<string, string>(async () => {
+      throw new Error('database down');
+    }, { maxItems: 10, maxDelayMs: 1, failed: (err, items) => (seen.push([(err as Error).message, items]), new Error('unavailable')) });
+    const failed = await Promise.allSettled([batcher.add('a'), batcher.add('b'), batcher.add('c')]);
+    expect(failed.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : r.status))).toEqual(['unavailable', 'unavailable', 'unavailable']);
+    expect(seen).toEqual([['database down', 3]]);
+  });
+
   it('keeps at most maxInFlight batches running; drain waits for all of them', async () => {
     let running = 0;
     let most = 0;

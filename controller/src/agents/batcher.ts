@@ -5,6 +5,11 @@ export interface BatcherOptions {
   maxDelayMs: number;
   /** Batches handled at the same time; more items wait and join the next batch. */
   maxInFlight?: number;
+  /**
+   * What every caller of a failed batch gets instead of the error itself, given the error and the
+   * batch's size: the place to log the cause once for the batch rather than once per caller.
+   */
+  failed?: (error: unknown, items: number) => unknown;
 }
 
 interface Pending<I, R> {
@@ -16,7 +21,7 @@ interface Pending<I, R> {
 /**
  * Gathers single-agent requests from many streams into one database round trip: `handle` gets
  * the items of a batch and returns one result per item, in order. When it throws, every caller
- * of that batch gets the error.
+ * of that batch gets the error (or what `failed` makes of it).
  */
 export class Batcher<I, R> {
   private pending: Pending<I, R>[] = [];
@@ -65,7 +70,8 @@ export class Batcher<I, R> {
       const results = await this.handle(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      const shown = this.options.failed ? this.options.failed(error, batch.length) : error;
+      for (const p of batch) p.reject(shown);
     }
   }
 }

@@ -13,7 +13,9 @@ export type ErrorKind =
   | 'edition'
   | 'precondition'
   | 'rate_limited'
-  | 'timeout';
+  | 'timeout'
+  /** The database did not take a write or a read now (down, failing over): the caller retries. */
+  | 'unavailable';
 
 /** Base of every domain's typed error: a machine code, the offending field path and per-field details. */
 export class DomainError extends Error {

@@ -137,7 +137,8 @@ export class AgentServiceGrpc {
     const finish = () => {
       const agentId = connection?.agent.id;
       if (agentId && this.streams.detach(agentId, stream)) {
-        void this.presence.disconnected(agentId).catch((err) => this.logger.warn({ err, agentId }, 'could not record last seen'));
+        // A failed leaves batch is logged once by the presence batcher.
+        void this.presence.disconnected(agentId).catch((err) => this.logger.debug({ err, agentId }, 'could not record last seen'));
         this.logger.info({ agentId }, 'agent disconnected');
       }
     };

@@ -12,6 +12,7 @@ const CODES: Record<ErrorKind, status> = {
   precondition: status.FAILED_PRECONDITION,
   rate_limited: status.RESOURCE_EXHAUSTED,
   timeout: status.DEADLINE_EXCEEDED,
+  unavailable: status.UNAVAILABLE,
 };
 
 export type GrpcError = Partial<ServiceError> & { code: status; details: string };

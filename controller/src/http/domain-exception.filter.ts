@@ -13,6 +13,7 @@ const STATUS: Record<ErrorKind, number> = {
   precondition: 409,
   rate_limited: 429,
   timeout: 504,
+  unavailable: 503,
 };
 
 /**

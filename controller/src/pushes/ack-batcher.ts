@@ -11,6 +11,7 @@ import { PrismaService } from '../db/prisma.service';
 import { Prisma } from '../generated/prisma/client';
 import { isUuid } from '../errors/request-fields';
 import { finishedTarget, finishOutcomes, type FinishedRow, type FinishedTarget, type TargetOutcome } from './push-outcomes';
+import { PushError } from './pushes.errors';
 
 export interface AckInput {
   pushId: string;
@@ -55,7 +56,15 @@ const CONTENT_HASH = /^[0-9a-f]{64}$/;
  */
 @Injectable()
 export class AckBatcher implements OnModuleInit, OnModuleDestroy {
-  private readonly batcher = new Batcher<Taken, AckResult>((batch) => this.write(batch), { maxItems: ACK_BATCH_SIZE, maxDelayMs: ACK_BATCH_MS, maxInFlight: IN_FLIGHT });
+  private readonly batcher = new Batcher<Taken, AckResult>((batch) => this.write(batch), {
+    maxItems: ACK_BATCH_SIZE,
+    maxDelayMs: ACK_BATCH_MS,
+    maxInFlight: IN_FLIGHT,
+    failed: (err, acks) => {
+      this.logger.warn({ err, acks }, 'ack batch not stored; its streams end with UNAVAILABLE');
+      return PushError.ackUnstored();
+    },
+  });
   private readonly pool: Pool;
 
   constructor(

@@ -18,7 +18,8 @@ export type CatchUpRun = (agents: readonly Agent[]) => Promise<ReadonlyMap<strin
 export class CatchUpBatcher {
   private readonly batcher: Batcher<Agent, string | undefined>;
 
-  constructor(run: CatchUpRun) {
+  /** `failed`: what the agents of a failed batch get instead of its error (BatcherOptions.failed). */
+  constructor(run: CatchUpRun, failed?: (error: unknown, agents: number) => unknown) {
     this.batcher = new Batcher(
       async (agents) => {
         // An agent that said Hello twice is caught up once, from its latest row.
@@ -26,7 +27,7 @@ export class CatchUpBatcher {
         const sent = await run([...latest.values()]);
         return agents.map((a) => sent.get(a.id));
       },
-      { maxItems: CATCH_UP_BATCH_SIZE, maxDelayMs: CATCH_UP_BATCH_MS, maxInFlight: IN_FLIGHT },
+      { maxItems: CATCH_UP_BATCH_SIZE, maxDelayMs: CATCH_UP_BATCH_MS, maxInFlight: IN_FLIGHT, failed },
     );
   }
 

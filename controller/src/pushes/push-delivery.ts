@@ -24,6 +24,7 @@ import { editionCheck } from './push-edition';
 import { PushEvents } from './push-events';
 import { pushTransaction, SMALL_TRANSACTION } from './push-transaction';
 import { recordOutcomes, type FinishedTarget, type TargetOutcome } from './push-outcomes';
+import { PushError } from './pushes.errors';
 import { rolloutStep } from './rollout';
 
 export type { AckInput } from './ack-batcher';
@@ -64,7 +65,13 @@ export class PushDelivery implements OnModuleInit {
   private readonly replica = randomUUID();
   /** Pushes whose rollout is to be re-judged: scheduled, or running with another run due. */
   private readonly settling = new Map<string, 'scheduled' | 'running' | 'again'>();
-  private readonly catchUps = new CatchUpBatcher((agents) => this.catchUpBatch(agents));
+  private readonly catchUps = new CatchUpBatcher(
+    (agents) => this.catchUpBatch(agents),
+    (err, agents) => {
+      this.logger.warn({ err, agents }, 'catch-up batch failed; its streams end with UNAVAILABLE');
+      return PushError.catchUpFailed();
+    },
+  );
   private readonly catchUpAdmission = new Admission(CATCH_UPS_ADMITTED);
   /**
    * Agents with a catch-up queued → pushes sent to them since their Hello (on the new stream):

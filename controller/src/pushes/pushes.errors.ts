@@ -22,6 +22,14 @@ export class PushError extends DomainError {
     err.retryAfterS = 5;
     return err;
   }
+  /** An ack batch the database did not take: the stream ends with UNAVAILABLE; the agent's next Hello reports what it applied. */
+  static ackUnstored() {
+    return new PushError('unavailable', 'ACK_NOT_STORED', 'the answer could not be stored now (database unavailable); reconnect, and the Hello reports what was applied');
+  }
+  /** A catch-up batch that failed (the database unavailable): the stream ends with UNAVAILABLE and the agent says Hello again. */
+  static catchUpFailed() {
+    return new PushError('unavailable', 'CATCH_UP_FAILED', 'the pushes due to this agent could not be read or sent now (database unavailable); reconnect later');
+  }
   static notRunning(status: string) {
     return new PushError('precondition', 'NOT_RUNNING', `the push is already ${status}`, 'id');
   }
