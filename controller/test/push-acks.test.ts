@@ -64,6 +64,24 @@ it('an answer naming a content hash that is no sha256 is not taken as the agent\
   for (const a of rest) expect(versions.get(a.agentId)).toBe(set.version);
 });
 
+it('an answer whose error text holds a NUL fails its own stream with INVALID_ARGUMENT naming the field, and no other answer', async () => {
+  const set = await ruleSet('nul-error');
+  const fleet = await Promise.all(Array.from({ length: 4 }, (_, i) => simAgent(admin, grpc, `nul-error-${i}`)));
+  live.push(...fleet);
+  const push = (await admin.post('/api/pushes', { ruleSetId: set.id, agentIds: fleet.map((a) => a.agentId) })).body;
+  const [odd, ...rest] = fleet;
+  const apply = await odd!.conn.next('apply');
+  const errors = [{ ruleIndex: 0, ruleId: '', field: 'selector.adapter', code: 'UNSUPPORTED', message: 'no adapter \u0000eth9' }];
+  odd!.conn.send({ $case: 'ack', value: { pushId: apply.pushId, ruleSetId: set.id, version: set.version, contentHash: set.contentHash, applied: false, errors } });
+  await Promise.all(rest.map((a) => answer(a, true)));
+  const failure = await odd!.conn.failure();
+  expect(failure.code).toBe(3); // INVALID_ARGUMENT
+  expect(failure.details).toContain('ack.errors[0].message');
+  const settled = await until(() => getPush(push.id), (p) => p.counts.applied === 3);
+  expect(settled.counts).toMatchObject({ applied: 3, failed: 0 });
+  expect(settled.targets.find((t: { agentId: string }) => t.agentId === odd!.agentId).state).toBe('delivered');
+});
+
 it('an answer whose batch cannot be stored fails the stream; the agent reconnects and its Hello settles the target', async () => {
   const set = await ruleSet('unstorable');
   const agent = await simAgent(admin, grpc, 'unstorable-host');

@@ -9,6 +9,7 @@ import { retryTransientConflict } from '../db/transient-conflict';
 import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
 import { Prisma } from '../generated/prisma/client';
+import { ValidationError } from '../errors/domain-error';
 import { isUuid } from '../errors/request-fields';
 import { finishedTarget, finishOutcomes, type FinishedRow, type FinishedTarget, type TargetOutcome } from './push-outcomes';
 import { PushError } from './pushes.errors';
@@ -93,7 +94,9 @@ export class AckBatcher implements OnModuleInit, OnModuleDestroy {
     await Promise.race([this.pool.end(), sleep(1_000)]);
   }
 
+  /** Rejects at once (ValidationError naming the field) an answer that could not be stored. */
   take(agentId: string, ack: AckInput): Promise<AckResult> {
+    checkAck(ack);
     return this.batcher.add({ agentId, ack });
   }
 
@@ -141,4 +144,17 @@ export class AckBatcher implements OnModuleInit, OnModuleDestroy {
       return { finished: finishedHere, appliedVersion: updated.has(w.agentId) && versions.get(w.agentId) === w.ack };
     });
   }
+}
+
+/**
+ * Checked before an answer joins a batch: one unstorable value would fail the whole batch (every
+ * agent's answers in it). PostgreSQL stores no NUL in text or jsonb; the agent's error texts are
+ * the only free text of an answer (an odd content hash only keeps the version from being taken).
+ */
+function checkAck(ack: AckInput): void {
+  ack.errors.forEach((e, i) => {
+    for (const key of ['field', 'code', 'message', 'ruleId'] as const) {
+      if (e[key]?.includes('\u0000')) throw new ValidationError(`ack.errors[${i}].${key}`, 'INVALID_TEXT', 'must not contain NUL characters');
+    }
+  });
 }
