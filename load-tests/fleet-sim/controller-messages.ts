@@ -1,3 +1,4 @@
+import { readVarint } from '@portfleet/proto';
 import { ControllerMessage } from '@portfleet/proto/gen/agent';
 import { RuleSetVersion } from '@portfleet/proto/gen/rules';
 
@@ -24,15 +25,9 @@ function fastAck(bytes: Uint8Array): ControllerMessage | undefined {
   // tag, length (one byte), seq tag, a varint of at most 7 bytes (< 2^49), nothing after it.
   const n = bytes.length;
   if (n < 4 || n > 10 || bytes[0] !== ACTIVITY_ACK_TAG || bytes[1] !== n - 2 || bytes[2] !== SEQ_TAG) return undefined;
-  let seq = 0;
-  let scale = 1;
-  for (let i = 3; i < n; i++) {
-    const b = bytes[i]!;
-    seq += (b & 0x7f) * scale;
-    if (b < 0x80) return i === n - 1 ? { body: { $case: 'activityAck', value: { seq } } } : undefined;
-    scale *= 128;
-  }
-  return undefined;
+  const cursor = { pos: 3 };
+  const seq = readVarint(bytes, cursor);
+  return seq >= 0 && cursor.pos === n ? { body: { $case: 'activityAck', value: { seq } } } : undefined;
 }
 
 /** ControllerMessage.apply (field 2) and ApplyRuleSet's push_id (1), rule_set (2), capabilities (3), all length-delimited. */
@@ -46,19 +41,21 @@ let lastRuleSet: { bytes: Buffer; value: RuleSetVersion } | undefined;
 
 function fastApply(bytes: Uint8Array): ControllerMessage | undefined {
   if (bytes[0] !== APPLY_TAG) return undefined;
-  const body = readLength(bytes, 1);
-  if (!body || body.end !== bytes.length) return undefined;
+  const cursor = { pos: 1 };
+  const bodyLength = readVarint(bytes, cursor);
+  if (bodyLength !== bytes.length - cursor.pos) return undefined;
   let pushId = '';
   let ruleSet: RuleSetVersion | undefined;
-  let at = body.start;
-  while (at < bytes.length) {
-    const tag = bytes[at]!;
-    const field = readLength(bytes, at + 1);
-    if (!field || field.end > bytes.length) return undefined;
-    if (tag === PUSH_ID_TAG) pushId = utf8.decode(bytes.subarray(field.start, field.end));
-    else if (tag === RULE_SET_TAG) ruleSet = sharedRuleSet(bytes.subarray(field.start, field.end));
+  while (cursor.pos < bytes.length) {
+    const tag = bytes[cursor.pos++]!;
+    const length = readVarint(bytes, cursor);
+    const start = cursor.pos;
+    const end = start + length;
+    if (length < 0 || end > bytes.length) return undefined;
+    if (tag === PUSH_ID_TAG) pushId = utf8.decode(bytes.subarray(start, end));
+    else if (tag === RULE_SET_TAG) ruleSet = sharedRuleSet(bytes.subarray(start, end));
     else if (tag !== CAPABILITIES_TAG) return undefined;
-    at = field.end;
+    cursor.pos = end;
   }
   return { body: { $case: 'apply', value: { pushId, ruleSet, capabilities: undefined } } };
 }
@@ -66,16 +63,4 @@ function fastApply(bytes: Uint8Array): ControllerMessage | undefined {
 function sharedRuleSet(bytes: Uint8Array): RuleSetVersion {
   if (!lastRuleSet || !lastRuleSet.bytes.equals(bytes)) lastRuleSet = { bytes: Buffer.from(bytes), value: RuleSetVersion.decode(bytes) };
   return lastRuleSet.value;
-}
-
-/** A length varint (under 2^28) at `at`: where the field's bytes start and end. */
-function readLength(bytes: Uint8Array, at: number): { start: number; end: number } | undefined {
-  let length = 0;
-  for (let shift = 0; shift < 28; shift += 7) {
-    const b = bytes[at++];
-    if (b === undefined) return undefined;
-    length |= (b & 0x7f) << shift;
-    if (b < 0x80) return { start: at, end: at + length };
-  }
-  return undefined;
 }

@@ -1,3 +1,4 @@
+import { readVarint } from '@portfleet/proto';
 import { AgentMessage, type ActivityReport, type RuleActivity } from '@portfleet/proto/gen/agent';
 
 /**
@@ -18,9 +19,6 @@ export function decodeAgentMessage(bytes: Uint8Array): AgentMessage {
 
 /** Tag of AgentMessage.activity (field 3, length-delimited). */
 const ACTIVITY_TAG = 26;
-/** Varints above this many bytes may exceed 2^53: left to the generated decoder. */
-const MAX_FAST_VARINT_BYTES = 7;
-
 class Unusual extends Error {}
 const UNUSUAL = new Unusual();
 
@@ -112,17 +110,9 @@ class Reader {
 
   /** An unsigned varint of at most 7 bytes (< 2^49) as a Number. */
   varint(): number {
-    const { bytes } = this;
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < MAX_FAST_VARINT_BYTES; i++) {
-      if (this.pos >= bytes.length) throw UNUSUAL;
-      const b = bytes[this.pos++]!;
-      value += (b & 0x7f) * scale;
-      if (b < 0x80) return value;
-      scale *= 128;
-    }
-    throw UNUSUAL;
+    const value = readVarint(this.bytes, this);
+    if (value < 0) throw UNUSUAL;
+    return value;
   }
 
   string(): string {

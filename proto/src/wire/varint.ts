@@ -1,7 +1,8 @@
 /**
- * Protobuf varints for the hand-written encoders on hot paths (a push's apply per agent, an
- * activity ack per report, the simulator's reports), where the generated encoder's Writer costs
- * more than the message. Values are non-negative safe integers (lengths, seqs, counters).
+ * Protobuf varints for the hand-written encoders and decoders on hot paths (a push's apply per
+ * agent, an activity report and its ack, the simulator's reports and applies), where the generated
+ * code's Writer or Reader costs more than the message. Values are non-negative safe integers
+ * (lengths, seqs, counters).
  */
 
 /** Bytes `value` takes as a varint. */
@@ -31,4 +32,28 @@ export function writeVarint(out: Uint8Array, at: number, value: number): number 
   }
   out[at++] = value;
   return at;
+}
+
+/** Varints of more bytes may exceed 2^53: a reader leaves them to the generated decoder. */
+const MAX_FAST_VARINT_BYTES = 7;
+
+/**
+ * Reads an unsigned varint at `cursor.pos` and moves `cursor.pos` past it. -1 when it is truncated
+ * or longer than MAX_FAST_VARINT_BYTES (< 2^49 is read). The cursor is the caller's (a Reader
+ * passes itself), so a read allocates nothing.
+ */
+export function readVarint(bytes: Uint8Array, cursor: { pos: number }): number {
+  let value = 0;
+  let scale = 1;
+  let at = cursor.pos;
+  for (let i = 0; i < MAX_FAST_VARINT_BYTES && at < bytes.length; i++) {
+    const b = bytes[at++]!;
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      cursor.pos = at;
+      return value;
+    }
+    scale *= 128;
+  }
+  return -1;
 }
