@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Admission } from '../agents/admission';
+import { agentRowsInIdOrder } from '../agents/agent-row-order';
 import { AgentStreams } from '../agents/agent-streams';
 import { ClusterBus } from '../cluster/cluster-bus';
 import { LOGGER } from '../core.module';
@@ -283,12 +284,11 @@ export class PushDelivery implements OnModuleInit {
         }
         const wave = push.currentWave + 1;
         await tx.push.update({ where: { id: pushId }, data: { currentWave: wave } });
-        // The wave's agents rows are locked in id order (agent-row-order.ts), as every writer takes them.
         await tx.$executeRaw`
           WITH released AS (
             UPDATE push_targets SET state = 'pending', updated_at = now() WHERE push_id = ${pushId}::uuid AND wave = ${wave} AND state = 'waiting' RETURNING agent_id)
           UPDATE agents SET desired_rule_set_id = ${push.ruleSetId}::uuid, desired_version = ${push.version}
-           WHERE id IN (SELECT id FROM agents WHERE id IN (SELECT agent_id FROM released) ORDER BY id FOR NO KEY UPDATE)`;
+           WHERE id IN (${agentRowsInIdOrder(Prisma.sql`SELECT agent_id FROM released`)})`;
         return true;
       });
       if (!released) break;
