@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { sameHash } from '../auth/secret-token';
 import { LOGGER } from '../core.module';
 import { PrismaService } from '../db/prisma.service';
+import { retryTransientConflict } from '../db/transient-conflict';
 import { isUuid } from '../errors/request-fields';
 import { EventBus } from '../events/event-bus';
 import type { Agent, Prisma } from '../generated/prisma/client';
@@ -13,7 +14,6 @@ import type { AdapterView } from './agent-view';
 import { AgentError } from './agents.errors';
 import { Batcher } from './batcher';
 import { ReplicaPresence } from './replica-presence';
-import { retryTransientConflict } from '../db/transient-conflict';
 
 export interface HelloInput {
   hostname: string;
@@ -54,16 +54,9 @@ interface LastSeen {
  */
 @Injectable()
 export class AgentPresence implements OnModuleInit, OnModuleDestroy {
-  private readonly reads = new Batcher<string, ConnectingAgent | undefined>((ids) => this.readAgents(ids), { ...BATCH, failed: (err, n) => this.unavailable('reads', err, n) });
-  // A deadlock or serialization failure is transient: the batch is written again, its streams never see it.
-  private readonly hellos = new Batcher<{ agent: Agent; hello: HelloInput }, Agent>((items) => this.retried('hellos', items.length, () => this.writeHellos(items)), {
-    ...BATCH,
-    failed: (err, n) => this.unavailable('hellos', err, n),
-  });
-  private readonly leaves = new Batcher<string, LastSeen | undefined>((ids) => this.retried('leaves', ids.length, () => this.writeLastSeen(ids)), {
-    ...BATCH,
-    failed: (err, n) => this.unavailable('leaves', err, n),
-  });
+  private readonly reads = this.batcher('reads', (ids: string[]) => this.readAgents(ids));
+  private readonly hellos = this.batcher('hellos', (items: { agent: Agent; hello: HelloInput }[]) => this.retried('hellos', items.length, () => this.writeHellos(items)));
+  private readonly leaves = this.batcher('leaves', (ids: string[]) => this.retried('leaves', ids.length, () => this.writeLastSeen(ids)));
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -135,12 +128,21 @@ export class AgentPresence implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** A batch the database did not take, logged once here: each of its streams ends with UNAVAILABLE (no log line per stream). */
-  private unavailable(batch: string, err: unknown, agents: number): AgentError {
-    this.logger.warn({ err, agents }, `agent presence: ${batch} batch failed; its streams end with UNAVAILABLE`);
-    return AgentError.presenceUnavailable();
+  /**
+   * A presence batch whose failure (the database did not take it) is logged once here, while each
+   * of its streams ends with UNAVAILABLE and no log line of its own.
+   */
+  private batcher<I, R>(name: string, handle: (items: I[]) => Promise<R[]>): Batcher<I, R> {
+    return new Batcher(handle, {
+      ...BATCH,
+      failed: (err, agents) => {
+        this.logger.warn({ err, agents }, `agent presence: ${name} batch failed; its streams end with UNAVAILABLE`);
+        return AgentError.presenceUnavailable();
+      },
+    });
   }
 
+  /** A deadlock or serialization failure is transient: the batch is written again, its streams never see it. */
   private retried<T>(batch: string, agents: number, write: () => Promise<T>): Promise<T> {
     return retryTransientConflict(write, ({ sqlState, attempt, waitMs, error }) =>
       this.logger.warn({ err: error, sqlState, attempt, waitMs, agents }, `agent presence: ${batch} batch hit ${sqlState}, writing it again`),
