@@ -1,7 +1,7 @@
 import type { AgentServiceClient as AgentClient } from '@portfleet/proto/gen/agent';
 import { Client } from 'pg';
 import { AgentConnection, agentClient, enroll } from './support/grpc-clients';
-import { until } from './support/sim-agent';
+import { helloMessage, until } from './support/sim-agent';
 import { HttpClient, startTestController, testLicenseKey, type TestController } from './support/test-controller';
 
 // A Hello batch that PostgreSQL picks as a deadlock's victim is written again: its streams never see it.
@@ -34,22 +34,6 @@ async function enrolled(hostname: string): Promise<{ agentId: string; credential
   return enroll(grpc, token, hostname);
 }
 
-function hello(conn: AgentConnection, hostname: string): void {
-  conn.send({
-    $case: 'hello',
-    value: {
-      hostname,
-      platform: 'linux',
-      version: '0.1.0',
-      adapters: [],
-      dataplane: { kind: 'memory', layer2: true, reflection: true, adapters: true, clone: true },
-      appliedRuleSetId: '',
-      appliedVersion: 0,
-      appliedContentHash: '',
-    },
-  });
-}
-
 const deadlocks = async () => {
   await db.query('SELECT pg_stat_clear_snapshot()');
   return (await db.query<{ n: string }>('SELECT deadlocks::text AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n;
@@ -69,7 +53,7 @@ it('a Hello batch chosen as a deadlock victim is retried: both streams stay up a
   for (const a of agents) {
     const conn = new AgentConnection(grpc, a.agentId, a.credential);
     conns.push(conn);
-    hello(conn, `${a.agentId}-hello`);
+    conn.send(helloMessage(`${a.agentId}-hello`));
   }
   await until(
     () => db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%jsonb_to_recordset%'`),

@@ -34,11 +34,17 @@ async function ruleSet(name: string): Promise<{ id: string; version: number; con
 
 const getPush = (id: string) => admin.get(`/api/pushes/${id}`).then((r) => r.body);
 
-it('answers arriving together are stored together: every target and every agent applied version', async () => {
-  const set = await ruleSet('batched');
-  const fleet = await Promise.all(Array.from({ length: 24 }, (_, i) => simAgent(admin, grpc, `batch-${i}`)));
+/** `count` connected agents and a push of a new rule set to all of them. */
+async function pushedFleet(name: string, count: number) {
+  const set = await ruleSet(name);
+  const fleet = await Promise.all(Array.from({ length: count }, (_, i) => simAgent(admin, grpc, `${name}-${i}`)));
   live.push(...fleet);
   const push = (await admin.post('/api/pushes', { ruleSetId: set.id, agentIds: fleet.map((a) => a.agentId) })).body;
+  return { set, fleet, push };
+}
+
+it('answers arriving together are stored together: every target and every agent applied version', async () => {
+  const { set, fleet, push } = await pushedFleet('batched', 24);
   await Promise.all(fleet.map((a, i) => answer(a, i % 4 !== 0)));
   const done = await until(() => getPush(push.id), (p) => p.status === 'completed');
   expect(done.counts).toMatchObject({ applied: 18, failed: 6, delivered: 0 });
@@ -47,10 +53,7 @@ it('answers arriving together are stored together: every target and every agent 
 });
 
 it('an answer naming a content hash that is no sha256 is not taken as the agent\'s version, and spoils no other answer of its batch', async () => {
-  const set = await ruleSet('odd-hash');
-  const fleet = await Promise.all(Array.from({ length: 6 }, (_, i) => simAgent(admin, grpc, `odd-hash-${i}`)));
-  live.push(...fleet);
-  const push = (await admin.post('/api/pushes', { ruleSetId: set.id, agentIds: fleet.map((a) => a.agentId) })).body;
+  const { set, fleet, push } = await pushedFleet('odd-hash', 6);
   const [odd, ...rest] = fleet;
   const apply = await odd!.conn.next('apply');
   // A NUL cannot be stored in a text column: written as it came, it failed the whole batch.
@@ -65,10 +68,7 @@ it('an answer naming a content hash that is no sha256 is not taken as the agent\
 });
 
 it('an answer whose error text holds a NUL fails its own stream with INVALID_ARGUMENT naming the field, and no other answer', async () => {
-  const set = await ruleSet('nul-error');
-  const fleet = await Promise.all(Array.from({ length: 4 }, (_, i) => simAgent(admin, grpc, `nul-error-${i}`)));
-  live.push(...fleet);
-  const push = (await admin.post('/api/pushes', { ruleSetId: set.id, agentIds: fleet.map((a) => a.agentId) })).body;
+  const { set, fleet, push } = await pushedFleet('nul-error', 4);
   const [odd, ...rest] = fleet;
   const apply = await odd!.conn.next('apply');
   const errors = [{ ruleIndex: 0, ruleId: '', field: 'selector.adapter', code: 'UNSUPPORTED', message: 'no adapter \u0000eth9' }];

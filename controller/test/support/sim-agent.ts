@@ -9,13 +9,10 @@ export interface SimAgent {
   conn: AgentConnection;
 }
 
-/** Enrolls through the real API and gRPC, connects and says Hello: an agent as the controller sees one. */
-export async function simAgent(admin: HttpClient, agents: AgentServiceClient, hostname: string): Promise<SimAgent> {
-  const token = (await admin.post('/api/enrollment-tokens', {})).body.token;
-  const { agentId, credential, capabilityPublicKeyPem } = await enroll(agents, token, hostname);
-  const conn = new AgentConnection(agents, agentId, credential);
-  conn.send({
-    $case: 'hello',
+/** The Hello of a fresh Linux agent with one adapter that runs no rule set yet. */
+export function helloMessage(hostname: string) {
+  return {
+    $case: 'hello' as const,
     value: {
       hostname,
       platform: 'linux',
@@ -26,7 +23,15 @@ export async function simAgent(admin: HttpClient, agents: AgentServiceClient, ho
       appliedVersion: 0,
       appliedContentHash: '',
     },
-  });
+  };
+}
+
+/** Enrolls through the real API and gRPC, connects and says Hello: an agent as the controller sees one. */
+export async function simAgent(admin: HttpClient, agents: AgentServiceClient, hostname: string): Promise<SimAgent> {
+  const token = (await admin.post('/api/enrollment-tokens', {})).body.token;
+  const { agentId, credential, capabilityPublicKeyPem } = await enroll(agents, token, hostname);
+  const conn = new AgentConnection(agents, agentId, credential);
+  conn.send(helloMessage(hostname));
   await conn.next('welcome');
   // The Welcome leaves before the Hello's batched write that makes the agent online (and able to
   // receive pushes): wait for that too, as an operator would see it.
