@@ -72,11 +72,16 @@ export async function startConsoleRun({ stack: stackOptions, context: contextOpt
   };
 }
 
-/** Signs in as the admin through the login form; the console lands on the Agents page. */
+/**
+ * Signs in as the admin through the login form; the console lands on the Agents page. Returns once
+ * that page has shown its counts, which it draws after its last request: a test that clears
+ * `requested` next sees none of the Agents page's requests.
+ */
 export async function signIn(page: Page, stack: Stack): Promise<void> {
   await page.goto(`${stack.consoleUrl}/login`);
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(stack.adminPassword);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/\/agents$/);
+  await page.getByText(/^[\d,]+ enrolled · [\d,]+ online$/).waitFor();
 }
