@@ -102,7 +102,12 @@ describeWhenAble('adapter MAC changes in a network namespace', cannotRun(), () =
     const stack = await startStack();
     const relayPath = path.join(work, 'grpc.sock');
     const [host, port] = [stack.grpcAddress.split(':')[0]!, Number(stack.grpcAddress.split(':')[1])];
-    const relay = net.createServer((socket) => socket.pipe(net.connect(port, host)).pipe(socket).on('error', () => socket.destroy()));
+    // Either end may go first (the stack stops under a live agent): each end's error closes both.
+    const relay = net.createServer((socket) => {
+      const upstream = net.connect(port, host);
+      const close = () => { socket.destroy(); upstream.destroy(); };
+      socket.on('error', close).pipe(upstream).on('error', close).pipe(socket);
+    });
     await new Promise<void>((resolve) => relay.listen(relayPath, resolve));
     let agent: Service | undefined;
     try {
