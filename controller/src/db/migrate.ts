@@ -5,6 +5,7 @@ import { bindMigrationAwareSqlAdapterFactory, ColumnTypeEnum, type SqlMigrationA
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
 import { Pool, type QueryResult } from 'pg';
 import { REPO_ROOT } from '../config';
+import { sqlStatements } from './sql-statements';
 
 /**
  * Applies prisma/migrations with Prisma's WebAssembly schema engine, the same engine `prisma
@@ -91,11 +92,20 @@ function reportCharColumns<T extends Queryable>(queryable: T): T {
   return queryable;
 }
 
+type ScriptRunner = {
+  executeRaw(query: { sql: string; args: unknown[]; argTypes: unknown[] }): Promise<number>;
+  executeScript(script: string): Promise<void>;
+};
+
 function charAwareAdapterFactory(pool: Pool): SqlMigrationAwareDriverAdapterFactory {
   const inner = new PrismaPg(pool);
-  const wrap = async <A extends Queryable & { startTransaction: Function }>(adapter: A) => {
+  const wrap = async <A extends Queryable & ScriptRunner & { startTransaction: Function }>(adapter: A) => {
     const startTransaction = adapter.startTransaction.bind(adapter);
     adapter.startTransaction = async (...args: unknown[]) => reportCharColumns(await startTransaction(...args));
+    // One statement at a time as before, split where statements end (a function body stays whole).
+    adapter.executeScript = async (script) => {
+      for (const sql of sqlStatements(script)) await adapter.executeRaw({ sql, args: [], argTypes: [] });
+    };
     return reportCharColumns(adapter);
   };
   return {
