@@ -1,5 +1,6 @@
+import { intArray, uuidArray } from '../db/array-params';
 import type { Db } from '../db/prisma.service';
-import type { Agent } from '../generated/prisma/client';
+import { Prisma, type Agent, type PushTargetState } from '../generated/prisma/client';
 import type { RuleSetsService } from '../rulesets/rulesets.service';
 import type { TargetOutcome } from './push-outcomes';
 
@@ -14,6 +15,8 @@ export interface CatchUpPlan {
 }
 
 type VersionRef = { ruleSetId: string; version: number };
+/** A target that may settle or be sent again, with its push's version. */
+type CandidateRow = { agentId: string; pushId: string; state: PushTargetState } & VersionRef;
 const key = (v: VersionRef) => `${v.ruleSetId}/${v.version}`;
 
 /**
@@ -27,22 +30,21 @@ export async function planCatchUps(db: Db, ruleSets: RuleSetsService, agents: re
   if (agents.length === 0) return plan;
   const desired = new Map<string, VersionRef>();
   for (const a of agents) if (a.desiredRuleSetId && a.desiredVersion !== null) desired.set(key({ ruleSetId: a.desiredRuleSetId, version: a.desiredVersion }), { ruleSetId: a.desiredRuleSetId, version: a.desiredVersion });
-  const rows = await db.pushTarget.findMany({
-    where: {
-      agentId: { in: agents.map((a) => a.id) },
-      OR: [
-        { state: { in: ['pending', 'delivered'] } },
-        ...(desired.size > 0 ? [{ state: { in: ['applied' as const, 'failed' as const] }, push: { OR: [...desired.values()] } }] : []),
-      ],
-    },
-    select: { agentId: true, pushId: true, state: true, push: { select: { ruleSetId: true, version: true } } },
-    orderBy: [{ push: { createdAt: 'desc' } }, { pushId: 'desc' }],
-  });
-  const byAgent = new Map<string, typeof rows>();
+  const wanted = [...desired.values()];
+  const finished = wanted.length === 0 ? Prisma.empty : Prisma.sql`
+      OR (t.state IN ('applied', 'failed') AND (p.rule_set_id, p.version) IN (
+        SELECT * FROM unnest(${uuidArray(wanted.map((v) => v.ruleSetId))}::uuid[], ${intArray(wanted.map((v) => v.version))}::int[])))`;
+  const rows = await db.$queryRaw<CandidateRow[]>`
+    SELECT t.agent_id::text AS "agentId", t.push_id::text AS "pushId", t.state::text AS state, p.rule_set_id::text AS "ruleSetId", p.version
+      FROM push_targets t JOIN pushes p ON p.id = t.push_id
+     WHERE t.agent_id = ANY(${uuidArray(agents.map((a) => a.id))}::uuid[])
+       AND (t.state IN ('pending', 'delivered') ${finished})
+     ORDER BY p.created_at DESC, p.id DESC`;
+  const byAgent = new Map<string, CandidateRow[]>();
   for (const r of rows) append(byAgent, r.agentId, r);
 
   const hashes = new Map<string, string | null>();
-  const versions = new Map<string, VersionRef>([...desired, ...rows.map((r) => [key(r.push), r.push] as const)]);
+  const versions = new Map<string, VersionRef>([...desired, ...rows.map((r) => [key(r), r] as const)]);
   await Promise.all(
     [...versions].map(async ([k, v]) => {
       // A version that cannot be loaded is one no agent runs; sending it reports why.
@@ -57,14 +59,14 @@ export async function planCatchUps(db: Db, ruleSets: RuleSetsService, agents: re
     const candidates = byAgent.get(agent.id) ?? [];
     const unfinished = candidates.find((r) => r.state === 'pending' || r.state === 'delivered');
     if (unfinished) {
-      if (runs(unfinished.push)) plan.applied.push({ pushId: unfinished.pushId, agentId: agent.id, applied: true, errors: [] });
+      if (runs(unfinished)) plan.applied.push({ pushId: unfinished.pushId, agentId: agent.id, applied: true, errors: [] });
       else append(plan.send, unfinished.pushId, agent.id);
       continue;
     }
     if (!agent.desiredRuleSetId || agent.desiredVersion === null) continue;
     const want = { ruleSetId: agent.desiredRuleSetId, version: agent.desiredVersion };
     if (hashes.get(key(want)) == null || runs(want)) continue;
-    const last = candidates.find((r) => r.push.ruleSetId === want.ruleSetId && r.push.version === want.version);
+    const last = candidates.find((r) => r.ruleSetId === want.ruleSetId && r.version === want.version);
     if (last) append(plan.resend, last.pushId, agent.id);
   }
   return plan;

@@ -9,7 +9,7 @@ import { intArray, uuidArray } from '../db/array-params';
 import { PrismaService } from '../db/prisma.service';
 import { fromFieldErrors } from '../errors/domain-error';
 import { isUuid } from '../errors/request-fields';
-import type { Prisma, Push, PushTargetState } from '../generated/prisma/client';
+import { Prisma, type Push, type PushTargetState } from '../generated/prisma/client';
 import type { Logger } from 'pino';
 import { LicensingService, seatEdition } from '../licensing/licensing.service';
 import { LicenseError } from '../licensing/licensing.errors';
@@ -55,6 +55,7 @@ export interface AgentPushEntry {
   errors: FieldError[];
   updatedAt: string;
 }
+type AgentPushRow = Omit<AgentPushEntry, 'createdAt' | 'updatedAt'> & { createdAt: Date; updatedAt: Date };
 
 /**
  * Pushes of one rule-set version to agents (docs/http-api.md Pushes): editions checked per
@@ -193,24 +194,17 @@ export class PushesService {
 
   /** One agent's push history, newest first. */
   async history(agentId: string, page: PageRequest<TimeIdKey>): Promise<Page<AgentPushEntry>> {
-    const after = page.after;
-    const rows = await this.db.pushTarget.findMany({
-      where: {
-        agentId,
-        ...(after && { push: { OR: [{ createdAt: { lt: new Date(after[0]) } }, { createdAt: new Date(after[0]), id: { lt: after[1] } }] } }),
-      },
-      orderBy: [{ push: { createdAt: 'desc' } }, { pushId: 'desc' }],
-      take: page.limit + 1,
-      include: { push: true },
-    });
-    return toPage(rows, page.limit, (t) => [t.push.createdAt.toISOString(), t.pushId] as TimeIdKey, (t) => ({
-      pushId: t.pushId,
-      ruleSetId: t.push.ruleSetId,
-      version: t.push.version,
-      createdAt: t.push.createdAt.toISOString(),
-      createdBy: t.push.createdBy,
-      state: t.state,
-      errors: t.errors as unknown as FieldError[],
+    const after = page.after ? Prisma.sql`AND (p.created_at, p.id) < (${page.after[0]}::timestamptz, ${page.after[1]}::uuid)` : Prisma.empty;
+    const rows = await this.db.$queryRaw<AgentPushRow[]>`
+      SELECT t.push_id::text AS "pushId", p.rule_set_id::text AS "ruleSetId", p.version, p.created_at AS "createdAt", p.created_by AS "createdBy",
+             t.state::text AS state, t.errors, t.updated_at AS "updatedAt"
+        FROM push_targets t JOIN pushes p ON p.id = t.push_id
+       WHERE t.agent_id = ${agentId}::uuid ${after}
+       ORDER BY p.created_at DESC, p.id DESC
+       LIMIT ${page.limit + 1}`;
+    return toPage(rows, page.limit, (t) => [t.createdAt.toISOString(), t.pushId] as TimeIdKey, (t) => ({
+      ...t,
+      createdAt: t.createdAt.toISOString(),
       updatedAt: t.updatedAt.toISOString(),
     }));
   }
