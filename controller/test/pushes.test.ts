@@ -139,7 +139,10 @@ describe('pushes over HTTP', () => {
     expect([agent.appliedVersion, agent.desiredVersion, agent.drift]).toEqual([2, 2, false]);
 
     const page1 = (await admin.get(`/api/agents/${a.agentId}/pushes?limit=1`)).body;
-    expect(page1.pushes.map((p: { pushId: string }) => p.pushId)).toEqual([rollback.body.id]);
+    expect(page1.pushes).toEqual([{
+      pushId: rollback.body.id, ruleSetId: set.id, version: 2, createdAt: rollback.body.createdAt, createdBy: rollback.body.createdBy,
+      state: 'applied', errors: [], updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    }]);
     const page2 = (await admin.get(`/api/agents/${a.agentId}/pushes?limit=1&cursor=${page1.nextCursor}`)).body;
     expect(page2.pushes.map((p: { pushId: string; state: string }) => [p.pushId, p.state])).toEqual([[push.id, 'applied']]);
     expect(page2.nextCursor).toBeNull();
