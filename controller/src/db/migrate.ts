@@ -97,7 +97,8 @@ type ScriptRunner = {
   executeScript(script: string): Promise<void>;
 };
 
-function charAwareAdapterFactory(pool: Pool): SqlMigrationAwareDriverAdapterFactory {
+/** adapter-pg as the schema engine needs it: `"char"` columns typed, scripts split where statements end. */
+function migrationAdapterFactory(pool: Pool): SqlMigrationAwareDriverAdapterFactory {
   const inner = new PrismaPg(pool);
   const wrap = async <A extends Queryable & ScriptRunner & { startTransaction: Function }>(adapter: A) => {
     const startTransaction = adapter.startTransaction.bind(adapter);
@@ -120,7 +121,7 @@ async function withEngine<T>(databaseUrl: string, run: (engine: SchemaEngine) =>
   const { SchemaEngine } = await loadBindings();
   const schema = fs.readFileSync(SCHEMA_FILE, 'utf8');
   const pool = new CharMarkingPool({ connectionString: databaseUrl, max: 2 });
-  const adapter = bindMigrationAwareSqlAdapterFactory(charAwareAdapterFactory(pool));
+  const adapter = bindMigrationAwareSqlAdapterFactory(migrationAdapterFactory(pool));
   try {
     const engine = await SchemaEngine.new({ datamodels: [[SCHEMA_FILE, schema]] }, () => undefined, adapter);
     try {
